@@ -67,19 +67,22 @@ static enum bio_frame_result bio_frame_check_face(const struct bio_frame_geom *g
 
 enum bio_frame_result bio_frame_validate(const struct bio_frame_geom *g,
 					 struct bio_frame_check *fc,
-					 const void *buf, size_t len)
+					 const void *buf, size_t len,
+					 struct brhw_frame_hdr *h)
 {
-	const struct brhw_frame_hdr *h = buf;
 	enum bio_frame_result r;
 	u8 mac[BIO_MAC_SIZE];
 	u64 ts;
 	int bad;
 
+	if (len < BRHW_FRAME_HDR_SIZE)
+		return BIO_FRAME_ERR_SHORT;
+	memcpy(h, buf, BRHW_FRAME_HDR_SIZE);
 	r = bio_frame_check_structure(g, h, len);
 	if (r != BIO_FRAME_OK)
 		return r;
 
-	bio_mac2(fc->key, buf, BRHW_FRAME_MAC_OFFSET,
+	bio_mac2(fc->key, h, BRHW_FRAME_MAC_OFFSET,
 		 (const u8 *)buf + BRHW_FRAME_HDR_SIZE,
 		 BRHW_PAYLOAD_LEN(g->width, g->height), mac);
 	bad = bio_ct_memneq(mac, h->mac, BIO_MAC_SIZE);

@@ -47,13 +47,20 @@ void bio_frame_check_init(struct bio_frame_check *fc, const u8 *key,
 void bio_frame_check_wipe(struct bio_frame_check *fc);
 
 /*
- * Validate one delivered frame of @len bytes.  The MAC is checked before
- * sequence and time, so a forged frame cannot move the state; the state
- * advances only on BIO_FRAME_OK.
+ * Validate one delivered frame of @len bytes at @buf (8-byte aligned).
+ *
+ * The header is first copied to @hdr, caller-private memory, and every
+ * check and the MAC are computed on that copy: a bus master that rewrites
+ * the DMA buffer after the check cannot change the header fields or the
+ * embedding the caller goes on to use.  Use only @hdr afterwards (and
+ * wipe it: it holds the embedding).  The MAC is checked before sequence
+ * and time, so a forged frame cannot move the state; the state advances
+ * only on BIO_FRAME_OK.
  */
 enum bio_frame_result bio_frame_validate(const struct bio_frame_geom *g,
 					 struct bio_frame_check *fc,
-					 const void *buf, size_t len);
+					 const void *buf, size_t len,
+					 struct brhw_frame_hdr *hdr);
 
 /* Fill in hdr->mac for a frame (used by the simulated device). */
 void bio_frame_sign(const u8 key[BIO_MAC_KEY_SIZE], void *buf);

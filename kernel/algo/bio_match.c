@@ -6,24 +6,6 @@
  */
 #include "bio_match.h"
 
-u32 bio_isqrt64(u64 x)
-{
-	u64 res = 0, bit = 1ULL << 62;
-
-	while (bit > x)
-		bit >>= 2;
-	while (bit) {
-		if (x >= res + bit) {
-			x -= res + bit;
-			res = (res >> 1) + bit;
-		} else {
-			res >>= 1;
-		}
-		bit >>= 2;
-	}
-	return (u32)res;
-}
-
 int bio_template_parse(struct bio_template *t, const void *buf, size_t len,
 		       u16 expect_dim)
 {

@@ -51,7 +51,26 @@ enum bio_match_decision bio_match_decide(const struct bio_match_agg *a,
 					 u32 frames_required,
 					 s32 threshold);
 
-/* Integer square root of a 64-bit value (floor). */
-u32 bio_isqrt64(u64 x);
+/*
+ * Integer square root of a 64-bit value (floor).  Inline: the simulator
+ * uses it too, and an object can belong to one module only.
+ */
+static inline u32 bio_isqrt64(u64 x)
+{
+	u64 res = 0, bit = 1ULL << 62;
+
+	while (bit > x)
+		bit >>= 2;
+	while (bit) {
+		if (x >= res + bit) {
+			x -= res + bit;
+			res = (res >> 1) + bit;
+		} else {
+			res >>= 1;
+		}
+		bit >>= 2;
+	}
+	return (u32)res;
+}
 
 #endif /* _BIO_MATCH_H */

@@ -18,6 +18,7 @@ static const struct bio_frame_geom geom = {
 };
 
 static u8 key[BIO_MAC_KEY_SIZE];
+static struct brhw_frame_hdr copy;
 static _Alignas(64) u8 frame[BRHW_FRAME_SIZE(W, H)];
 
 static struct brhw_frame_hdr *hdr(void)
@@ -107,7 +108,7 @@ static enum bio_frame_result check_fresh(size_t len)
 	enum bio_frame_result r;
 
 	bio_frame_check_init(&fc, key, 1000);
-	r = bio_frame_validate(&geom, &fc, frame, len);
+	r = bio_frame_validate(&geom, &fc, frame, len, &copy);
 	bio_frame_check_wipe(&fc);
 	return r;
 }
@@ -179,35 +180,35 @@ static void test_sequence_and_time(void)
 	bio_frame_check_init(&fc, key, 1000);
 	for (s = 0; s < 10; s++) {
 		make_frame(key, s, 2000 + s * 100, s & 1);
-		ok &= bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_OK;
+		ok &= bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_OK;
 	}
 	ktap_check(ok && fc.next_seq == 10, "ten frames in order accepted");
 
 	make_frame(key, 11, 4000, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_SEQ,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_SEQ,
 		   "sequence gap rejected");
 	make_frame(key, 9, 4000, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_SEQ,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_SEQ,
 		   "repeated sequence rejected");
 	make_frame(key, 10, 2900, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_TIME,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_TIME,
 		   "timestamp going back rejected");
 	make_frame(key, 10, 2900 + 0, 1);
 	hdr()->timestamp_ns = cpu_to_le64(2900);
 	bio_frame_sign(key, frame);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_TIME,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_TIME,
 		   "equal timestamp rejected");
 	ktap_check(fc.next_seq == 10, "rejected frames do not move the state");
 	make_frame(key, 10, 3000, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_OK,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_OK,
 		   "the right next frame still accepted after rejections");
 
 	bio_frame_check_init(&fc, key, 1000);
 	make_frame(key, 0, 999, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_TIME,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_TIME,
 		   "frame older than the key load rejected");
 	make_frame(key, 1, 2000, 1);
-	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame)) == BIO_FRAME_ERR_SEQ,
+	ktap_check(bio_frame_validate(&geom, &fc, frame, sizeof(frame), &copy) == BIO_FRAME_ERR_SEQ,
 		   "first frame must have sequence 0");
 
 	bio_frame_check_wipe(&fc);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bioreader core driver: internal interfaces between its files.
+ *
+ *   bioreader_main.c      module init/exit, class, chrdev region
+ *   bioreader_platform.c  platform/OF driver, register access choice
+ *   bioreader_dev.c       per-reader object, lifetime, file operations
+ *   bioreader_ioctl.c     ioctl argument copying and validation
+ *   bioreader_session.c   session state machine, verdicts, rate limit
+ *   bioreader_ring.c      descriptor ring, DMA buffers, interrupts
+ *   bioreader_sysfs.c     statistics and state in sysfs
+ *
+ * Lifetime.  A reader (struct bioreader) is reference counted through
+ * its embedded class device @dev.  References are held by the bound
+ * platform device (dropped by a devres action after every other devres
+ * of the probe is released, so after the IRQ is freed), by every open
+ * file, and by the embedded cdev while it is live.  After remove() the
+ * reader is "gone": no register, DMA buffer or IRQ is touched again and
+ * every file operation fails with -ENODEV; the memory goes away when
+ * the last file is closed.
+ */
+#ifndef _BIOREADER_H
+#define _BIOREADER_H
+
+#include <linux/atomic.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/interrupt.h>
+#include <linux/mutex.h>
+#include <linux/platform_device.h>
+#include <linux/regmap.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "bioreader_hw.h"
+#include "algo/bio_frame.h"
+#include "algo/bio_match.h"	/* and the uAPI header */
+
+#define BR_DRV_NAME		"bioreader"
+#define BR_MAX_READERS		256
+#define BR_RING_DEFAULT		8
+#define BR_RESET_TIMEOUT_US	100000	/* READY after CTRL.RESET */
+#define BR_STOP_TIMEOUT_US	100000	/* CAPTURING clear after stop */
+
+/* Reader state, protected by bioreader.lock. */
+enum br_state {
+	BR_STATE_IDLE = 0,
+	BR_STATE_RUNNING,	/* a session owns the reader */
+};
+
+/*
+ * Statistics.  All counters are protected by bioreader.lock; they are
+ * only updated from process context (ioctl, IRQ thread, timeout work).
+ */
+struct br_stats {
+	u64 sessions;
+	u64 match;
+	u64 no_match;
+	u64 attack;
+	u64 inconclusive;
+	u64 timeout;
+	u64 aborted;
+	u64 frames_received;
+	u64 frames_rejected;
+	u64 frames_dropped;	/* accumulated from the DROPPED register */
+	u64 dma_errors;
+	u64 overflows;
+	u64 lockouts;
+};
+
+/*
+ * One frame buffer per descriptor slot.  Holds biometric data while a
+ * session runs; wiped with memzero_explicit() when it ends.
+ */
+struct br_buf {
+	void *cpu;
+	dma_addr_t dma;
+};
+
+/*
+ * Everything a running session keeps.  Biometric or secret: wiped as a
+ * whole by br_session_wipe() on every path that ends a session.
+ */
+struct br_session {
+	struct br_file *owner;	/* the file that started it */
+	u64 id;
+	u64 ref_hash;		/* keyed hash of the reference, rate limit */
+	struct bio_template tpl;	/* reference template */
+	struct bio_frame_check fc;	/* MAC key, seq and time state */
+	struct bio_match_agg agg;
+	struct brhw_frame_hdr hdr;	/* private copy of the current frame's header */
+	u8 key[BRHW_MAC_KEY_SIZE];
+	u32 illum[BRHW_ILLUM_WORDS];
+	char operator_id[BIOREADER_OPERATOR_ID_LEN];
+	s32 threshold;		/* Q15 */
+	u32 security_level;
+	u32 frames_required;
+	u32 max_failures;
+	u32 lockout_s;
+	bool allow_no_liveness;
+	u32 frames;		/* valid frames */
+	u32 face_frames;	/* valid frames with a face */
+	unsigned long deadline;	/* jiffies */
+};
+
+/*
+ * Per open file.  @has_session and @verdict* are protected by the
+ * reader's lock; @verdict_ready is also read locklessly (READ_ONCE) by
+ * poll() and by the WAIT sleeper's wake-up condition.
+ */
+struct br_file {
+	struct bioreader *br;
+	bool has_session;	/* started a session whose verdict is unread */
+	bool verdict_ready;
+	struct bioreader_verdict verdict;
+};
+
+struct bioreader {
+	struct device dev;	/* class device "bioreaderN"; refcount */
+	struct cdev cdev;
+	int index;		/* N of /dev/bioreaderN */
+	struct device *pdev;	/* the bound platform device */
+
+	/* Set at probe, constant afterwards (until gone). */
+	struct regmap *map;
+	int irq;
+	u32 hw_version;
+	u32 caps;
+	u32 ring_size;		/* power of two */
+	struct bio_frame_geom geom;
+
+	/* Ring memory: allocated at probe, devres-managed. */
+	struct brhw_desc *desc;
+	dma_addr_t desc_dma;
+	struct br_buf *bufs;	/* ring_size entries */
+
+	/* Written by the hard IRQ handler, consumed by the IRQ thread. */
+	atomic_t irq_pending;	/* BRHW_INT_* bits */
+
+	/*
+	 * @lock serialises everything below and all register access
+	 * outside the hard IRQ handler (which touches only INT_STATUS):
+	 * the ioctls, the IRQ thread, the timeout work, sysfs and
+	 * remove().  Lock order: bioreader.lock, then br_rl_lock.
+	 */
+	struct mutex lock;
+	bool gone;		/* removed; also read with READ_ONCE */
+	enum br_state state;
+	struct br_session sess;
+	struct bioreader_policy policy;
+	struct br_stats stats;
+	u32 ring_clean;		/* next slot to reap */
+	u32 ring_tail;		/* next slot to post (the one free slot) */
+	u32 dropped_last;	/* DROPPED register at the last sync */
+
+	/* Session end wakes WAIT sleepers and poll() here. */
+	wait_queue_head_t wq;
+	/* Session timeout; takes @lock. */
+	struct delayed_work timeout_work;
+};
+
+static inline struct bioreader *to_bioreader(struct device *dev)
+{
+	return container_of(dev, struct bioreader, dev);
+}
+
+/* bioreader_main.c */
+extern struct class *br_class;
+extern dev_t br_devt;
+
+/* bioreader_platform.c */
+int br_platform_register(void);
+void br_platform_unregister(void);
+
+/* bioreader_dev.c */
+int br_reader_probe(struct platform_device *pdev, struct regmap *map);
+void br_reader_remove(struct bioreader *br);
+
+/* bioreader_ioctl.c */
+long br_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* bioreader_session.c */
+int br_session_init(void);
+void br_session_policy_default(struct bioreader_policy *p);
+int br_session_policy_check(const struct bioreader_policy *p);
+int br_session_start(struct br_file *f,
+		     const struct bioreader_session_start *req,
+		     const void *tpl, size_t tpl_len, u64 *session_id);
+void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
+		    u32 attack_class);
+void br_session_frame(struct bioreader *br, void *buf, size_t len);
+void br_session_timeout_work(struct work_struct *work);
+
+/* bioreader_ring.c */
+int br_ring_alloc(struct bioreader *br);
+int br_hw_reset(struct bioreader *br);
+int br_hw_start(struct bioreader *br);
+void br_hw_stop(struct bioreader *br);
+void br_hw_sync_dropped(struct bioreader *br);
+void br_ring_wipe(struct bioreader *br);
+irqreturn_t br_irq(int irq, void *data);
+irqreturn_t br_irq_thread(int irq, void *data);
+
+/* bioreader_sysfs.c */
+extern const struct attribute_group *br_groups[];
+
+#endif /* _BIOREADER_H */
