@@ -13,6 +13,7 @@
  *
  * Nothing past this file knows which of the two it is talking to.
  */
+#include <linux/clk.h>
 #include <linux/err.h>
 #include <linux/io.h>
 #include <linux/mod_devicetable.h>
@@ -20,6 +21,8 @@
 #include <linux/of.h>
 #include <linux/platform_device.h>
 #include <linux/regmap.h>
+#include <linux/regulator/consumer.h>
+#include <linux/reset.h>
 
 #include "bioreader.h"
 
@@ -33,11 +36,60 @@ static const struct regmap_config br_mmio_regmap_config = {
 	.cache_type = REGCACHE_NONE,
 };
 
+static void br_platform_assert_reset(void *rst)
+{
+	reset_control_assert(rst);
+}
+
+/*
+ * Power the reader up as the device tree binding describes it
+ * (dts/bindings/bioreader,br1.yaml): the "core" and "pix" clocks, the
+ * reset line and the illuminator's supply.  All are optional to the
+ * driver, so a device without them (an ACPI or simulated one) probes the
+ * same way; everything is released by devres in reverse order.
+ */
+static int br_platform_power_up(struct device *dev)
+{
+	struct reset_control *rst;
+	struct clk *clk;
+	int ret;
+
+	clk = devm_clk_get_optional_enabled(dev, "core");
+	if (IS_ERR(clk))
+		return dev_err_probe(dev, PTR_ERR(clk), "core clock\n");
+	clk = devm_clk_get_optional_enabled(dev, "pix");
+	if (IS_ERR(clk))
+		return dev_err_probe(dev, PTR_ERR(clk), "pixel clock\n");
+
+	ret = devm_regulator_get_enable_optional(dev, "illuminator");
+	if (ret && ret != -ENODEV)
+		return dev_err_probe(dev, ret, "illuminator supply\n");
+
+	rst = devm_reset_control_get_optional_exclusive(dev, NULL);
+	if (IS_ERR(rst))
+		return dev_err_probe(dev, PTR_ERR(rst), "reset line\n");
+	if (rst) {
+		ret = reset_control_deassert(rst);
+		if (ret)
+			return dev_err_probe(dev, ret, "cannot release reset\n");
+		ret = devm_add_action_or_reset(dev, br_platform_assert_reset,
+					       rst);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int br_platform_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct regmap *map;
 	void __iomem *base;
+	int ret;
+
+	ret = br_platform_power_up(dev);
+	if (ret)
+		return ret;
 
 	if (platform_get_resource(pdev, IORESOURCE_MEM, 0)) {
 		base = devm_platform_ioremap_resource(pdev, 0);
