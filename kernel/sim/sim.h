@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bioreader_sim: a software model of the reader hardware described in
+ * docs/hardware.md.  Internal interfaces between the simulator's parts:
+ *
+ *   sim_configfs.c  instances and their attributes (userspace control)
+ *   sim_main.c      the "bioreader-sim" platform device and driver, and
+ *                   the "bioreader" child device the core driver binds
+ *   sim_regs.c      the register file behind a regmap
+ *   sim_irq.c       a one-line interrupt controller
+ *   sim_engine.c    the frame clock and the DMA engine
+ *   sim_scene.c     what the sensor sees (sim_scene.h)
+ */
+#ifndef _BIOREADER_SIM_H
+#define _BIOREADER_SIM_H
+
+#include <linux/hrtimer.h>
+#include <linux/irq_work.h>
+#include <linux/mutex.h>
+#include <linux/platform_device.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "../bioreader_hw.h"
+#include "sim_scene.h"
+
+#define SIM_DRV_NAME		"bioreader-sim"
+#define SIM_CHILD_NAME		"bioreader"
+
+/* Model parameters of the simulated reader. */
+#define SIM_HW_VERSION		BRHW_VERSION_1_0
+#define SIM_RING_MAX		64
+#define SIM_WIDTH_MIN		32
+#define SIM_WIDTH_MAX		640
+#define SIM_HEIGHT_MIN		32
+#define SIM_HEIGHT_MAX		480
+
+/* Instance configuration, fixed while the instance is live. */
+struct sim_config {
+	u32 width;
+	u32 height;
+	u32 fps;		/* FPS register after reset */
+	u32 emb_dim;
+	u64 seed;		/* sensor-noise PRNG seed */
+};
+
+struct sim_instance;
+
+/* Platform data of a "bioreader-sim" device (copied by the core). */
+struct sim_pdata {
+	struct sim_instance *inst;
+	struct sim_config cfg;
+	int probe_err;		/* written by probe for the creator */
+};
+
+/*
+ * One live simulated reader.  Allocated by the "bioreader-sim" probe
+ * (devm) and gone after its remove.
+ */
+struct sim_dev {
+	struct device *dev;		/* the "bioreader-sim" device */
+	struct sim_instance *inst;	/* outlives this device */
+	struct sim_config cfg;
+	u32 frame_size;
+	struct regmap *regmap;
+	struct platform_device *child;	/* "bioreader.N" */
+
+	/*
+	 * @lock protects the register state below.  It is taken from the
+	 * regmap callbacks (any context, regmap's own spinlock held), the
+	 * interrupt work (hard irq) and the DMA engine (process context),
+	 * always with interrupts off.  The frame engine copies a finished
+	 * frame into the driver's buffer under @lock, after checking @gen,
+	 * so that no byte reaches a buffer once the driver has stopped
+	 * capture, reset the device or changed the key.
+	 */
+	spinlock_t lock;
+	u32 fps;
+	u32 ctrl;
+	u32 status;
+	u32 int_status;
+	u32 int_enable;
+	u64 ring_base;
+	u32 ring_size;
+	u32 ring_head;
+	u32 ring_tail;
+	u32 dropped;
+	u32 frame_seq;
+	u64 time_base;			/* ktime_get_ns() at reset */
+	u32 time_hi_latch;
+	u64 key_time;
+	u32 key_stage[BRHW_MAC_KEY_WORDS]; /* secret: written, not loaded */
+	u8 key[BRHW_MAC_KEY_SIZE];	/* secret: the loaded key */
+	u32 illum[BRHW_ILLUM_WORDS];
+	u32 illum_len;
+	u32 gen;			/* bumped when in-flight work must die */
+	bool reseed;			/* engine reseeds its PRNG */
+	bool dead;			/* being removed: no timer, no irq */
+
+	/* Interrupt controller (sim_irq.c). */
+	struct fwnode_handle *fwnode;
+	struct irq_domain *domain;
+	unsigned int virq;
+	struct irq_work irq_work;
+	bool irq_masked;		/* READ_ONCE/WRITE_ONCE, no lock */
+
+	/* Frame engine (sim_engine.c). */
+	struct hrtimer timer;
+	struct workqueue_struct *wq;
+	struct work_struct work;
+	void *scratch;			/* frame being rendered; wiped */
+	u64 rng;			/* sensor noise; engine work only */
+};
+
+/* sim_configfs.c */
+int sim_configfs_init(void);
+void sim_configfs_exit(void);
+void sim_instance_scene(struct sim_instance *inst, struct sim_scene *out);
+
+/* sim_main.c */
+struct platform_device *sim_device_create(struct sim_instance *inst,
+					  const struct sim_config *cfg);
+void sim_device_destroy(struct platform_device *pdev);
+const char *sim_device_child_name(struct platform_device *pdev);
+
+/* sim_regs.c */
+struct regmap *sim_regmap_init(struct sim_dev *sd);
+void sim_reset_locked(struct sim_dev *sd);
+u64 sim_clock_locked(struct sim_dev *sd);
+void sim_raise_locked(struct sim_dev *sd, u32 bits);
+void sim_fault_locked(struct sim_dev *sd);
+
+/* sim_irq.c */
+int sim_irq_init(struct sim_dev *sd);
+void sim_irq_fini(struct sim_dev *sd);
+void sim_irq_update_locked(struct sim_dev *sd);
+
+/* sim_engine.c */
+int sim_engine_init(struct sim_dev *sd);
+void sim_engine_fini(struct sim_dev *sd);
+void sim_engine_start_locked(struct sim_dev *sd);
+
+#endif /* _BIOREADER_SIM_H */

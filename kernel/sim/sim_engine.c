@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Frame clock and DMA engine of the simulated reader.
+ *
+ * While capturing, an hrtimer ticks at the FPS register's rate and
+ * queues the engine's work.  Each run of the work is one exposure:
+ *
+ *   1. under the register lock: check CAPTURING and KEY_VALID, read the
+ *      ring registers; HEAD == TAIL means no posted descriptor: the
+ *      frame is dropped (DROPPED++, INT_OVERFLOW);
+ *   2. map the ring, and under the lock read the descriptor at HEAD: not
+ *      OWN is a drop too; a buffer shorter than FRAME_SIZE completes
+ *      with ERR_LEN; otherwise take the seq, the key and the
+ *      illumination state for this frame;
+ *   3. without the lock: map the buffer (a failed translation completes
+ *      with ERR_DMA), render the scene into a private scratch frame and
+ *      sign it;
+ *   4. under the lock, only if nothing happened in between (capture
+ *      stop, reset, key change: all bump sd->gen), copy the frame into
+ *      the buffer, complete the descriptor (DONE, OWN cleared last),
+ *      advance HEAD and FRAME_SEQ and raise INT_FRAME_DONE.
+ *
+ * Step 4 is what keeps a stopped device from ever writing into buffers
+ * the driver has wiped or freed: the driver's register write that stops
+ * capture takes the same lock.  The scratch frame is wiped after use.
+ *
+ * The simulated device reaches the driver's buffers by translating bus
+ * addresses back to physical memory: on x86 without an IOMMU, dma-direct
+ * hands out bus address == physical address.  Only ranges that lie
+ * entirely in system RAM are accepted (memremap, MEMREMAP_WB).
+ */
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "../algo/bio_frame.h"
+#include "sim.h"
+
+/* Map @len bytes of RAM at bus address @addr for the CPU, or NULL. */
+static void *sim_dma_map(u64 addr, size_t len)
+{
+	if (!len || addr + len < addr ||
+	    addr + len - 1 > (u64)(phys_addr_t)-1)
+		return NULL;
+	if (region_intersects(addr, len, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_INTERSECTS)
+		return NULL;
+	return memremap(addr, len, MEMREMAP_WB);
+}
+
+static void sim_drop_locked(struct sim_dev *sd)
+{
+	sd->dropped++;
+	sim_raise_locked(sd, BRHW_INT_OVERFLOW);
+}
+
+/* Hand descriptor @d back to the driver with @flags (OWN cleared). */
+static void sim_complete_locked(struct sim_dev *sd, struct brhw_desc *d,
+				u32 flags, u32 bytes, u32 seq)
+{
+	u32 irq = BRHW_INT_FRAME_DONE;
+
+	WRITE_ONCE(d->bytes_written, cpu_to_le32(bytes));
+	WRITE_ONCE(d->frame_seq, cpu_to_le32(seq));
+	/* Contents before ownership: the driver reads ctrl first. */
+	dma_wmb();
+	WRITE_ONCE(d->ctrl, cpu_to_le32(flags));
+	sd->ring_head = (sd->ring_head + 1) & (sd->ring_size - 1);
+	if (flags & (BRHW_DESC_ERR_LEN | BRHW_DESC_ERR_DMA))
+		irq |= BRHW_INT_DMA_ERROR;
+	sim_raise_locked(sd, irq);
+}
+
+/* Illumination state of the frame at pattern position @idx. */
+static u8 sim_illum_locked(struct sim_dev *sd, u32 idx)
+{
+	if (!(sd->ctrl & BRHW_CTRL_ILLUM))
+		return BRHW_ILLUM_OFF;
+	return (sd->illum[idx / 16] >> (2 * (idx % 16))) & 3;
+}
+
+/* What one exposure needs from the register state. */
+struct sim_shot {
+	u32 gen;
+	u32 head;
+	u32 seq;
+	u64 ts;
+	u8 illum_state;
+	u8 illum_index;
+	u8 key[BRHW_MAC_KEY_SIZE];
+};
+
+static void sim_render(struct sim_dev *sd, const struct sim_shot *shot)
+{
+	struct brhw_frame_hdr *hdr = sd->scratch;
+	struct sim_exposure e = {
+		.width = sd->cfg.width,
+		.height = sd->cfg.height,
+		.emb_dim = sd->cfg.emb_dim,
+		.illum_state = shot->illum_state,
+		.rng = &sd->rng,
+	};
+	struct sim_scene scene;
+
+	sim_instance_scene(sd->inst, &scene);
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(BRHW_FRAME_MAGIC);
+	hdr->version = cpu_to_le16(BRHW_FRAME_VERSION);
+	hdr->hdr_len = cpu_to_le16(BRHW_FRAME_HDR_SIZE);
+	hdr->seq = cpu_to_le32(shot->seq);
+	hdr->timestamp_ns = cpu_to_le64(shot->ts);
+	hdr->width = cpu_to_le16(sd->cfg.width);
+	hdr->height = cpu_to_le16(sd->cfg.height);
+	hdr->payload_len = cpu_to_le32(BRHW_PAYLOAD_LEN(sd->cfg.width,
+							sd->cfg.height));
+	hdr->illum_state = shot->illum_state;
+	hdr->illum_index = shot->illum_index;
+	hdr->emb_format = BRHW_EMB_FMT_INT8_L2;
+	hdr->emb_dim = cpu_to_le16(sd->cfg.emb_dim);
+
+	sim_scene_render(&scene, &e, hdr,
+			 (u8 *)sd->scratch + BRHW_FRAME_HDR_SIZE);
+	bio_frame_sign(shot->key, sd->scratch);
+}
+
+static void sim_engine_work(struct work_struct *work)
+{
+	struct sim_dev *sd = container_of(work, struct sim_dev, work);
+	struct brhw_desc *ring = NULL, *d;
+	struct sim_shot shot;
+	unsigned long flags;
+	void *buf = NULL;
+	u64 ring_base, addr;
+	u32 ring_size, ctrl, len, idx;
+
+	/* 1. Is there a posted descriptor at all? */
+	spin_lock_irqsave(&sd->lock, flags);
+	if (sd->dead || !(sd->status & BRHW_STATUS_CAPTURING))
+		goto out_unlock;
+	if (!(sd->status & BRHW_STATUS_KEY_VALID)) {
+		sim_fault_locked(sd);
+		goto out_unlock;
+	}
+	if (sd->ring_head == sd->ring_tail) {
+		sim_drop_locked(sd);
+		goto out_unlock;
+	}
+	shot.gen = sd->gen;
+	ring_base = sd->ring_base;
+	ring_size = sd->ring_size;
+	spin_unlock_irqrestore(&sd->lock, flags);
+
+	ring = sim_dma_map(ring_base, ring_size * BRHW_DESC_SIZE);
+
+	/* 2. Take the descriptor at HEAD and the frame's parameters. */
+	spin_lock_irqsave(&sd->lock, flags);
+	if (shot.gen != sd->gen)
+		goto out_unlock;
+	if (!ring) {
+		/* The ring itself is unreachable: nothing can complete. */
+		sim_fault_locked(sd);
+		goto out_unlock;
+	}
+	if (sd->ring_head == sd->ring_tail) {
+		sim_drop_locked(sd);
+		goto out_unlock;
+	}
+	shot.head = sd->ring_head;
+	d = &ring[shot.head];
+	ctrl = le32_to_cpu(READ_ONCE(d->ctrl));
+	if (!(ctrl & BRHW_DESC_OWN)) {
+		sim_drop_locked(sd);
+		goto out_unlock;
+	}
+	/* Ownership before contents. */
+	dma_rmb();
+	addr = le64_to_cpu(READ_ONCE(d->buf_addr));
+	len = le32_to_cpu(READ_ONCE(d->buf_len));
+	if (len < sd->frame_size) {
+		sim_complete_locked(sd, d, BRHW_DESC_ERR_LEN, 0, 0);
+		goto out_unlock;
+	}
+	if (sd->reseed) {
+		sd->rng = sd->cfg.seed;
+		sd->reseed = false;
+	}
+	shot.seq = sd->frame_seq;
+	shot.ts = sim_clock_locked(sd);
+	idx = shot.seq % sd->illum_len;
+	shot.illum_index = idx;
+	shot.illum_state = sim_illum_locked(sd, idx);
+	memcpy(shot.key, sd->key, sizeof(shot.key));
+	spin_unlock_irqrestore(&sd->lock, flags);
+
+	/* 3. Expose, render and sign, without the lock. */
+	buf = sim_dma_map(addr, sd->frame_size);
+	if (buf)
+		sim_render(sd, &shot);
+	memzero_explicit(shot.key, sizeof(shot.key));
+
+	/* 4. Deliver, unless the driver changed its mind meanwhile. */
+	spin_lock_irqsave(&sd->lock, flags);
+	if (shot.gen != sd->gen || shot.head != sd->ring_head)
+		goto out_unlock;
+	if (!buf) {
+		sim_complete_locked(sd, d, BRHW_DESC_ERR_DMA, 0, 0);
+		goto out_unlock;
+	}
+	memcpy(buf, sd->scratch, sd->frame_size);
+	sd->frame_seq++;
+	sim_complete_locked(sd, d, BRHW_DESC_DONE, sd->frame_size, shot.seq);
+out_unlock:
+	spin_unlock_irqrestore(&sd->lock, flags);
+	if (buf) {
+		memunmap(buf);
+		memzero_explicit(sd->scratch, sd->frame_size);
+	}
+	if (ring)
+		memunmap(ring);
+}
+
+static u64 sim_period_ns(struct sim_dev *sd)
+{
+	return NSEC_PER_SEC / READ_ONCE(sd->fps);
+}
+
+static enum hrtimer_restart sim_engine_tick(struct hrtimer *t)
+{
+	struct sim_dev *sd = container_of(t, struct sim_dev, timer);
+
+	if (READ_ONCE(sd->dead) ||
+	    !(READ_ONCE(sd->status) & BRHW_STATUS_CAPTURING))
+		return HRTIMER_NORESTART;
+	/*
+	 * A tick that finds the previous exposure still being processed
+	 * merges with it: the simulated frame rate is best effort.
+	 */
+	queue_work(sd->wq, &sd->work);
+	hrtimer_forward_now(t, ns_to_ktime(sim_period_ns(sd)));
+	return HRTIMER_RESTART;
+}
+
+/* CAPTURE was just set: first exposure one frame period from now. */
+void sim_engine_start_locked(struct sim_dev *sd)
+{
+	hrtimer_start(&sd->timer, ns_to_ktime(sim_period_ns(sd)),
+		      HRTIMER_MODE_REL);
+}
+
+int sim_engine_init(struct sim_dev *sd)
+{
+	sd->scratch = kvzalloc(sd->frame_size, GFP_KERNEL);
+	if (!sd->scratch)
+		return -ENOMEM;
+	sd->wq = alloc_ordered_workqueue("%s-dma", 0, dev_name(sd->dev));
+	if (!sd->wq) {
+		kvfree(sd->scratch);
+		sd->scratch = NULL;
+		return -ENOMEM;
+	}
+	INIT_WORK(&sd->work, sim_engine_work);
+	hrtimer_init(&sd->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	sd->timer.function = sim_engine_tick;
+	sd->rng = sd->cfg.seed;
+	return 0;
+}
+
+/*
+ * Stop for good: no more ticks, no exposure in flight, nothing kept.
+ * Called after the child device is gone, before the interrupt
+ * controller is torn down.
+ */
+void sim_engine_fini(struct sim_dev *sd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	sd->dead = true;
+	sd->status &= ~BRHW_STATUS_CAPTURING;
+	sd->gen++;
+	memzero_explicit(sd->key, sizeof(sd->key));
+	memzero_explicit(sd->key_stage, sizeof(sd->key_stage));
+	spin_unlock_irqrestore(&sd->lock, flags);
+
+	hrtimer_cancel(&sd->timer);
+	cancel_work_sync(&sd->work);
+	destroy_workqueue(sd->wq);
+	kvfree_sensitive(sd->scratch, sd->frame_size);
+	sd->scratch = NULL;
+	sd->rng = 0;
+}
