@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the VM test programs (tests/vm/t_*.c): simulated
+ * reader instances through configfs, finding a reader's device node,
+ * ID-card templates of simulated persons, and thin ioctl wrappers.
+ *
+ * The programs run as root inside the test VM with bioreader.ko and
+ * bioreader_sim.ko installed (modprobe finds them).
+ */
+#ifndef _BRVM_H
+#define _BRVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <linux/bioreader.h>
+
+#define BRVM_CONFIGFS		"/sys/kernel/config/bioreader_sim"
+#define BRVM_EMB_DIM		128
+
+/* Small frames keep the emulated VM fast; the driver does not care. */
+#define BRVM_WIDTH		160
+#define BRVM_HEIGHT		120
+#define BRVM_FPS		30
+
+/* An ioctl number of the reader with any direction, nr and size. */
+#define BRVM_IOC(dir, nr, size)	_IOC(dir, BIOREADER_IOC_MAGIC, nr, size)
+
+struct brvm_sim {
+	char name[64];		/* configfs directory name */
+	char dev_name[64];	/* platform device, "bioreader.N" */
+	char node[64];		/* /dev/bioreaderN */
+	char cls[128];		/* /sys/class/bioreader/bioreaderN */
+	int index;		/* N */
+	int live;
+};
+
+/* Load configfs + both modules, mount configfs if needed. 0 or -1. */
+int brvm_setup(void);
+/* Run a shell command; returns its exit status (or -1). */
+int brvm_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Create a simulated reader NAME (made unique with the pid), geometry
+ * w x h at fps (0 = defaults of this file), make it live and wait for
+ * its device node.  Registered for removal at exit.  0 or -1.
+ */
+int brvm_sim_create(struct brvm_sim *s, const char *name, unsigned int w,
+		    unsigned int h, unsigned int fps);
+/* live = 1 and wait for the reader's node (after brvm_sim_unlive). */
+int brvm_sim_golive(struct brvm_sim *s);
+/* (Re)discover the node of a live instance, e.g. after the driver was
+ * reloaded; waits up to @ms. */
+int brvm_sim_find_node(struct brvm_sim *s, int ms);
+/* Write the scene attribute ("empty", "person 42"). 0 or -1. */
+int brvm_sim_scene(struct brvm_sim *s, const char *scene);
+int brvm_sim_person(struct brvm_sim *s, uint64_t identity);
+/* live = 0 (removes the devices). 0 or -1 with errno. */
+int brvm_sim_unlive(struct brvm_sim *s);
+/* live = 0 if needed, then rmdir. 0 or -1. */
+int brvm_sim_destroy(struct brvm_sim *s);
+/* Remove every instance created by this process (also run at exit). */
+void brvm_sim_destroy_all(void);
+
+/* open(node, O_RDWR | O_CLOEXEC) */
+int brvm_open(const struct brvm_sim *s);
+
+/* Wait up to ms for a path to exist (want = 1) or to vanish (want = 0). */
+int brvm_wait_path(const char *path, int want, int ms);
+
+/* ID-card template of simulated person @identity; returns its length. */
+size_t brvm_template(uint64_t identity, unsigned int dim, void *buf,
+		     size_t cap);
+/* The clean embedding of a simulated person (what the template holds). */
+void brvm_embedding(uint64_t identity, unsigned int dim, int8_t *out);
+
+/* SESSION_START; 0 or -1 with errno. @sid may be NULL. */
+int brvm_start(int fd, const void *tpl, size_t len, const char *op,
+	       uint32_t timeout_ms, uint32_t level, uint64_t *sid);
+/* Start with the template of @identity, operator "op-test". */
+int brvm_start_id(int fd, uint64_t identity, uint32_t timeout_ms,
+		  uint64_t *sid);
+/* SESSION_WAIT; 0 or -1 with errno. */
+int brvm_wait(int fd, uint32_t timeout_ms, struct bioreader_verdict *v);
+int brvm_abort(int fd);
+int brvm_info(int fd, struct bioreader_info *info);
+int brvm_get_policy(int fd, struct bioreader_policy *p);
+int brvm_set_policy(int fd, const struct bioreader_policy *p);
+/* Set or clear BIOREADER_POLICY_ALLOW_NO_LIVENESS. 0 or -1. */
+int brvm_allow_no_liveness(int fd, int on);
+
+/* A sysfs statistic of the reader (stats/NAME), or -1 on error. */
+long long brvm_stat(const struct brvm_sim *s, const char *name);
+
+int brvm_write_file(const char *path, const char *val);
+/* Reads at most cap-1 bytes, NUL-terminates, strips a trailing newline. */
+int brvm_read_file(const char *path, char *buf, size_t cap);
+
+const char *brvm_outcome_name(uint32_t outcome);
+const char *brvm_reason_name(uint32_t reason);
+/* "# verdict: OUTCOME/REASON class=.. flags=.. sid=.." */
+void brvm_diag_verdict(const char *what, const struct bioreader_verdict *v);
+
+/* Monotonic milliseconds. */
+long long brvm_now_ms(void);
+void brvm_sleep_ms(int ms);
+
+#endif /* _BRVM_H */

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Rate limit: after max_failures failed sessions against one reference
+ * template the next SESSION_START fails with EAGAIN until the lockout
+ * ends; other references are not affected.
+ */
+#include <unistd.h>
+
+#include "lib/brvm_test.h"
+
+#define CARD	90101	/* the ID card presented */
+#define FACE	90202	/* the person in front of the reader */
+#define LOCKOUT	4
+
+int main(void)
+{
+	struct bioreader_policy def, p;
+	struct bioreader_verdict v;
+	struct brvm_sim s;
+	long long locks0, t_fail;
+	int fd, fd2, ret, ok;
+
+	ktap_plan(13);
+	if (brvm_setup())
+		return brvm_bail("modules not loaded");
+	if (brvm_sim_create(&s, "ratelimit", 0, 0, 0))
+		return brvm_bail("no simulated reader");
+	fd = brvm_open(&s);
+	fd2 = brvm_open(&s);
+	if (fd < 0 || fd2 < 0 || brvm_get_policy(fd, &def))
+		return brvm_bail("open reader");
+	brvm_sim_person(&s, FACE);
+	locks0 = brvm_stat(&s, "lockouts");
+
+	/* 1: small limit */
+	p = def;
+	p.max_failures = 2;
+	p.lockout_s = LOCKOUT;
+	ktap_check(brvm_set_policy(fd, &p) == 0,
+		   "SET_POLICY max_failures 2, lockout 4 s");
+
+	/* 2-3: two failures are allowed */
+	brvm_run_session(fd, CARD, 3000, &v);
+	brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
+			   "first impostor session -> NO_MATCH");
+	brvm_run_session(fd, CARD, 3000, &v);
+	brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
+			   "second impostor session -> NO_MATCH");
+	t_fail = brvm_now_ms();
+
+	/* 4-6: then the reference is locked, from any fd */
+	ret = brvm_start_id(fd, CARD, 3000, NULL);
+	ktap_expect_errno(ret, EAGAIN, "third start with the card -> EAGAIN");
+	if (!ret) {
+		brvm_abort(fd);
+		brvm_wait(fd, 5000, &v);
+	}
+	ret = brvm_start_id(fd2, CARD, 3000, NULL);
+	ktap_expect_errno(ret, EAGAIN, "locked from another fd too -> EAGAIN");
+	if (!ret) {
+		brvm_abort(fd2);
+		brvm_wait(fd2, 5000, &v);
+	}
+	ok = brvm_stat(&s, "lockouts") > locks0;
+	ktap_check(ok, "stats: lockouts counted");
+
+	/* 7-8: another reference is not locked */
+	ok = brvm_run_session(fd, FACE, 3000, &v) == 0;
+	ktap_check(ok, "another card starts a session");
+	brvm_check_verdict(&v, BIOREADER_OUTCOME_INCONCLUSIVE,
+			   BIOREADER_REASON_LIVENESS_UNAVAILABLE,
+			   "its verdict is the normal one (default policy)");
+
+	/* 9: a successful session of another card does not unlock it */
+	ktap_expect_errno(brvm_start_id(fd, CARD, 3000, NULL), EAGAIN,
+			  "still locked a moment later -> EAGAIN");
+
+	/* 10-11: the lockout ends */
+	while (brvm_now_ms() < t_fail + LOCKOUT * 1000 + 700)
+		brvm_sleep_ms(100);
+	ret = brvm_start_id(fd, CARD, 3000, NULL);
+	if (ret)
+		ktap_diag("after the lockout: %s", strerror(errno));
+	ktap_check(ret == 0, "after the lockout the card may try again");
+	ok = ret == 0 && brvm_wait(fd, 13000, &v) == 0 &&
+	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
+	ktap_check(ok, "... and fails honestly (NO_MATCH)");
+
+	/* 12-13: restore */
+	ktap_check(brvm_set_policy(fd, &def) == 0 &&
+		   brvm_get_policy(fd, &p) == 0 && !memcmp(&p, &def, sizeof(p)),
+		   "policy restored");
+	close(fd);
+	close(fd2);
+	ktap_check(brvm_sim_destroy(&s) == 0, "instance removed");
+	return ktap_finish();
+}
