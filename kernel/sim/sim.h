@@ -10,6 +10,7 @@
  *   sim_irq.c       a one-line interrupt controller
  *   sim_engine.c    the frame clock and the DMA engine
  *   sim_scene.c     what the sensor sees (sim_scene.h)
+ *   sim_inject.c    fault and attack injection (a test feature)
  */
 #ifndef _BIOREADER_SIM_H
 #define _BIOREADER_SIM_H
@@ -46,6 +47,43 @@ struct sim_config {
 };
 
 struct sim_instance;
+
+/*
+ * Fault and attack injection (docs/hardware.md, "Fault and attack
+ * injection").  One injection is armed at a time; it fires once, at the
+ * next occasion, and the armed state returns to NONE.
+ */
+enum sim_inject_kind {
+	SIM_INJECT_NONE = 0,
+	SIM_INJECT_BAD_MAC,	/* next frame: MAC does not match */
+	SIM_INJECT_SEQ_SKIP,	/* next frame: seq one too far, signed */
+	SIM_INJECT_SEQ_REPEAT,	/* next frame: previous seq again, signed */
+	SIM_INJECT_TIME_BACK,	/* next frame: timestamp goes back, signed */
+	SIM_INJECT_REPLAY,	/* next frame: one of an earlier session */
+	SIM_INJECT_DMA_ERROR,	/* next descriptor: ERR_DMA */
+	SIM_INJECT_FAULT,	/* next exposure: STATUS.FAULT, capture stops */
+	SIM_INJECT_STALL,	/* next exposure: line held off for stall_ms */
+	SIM_INJECT_COUNT
+};
+
+#define SIM_STALL_MAX_MS	60000
+
+struct sim_inject {
+	enum sim_inject_kind kind;
+	u32 stall_ms;		/* SIM_INJECT_STALL only */
+};
+
+/*
+ * Replay store: a signed frame of a past key epoch (session), as a
+ * recorder on the bus would have kept it.  Engine work only.
+ */
+#define SIM_REC_SLOTS		2
+
+struct sim_rec {
+	void *buf;		/* frame_size bytes; wiped at the end */
+	u64 epoch;		/* key epoch it was delivered in */
+	bool valid;
+};
 
 /* Platform data of a "bioreader-sim" device (copied by the core). */
 struct sim_pdata {
@@ -87,6 +125,8 @@ struct sim_dev {
 	u32 ring_tail;
 	u32 dropped;
 	u32 frame_seq;
+	u64 last_ts;			/* timestamp of the last delivered frame */
+	u64 key_epoch;			/* KEY_LOADs since probe */
 	u64 time_base;			/* ktime_get_ns() at reset */
 	u32 time_hi_latch;
 	u64 key_time;
@@ -97,6 +137,17 @@ struct sim_dev {
 	u32 gen;			/* bumped when in-flight work must die */
 	bool reseed;			/* engine reseeds its PRNG */
 	bool dead;			/* being removed: no timer, no irq */
+
+	/*
+	 * Injection (sim_inject.c), under @lock.  @inject is a test
+	 * control, not device state: a device reset does not disarm it.
+	 * @stalled holds the interrupt line off until @stall_timer ends
+	 * it (or a reset does).
+	 */
+	struct sim_inject inject;
+	bool stalled;
+	ktime_t stall_end;
+	struct hrtimer stall_timer;
 
 	/* Interrupt controller (sim_irq.c). */
 	struct fwnode_handle *fwnode;
@@ -111,6 +162,7 @@ struct sim_dev {
 	struct work_struct work;
 	void *scratch;			/* frame being rendered; wiped */
 	u64 rng;			/* sensor noise; engine work only */
+	struct sim_rec rec[SIM_REC_SLOTS];
 };
 
 /* sim_configfs.c */
@@ -123,6 +175,10 @@ struct platform_device *sim_device_create(struct sim_instance *inst,
 					  const struct sim_config *cfg);
 void sim_device_destroy(struct platform_device *pdev);
 const char *sim_device_child_name(struct platform_device *pdev);
+void sim_device_inject_set(struct platform_device *pdev,
+			   const struct sim_inject *inj);
+void sim_device_inject_get(struct platform_device *pdev,
+			   struct sim_inject *inj);
 
 /* sim_regs.c */
 struct regmap *sim_regmap_init(struct sim_dev *sd);
@@ -135,6 +191,17 @@ void sim_fault_locked(struct sim_dev *sd);
 int sim_irq_init(struct sim_dev *sd);
 void sim_irq_fini(struct sim_dev *sd);
 void sim_irq_update_locked(struct sim_dev *sd);
+
+/* sim_inject.c */
+int sim_inject_parse(struct sim_inject *inj, const char *buf, size_t len);
+int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size);
+const char *sim_inject_name(enum sim_inject_kind kind);
+int sim_inject_init(struct sim_dev *sd);
+void sim_inject_fini(struct sim_dev *sd);
+void sim_stall_start_locked(struct sim_dev *sd, u32 ms);
+void sim_stall_end_locked(struct sim_dev *sd);
+void sim_rec_save(struct sim_dev *sd, u64 epoch, const void *frame);
+const void *sim_rec_find(struct sim_dev *sd, u64 epoch);
 
 /* sim_engine.c */
 int sim_engine_init(struct sim_dev *sd);

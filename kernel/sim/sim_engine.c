@@ -24,6 +24,12 @@
  * the driver has wiped or freed: the driver's register write that stops
  * capture takes the same lock.  The scratch frame is wiped after use.
  *
+ * Injections (sim_inject.c) hook in here: a fault or a stall fires in
+ * step 1, at the next exposure while capturing; a frame injection is
+ * taken with the descriptor in step 2 and acts on that frame's seq or
+ * timestamp (step 2), its contents (step 3) or its completion (step 4).
+ * A frame that is not delivered after all hands its injection back.
+ *
  * The simulated device reaches the driver's buffers by translating bus
  * addresses back to physical memory: on x86 without an IOMMU, dma-direct
  * hands out bus address == physical address.  Only ranges that lie
@@ -87,6 +93,9 @@ struct sim_shot {
 	u32 head;
 	u32 seq;
 	u64 ts;
+	u64 epoch;			/* key epoch of the frame */
+	enum sim_inject_kind inject;	/* frame injection it carries */
+	bool replayed;			/* scratch holds an old frame */
 	u8 illum_state;
 	u8 illum_index;
 	u8 key[BRHW_MAC_KEY_SIZE];
@@ -126,12 +135,96 @@ static void sim_render(struct sim_dev *sd, const struct sim_shot *shot)
 	bio_frame_sign(shot->key, sd->scratch);
 }
 
+/*
+ * Take the armed injection if it acts on the frame about to be exposed
+ * (sim_inject.c) and bend the frame's parameters for it.  The frame is
+ * then signed with the session key as usual: only the MAC injection
+ * breaks the MAC.
+ */
+static void sim_inject_frame_locked(struct sim_dev *sd, struct sim_shot *shot)
+{
+	enum sim_inject_kind kind = sd->inject.kind;
+	u64 prev_ts;
+
+	switch (kind) {
+	case SIM_INJECT_SEQ_SKIP:
+		shot->seq++;
+		break;
+	case SIM_INJECT_SEQ_REPEAT:
+		/* Waits for a frame that has a predecessor. */
+		if (!sd->frame_seq)
+			return;
+		shot->seq--;
+		break;
+	case SIM_INJECT_TIME_BACK:
+		/* Before the previous frame; the first: before KEY_TIME. */
+		prev_ts = sd->frame_seq ? sd->last_ts : sd->key_time;
+		if (!prev_ts)
+			return;
+		shot->ts = prev_ts - 1;
+		break;
+	case SIM_INJECT_BAD_MAC:
+	case SIM_INJECT_REPLAY:
+	case SIM_INJECT_DMA_ERROR:
+		break;
+	default:
+		/* Nothing armed, or an injection of the exposure (step 1). */
+		return;
+	}
+	shot->inject = kind;
+	sd->inject.kind = SIM_INJECT_NONE;
+}
+
+/* A frame that carried an injection was not delivered: arm it again. */
+static void sim_inject_rearm_locked(struct sim_dev *sd, struct sim_shot *shot)
+{
+	if (shot->inject && !sd->inject.kind)
+		sd->inject.kind = shot->inject;
+	shot->inject = SIM_INJECT_NONE;
+}
+
+/* Fill the scratch frame: rendered and signed, or an old one replayed. */
+static void sim_expose(struct sim_dev *sd, struct sim_shot *shot)
+{
+	struct brhw_frame_hdr *hdr = sd->scratch;
+	const void *old;
+
+	if (shot->inject == SIM_INJECT_REPLAY) {
+		old = sim_rec_find(sd, shot->epoch);
+		if (old) {
+			/* Byte for byte, MAC of its own session included. */
+			memcpy(sd->scratch, old, sd->frame_size);
+			shot->seq = le32_to_cpu(hdr->seq);
+			shot->replayed = true;
+			return;
+		}
+	}
+	sim_render(sd, shot);
+	if (shot->inject == SIM_INJECT_BAD_MAC)
+		hdr->mac[0] ^= 0x01;
+}
+
+static void sim_inject_report(struct sim_dev *sd, enum sim_inject_kind kind,
+			      u32 stall_ms, bool replayed)
+{
+	if (kind == SIM_INJECT_STALL)
+		dev_info(sd->dev, "inject: stall, interrupts held off for %u ms\n",
+			 stall_ms);
+	else if (kind == SIM_INJECT_REPLAY && !replayed)
+		dev_info(sd->dev, "inject: replay: no frame of an earlier session kept, none replayed\n");
+	else
+		dev_info(sd->dev, "inject: %s\n", sim_inject_name(kind));
+}
+
 static void sim_engine_work(struct work_struct *work)
 {
 	struct sim_dev *sd = container_of(work, struct sim_dev, work);
+	enum sim_inject_kind fired = SIM_INJECT_NONE;
 	struct brhw_desc *ring = NULL, *d;
-	struct sim_shot shot;
+	struct sim_shot shot = {};
+	bool record = false;
 	unsigned long flags;
+	u32 stall_ms = 0;
 	void *buf = NULL;
 	u64 ring_base, addr;
 	u32 ring_size, ctrl, len, idx;
@@ -143,6 +236,19 @@ static void sim_engine_work(struct work_struct *work)
 	if (!(sd->status & BRHW_STATUS_KEY_VALID)) {
 		sim_fault_locked(sd);
 		goto out_unlock;
+	}
+	/* Injections of the exposure itself, not of a frame. */
+	if (sd->inject.kind == SIM_INJECT_FAULT) {
+		sd->inject.kind = SIM_INJECT_NONE;
+		fired = SIM_INJECT_FAULT;
+		sim_fault_locked(sd);
+		goto out_unlock;
+	}
+	if (sd->inject.kind == SIM_INJECT_STALL) {
+		sd->inject.kind = SIM_INJECT_NONE;
+		fired = SIM_INJECT_STALL;
+		stall_ms = sd->inject.stall_ms;
+		sim_stall_start_locked(sd, stall_ms);
 	}
 	if (sd->ring_head == sd->ring_tail) {
 		sim_drop_locked(sd);
@@ -189,6 +295,8 @@ static void sim_engine_work(struct work_struct *work)
 	}
 	shot.seq = sd->frame_seq;
 	shot.ts = sim_clock_locked(sd);
+	shot.epoch = sd->key_epoch;
+	sim_inject_frame_locked(sd, &shot);
 	idx = shot.seq % sd->illum_len;
 	shot.illum_index = idx;
 	shot.illum_state = sim_illum_locked(sd, idx);
@@ -197,29 +305,47 @@ static void sim_engine_work(struct work_struct *work)
 
 	/* 3. Expose, render and sign, without the lock. */
 	buf = sim_dma_map(addr, sd->frame_size);
-	if (buf)
-		sim_render(sd, &shot);
+	if (buf && shot.inject != SIM_INJECT_DMA_ERROR)
+		sim_expose(sd, &shot);
 	memzero_explicit(shot.key, sizeof(shot.key));
 
 	/* 4. Deliver, unless the driver changed its mind meanwhile. */
 	spin_lock_irqsave(&sd->lock, flags);
-	if (shot.gen != sd->gen || shot.head != sd->ring_head)
+	if (shot.gen != sd->gen || shot.head != sd->ring_head) {
+		sim_inject_rearm_locked(sd, &shot);
 		goto out_unlock;
-	if (!buf) {
+	}
+	if (!buf || shot.inject == SIM_INJECT_DMA_ERROR) {
+		if (shot.inject != SIM_INJECT_DMA_ERROR)
+			sim_inject_rearm_locked(sd, &shot);
+		else
+			fired = SIM_INJECT_DMA_ERROR;
 		sim_complete_locked(sd, d, BRHW_DESC_ERR_DMA, 0, 0);
 		goto out_unlock;
 	}
 	memcpy(buf, sd->scratch, sd->frame_size);
-	sd->frame_seq++;
+	if (!shot.replayed) {
+		/* An injected seq moves FRAME_SEQ along with it. */
+		sd->frame_seq = shot.seq + 1;
+		sd->last_ts = shot.ts;
+		record = !shot.inject;
+	}
+	if (shot.inject)
+		fired = shot.inject;
 	sim_complete_locked(sd, d, BRHW_DESC_DONE, sd->frame_size, shot.seq);
 out_unlock:
 	spin_unlock_irqrestore(&sd->lock, flags);
 	if (buf) {
 		memunmap(buf);
+		/* A recorder on the bus keeps this session's first frame. */
+		if (record)
+			sim_rec_save(sd, shot.epoch, sd->scratch);
 		memzero_explicit(sd->scratch, sd->frame_size);
 	}
 	if (ring)
 		memunmap(ring);
+	if (fired)
+		sim_inject_report(sd, fired, stall_ms, shot.replayed);
 }
 
 static u64 sim_period_ns(struct sim_dev *sd)
@@ -252,6 +378,8 @@ void sim_engine_start_locked(struct sim_dev *sd)
 
 int sim_engine_init(struct sim_dev *sd)
 {
+	int ret;
+
 	sd->scratch = kvzalloc(sd->frame_size, GFP_KERNEL);
 	if (!sd->scratch)
 		return -ENOMEM;
@@ -260,6 +388,13 @@ int sim_engine_init(struct sim_dev *sd)
 		kvfree(sd->scratch);
 		sd->scratch = NULL;
 		return -ENOMEM;
+	}
+	ret = sim_inject_init(sd);
+	if (ret) {
+		destroy_workqueue(sd->wq);
+		kvfree(sd->scratch);
+		sd->scratch = NULL;
+		return ret;
 	}
 	INIT_WORK(&sd->work, sim_engine_work);
 	hrtimer_init(&sd->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
@@ -288,6 +423,7 @@ void sim_engine_fini(struct sim_dev *sd)
 	hrtimer_cancel(&sd->timer);
 	cancel_work_sync(&sd->work);
 	destroy_workqueue(sd->wq);
+	sim_inject_fini(sd);
 	kvfree_sensitive(sd->scratch, sd->frame_size);
 	sd->scratch = NULL;
 	sd->rng = 0;

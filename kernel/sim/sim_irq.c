@@ -21,9 +21,10 @@
 
 #include "sim.h"
 
+/* A stall injection (sim_inject.c) holds the line off meanwhile. */
 static bool sim_irq_asserted_locked(struct sim_dev *sd)
 {
-	return sd->int_status & sd->int_enable;
+	return (sd->int_status & sd->int_enable) && !sd->stalled;
 }
 
 void sim_irq_update_locked(struct sim_dev *sd)

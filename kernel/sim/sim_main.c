@@ -169,6 +169,32 @@ const char *sim_device_child_name(struct platform_device *pdev)
 	return sd && sd->child ? dev_name(&sd->child->dev) : "";
 }
 
+/* Arm @inj on a live device (the instance's lock keeps it live). */
+void sim_device_inject_set(struct platform_device *pdev,
+			   const struct sim_inject *inj)
+{
+	struct sim_dev *sd = platform_get_drvdata(pdev);
+	unsigned long flags;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	sd->inject = *inj;
+	spin_unlock_irqrestore(&sd->lock, flags);
+}
+
+/* What is armed and has not fired yet. */
+void sim_device_inject_get(struct platform_device *pdev,
+			   struct sim_inject *inj)
+{
+	struct sim_dev *sd = platform_get_drvdata(pdev);
+	unsigned long flags;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	*inj = sd->inject;
+	spin_unlock_irqrestore(&sd->lock, flags);
+	if (inj->kind != SIM_INJECT_STALL)
+		inj->stall_ms = 0;
+}
+
 static int __init sim_init(void)
 {
 	int ret;

@@ -70,6 +70,8 @@ void sim_reset_locked(struct sim_dev *sd)
 	sd->ring_tail = 0;
 	sd->dropped = 0;
 	sd->frame_seq = 0;
+	sd->last_ts = 0;
+	sd->stalled = false;	/* an injected stall ends; injections stay armed */
 	sd->time_base = ktime_get_ns();
 	sd->time_hi_latch = 0;
 	sd->key_time = 0;
@@ -124,6 +126,8 @@ static void sim_key_ctrl_write_locked(struct sim_dev *sd, u32 val)
 	memzero_explicit(sd->key_stage, sizeof(sd->key_stage));
 	sd->status |= BRHW_STATUS_KEY_VALID;
 	sd->frame_seq = 0;
+	sd->last_ts = 0;
+	sd->key_epoch++;	/* a new session, for the replay injection */
 	sd->key_time = sim_clock_locked(sd);
 	sd->gen++;
 }
