@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bioreader - top-level build.
+#
+#   make               kernel modules (kernel/bioreader.ko, kernel/bioreader_sim.ko)
+#                      and all userspace programs under build/
+#   make modules       the kernel modules only
+#   make user          userspace only: build/libbioalgo.a, build/NAME for every
+#                      tools/NAME/, build/tests/{unit,vm}/*
+#   make check-kernel  clean W=1 C=1 (sparse) rebuild of the modules that fails
+#                      on any warning, then checkpatch.pl --strict on kernel/
+#                      and uapi/ (when a checkpatch.pl is found)
+#   make clean
+#
+# KDIR defaults to the running kernel's build directory when it exists,
+# else to the installed Debian linux-headers-amd64.  KVER is the matching
+# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).
+
+SHELL := /bin/bash
+
+# --- kernel selection -------------------------------------------------------
+
+# Release of the headers that the Debian meta-package linux-headers-amd64
+# depends on ("linux-headers-6.1.0-56-amd64 (= ...)" -> "6.1.0-56-amd64").
+debian_kver = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
+	sed -n 's/^.*linux-headers-\([^ ,]*-amd64\).*$$/\1/p')
+# Fallback when dpkg knows nothing: the newest /usr/src/linux-headers-*-amd64.
+newest_kver = $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+	sed 's|^/usr/src/linux-headers-||' | sort -V | tail -n 1)
+
+ifeq ($(origin KDIR),undefined)
+  ifeq ($(origin KVER),undefined)
+    ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+      KVER := $(shell uname -r)
+    else
+      KVER := $(or $(debian_kver),$(newest_kver))
+    endif
+  endif
+  KDIR := $(firstword $(wildcard /lib/modules/$(KVER)/build/Makefile \
+	/usr/src/linux-headers-$(KVER)/Makefile))
+  KDIR := $(patsubst %/Makefile,%,$(KDIR))
+else ifeq ($(origin KVER),undefined)
+  # KDIR given: the release is in its path, else in the tree itself.
+  KVER := $(or $(shell echo '$(KDIR)' | sed -n \
+	-e 's|^/lib/modules/\([^/]*\)/build/*$$|\1|p' \
+	-e 's|^/usr/src/linux-headers-\([^/]*\)/*$$|\1|p'),$(shell \
+	cat $(KDIR)/include/config/kernel.release 2>/dev/null))
+endif
+export KDIR KVER
+
+# checkpatch.pl: Debian ships it only in linux-source-6.1 (a tarball);
+# tools/install-deps.sh unpacks the three files it needs into a cache.
+BR_CACHE ?= $(if $(filter 0,$(shell id -u)),/var/cache/bioreader,$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/bioreader)
+CHECKPATCH ?= $(firstword $(wildcard \
+	$(BR_CACHE)/linux-source-6.1/scripts/checkpatch.pl \
+	$(KDIR)/scripts/checkpatch.pl \
+	/usr/src/linux-source-6.1/scripts/checkpatch.pl))
+
+# --- userspace --------------------------------------------------------------
+
+CC ?= cc
+AR ?= ar
+CFLAGS ?= -O2 -g
+BR_CFLAGS := -Wall -Wextra -Werror -Iuapi -Ikernel -Itests/lib -MMD -MP
+LDLIBS_ALGO := -lcrypto
+B := build
+
+# The algorithms shared with the modules, minus the kernel-only glue.
+LIB_SRCS := $(filter-out %_kernel.c,$(wildcard kernel/algo/*.c)) \
+	    $(wildcard kernel/sim/sim_identity.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIB := $(B)/libbioalgo.a
+
+# The log library of the audit daemon (daemon/log/), when it exists:
+# build/libbflog.a, linked into every program before libbioalgo (a static
+# archive only contributes what a program uses).
+LOG_SRCS := $(wildcard daemon/log/*.c)
+LOGLIB := $(if $(LOG_SRCS),$(B)/libbflog.a)
+ifneq ($(LOG_SRCS),)
+BR_CFLAGS += -Idaemon/log
+endif
+LIBS := $(LOGLIB) $(LIB)
+
+# Every tools/NAME/ directory with C files is one program, build/NAME,
+# linked with the libraries above and -lcrypto.  Per program, optionally:
+#   SRCS_NAME    more source files linked in (e.g. a library under daemon/)
+#   CFLAGS_NAME  more compiler flags for its own files (e.g. -Idaemon/log)
+#   LDLIBS_NAME  more libraries
+TOOL_NAMES := $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
+TOOLS := $(TOOL_NAMES:%=$(B)/%)
+
+UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
+UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))
+VM_LIB_SRCS := $(wildcard tests/vm/lib/*.c)
+VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
+
+USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS)
+
+.PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir
+.DELETE_ON_ERROR:
+# Keep the objects of the pattern-built programs (no relinks on every make).
+.SECONDARY:
+
+all: modules user
+
+modules:
+	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
+	  echo "No kernel build directory (KDIR='$(KDIR)'): run tools/install-deps.sh" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+user: $(LIBS) $(USER_BINS)
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BR_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+define tool_rule
+$(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c) $(SRCS_$(1))) $(LIBS)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALGO) $$(LDLIBS_$(1)) $$(LDLIBS)
+$(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c)): BR_CFLAGS += $(CFLAGS_$(1))
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+$(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+$(B)/tests/vm/t_%: $(B)/obj/tests/vm/t_%.o $(VM_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS) -lpthread
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- kernel checks ----------------------------------------------------------
+
+# A full rebuild (warnings only show for files that get compiled), with
+# W=1 and sparse; any "warning:" or "error:" line fails.
+check-kernel:
+	@set -o pipefail; mkdir -p $(B); \
+	echo "== W=1 C=1 build against $(KDIR)"; \
+	$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean && \
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=1 modules 2>&1 | tee $(B)/check-kernel.log; \
+	rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "check-kernel: build failed" >&2; exit 1; fi; \
+	if grep -iE '(warning|error):' $(B)/check-kernel.log >&2; then \
+	  echo "check-kernel: the W=1 C=1 build is not clean (above)" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory checkpatch
+
+checkpatch:
+	@if [ -z "$(CHECKPATCH)" ]; then \
+	  echo "checkpatch: no checkpatch.pl found (run tools/install-deps.sh); skipped" >&2; \
+	  exit 0; fi; \
+	echo "== checkpatch --strict ($(CHECKPATCH))"; \
+	files=$$(find kernel uapi -name '*.[ch]' -not -name '*.mod.c' | sort); \
+	bad=0; \
+	for f in $$files; do \
+	  out=$$(perl $(CHECKPATCH) --strict --no-tree --no-summary --terse \
+		--show-types -f $$f 2>&1) || bad=1; \
+	  [ -z "$$out" ] || { echo "$$out"; bad=1; }; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "checkpatch: not clean (above)" >&2; exit 1; fi; \
+	echo "checkpatch: $$(echo $$files | wc -w) files clean"
+
+# --- misc -------------------------------------------------------------------
+
+print-kver:
+	@echo $(KVER)
+
+print-kdir:
+	@echo $(KDIR)
+
+clean:
+	-@test -f "$(KDIR)/Makefile" && $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(B)

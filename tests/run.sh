@@ -1,0 +1,269 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs every test of the project and ends with exactly one summary line:
+#   N passed, N failed, N skipped
+# Exit status 0 iff nothing failed.
+#
+#   1. installs missing Debian packages (tools/install-deps.sh)
+#   2. builds: userspace and the kernel modules (one result each)
+#   3. unit tests, natively: build/tests/unit/test_*
+#   4. static checks: tests/static/*.sh
+#   5. kernel checks: `make check-kernel` (W=1 C=1 clean and
+#      checkpatch --strict clean) as one result
+#   6. VM tests: tests/vm/guest-suite.sh in the QEMU bench
+#      (tests/vm/qemu/run.sh), plus one result "kernel log clean"
+#
+# Every program prints KTAP.  Counted are the leaf results (`ok` /
+# `not ok` lines without subtests); `ok ... # SKIP` is a skip; a program
+# that exits non-zero without any `not ok` counts as one failure.
+#
+# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [-v] [--no-deps]
+#   --unit/--static/--kernel/--vm  run only these parts (the build always runs)
+#   -v              print every program's full output (default: failures only;
+#                   the VM's console is always shown live)
+#   --no-deps       do not run tools/install-deps.sh
+# Logs: build/test-logs/.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT" || exit 1
+
+parts=()
+VERBOSE=0
+DEPS=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--unit | --static | --kernel | --vm) parts+=("${1#--}") ;;
+	-v | --verbose) VERBOSE=1 ;;
+	--no-deps) DEPS=0 ;;
+	-h | --help)
+		sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "run.sh: unknown option $1 (see --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm)
+want() {
+	local p
+	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
+	return 1
+}
+
+LOGS=$ROOT/build/test-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+SUMMARY=$LOGS/summary
+: >"$SUMMARY"
+PASS=0
+FAIL=0
+SKIP=0
+T0=$(date +%s)
+
+section() { printf '\n=== %s\n' "$*"; }
+elapsed() { echo "$(($(date +%s) - T0))s"; }
+
+# count_ktap FILE -> "pass fail skip notok" over the leaf results.
+count_ktap() {
+	awk '
+	function depth(s) { match(s, /^[ \t]*/); return RLENGTH }
+	/^[ \t]*(not )?ok [0-9]+/ {
+		d = depth($0)
+		line = substr($0, d + 1)
+		bad = (line ~ /^not ok/)
+		skip = (line ~ /#[ \t]*(SKIP|skip|TODO|todo)/)
+		kids = 0; kidfail = 0
+		for (k in cnt) if (k + 0 > d) { kids += cnt[k]; kidfail += nfail[k]; delete cnt[k]; delete nfail[k] }
+		if (kids == 0) {
+			if (skip) s++
+			else if (bad) { f++; nb++ }
+			else p++
+		} else if (bad && kidfail == 0 && !skip) {
+			f++; nb++
+		}
+		cnt[d]++
+		if (bad) nfail[d]++
+		next
+	}
+	/^[ \t]*Bail out!/ { f++; nb++ }
+	END { printf "%d %d %d %d\n", p, f, s, nb }
+	' "$1"
+}
+
+# record NAME LOG STATUS: count a program's results, print its progress line.
+record() {
+	local name=$1 log=$2 rc=$3 p f s nb
+	read -r p f s nb < <(count_ktap "$log")
+	if [ "$rc" -ne 0 ] && [ "$nb" -eq 0 ]; then
+		f=$((f + 1))
+		echo "not ok - $name exited with status $rc" >>"$log"
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+		# No KTAP at all and a zero exit: nothing was tested.
+		f=1
+		echo "not ok - $name printed no results" >>"$log"
+	fi
+	PASS=$((PASS + p))
+	FAIL=$((FAIL + f))
+	SKIP=$((SKIP + s))
+	if [ $VERBOSE -eq 1 ]; then
+		sed 's/^/    /' "$log"
+	elif [ "$f" -gt 0 ]; then
+		grep -E '^[ \t]*(not ok|Bail out!)|^[ \t]*# ' "$log" | grep -v '# totals' |
+			tail -n 40 | sed 's/^/    /'
+	fi
+	printf '%-40s %s passed, %s failed, %s skipped (%s)\n' "$name" "$p" "$f" "$s" "$(elapsed)" |
+		tee -a "$SUMMARY"
+}
+
+# result NAME STATUS LOG: a single ok / not ok for a non-KTAP step.
+result() {
+	local name=$1 rc=$2 log=$3
+	if [ "$rc" -eq 0 ]; then
+		echo "ok 1 $name" >>"$log"
+	else
+		echo "not ok 1 $name" >>"$log"
+	fi
+	record "$name" "$log" 0
+}
+
+# run_prog NAME LOG TIMEOUT CMD...: run a KTAP program and record it.
+run_prog() {
+	local name=$1 log=$2 to=$3 rc
+	shift 3
+	timeout -k 10 "$to" "$@" >"$log" 2>&1 </dev/null
+	rc=$?
+	[ $rc -ne 124 ] || echo "# $name: timed out after ${to}s" >>"$log"
+	record "$name" "$log" $rc
+}
+
+# --- 1. dependencies ------------------------------------------------------
+if [ $DEPS -eq 1 ]; then
+	section "dependencies (tools/install-deps.sh)"
+	bash tools/install-deps.sh || echo "install-deps failed; continuing with what is there"
+fi
+
+# --- 2. build -------------------------------------------------------------
+section "build"
+JOBS=$(nproc 2>/dev/null || echo 2)
+echo "make user (log: build/test-logs/build-user.log)"
+make -k -j"$JOBS" user >"$LOGS/build-user.log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || grep -E 'error|Error|undefined reference' "$LOGS/build-user.log" | head -n 30
+result "build: userspace" $rc "$LOGS/build-user.ktap"
+if want kernel || want vm; then
+	echo "make modules (log: build/test-logs/build-modules.log)"
+	make -j"$JOBS" modules >"$LOGS/build-modules.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || grep -E 'error|Error|undefined' "$LOGS/build-modules.log" | head -n 30
+	result "build: kernel modules" $rc "$LOGS/build-modules.ktap"
+fi
+
+# --- 3. unit tests --------------------------------------------------------
+if want unit; then
+	section "unit tests (native)"
+	mkdir -p "$LOGS/unit"
+	found=0
+	for t in build/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		found=1
+		run_prog "unit/$(basename "$t")" "$LOGS/unit/$(basename "$t").log" 300 "$t"
+	done
+	[ $found -eq 1 ] || echo "(no unit tests built)"
+fi
+
+# --- 4. static checks -----------------------------------------------------
+if want static; then
+	section "static checks"
+	mkdir -p "$LOGS/static"
+	found=0
+	for t in tests/static/*.sh; do
+		[ -f "$t" ] || continue
+		found=1
+		n=$(basename "$t" .sh)
+		run_prog "static/$n" "$LOGS/static/$n.log" 300 bash "$t"
+	done
+	[ $found -eq 1 ] || echo "(no static checks)"
+fi
+
+# --- 5. kernel checks -----------------------------------------------------
+if want kernel; then
+	section "kernel checks (W=1 C=1, checkpatch --strict)"
+	echo "make check-kernel: clean rebuild with W=1 C=1, then checkpatch (about a minute)"
+	make check-kernel >"$LOGS/check-kernel.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		grep -iE '(warning|error|check):|not clean|failed' "$LOGS/check-kernel.log" | head -n 40
+	else
+		tail -n 1 "$LOGS/check-kernel.log"
+	fi
+	result "kernel: W=1 C=1, checkpatch clean" $rc "$LOGS/check-kernel.ktap"
+fi
+
+# --- 6. VM tests ----------------------------------------------------------
+if want vm; then
+	section "VM tests (QEMU, tests/vm/guest-suite.sh)"
+	mkdir -p "$LOGS/vm"
+	if [ ! -f tests/vm/guest-suite.sh ]; then
+		echo "not ok 1 vm suite: tests/vm/guest-suite.sh is missing" >"$LOGS/vm/suite.ktap"
+		record "vm/suite" "$LOGS/vm/suite.ktap" 1
+	else
+		bash tests/vm/qemu/run.sh --out "$LOGS/vm" -- tests/vm/guest-suite.sh
+		rc=$?
+		echo
+		out=$LOGS/vm/output.log
+		[ -f "$out" ] || : >"$out"
+		# The guest command's own status (run.sh also fails for a dirty
+		# kernel log, which is counted on its own below).
+		gstat=$(cat "$LOGS/vm/status" 2>/dev/null) || gstat=
+		# Per program, split at the suite's "# program: NAME" lines.
+		awk -v dir="$LOGS/vm" '
+			/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
+			file != "" { print > file }
+			END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
+		' "$out"
+		before=$FAIL
+		if [ -s "$LOGS/vm/programs" ]; then
+			while read -r prog; do
+				# The suite logs "# suite: NAME exited RC after Ns".
+				prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
+					"$LOGS/vm/prog-$prog.log" | tail -n 1)
+				record "vm/$prog" "$LOGS/vm/prog-$prog.log" "${prc:-0}"
+			done <"$LOGS/vm/programs"
+			# Whatever the suite printed before the first program.
+			awk '/^# program: /{exit} {print}' "$out" >"$LOGS/vm/preamble.log"
+			read -r p f s nb < <(count_ktap "$LOGS/vm/preamble.log")
+			[ $((p + f + s)) -eq 0 ] || record "vm/suite setup" "$LOGS/vm/preamble.log" 0
+		else
+			record "vm/suite" "$out" "${gstat:-0}"
+		fi
+		if [ -z "$gstat" ]; then
+			echo "# no status came back from the VM (run.sh exit $rc: timeout or crash)" >"$LOGS/vm/exit.log"
+			result "vm: the VM run completed" 1 "$LOGS/vm/exit.log"
+		elif [ "$gstat" -ne 0 ] && [ "$FAIL" -eq "$before" ]; then
+			echo "# the suite exited with status $gstat" >"$LOGS/vm/exit.log"
+			result "vm: suite exit status" 1 "$LOGS/vm/exit.log"
+		fi
+		if [ -f "$LOGS/vm/klog.status" ]; then
+			[ "$(cat "$LOGS/vm/klog.status")" = clean ]
+			result "vm: kernel log clean" $? "$LOGS/vm/klog.ktap"
+		else
+			result "vm: kernel log clean (no kernel log came back)" 1 "$LOGS/vm/klog.ktap"
+		fi
+	fi
+fi
+
+section "summary ($(elapsed))"
+grep -v ' 0 failed' "$SUMMARY" | sed 's/^/FAILED: /'
+echo "logs: $LOGS"
+if [ "$SKIP" -gt 0 ]; then
+	echo "$PASS passed, $FAIL failed, $SKIP skipped"
+else
+	echo "$PASS passed, $FAIL failed"
+fi
+[ "$FAIL" -eq 0 ]
