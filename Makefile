@@ -94,9 +94,25 @@ UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 VM_LIB_SRCS := $(wildcard tests/vm/lib/*.c)
 VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
 
-USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS)
+# Fuzz targets: tests/fuzz/fuzz_NAME.c linked with replay_main.c gives
+# $(B)/tests/fuzz/replay_NAME, which replays the fixed corpus
+# tests/fuzz/corpus/NAME/ with any compiler; `make fuzz` links the same
+# targets with libFuzzer (clang) into $(B)/fuzz/fuzz_NAME.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 
-.PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir
+USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS)
+
+# `make sanitize`: the unit tests and corpus replays again, under
+# AddressSanitizer and UBSan, in $(B)/san/.
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined
+
+.PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir \
+	sanitize san-programs fuzz fuzzers
 .DELETE_ON_ERROR:
 # Keep the objects of the pattern-built programs (no relinks on every make).
 .SECONDARY:
@@ -130,6 +146,24 @@ $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c) $(SRCS_$(1))) 
 $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c)): BR_CFLAGS += $(CFLAGS_$(1))
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+sanitize:
+	@$(MAKE) --no-print-directory B=$(B)/san CFLAGS="$(SAN_CFLAGS)" san-programs
+
+san-programs: $(UNIT_TESTS) $(FUZZ_REPLAYS)
+
+fuzz:
+	@$(MAKE) --no-print-directory B=$(B)/fuzz CC=$(FUZZ_CC) \
+		CFLAGS="$(FUZZ_CFLAGS)" fuzzers
+
+fuzzers: $(FUZZ_NAMES:%=$(B)/fuzz_%)
+
+$(B)/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(LIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+$(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/fuzz_%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)

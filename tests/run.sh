@@ -7,7 +7,8 @@
 #
 #   1. installs missing Debian packages (tools/install-deps.sh)
 #   2. builds: userspace and the kernel modules (one result each)
-#   3. unit tests, natively: build/tests/unit/test_*
+#   3. unit tests, natively: build/tests/unit/test_*, the fuzz corpus
+#      replays, and both again under ASan/UBSan (make sanitize)
 #   4. static checks: tests/static/*.sh
 #   5. kernel checks: `make check-kernel` (W=1 C=1 clean and
 #      checkpatch --strict clean) as one result
@@ -175,6 +176,31 @@ if want unit; then
 		run_prog "unit/$(basename "$t")" "$LOGS/unit/$(basename "$t").log" 300 "$t"
 	done
 	[ $found -eq 1 ] || echo "(no unit tests built)"
+
+	section "fuzz corpus replay (tests/fuzz/corpus)"
+	for t in build/tests/fuzz/replay_*; do
+		[ -x "$t" ] || continue
+		n=${t##*/replay_}
+		run_prog "fuzz/$n" "$LOGS/unit/fuzz-$n.log" 300 "$t" "tests/fuzz/corpus/$n"
+	done
+
+	# The same programs under AddressSanitizer and UBSan: a sanitizer
+	# report aborts the program, which counts as a failure.
+	section "unit tests and corpus replay under ASan/UBSan"
+	echo "make sanitize (log: build/test-logs/build-sanitize.log)"
+	make -k -j"$JOBS" sanitize >"$LOGS/build-sanitize.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || grep -E 'error|Error|undefined reference' "$LOGS/build-sanitize.log" | head -n 30
+	result "build: sanitizer programs" $rc "$LOGS/build-sanitize.ktap"
+	for t in build/san/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		run_prog "asan/$(basename "$t")" "$LOGS/unit/asan-$(basename "$t").log" 600 "$t"
+	done
+	for t in build/san/tests/fuzz/replay_*; do
+		[ -x "$t" ] || continue
+		n=${t##*/replay_}
+		run_prog "asan/fuzz/$n" "$LOGS/unit/asan-fuzz-$n.log" 600 "$t" "tests/fuzz/corpus/$n"
+	done
 fi
 
 # --- 4. static checks -----------------------------------------------------

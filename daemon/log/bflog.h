@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * bioflow transparency log: the tamper-evident store of audit records
+ * that bioflowd writes and bioflow-verify checks.  docs/log-format.md
+ * describes every format in here.
+ *
+ *   record.c     audit record parsing and validation (160-byte records)
+ *   merkle.c     RFC 9162 section 2.1 tree hashing, inclusion and
+ *                consistency proofs (generation and verification)
+ *   note.c       C2SP signed notes: parse, sign, verify, key IDs
+ *   checkpoint.c C2SP tlog-checkpoint bodies
+ *   epoch.c      epoch keys (Ed25519), epoch certificates, the root
+ *                signer interface
+ *   softroot.c   the software root signer (tests; the TPM one plugs into
+ *                the same interface)
+ *   store.c      the append-only store: segments, group commit, epochs,
+ *                crash recovery, proofs
+ *   verify.c     the offline verifier
+ *   util.c       errors, base64, file helpers
+ *
+ * Every function that can fail returns 0 or a negative errno and, when
+ * given a struct bfl_err, a sentence saying what went wrong.  Every size
+ * read from a file is treated as hostile.
+ */
+#ifndef BFLOG_H
+#define BFLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <openssl/evp.h>
+
+typedef uint8_t u8;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define BFL_HASH_SIZE		32
+#define BFL_RECORD_MIN		160	/* BIOREADER_AUDIT_RECORD_SIZE */
+#define BFL_RECORD_MAX		4096	/* later record versions may grow */
+#define BFL_NOTE_MAX		16384	/* a checkpoint or certificate file */
+#define BFL_NAME_MAX		255	/* origin and key names */
+#define BFL_SIG_MAX		1024	/* one raw signature */
+#define BFL_NOTE_SIGS_MAX	16
+#define BFL_PROOF_MAX		64	/* hashes in one proof */
+#define BFL_ROOT_KEY_NAME	"bioflow-root"
+
+/* ------------------------------------------------------------ errors -- */
+
+struct bfl_err {
+	int code;		/* negative errno, 0 if none */
+	char msg[512];
+};
+
+int bfl_errf(struct bfl_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------ util.c -- */
+
+/* Standard base64 with padding (RFC 4648 section 4); out needs
+ * 4 * ((n + 2) / 3) + 1 bytes; returns the length written. */
+size_t bfl_b64_encode(const u8 *in, size_t n, char *out);
+/* Strict decode: canonical padding only; -EINVAL on anything else. */
+int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
+		   size_t *outlen);
+/* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes. */
+int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
+		  size_t *len, struct bfl_err *e);
+/* Durable replace: NAME.tmp, write, fsync, rename over NAME, fsync dir. */
+int bfl_write_atomic(int dirfd, const char *name, const void *buf,
+		     size_t len, struct bfl_err *e);
+/* Strict decimal u64: no sign, no leading zeros (except "0"). */
+int bfl_parse_u64(const char *s, size_t n, u64 *out);
+void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
+		u8 out[BFL_HASH_SIZE]);
+
+/* ---------------------------------------------------------- record.c -- */
+
+/* Host-order view of one struct bioreader_audit_record. */
+struct bfl_record {
+	u32 version;
+	u32 size;		/* bytes the record occupies */
+	u64 seq;
+	u8 boot_id[16];
+	u64 mono_ns;
+	u64 real_ns;
+	u32 type;
+	u32 reader;
+	u64 session_id;
+	u32 uid;
+	u32 pid;
+	u64 actor_start_ns;
+	char operator_id[33];
+	u32 outcome;
+	u32 reason;
+	u32 attack_class;
+	u32 flags;
+	u32 detail[8];
+};
+
+/* Parse the record at buf (avail bytes there).  Returns its size (> 0)
+ * or -EBADMSG (bad magic/version/size/field), -ENODATA (avail too short). */
+int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
+		     struct bfl_err *e);
+const char *bfl_record_type_name(u32 type);
+/* True for records the kernel numbers (all but BIOREADER_AUDIT_DAEMON). */
+bool bfl_record_is_kernel(const struct bfl_record *r);
+/* "boot 1a2b3c4d seq 42 VERDICT reader 0 session 7" */
+void bfl_record_describe(const struct bfl_record *r, char *out, size_t cap);
+void bfl_boot_id_hex(const u8 boot_id[16], char out[33]);
+
+/* ---------------------------------------------------------- merkle.c -- */
+
+typedef u8 bfl_hash[BFL_HASH_SIZE];
+
+void bfl_leaf_hash(const void *data, size_t len, bfl_hash out);
+void bfl_node_hash(const bfl_hash l, const bfl_hash r, bfl_hash out);
+/* Merkle tree head of n leaf hashes (SHA-256 of "" when n == 0). */
+void bfl_mth(const bfl_hash *leaves, u64 n, bfl_hash out);
+
+/* Incremental tree: the roots of the perfect subtrees of the binary
+ * decomposition of size, largest first. */
+struct bfl_tree {
+	u64 size;
+	unsigned int n;
+	bfl_hash h[64];
+};
+
+void bfl_tree_init(struct bfl_tree *t);
+void bfl_tree_append(struct bfl_tree *t, const bfl_hash leaf);
+void bfl_tree_root(const struct bfl_tree *t, bfl_hash out);
+
+/* RFC 9162 2.1.3.1 / 2.1.4.1 over an array of leaf hashes.  proof gets
+ * up to BFL_PROOF_MAX hashes; *len is set.  -EINVAL for bad indices. */
+int bfl_inclusion_proof(const bfl_hash *leaves, u64 n, u64 index,
+			bfl_hash *proof, unsigned int *len);
+int bfl_consistency_proof(const bfl_hash *leaves, u64 m, u64 n,
+			  bfl_hash *proof, unsigned int *len);
+/* RFC 9162 2.1.3.2 / 2.1.4.2.  0 if the proof holds, -EBADMSG if not. */
+int bfl_verify_inclusion(u64 index, u64 size, const bfl_hash leaf,
+			 const bfl_hash *proof, unsigned int len,
+			 const bfl_hash root);
+int bfl_verify_consistency(u64 size1, u64 size2, const bfl_hash root1,
+			   const bfl_hash root2, const bfl_hash *proof,
+			   unsigned int len);
+
+/* ------------------------------------------------------------ note.c -- */
+
+struct bfl_note_sig {
+	char name[BFL_NAME_MAX + 1];
+	u32 key_id;
+	u8 sig[BFL_SIG_MAX];
+	size_t sig_len;
+};
+
+/* A parsed signed note; text points into the caller's buffer. */
+struct bfl_note {
+	const char *text;	/* the signed text, final newline included */
+	size_t text_len;
+	unsigned int nsig;
+	struct bfl_note_sig sig[BFL_NOTE_SIGS_MAX];
+};
+
+/* A public key under a name, as a note verifier knows it. */
+struct bfl_key {
+	char name[BFL_NAME_MAX + 1];
+	u32 key_id;
+	EVP_PKEY *pk;		/* owned */
+};
+
+int bfl_note_parse(const char *buf, size_t len, struct bfl_note *n,
+		   struct bfl_err *e);
+/* Key ID per the signed-note spec: Ed25519 (type 0x01), ECDSA (0x02,
+ * SHA-256 of the SPKI), anything else 0xff "bioflow-spki". */
+int bfl_key_init(struct bfl_key *k, const char *name, EVP_PKEY *pk,
+		 struct bfl_err *e);
+void bfl_key_free(struct bfl_key *k);
+bool bfl_valid_key_name(const char *name);
+/* Signs msg with pk: Ed25519 pure, other keys over SHA-256. */
+int bfl_sign(EVP_PKEY *pk, const void *msg, size_t len, u8 *sig,
+	     size_t *sig_len);
+int bfl_verify_sig(EVP_PKEY *pk, const void *msg, size_t len,
+		   const u8 *sig, size_t sig_len);
+/* 0: a signature by k verifies; -ENOKEY: none by k; -EKEYREJECTED: one by
+ * k does not verify. */
+int bfl_note_verify(const struct bfl_note *n, const struct bfl_key *k,
+		    struct bfl_err *e);
+/* Appends "— name base64(key id || sig)\n" to out (len in/out). */
+int bfl_note_add_sig(char *out, size_t cap, size_t *len, const char *name,
+		     u32 key_id, const u8 *sig, size_t sig_len);
+
+/* ------------------------------------------------------ checkpoint.c -- */
+
+struct bfl_checkpoint {
+	char origin[BFL_NAME_MAX + 1];
+	u64 size;
+	bfl_hash root;
+	u64 epoch;		/* extension line "bioflow-epoch N"; 0 if absent */
+};
+
+int bfl_checkpoint_parse_body(const char *text, size_t len,
+			      struct bfl_checkpoint *cp, struct bfl_err *e);
+int bfl_checkpoint_format_body(const struct bfl_checkpoint *cp, char *out,
+			       size_t cap, size_t *len);
+/* Parse a checkpoint file: signed note + body (signatures not checked). */
+int bfl_checkpoint_open(const char *buf, size_t len,
+			struct bfl_checkpoint *cp, struct bfl_note *note,
+			struct bfl_err *e);
+
+/* ----------------------------------------------------------- epoch.c -- */
+
+/* The root signer: the key that certifies epoch keys and the monotonic
+ * counter that numbers epochs.  Software now; the TPM-backed one
+ * (tpm2-tss: a non-exportable key, an NV counter) implements the same
+ * operations. */
+struct bfl_root_signer;
+
+struct bfl_root_signer_ops {
+	/* Sign msg (the epoch certificate text). */
+	int (*sign)(struct bfl_root_signer *rs, const u8 *msg, size_t len,
+		    u8 *sig, size_t *sig_len, struct bfl_err *e);
+	/* Increment the monotonic counter; *value = its new value. */
+	int (*counter_increment)(struct bfl_root_signer *rs, u64 *value,
+				 struct bfl_err *e);
+	int (*counter_read)(struct bfl_root_signer *rs, u64 *value,
+			    struct bfl_err *e);
+	void (*destroy)(struct bfl_root_signer *rs);
+};
+
+struct bfl_root_signer {
+	const struct bfl_root_signer_ops *ops;
+	const char *kind;		/* "software", "tpm2" */
+	struct bfl_key key;		/* public half, BFL_ROOT_KEY_NAME */
+	void *priv;
+};
+
+void bfl_root_signer_free(struct bfl_root_signer *rs);
+
+struct bfl_epoch_cert {
+	char origin[BFL_NAME_MAX + 1];
+	u64 epoch;		/* 1, 2, 3, ... */
+	u64 start_size;		/* tree size at which the epoch begins */
+	u64 nv_counter;		/* root signer's counter after its increment */
+	u64 issued;		/* unix seconds, informational */
+	u8 pub[32];		/* the epoch's Ed25519 public key */
+};
+
+int bfl_cert_format_body(const struct bfl_epoch_cert *c, char *out,
+			 size_t cap, size_t *len);
+int bfl_cert_parse_body(const char *text, size_t len,
+			struct bfl_epoch_cert *c, struct bfl_err *e);
+/* Certificate file text: body signed by the root signer. */
+int bfl_cert_issue(struct bfl_root_signer *rs,
+		   const struct bfl_epoch_cert *c, char *out, size_t cap,
+		   size_t *len, struct bfl_err *e);
+/* Parse a certificate file and check the root signature (root may be
+ * NULL to skip that: parsing only). */
+int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
+		  struct bfl_epoch_cert *c, struct bfl_err *e);
+
+/* "<origin>/epoch/<N>" */
+void bfl_epoch_key_name(const char *origin, u64 epoch, char *out,
+			size_t cap);
+/* The verifying key of a certificate. */
+int bfl_cert_key(const struct bfl_epoch_cert *c, struct bfl_key *k,
+		 struct bfl_err *e);
+
+struct bfl_epoch_key {
+	u64 epoch;
+	EVP_PKEY *priv;		/* Ed25519; never written anywhere */
+	struct bfl_key pub;
+};
+
+int bfl_epoch_key_generate(struct bfl_epoch_key *k, const char *origin,
+			   u64 epoch, struct bfl_err *e);
+/* Frees the private key (OpenSSL clears it) and wipes the struct. */
+void bfl_epoch_key_destroy(struct bfl_epoch_key *k);
+/* A signed checkpoint note (file text) for cp, signed by k. */
+int bfl_checkpoint_sign(const struct bfl_checkpoint *cp,
+			const struct bfl_epoch_key *k, char *out, size_t cap,
+			size_t *len, struct bfl_err *e);
+
+/* -------------------------------------------------------- softroot.c -- */
+
+/* key: a private key (reference taken), or NULL to generate ECDSA P-256.
+ * counter_path: a file holding the counter (created at 0), or NULL for
+ * an in-memory counter starting at 0. */
+struct bfl_root_signer *bfl_soft_root_new(EVP_PKEY *key,
+					  const char *counter_path,
+					  struct bfl_err *e);
+struct bfl_root_signer *bfl_soft_root_load(const char *key_pem,
+					   const char *counter_path,
+					   struct bfl_err *e);
+int bfl_soft_root_save_key(struct bfl_root_signer *rs, const char *path,
+			   struct bfl_err *e);
+/* Test hook: set the software counter (to simulate a rewound claim). */
+int bfl_soft_root_set_counter(struct bfl_root_signer *rs, u64 value);
+int bfl_write_pubkey_pem(EVP_PKEY *pk, const char *path, struct bfl_err *e);
+EVP_PKEY *bfl_read_pubkey_pem(const char *path, struct bfl_err *e);
+
+/* ----------------------------------------------------------- store.c -- */
+
+/*
+ * STORE/
+ *   log-info                 "bioflow-store v1" + origin
+ *   checkpoint               latest signed checkpoint
+ *   epochs/NNNNNNNNNN.cert   epoch certificate (root-signed)
+ *   epochs/NNNNNNNNNN.final  last checkpoint signed by that epoch
+ *   segments/NNN...NNN.seg   records from leaf index NNN (20 digits)
+ */
+#define BFL_SEG_MAGIC		"BFLSEG01"
+#define BFL_SEG_HDR_SIZE	32
+#define BFL_ENTRY_EXTRA		BFL_HASH_SIZE	/* leaf hash after a record */
+
+struct bfl_store_opts {
+	u64 segment_max_bytes;	/* start a new segment past this (64 MiB) */
+	u64 epoch_max_records;	/* rotate after this many (0: never) */
+	u64 epoch_max_seconds;	/* rotate after this long (0: never) */
+	bool no_sync;		/* tests only: skip fsync/fdatasync */
+	bool keep_duplicates;	/* tests only: no redelivery filtering */
+};
+
+struct bfl_recovery {
+	u64 sealed_size;		/* records kept (= checkpoint size) */
+	u64 discarded_records;		/* whole unsealed records dropped */
+	u64 discarded_bytes;		/* bytes truncated in total */
+	unsigned int removed_segments;	/* segment files wholly unsealed */
+	unsigned int removed_tmp;	/* leftover *.tmp files */
+	u64 new_epoch;			/* epoch started by this open */
+	bool wrote_final;		/* sealed the previous epoch's final */
+};
+
+struct bfl_store;
+
+/* New store in an empty or missing directory; epoch 1, checkpoint 0. */
+int bfl_store_create(const char *dir, const char *origin,
+		     struct bfl_root_signer *rs,
+		     const struct bfl_store_opts *opts, struct bfl_store **out,
+		     struct bfl_err *e);
+/* Open for writing: recover (truncate the unsealed tail) and start a new
+ * epoch (epoch private keys live only in memory). */
+int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
+		   const struct bfl_store_opts *opts, struct bfl_store **out,
+		   struct bfl_recovery *rep, struct bfl_err *e);
+/* Append whole records (concatenated, each its own size).  Kernel
+ * records already in the store (same boot id, seq <= the last one) are
+ * skipped: redelivery after a crash.  appended and skipped may be NULL. */
+int bfl_store_append(struct bfl_store *st, const void *buf, size_t len,
+		     unsigned int *appended, unsigned int *skipped,
+		     struct bfl_err *e);
+/* Group commit: fdatasync, sign and durably write the checkpoint;
+ * rotates the epoch when due.  After it returns 0 everything appended is
+ * sealed and durable. */
+int bfl_store_commit(struct bfl_store *st, struct bfl_err *e);
+int bfl_store_rotate_epoch(struct bfl_store *st, struct bfl_err *e);
+u64 bfl_store_size(const struct bfl_store *st);
+u64 bfl_store_sealed_size(const struct bfl_store *st);
+u64 bfl_store_epoch(const struct bfl_store *st);
+/* Last kernel (boot id, seq) stored; false if none. */
+bool bfl_store_last_seq(const struct bfl_store *st, u8 boot_id[16],
+			u64 *seq);
+/* Closes without committing: anything not committed is unsealed. */
+void bfl_store_close(struct bfl_store *st);
+
+/* Read-only access for proofs and the verifier. */
+struct bfl_entry {
+	u64 index;
+	const u8 *rec;		/* record bytes */
+	size_t rec_len;
+	const u8 *stored_leaf;	/* the leaf hash written after it */
+	const char *segment;	/* file name */
+	u64 offset;		/* of the record in that file */
+};
+
+/* Reads the whole store's entries (up to max_index) into memory: records
+ * and their recomputed leaf hashes.  For proofs. */
+struct bfl_leaves {
+	u64 n;
+	bfl_hash *leaf;
+	u8 **rec;
+	size_t *rec_len;
+};
+
+int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
+			  struct bfl_err *e);
+void bfl_leaves_free(struct bfl_leaves *lv);
+
+/* An inclusion proof file for one record against a checkpoint. */
+struct bfl_proof {
+	u64 index;
+	u64 size;
+	unsigned int n;
+	bfl_hash h[BFL_PROOF_MAX];
+	char *cert;		/* the epoch certificate text, malloc'ed */
+	size_t cert_len;
+};
+
+int bfl_proof_format(const struct bfl_proof *p, char **out, size_t *len);
+int bfl_proof_parse(const char *buf, size_t len, struct bfl_proof *p,
+		    struct bfl_err *e);
+void bfl_proof_free(struct bfl_proof *p);
+/* Writes DIR/record, DIR/proof, DIR/checkpoint for leaf index against
+ * the store's latest checkpoint. */
+int bfl_store_export_proof(const char *store, u64 index, const char *outdir,
+			   struct bfl_err *e);
+
+/* ---------------------------------------------------------- verify.c -- */
+
+enum bfl_verdict {
+	BFL_OK = 0,		/* every check passed */
+	BFL_FAIL = 1,		/* the store is not what was sealed */
+	BFL_USAGE = 2,
+	BFL_UNREADABLE = 3,	/* I/O error, missing store */
+	BFL_WARN = 4,		/* verified, with warnings (unsealed tail) */
+};
+
+enum bfl_severity { BFL_SEV_INFO, BFL_SEV_WARN, BFL_SEV_ERROR };
+
+struct bfl_finding {
+	enum bfl_severity sev;
+	const char *kind;	/* stable short name, e.g. "seq-gap" */
+	char where[160];	/* file and/or record */
+	char msg[512];
+};
+
+struct bfl_verify_opts {
+	const char *since;	/* pinned checkpoint text, or NULL */
+	size_t since_len;
+	bool have_nv;		/* the auditor read the counter: */
+	u64 nv_counter;		/* the last epoch must claim exactly this */
+	/* progress: called every few MiB with bytes done / total */
+	void (*progress)(void *arg, u64 done, u64 total);
+	void *progress_arg;
+	unsigned int max_findings;	/* 0: 100 */
+};
+
+struct bfl_verify_result {
+	enum bfl_verdict verdict;
+	char origin[BFL_NAME_MAX + 1];
+	u64 records;		/* complete records found */
+	u64 sealed;		/* latest checkpoint's size */
+	u64 epochs;
+	u64 checkpoints;	/* checkpoint files verified */
+	u64 boots;
+	u64 last_nv;
+	bfl_hash root;
+	char *checkpoint_text;	/* the latest checkpoint, malloc'ed */
+	unsigned int nfind;	/* findings kept */
+	unsigned int nerrors;	/* errors seen (may exceed those kept) */
+	unsigned int nwarn;
+	struct bfl_finding *find;
+};
+
+int bfl_verify_store(const char *dir, const struct bfl_key *root,
+		     const struct bfl_verify_opts *opts,
+		     struct bfl_verify_result *res);
+/* Single record: record bytes, proof file, checkpoint file. */
+int bfl_verify_inclusion_files(const u8 *rec, size_t rec_len,
+			       const char *proof, size_t proof_len,
+			       const char *cp, size_t cp_len,
+			       const struct bfl_key *root,
+			       struct bfl_verify_result *res);
+void bfl_verify_result_free(struct bfl_verify_result *res);
+const struct bfl_finding *bfl_first_error(const struct bfl_verify_result *r);
+
+#endif /* BFLOG_H */

@@ -1,0 +1,1233 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * The append-only store (docs/log-format.md):
+ *
+ *   log-info, checkpoint, epochs/NNNNNNNNNN.{cert,final},
+ *   segments/<first leaf index, 20 digits>.seg
+ *
+ * A segment is a 32-byte header ("BFLSEG01", first leaf index LE64, 16
+ * zero bytes) and entries: the record bytes as the kernel gave them, then
+ * the record's 32-byte leaf hash (a locator for the verifier, not trusted
+ * by it).
+ *
+ * Group commit: append entries (write), fdatasync the segment (and fsync
+ * the directory if a segment was created), then write the checkpoint
+ * covering them (temp file, fsync, rename, fsync directory).  Only then is
+ * anything acknowledged.  A crash at any point leaves the last complete
+ * checkpoint and, after it, an unsealed tail that bfl_store_open()
+ * truncates.
+ *
+ * Epochs: the private key of an epoch lives only in this process.  Every
+ * open starts a new epoch; rotation also happens on size and time.  The
+ * order of a rotation makes every crash point recoverable:
+ *   1. epochs/E.final = the latest checkpoint (signed by E)
+ *   2. counter_increment -> V
+ *   3. epochs/E+1.cert (root-signed: origin, E+1, start = sealed size, V)
+ *   4. checkpoint at the same size signed by E+1
+ *   5. E's private key freed and wiped
+ */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/bioreader_audit.h>
+
+#include "internal.h"
+
+#define CP_CAP 4096
+#define DEFAULT_SEG_MAX (64ULL << 20)
+
+struct bfl_store {
+	int dirfd, segdirfd, epdirfd;
+	char origin[BFL_NAME_MAX + 1];
+	struct bfl_root_signer *rs;
+	struct bfl_store_opts opts;
+	struct bfl_tree tree;
+	u64 sealed;
+	bool failed;
+
+	int segfd;		/* -1: none yet */
+	u64 seg_bytes;
+	bool segdir_dirty;
+
+	struct bfl_epoch_key key;
+	u64 epoch_start;	/* tree size */
+	time_t epoch_time;
+
+	bool have_last;
+	u8 last_boot[16];
+	u64 last_seq;
+
+	char cp_text[CP_CAP];	/* latest checkpoint as written */
+	size_t cp_len;
+
+	u8 *wbuf;
+	size_t wlen, wcap;
+};
+
+/* ------------------------------------------------------ shared helpers */
+
+void bfl_epoch_file(char *out, size_t cap, u64 epoch, const char *ext)
+{
+	snprintf(out, cap, "%010llu.%s", (unsigned long long)epoch, ext);
+}
+
+void bfl_seg_header_make(u8 hdr[BFL_SEG_HDR_SIZE], u64 first)
+{
+	u64 le = htole64(first);
+
+	memset(hdr, 0, BFL_SEG_HDR_SIZE);
+	memcpy(hdr, BFL_SEG_MAGIC, 8);
+	memcpy(hdr + 8, &le, 8);
+}
+
+int bfl_seg_header_check(const u8 *buf, size_t len, u64 *first,
+			 struct bfl_err *e)
+{
+	u64 le;
+	size_t i;
+
+	if (len < BFL_SEG_HDR_SIZE)
+		return bfl_errf(e, -EBADMSG, "shorter than a segment header (%zu bytes)",
+				len);
+	if (memcmp(buf, BFL_SEG_MAGIC, 8))
+		return bfl_errf(e, -EBADMSG, "bad segment magic");
+	for (i = 16; i < BFL_SEG_HDR_SIZE; i++)
+		if (buf[i])
+			return bfl_errf(e, -EBADMSG, "segment header reserved bytes not zero");
+	memcpy(&le, buf + 8, 8);
+	*first = le64toh(le);
+	return 0;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct bfl_seg *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+int bfl_list_segments(int segdirfd, struct bfl_seg_list *l,
+		      struct bfl_err *e)
+{
+	int fd = dup(segdirfd);
+	unsigned int cap = 0;
+	struct dirent *d;
+	DIR *dir;
+
+	memset(l, 0, sizeof(*l));
+	if (fd < 0)
+		return bfl_errf(e, -errno, "segments: %s", strerror(errno));
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return bfl_errf(e, -errno, "segments: %s", strerror(errno));
+	}
+	rewinddir(dir);
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+		u64 first;
+
+		if (d->d_name[0] == '.')
+			continue;
+		if (n != BFL_SEG_NAME_LEN || strcmp(d->d_name + 20, ".seg") ||
+		    d->d_name[0] == '-' ||
+		    (strspn(d->d_name, "0123456789") != 20) ||
+		    sscanf(d->d_name, "%20llu", (unsigned long long *)&first) != 1) {
+			if (n > 4 && !strcmp(d->d_name + n - 4, ".seg")) {
+				l->bad++;
+				snprintf(l->bad_name, sizeof(l->bad_name), "%.60s",
+					 d->d_name);
+			}
+			continue;
+		}
+		if (l->n == cap) {
+			struct bfl_seg *nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(l->v, cap * sizeof(*nv));
+			if (!nv) {
+				closedir(dir);
+				free(l->v);
+				l->v = NULL;
+				return bfl_errf(e, -ENOMEM, "out of memory");
+			}
+			l->v = nv;
+		}
+		memcpy(l->v[l->n].name, d->d_name, BFL_SEG_NAME_LEN + 1);
+		l->v[l->n].first = first;
+		l->n++;
+	}
+	closedir(dir);
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), seg_cmp);
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int bfl_list_epochs(int epdirfd, u64 **epochs, unsigned int *n,
+		    struct bfl_err *e)
+{
+	int fd = dup(epdirfd);
+	unsigned int cap = 0, k = 0;
+	struct dirent *d;
+	u64 *v = NULL;
+	DIR *dir;
+
+	if (fd < 0)
+		return bfl_errf(e, -errno, "epochs: %s", strerror(errno));
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return bfl_errf(e, -errno, "epochs: %s", strerror(errno));
+	}
+	rewinddir(dir);
+	while ((d = readdir(dir))) {
+		unsigned long long ep;
+
+		if (strlen(d->d_name) != 15 || strcmp(d->d_name + 10, ".cert") ||
+		    strspn(d->d_name, "0123456789") != 10 ||
+		    sscanf(d->d_name, "%10llu", &ep) != 1)
+			continue;
+		if (k == cap) {
+			u64 *nv;
+
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(dir);
+				return bfl_errf(e, -ENOMEM, "out of memory");
+			}
+			v = nv;
+		}
+		v[k++] = ep;
+	}
+	closedir(dir);
+	if (k)
+		qsort(v, k, sizeof(*v), u64_cmp);
+	*epochs = v;
+	*n = k;
+	return 0;
+}
+
+int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e)
+{
+	size_t len, ml = strlen(BFL_LOG_INFO_MAGIC), ol;
+	u8 *buf;
+	int r;
+
+	r = bfl_read_file(dirfd, BFL_LOG_INFO, 4096, &buf, &len, e);
+	if (r)
+		return r;
+	r = -EBADMSG;
+	if (len > ml + 7 && !memcmp(buf, BFL_LOG_INFO_MAGIC, ml) &&
+	    !memcmp(buf + ml, "origin ", 7) && buf[len - 1] == '\n') {
+		ol = len - ml - 7 - 1;
+		if (ol <= BFL_NAME_MAX) {
+			memcpy(origin, buf + ml + 7, ol);
+			origin[ol] = 0;
+			if (bfl_valid_key_name(origin) && strlen(origin) == ol)
+				r = 0;
+		}
+	}
+	free(buf);
+	if (r)
+		return bfl_errf(e, r, "%s: not a bioflow store description",
+				BFL_LOG_INFO);
+	return 0;
+}
+
+void bfl_remove_tmp(int dirfd, unsigned int *count)
+{
+	int fd = dup(dirfd);
+	struct dirent *d;
+	DIR *dir;
+
+	if (fd < 0)
+		return;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	rewinddir(dir);
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+
+		if (n > 4 && !strcmp(d->d_name + n - 4, ".tmp") &&
+		    !unlinkat(dirfd, d->d_name, 0) && count)
+			(*count)++;
+	}
+	closedir(dir);
+}
+
+/* ------------------------------------------------------------- writer */
+
+/* Replaces e's message by "prefix: message" with a new code. */
+static int rewrap(struct bfl_err *e, int code, const char *prefix)
+{
+	char old[sizeof(e->msg)];
+
+	if (!e)
+		return code;
+	memcpy(old, e->msg, sizeof(old));
+	return bfl_errf(e, code, "%s: %s", prefix, old);
+}
+
+static void opts_default(struct bfl_store_opts *o, const struct bfl_store_opts *in)
+{
+	if (in)
+		*o = *in;
+	else
+		memset(o, 0, sizeof(*o));
+	if (!o->segment_max_bytes)
+		o->segment_max_bytes = DEFAULT_SEG_MAX;
+}
+
+static struct bfl_store *store_alloc(struct bfl_root_signer *rs,
+				     const struct bfl_store_opts *opts)
+{
+	struct bfl_store *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->dirfd = st->segdirfd = st->epdirfd = st->segfd = -1;
+	st->rs = rs;
+	opts_default(&st->opts, opts);
+	bfl_tree_init(&st->tree);
+	return st;
+}
+
+void bfl_store_close(struct bfl_store *st)
+{
+	if (!st)
+		return;
+	if (st->segfd >= 0)
+		close(st->segfd);
+	if (st->segdirfd >= 0)
+		close(st->segdirfd);
+	if (st->epdirfd >= 0)
+		close(st->epdirfd);
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	if (st->key.priv)
+		bfl_epoch_key_destroy(&st->key);
+	free(st->wbuf);
+	free(st);
+}
+
+static int open_dirs(struct bfl_store *st, const char *dir, struct bfl_err *e)
+{
+	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0)
+		return bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+	st->segdirfd = openat(st->dirfd, "segments", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->segdirfd < 0)
+		return bfl_errf(e, -errno, "%s/segments: %s", dir, strerror(errno));
+	st->epdirfd = openat(st->dirfd, "epochs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->epdirfd < 0)
+		return bfl_errf(e, -errno, "%s/epochs: %s", dir, strerror(errno));
+	return 0;
+}
+
+static int sync_fd(struct bfl_store *st, int fd, bool data)
+{
+	if (st->opts.no_sync)
+		return 0;
+	if (data ? fdatasync(fd) : fsync(fd))
+		return -errno;
+	return 0;
+}
+
+/* Signs and durably writes the checkpoint for the current tree. */
+static int write_checkpoint(struct bfl_store *st, struct bfl_err *e)
+{
+	struct bfl_checkpoint cp;
+	int r;
+
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.origin, sizeof(cp.origin), "%s", st->origin);
+	cp.size = st->tree.size;
+	cp.epoch = st->key.epoch;
+	bfl_tree_root(&st->tree, cp.root);
+	r = bfl_checkpoint_sign(&cp, &st->key, st->cp_text, sizeof(st->cp_text),
+				&st->cp_len, e);
+	if (r)
+		return r;
+	r = bfl_write_atomic(st->dirfd, "checkpoint", st->cp_text, st->cp_len, e);
+	if (r)
+		return r;
+	st->sealed = cp.size;
+	return 0;
+}
+
+/* Steps 2-5 of a rotation: a new epoch starting at the sealed size. */
+static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
+{
+	struct bfl_epoch_key nk;
+	struct bfl_epoch_cert c;
+	char text[CP_CAP], name[32];
+	size_t len;
+	u64 v;
+	int r;
+
+	r = st->rs->ops->counter_increment(st->rs, &v, e);
+	if (r)
+		return r;
+	r = bfl_epoch_key_generate(&nk, st->origin, epoch, e);
+	if (r)
+		return r;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.origin, sizeof(c.origin), "%s", st->origin);
+	c.epoch = epoch;
+	c.start_size = st->tree.size;
+	c.nv_counter = v;
+	c.issued = (u64)time(NULL);
+	len = 32;
+	if (EVP_PKEY_get_raw_public_key(nk.priv, c.pub, &len) != 1 || len != 32) {
+		bfl_epoch_key_destroy(&nk);
+		return bfl_errf(e, -EIO, "cannot read the epoch public key");
+	}
+	r = bfl_cert_issue(st->rs, &c, text, sizeof(text), &len, e);
+	if (!r) {
+		bfl_epoch_file(name, sizeof(name), epoch, "cert");
+		r = bfl_write_atomic(st->epdirfd, name, text, len, e);
+	}
+	if (r) {
+		bfl_epoch_key_destroy(&nk);
+		return r;
+	}
+	if (st->key.priv)
+		bfl_epoch_key_destroy(&st->key);
+	st->key = nk;
+	st->epoch_start = st->tree.size;
+	st->epoch_time = time(NULL);
+	return write_checkpoint(st, e);
+}
+
+int bfl_store_rotate_epoch(struct bfl_store *st, struct bfl_err *e)
+{
+	char name[32];
+	int r;
+
+	if (st->failed)
+		return bfl_errf(e, -EIO, "store failed earlier; reopen it");
+	if (st->tree.size != st->sealed)
+		return bfl_errf(e, -EBUSY, "commit before rotating the epoch");
+	bfl_epoch_file(name, sizeof(name), st->key.epoch, "final");
+	r = bfl_write_atomic(st->epdirfd, name, st->cp_text, st->cp_len, e);
+	if (!r)
+		r = start_epoch(st, st->key.epoch + 1, e);
+	if (r)
+		st->failed = true;
+	return r;
+}
+
+static int write_info(int dirfd, const char *origin, struct bfl_err *e)
+{
+	char buf[BFL_NAME_MAX + 64];
+	int n = snprintf(buf, sizeof(buf), BFL_LOG_INFO_MAGIC "origin %s\n", origin);
+
+	return bfl_write_atomic(dirfd, BFL_LOG_INFO, buf, (size_t)n, e);
+}
+
+int bfl_store_create(const char *dir, const char *origin,
+		     struct bfl_root_signer *rs,
+		     const struct bfl_store_opts *opts, struct bfl_store **out,
+		     struct bfl_err *e)
+{
+	struct bfl_store *st;
+	int r;
+
+	if (!bfl_valid_key_name(origin) || strlen(origin) > BFL_NAME_MAX - 24)
+		return bfl_errf(e, -EINVAL, "bad origin \"%s\"", origin);
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+	st = store_alloc(rs, opts);
+	if (!st)
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	snprintf(st->origin, sizeof(st->origin), "%s", origin);
+	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		r = bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (!faccessat(st->dirfd, BFL_LOG_INFO, F_OK, 0)) {
+		r = bfl_errf(e, -EEXIST, "%s: a store exists there already", dir);
+		goto fail;
+	}
+	if ((mkdirat(st->dirfd, "segments", 0750) && errno != EEXIST) ||
+	    (mkdirat(st->dirfd, "epochs", 0750) && errno != EEXIST)) {
+		r = bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	close(st->dirfd);
+	st->dirfd = -1;
+	r = open_dirs(st, dir, e);
+	if (!r)
+		r = write_info(st->dirfd, origin, e);
+	if (!r)
+		r = start_epoch(st, 1, e);
+	if (r)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	bfl_store_close(st);
+	return r;
+}
+
+/* Recovery scan: replay segments up to the sealed size, truncate after. */
+static int recover_segments(struct bfl_store *st, u64 sealed,
+			    struct bfl_recovery *rep, struct bfl_err *e)
+{
+	struct bfl_seg_list l;
+	unsigned int i;
+	int r = 0, last = -1;
+
+	r = bfl_list_segments(st->segdirfd, &l, e);
+	if (r)
+		return r;
+	for (i = 0; i < l.n; i++) {
+		struct bfl_err se = { 0 };
+		u8 *buf;
+		size_t len, off;
+		u64 first = 0;
+
+		if (st->tree.size == sealed) {
+			/* Wholly past the checkpoint: unsealed. */
+			struct stat sb;
+
+			if (!fstatat(st->segdirfd, l.v[i].name, &sb, 0))
+				rep->discarded_bytes += (u64)sb.st_size;
+			if (unlinkat(st->segdirfd, l.v[i].name, 0)) {
+				r = bfl_errf(e, -errno, "segments/%s: %s", l.v[i].name,
+					     strerror(errno));
+				goto out;
+			}
+			rep->removed_segments++;
+			st->segdir_dirty = true;
+			continue;
+		}
+		r = bfl_read_file(st->segdirfd, l.v[i].name, BFL_SEG_FILE_MAX,
+				  &buf, &len, e);
+		if (r)
+			goto out;
+		if (bfl_seg_header_check(buf, len, &first, &se) ||
+		    first != l.v[i].first || first != st->tree.size) {
+			free(buf);
+			r = bfl_errf(e, -EUCLEAN,
+				     "segments/%s: %s (store holds %llu records before it)",
+				     l.v[i].name, se.code ? se.msg : "bad first index",
+				     (unsigned long long)st->tree.size);
+			goto out;
+		}
+		off = BFL_SEG_HDR_SIZE;
+		while (off < len && st->tree.size < sealed) {
+			struct bfl_record rec;
+			bfl_hash lh;
+			int k = bfl_record_parse(buf + off, len - off, &rec, &se);
+
+			if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - off) {
+				free(buf);
+				r = bfl_errf(e, -EUCLEAN,
+					     "segments/%s: sealed record %llu unreadable (%s)",
+					     l.v[i].name, (unsigned long long)st->tree.size,
+					     k < 0 ? se.msg : "truncated");
+				goto out;
+			}
+			bfl_leaf_hash(buf + off, (size_t)k, lh);
+			if (memcmp(lh, buf + off + k, BFL_HASH_SIZE)) {
+				free(buf);
+				r = bfl_errf(e, -EUCLEAN,
+					     "segments/%s: sealed record %llu altered",
+					     l.v[i].name, (unsigned long long)st->tree.size);
+				goto out;
+			}
+			bfl_tree_append(&st->tree, lh);
+			if (bfl_record_is_kernel(&rec)) {
+				st->have_last = true;
+				memcpy(st->last_boot, rec.boot_id, 16);
+				st->last_seq = rec.seq;
+			}
+			off += (size_t)k + BFL_ENTRY_EXTRA;
+		}
+		if (off < len) {
+			/* The unsealed tail of this segment: count whole
+			 * records in it, then cut. */
+			size_t p = off;
+
+			while (p < len) {
+				struct bfl_record rec;
+				int k = bfl_record_parse(buf + p, len - p, &rec, NULL);
+
+				if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - p)
+					break;
+				rep->discarded_records++;
+				p += (size_t)k + BFL_ENTRY_EXTRA;
+			}
+			rep->discarded_bytes += len - off;
+			free(buf);
+			{
+				int fd = openat(st->segdirfd, l.v[i].name,
+						O_WRONLY | O_CLOEXEC);
+
+				if (fd < 0 || ftruncate(fd, (off_t)off) ||
+				    sync_fd(st, fd, false)) {
+					r = bfl_errf(e, -errno, "segments/%s: truncate: %s",
+						     l.v[i].name, strerror(errno));
+					if (fd >= 0)
+						close(fd);
+					goto out;
+				}
+				close(fd);
+			}
+		} else {
+			free(buf);
+		}
+		last = (int)i;
+	}
+	if (st->tree.size < sealed) {
+		r = bfl_errf(e, -EUCLEAN,
+			     "the checkpoint covers %llu records but the segments hold %llu: sealed records are missing",
+			     (unsigned long long)sealed,
+			     (unsigned long long)st->tree.size);
+		goto out;
+	}
+	if (last >= 0) {
+		struct stat sb;
+
+		st->segfd = openat(st->segdirfd, l.v[last].name,
+				   O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (st->segfd < 0 || fstat(st->segfd, &sb)) {
+			r = bfl_errf(e, -errno, "segments/%s: %s", l.v[last].name,
+				     strerror(errno));
+			goto out;
+		}
+		st->seg_bytes = (u64)sb.st_size;
+	}
+out:
+	free(l.v);
+	return r;
+}
+
+int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
+		   const struct bfl_store_opts *opts, struct bfl_store **out,
+		   struct bfl_recovery *rep, struct bfl_err *e)
+{
+	struct bfl_recovery dummy;
+	struct bfl_checkpoint cp;
+	struct bfl_note *note = NULL;
+	struct bfl_store *st;
+	u64 *eps = NULL, last_ep;
+	unsigned int nep = 0;
+	bfl_hash root;
+	u8 *buf = NULL;
+	size_t len;
+	char name[32];
+	int r;
+
+	if (!rep)
+		rep = &dummy;
+	memset(rep, 0, sizeof(*rep));
+	st = store_alloc(rs, opts);
+	note = malloc(sizeof(*note));
+	if (!st || !note) {
+		free(note);
+		bfl_store_close(st);
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	}
+	r = open_dirs(st, dir, e);
+	if (r)
+		goto fail;
+	r = bfl_read_log_info(st->dirfd, st->origin, e);
+	if (r)
+		goto fail;
+	bfl_remove_tmp(st->dirfd, &rep->removed_tmp);
+	bfl_remove_tmp(st->epdirfd, &rep->removed_tmp);
+	bfl_remove_tmp(st->segdirfd, &rep->removed_tmp);
+
+	r = bfl_read_file(st->dirfd, "checkpoint", BFL_NOTE_MAX, &buf, &len, e);
+	if (r)
+		goto fail;
+	r = bfl_checkpoint_open((const char *)buf, len, &cp, note, e);
+	if (r) {
+		r = rewrap(e, -EUCLEAN, "checkpoint");
+		goto fail;
+	}
+	if (strcmp(cp.origin, st->origin) || cp.epoch == 0) {
+		r = bfl_errf(e, -EUCLEAN, "checkpoint: not this store's (origin or epoch line)");
+		goto fail;
+	}
+	if (len > sizeof(st->cp_text)) {
+		r = bfl_errf(e, -EUCLEAN, "checkpoint: too large");
+		goto fail;
+	}
+	memcpy(st->cp_text, buf, len);
+	st->cp_len = len;
+
+	r = bfl_list_epochs(st->epdirfd, &eps, &nep, e);
+	if (r)
+		goto fail;
+	if (!nep || eps[nep - 1] < cp.epoch) {
+		r = bfl_errf(e, -EUCLEAN, "checkpoint signed by epoch %llu, which has no certificate",
+			     (unsigned long long)cp.epoch);
+		goto fail;
+	}
+	last_ep = eps[nep - 1];
+	{
+		struct bfl_epoch_cert c;
+		struct bfl_key k;
+		u8 *cb;
+		size_t cl;
+
+		/* The checkpoint must verify with its epoch's certified key,
+		 * and that certificate with our root key: never continue a
+		 * log that is not ours. */
+		bfl_epoch_file(name, sizeof(name), cp.epoch, "cert");
+		r = bfl_read_file(st->epdirfd, name, BFL_NOTE_MAX, &cb, &cl, e);
+		if (r)
+			goto fail;
+		r = bfl_cert_open((const char *)cb, cl, &rs->key, &c, e);
+		free(cb);
+		if (!r && (c.epoch != cp.epoch || strcmp(c.origin, st->origin)))
+			r = bfl_errf(e, -EUCLEAN, "epochs/%s: does not match its name", name);
+		if (!r)
+			r = bfl_cert_key(&c, &k, e);
+		if (r) {
+			char pre[64];
+
+			snprintf(pre, sizeof(pre), "epochs/%s", name);
+			r = rewrap(e, -EUCLEAN, pre);
+			goto fail;
+		}
+		r = bfl_note_verify(note, &k, e);
+		bfl_key_free(&k);
+		if (r) {
+			r = rewrap(e, -EUCLEAN, "checkpoint");
+			goto fail;
+		}
+	}
+
+	r = recover_segments(st, cp.size, rep, e);
+	if (r)
+		goto fail;
+	bfl_tree_root(&st->tree, root);
+	if (memcmp(root, cp.root, BFL_HASH_SIZE)) {
+		r = bfl_errf(e, -EUCLEAN, "the records do not hash to the checkpoint's root");
+		goto fail;
+	}
+	st->sealed = cp.size;
+	rep->sealed_size = cp.size;
+	if (st->segdir_dirty && sync_fd(st, st->segdirfd, false)) {
+		r = bfl_errf(e, -errno, "segments: fsync: %s", strerror(errno));
+		goto fail;
+	}
+
+	/* Seal the previous epoch: the latest checkpoint is its final one
+	 * (when a later epoch exists, it is empty and the final exists). */
+	if (cp.epoch == last_ep) {
+		bfl_epoch_file(name, sizeof(name), cp.epoch, "final");
+		r = bfl_write_atomic(st->epdirfd, name, buf, len, e);
+		if (r)
+			goto fail;
+		rep->wrote_final = true;
+	}
+	r = start_epoch(st, last_ep + 1, e);
+	if (r)
+		goto fail;
+	rep->new_epoch = last_ep + 1;
+	free(buf);
+	free(eps);
+	free(note);
+	*out = st;
+	return 0;
+fail:
+	free(buf);
+	free(eps);
+	free(note);
+	bfl_store_close(st);
+	return r;
+}
+
+/* ----------------------------------------------------------- appending */
+
+static int flush(struct bfl_store *st, struct bfl_err *e)
+{
+	size_t done = 0;
+
+	while (done < st->wlen) {
+		ssize_t k = write(st->segfd, st->wbuf + done, st->wlen - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			st->failed = true;
+			return bfl_errf(e, -errno, "segment write: %s", strerror(errno));
+		}
+		done += (size_t)k;
+	}
+	st->seg_bytes += st->wlen;
+	st->wlen = 0;
+	return 0;
+}
+
+static int new_segment(struct bfl_store *st, struct bfl_err *e)
+{
+	u8 hdr[BFL_SEG_HDR_SIZE];
+	char name[BFL_SEG_NAME_LEN + 1];
+	int fd, r;
+
+	if (st->segfd >= 0) {
+		r = flush(st, e);
+		if (r)
+			return r;
+		if (sync_fd(st, st->segfd, true)) {
+			st->failed = true;
+			return bfl_errf(e, -errno, "segment fdatasync: %s", strerror(errno));
+		}
+		close(st->segfd);
+		st->segfd = -1;
+	}
+	snprintf(name, sizeof(name), "%020llu.seg", (unsigned long long)st->tree.size);
+	fd = openat(st->segdirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+		    0640);
+	if (fd < 0) {
+		st->failed = true;
+		return bfl_errf(e, -errno, "segments/%s: %s", name, strerror(errno));
+	}
+	st->segfd = fd;
+	st->seg_bytes = 0;
+	st->segdir_dirty = true;
+	bfl_seg_header_make(hdr, st->tree.size);
+	memcpy(st->wbuf, hdr, sizeof(hdr));
+	st->wlen = sizeof(hdr);
+	return 0;
+}
+
+int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
+		     unsigned int *appended, unsigned int *skipped,
+		     struct bfl_err *e)
+{
+	const u8 *p = data;
+	unsigned int na = 0, ns = 0;
+	size_t off = 0;
+	int r;
+
+	if (appended)
+		*appended = 0;
+	if (skipped)
+		*skipped = 0;
+	if (st->failed)
+		return bfl_errf(e, -EIO, "store failed earlier; reopen it");
+	if (!st->wbuf) {
+		st->wcap = 1 << 20;
+		st->wbuf = malloc(st->wcap);
+		if (!st->wbuf)
+			return bfl_errf(e, -ENOMEM, "out of memory");
+	}
+	/* Validate everything first: a batch goes in whole or not at all. */
+	while (off < len) {
+		struct bfl_record rec;
+		int k = bfl_record_parse(p + off, len - off, &rec, e);
+
+		if (k < 0)
+		{
+			char pre[48];
+
+			snprintf(pre, sizeof(pre), "record at byte %zu", off);
+			return rewrap(e, -EINVAL, pre);
+		}
+		off += (size_t)k;
+	}
+	off = 0;
+	while (off < len) {
+		struct bfl_record rec;
+		int k = bfl_record_parse(p + off, len - off, &rec, NULL);
+		size_t need = (size_t)k + BFL_ENTRY_EXTRA;
+
+		if (bfl_record_is_kernel(&rec) && st->have_last &&
+		    !st->opts.keep_duplicates &&
+		    !memcmp(rec.boot_id, st->last_boot, 16) &&
+		    rec.seq <= st->last_seq) {
+			ns++;	/* redelivered: already stored */
+			off += (size_t)k;
+			continue;
+		}
+		if (st->segfd < 0 ||
+		    (st->seg_bytes + st->wlen + need > st->opts.segment_max_bytes &&
+		     st->seg_bytes + st->wlen > BFL_SEG_HDR_SIZE)) {
+			r = new_segment(st, e);
+			if (r)
+				return r;
+		}
+		if (st->wlen + need > st->wcap) {
+			r = flush(st, e);
+			if (r)
+				return r;
+		}
+		memcpy(st->wbuf + st->wlen, p + off, (size_t)k);
+		bfl_leaf_hash(p + off, (size_t)k, st->wbuf + st->wlen + k);
+		bfl_tree_append(&st->tree, st->wbuf + st->wlen + k);
+		st->wlen += need;
+		if (bfl_record_is_kernel(&rec)) {
+			st->have_last = true;
+			memcpy(st->last_boot, rec.boot_id, 16);
+			st->last_seq = rec.seq;
+		}
+		na++;
+		off += (size_t)k;
+	}
+	r = st->wlen ? flush(st, e) : 0;
+	if (appended)
+		*appended = na;
+	if (skipped)
+		*skipped = ns;
+	return r;
+}
+
+int bfl_store_commit(struct bfl_store *st, struct bfl_err *e)
+{
+	bool due;
+	int r;
+
+	if (st->failed)
+		return bfl_errf(e, -EIO, "store failed earlier; reopen it");
+	if (st->tree.size != st->sealed) {
+		if (st->wlen) {
+			r = flush(st, e);
+			if (r)
+				return r;
+		}
+		if (sync_fd(st, st->segfd, true) ||
+		    (st->segdir_dirty && sync_fd(st, st->segdirfd, false))) {
+			st->failed = true;
+			return bfl_errf(e, -errno, "fdatasync: %s", strerror(errno));
+		}
+		st->segdir_dirty = false;
+		r = write_checkpoint(st, e);
+		if (r) {
+			st->failed = true;
+			return r;
+		}
+	}
+	due = (st->opts.epoch_max_records &&
+	       st->tree.size - st->epoch_start >= st->opts.epoch_max_records) ||
+	      (st->opts.epoch_max_seconds &&
+	       (u64)(time(NULL) - st->epoch_time) >= st->opts.epoch_max_seconds);
+	if (due)
+		return bfl_store_rotate_epoch(st, e);
+	return 0;
+}
+
+u64 bfl_store_size(const struct bfl_store *st)
+{
+	return st->tree.size;
+}
+
+u64 bfl_store_sealed_size(const struct bfl_store *st)
+{
+	return st->sealed;
+}
+
+u64 bfl_store_epoch(const struct bfl_store *st)
+{
+	return st->key.epoch;
+}
+
+bool bfl_store_last_seq(const struct bfl_store *st, u8 boot_id[16], u64 *seq)
+{
+	if (!st->have_last)
+		return false;
+	memcpy(boot_id, st->last_boot, 16);
+	*seq = st->last_seq;
+	return true;
+}
+
+/* -------------------------------------------------------------- proofs */
+
+void bfl_leaves_free(struct bfl_leaves *lv)
+{
+	u64 i;
+
+	for (i = 0; i < lv->n && lv->rec; i++)
+		free(lv->rec[i]);
+	free(lv->rec);
+	free(lv->rec_len);
+	free(lv->leaf);
+	memset(lv, 0, sizeof(*lv));
+}
+
+int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
+			  struct bfl_err *e)
+{
+	struct bfl_seg_list l = { 0 };
+	u64 cap = 0;
+	unsigned int i;
+	int dfd, sfd, r;
+
+	memset(lv, 0, sizeof(*lv));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+	sfd = openat(dfd, "segments", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(dfd);
+	if (sfd < 0)
+		return bfl_errf(e, -errno, "%s/segments: %s", dir, strerror(errno));
+	r = bfl_list_segments(sfd, &l, e);
+	for (i = 0; !r && i < l.n; i++) {
+		u8 *buf;
+		size_t len, off = BFL_SEG_HDR_SIZE;
+		u64 first;
+
+		r = bfl_read_file(sfd, l.v[i].name, BFL_SEG_FILE_MAX, &buf, &len, e);
+		if (r)
+			break;
+		if (bfl_seg_header_check(buf, len, &first, e) || first != lv->n) {
+			free(buf);
+			r = bfl_errf(e, -EUCLEAN, "segments/%s: bad header or index",
+				     l.v[i].name);
+			break;
+		}
+		while (off < len) {
+			struct bfl_record rec;
+			int k = bfl_record_parse(buf + off, len - off, &rec, NULL);
+
+			if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - off)
+				break;
+			if (lv->n == cap) {
+				u64 nc = cap ? 2 * cap : 1024;
+				bfl_hash *nl = realloc(lv->leaf, nc * sizeof(*nl));
+				u8 **nr;
+				size_t *nlen;
+
+				if (nl)
+					lv->leaf = nl;
+				nr = nl ? realloc(lv->rec, nc * sizeof(*nr)) : NULL;
+				if (nr)
+					lv->rec = nr;
+				nlen = nr ? realloc(lv->rec_len, nc * sizeof(*nlen)) : NULL;
+				if (!nlen) {
+					free(buf);
+					r = bfl_errf(e, -ENOMEM, "out of memory");
+					goto out;
+				}
+				lv->rec_len = nlen;
+				cap = nc;
+			}
+			lv->rec[lv->n] = malloc((size_t)k);
+			if (!lv->rec[lv->n]) {
+				free(buf);
+				r = bfl_errf(e, -ENOMEM, "out of memory");
+				goto out;
+			}
+			memcpy(lv->rec[lv->n], buf + off, (size_t)k);
+			lv->rec_len[lv->n] = (size_t)k;
+			bfl_leaf_hash(buf + off, (size_t)k, lv->leaf[lv->n]);
+			lv->n++;
+			off += (size_t)k + BFL_ENTRY_EXTRA;
+		}
+		free(buf);
+	}
+out:
+	free(l.v);
+	close(sfd);
+	if (r)
+		bfl_leaves_free(lv);
+	return r;
+}
+
+#define PROOF_MAGIC "bioflow-inclusion-proof v1\n"
+
+int bfl_proof_format(const struct bfl_proof *p, char **out, size_t *len)
+{
+	size_t cap = 256 + p->n * 56 + (p->cert_len + 2) / 3 * 4 + 16, l;
+	char *b = malloc(cap);
+	unsigned int i;
+
+	if (!b)
+		return -ENOMEM;
+	l = (size_t)snprintf(b, cap, PROOF_MAGIC "index %llu\ntree-size %llu\n",
+			     (unsigned long long)p->index, (unsigned long long)p->size);
+	for (i = 0; i < p->n; i++) {
+		memcpy(b + l, "hash ", 5);
+		l += 5;
+		l += bfl_b64_encode(p->h[i], BFL_HASH_SIZE, b + l);
+		b[l++] = '\n';
+	}
+	memcpy(b + l, "cert ", 5);
+	l += 5;
+	l += bfl_b64_encode((const u8 *)p->cert, p->cert_len, b + l);
+	b[l++] = '\n';
+	b[l] = 0;
+	*out = b;
+	*len = l;
+	return 0;
+}
+
+void bfl_proof_free(struct bfl_proof *p)
+{
+	free(p->cert);
+	memset(p, 0, sizeof(*p));
+}
+
+int bfl_proof_parse(const char *buf, size_t len, struct bfl_proof *p,
+		    struct bfl_err *e)
+{
+	const char *q = buf, *end = buf + len;
+	size_t ml = strlen(PROOF_MAGIC);
+	unsigned int line = 1;
+	bool have_index = false, have_size = false;
+
+	memset(p, 0, sizeof(*p));
+	if (len < ml || memcmp(buf, PROOF_MAGIC, ml))
+		return bfl_errf(e, -EBADMSG, "not a bioflow inclusion proof");
+	q += ml;
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		size_t ll, got;
+
+		line++;
+		if (!nl)
+			goto bad;
+		ll = (size_t)(nl - q);
+		if (ll > 6 && !memcmp(q, "index ", 6) && !have_index) {
+			if (bfl_parse_u64(q + 6, ll - 6, &p->index))
+				goto bad;
+			have_index = true;
+		} else if (ll > 10 && !memcmp(q, "tree-size ", 10) && !have_size) {
+			if (bfl_parse_u64(q + 10, ll - 10, &p->size))
+				goto bad;
+			have_size = true;
+		} else if (ll == 5 + 44 && !memcmp(q, "hash ", 5)) {
+			u8 h[BFL_HASH_SIZE + 3];
+
+			if (p->n == BFL_PROOF_MAX ||
+			    bfl_b64_decode(q + 5, 44, h, sizeof(h), &got) ||
+			    got != BFL_HASH_SIZE)
+				goto bad;
+			memcpy(p->h[p->n++], h, BFL_HASH_SIZE);
+		} else if (ll > 5 && !memcmp(q, "cert ", 5) && !p->cert &&
+			   ll - 5 <= (BFL_NOTE_MAX + 2) / 3 * 4) {
+			p->cert = malloc(ll);
+			if (!p->cert) {
+				bfl_proof_free(p);
+				return bfl_errf(e, -ENOMEM, "out of memory");
+			}
+			if (bfl_b64_decode(q + 5, ll - 5, (u8 *)p->cert, ll - 1,
+					   &p->cert_len))
+				goto bad;
+			p->cert[p->cert_len] = 0;
+		} else {
+			goto bad;
+		}
+		q = nl + 1;
+	}
+	if (!have_index || !have_size || !p->cert) {
+		bfl_proof_free(p);
+		return bfl_errf(e, -EBADMSG, "proof lacks index, tree-size or cert");
+	}
+	return 0;
+bad:
+	bfl_proof_free(p);
+	return bfl_errf(e, -EBADMSG, "proof line %u is malformed", line);
+}
+
+static int write_plain(const char *dir, const char *name, const void *buf,
+		       size_t len, struct bfl_err *e)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dfd < 0)
+		return bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
+	r = bfl_write_atomic(dfd, name, buf, len, e);
+	close(dfd);
+	return r;
+}
+
+int bfl_store_export_proof(const char *store, u64 index, const char *outdir,
+			   struct bfl_err *e)
+{
+	struct bfl_leaves lv;
+	struct bfl_checkpoint cp;
+	struct bfl_note *note = malloc(sizeof(*note));
+	struct bfl_proof pf;
+	u8 *cpbuf = NULL, *cert = NULL;
+	size_t cplen, certlen, plen;
+	char name[48], *ptxt = NULL;
+	int dfd = -1, r;
+
+	memset(&pf, 0, sizeof(pf));
+	if (!note)
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	r = bfl_store_load_leaves(store, &lv, e);
+	if (r) {
+		free(note);
+		return r;
+	}
+	dfd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = bfl_errf(e, -errno, "%s: %s", store, strerror(errno));
+		goto out;
+	}
+	r = bfl_read_file(dfd, "checkpoint", BFL_NOTE_MAX, &cpbuf, &cplen, e);
+	if (!r)
+		r = bfl_checkpoint_open((const char *)cpbuf, cplen, &cp, note, e);
+	if (r)
+		goto out;
+	if (index >= cp.size || cp.size > lv.n) {
+		r = bfl_errf(e, -ERANGE, "record %llu is not under the checkpoint (size %llu)",
+			     (unsigned long long)index, (unsigned long long)cp.size);
+		goto out;
+	}
+	snprintf(name, sizeof(name), "epochs/%010llu.cert", (unsigned long long)cp.epoch);
+	r = bfl_read_file(dfd, name, BFL_NOTE_MAX, &cert, &certlen, e);
+	if (r)
+		goto out;
+	pf.index = index;
+	pf.size = cp.size;
+	pf.cert = (char *)cert;
+	pf.cert_len = certlen;
+	r = bfl_inclusion_proof(lv.leaf, cp.size, index, pf.h, &pf.n);
+	if (r) {
+		bfl_errf(e, r, "cannot build the proof");
+		goto out;
+	}
+	r = bfl_proof_format(&pf, &ptxt, &plen);
+	if (r) {
+		bfl_errf(e, r, "out of memory");
+		goto out;
+	}
+	if (mkdir(outdir, 0755) && errno != EEXIST) {
+		r = bfl_errf(e, -errno, "%s: %s", outdir, strerror(errno));
+		goto out;
+	}
+	r = write_plain(outdir, "record", lv.rec[index], lv.rec_len[index], e);
+	if (!r)
+		r = write_plain(outdir, "proof", ptxt, plen, e);
+	if (!r)
+		r = write_plain(outdir, "checkpoint", cpbuf, cplen, e);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(ptxt);
+	free(cpbuf);
+	free(cert);
+	free(note);
+	bfl_leaves_free(&lv);
+	return r;
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Errors, base64 (RFC 4648 section 4, strict), decimal parsing, SHA-256
+ * and the durable file helpers the store and the verifier share.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bflog.h"
+
+int bfl_errf(struct bfl_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		e->code = code;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t bfl_b64_encode(const u8 *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		u32 v = (u32)in[i] << 16 | (u32)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64chars[v >> 18];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = b64chars[(v >> 6) & 63];
+		out[o++] = b64chars[v & 63];
+	}
+	if (i < n) {
+		u32 v = (u32)in[i] << 16 | (i + 1 < n ? (u32)in[i + 1] << 8 : 0);
+
+		out[o++] = b64chars[v >> 18];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
+		   size_t *outlen)
+{
+	size_t i, o = 0;
+
+	if (n % 4)
+		return -EINVAL;
+	for (i = 0; i < n; i += 4) {
+		int v[4], k, pad = 0;
+		u32 w;
+
+		for (k = 0; k < 4; k++) {
+			if (in[i + k] == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad)	/* data after '=' */
+				return -EINVAL;
+			v[k] = b64val(in[i + k]);
+			if (v[k] < 0)
+				return -EINVAL;
+		}
+		if (pad == 1 && in[i + 3] != '=')
+			return -EINVAL;
+		w = (u32)v[0] << 18 | (u32)v[1] << 12 | (u32)v[2] << 6 | (u32)v[3];
+		/* Canonical: the bits padding drops must be zero. */
+		if ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff)))
+			return -EINVAL;
+		if (o + 3 - pad > cap)
+			return -EOVERFLOW;
+		out[o++] = (u8)(w >> 16);
+		if (pad < 2)
+			out[o++] = (u8)(w >> 8);
+		if (pad < 1)
+			out[o++] = (u8)w;
+	}
+	*outlen = o;
+	return 0;
+}
+
+int bfl_parse_u64(const char *s, size_t n, u64 *out)
+{
+	u64 v = 0;
+	size_t i;
+
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		unsigned int d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		d = (unsigned int)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
+		u8 out[BFL_HASH_SIZE])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int olen = 0;
+
+	/* Failure here is an allocation failure in OpenSSL: nothing sane
+	 * can continue from a wrong hash. */
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    (alen && !EVP_DigestUpdate(c, a, alen)) ||
+	    (blen && !EVP_DigestUpdate(c, b, blen)) ||
+	    !EVP_DigestFinal_ex(c, out, &olen) || olen != BFL_HASH_SIZE) {
+		fprintf(stderr, "bioflow: SHA-256 failed\n");
+		abort();
+	}
+	EVP_MD_CTX_free(c);
+}
+
+int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
+		  size_t *len, struct bfl_err *e)
+{
+	struct stat st;
+	size_t got = 0;
+	u8 *b;
+	int fd, r;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return bfl_errf(e, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return bfl_errf(e, r, "%s: %s", path, strerror(-r));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return bfl_errf(e, -EINVAL, "%s: not a regular file", path);
+	}
+	if ((u64)st.st_size > max) {
+		close(fd);
+		return bfl_errf(e, -EFBIG, "%s: %lld bytes, more than the %zu allowed",
+				path, (long long)st.st_size, max);
+	}
+	b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		close(fd);
+		return bfl_errf(e, -ENOMEM, "%s: out of memory", path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t k = read(fd, b + got, (size_t)st.st_size - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? -errno : -EIO;
+			free(b);
+			close(fd);
+			return bfl_errf(e, r, "%s: read failed: %s", path,
+					k < 0 ? strerror(-r) : "file shrank");
+		}
+		got += (size_t)k;
+	}
+	close(fd);
+	b[got] = 0;
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+int bfl_write_atomic(int dirfd, const char *name, const void *buf,
+		     size_t len, struct bfl_err *e)
+{
+	char tmp[300];
+	const u8 *p = buf;
+	size_t done = 0;
+	int fd, r;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
+		return bfl_errf(e, -ENAMETOOLONG, "%s: name too long", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return bfl_errf(e, -errno, "%s: %s", tmp, strerror(errno));
+	while (done < len) {
+		ssize_t k = write(fd, p + done, len - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			goto fail;
+		}
+		done += (size_t)k;
+	}
+	if (fsync(fd)) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd)) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name)) {
+		r = -errno;
+		goto fail;
+	}
+	if (fsync(dirfd))
+		return bfl_errf(e, -errno, "%s: fsync of directory: %s", name,
+				strerror(errno));
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return bfl_errf(e, r, "%s: %s", name, strerror(-r));
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Unit tests of the log's formats: base64 (RFC 4648 vectors and strict
+ * decoding), decimal parsing, audit records, signed notes (parsing, key
+ * IDs, signing and verification, unknown keys), checkpoints and epoch
+ * certificates, inclusion proof files.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bioreader_audit.h>
+
+#include "bflog.h"
+#include "ktap.h"
+
+static void test_b64(void)
+{
+	static const char *const in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const out[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==",
+					   "Zm9vYmE=", "Zm9vYmFy" };
+	static const char *const bad[] = { "Zg=", "Zg===", "Z===", "Zh==", "Zm9=", "Zm9v!",
+					   "=Zm9", "Zg==Zg==", "Zm 9" };
+	char enc[32];
+	u8 dec[32];
+	size_t n, i;
+	int ok = 1;
+
+	for (i = 0; i < 7; i++) {
+		bfl_b64_encode((const u8 *)in[i], strlen(in[i]), enc);
+		ok &= !strcmp(enc, out[i]);
+		ok &= !bfl_b64_decode(out[i], strlen(out[i]), dec, sizeof(dec), &n) &&
+		      n == strlen(in[i]) && !memcmp(dec, in[i], n);
+	}
+	ktap_check(ok, "base64: RFC 4648 test vectors both ways");
+	ok = 1;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok &= bfl_b64_decode(bad[i], strlen(bad[i]), dec, sizeof(dec), &n) != 0;
+	ktap_check(ok, "base64: non-canonical or malformed input rejected");
+	ktap_check(bfl_b64_decode("Zm9vYmFy", 8, dec, 5, &n) == -EOVERFLOW,
+		   "base64: output bound respected");
+}
+
+static void test_u64(void)
+{
+	u64 v;
+
+	ktap_check(!bfl_parse_u64("0", 1, &v) && v == 0 &&
+		   !bfl_parse_u64("18446744073709551615", 20, &v) && v == UINT64_MAX,
+		   "decimal: 0 and 2^64-1");
+	ktap_check(bfl_parse_u64("18446744073709551616", 20, &v) &&
+		   bfl_parse_u64("01", 2, &v) && bfl_parse_u64("-1", 2, &v) &&
+		   bfl_parse_u64("+1", 2, &v) && bfl_parse_u64("", 0, &v) &&
+		   bfl_parse_u64("1 ", 2, &v),
+		   "decimal: overflow, leading zero, signs, empty, trailing space rejected");
+}
+
+static void mkrec(u8 *buf)
+{
+	struct bioreader_audit_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
+	r.version = htole16(1);
+	r.size = htole16(sizeof(r));
+	r.seq = htole64(42);
+	r.type = htole32(BIOREADER_AUDIT_VERDICT);
+	r.session_id = htole64(7);
+	strcpy(r.operator_id, "desk-3");
+	memcpy(buf, &r, sizeof(r));
+}
+
+static void test_record(void)
+{
+	u8 b[BFL_RECORD_MIN + 8];
+	struct bfl_record r;
+	int ok;
+
+	mkrec(b);
+	ktap_check(bfl_record_parse(b, BFL_RECORD_MIN, &r, NULL) == BFL_RECORD_MIN &&
+		   r.seq == 42 && r.session_id == 7 && !strcmp(r.operator_id, "desk-3") &&
+		   bfl_record_is_kernel(&r), "record: a valid VERDICT parses");
+	ok = bfl_record_parse(b, BFL_RECORD_MIN - 1, &r, NULL) == -ENODATA &&
+	     bfl_record_parse(b, 4, &r, NULL) == -ENODATA;
+	b[6] = 204;	/* size 204: not a multiple of 8 */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	b[6] = 0x60;
+	b[7] = 0x40;	/* size 16480 > max */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
+	b[4] = 0;	/* version 0 */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
+	b[48] = 99;	/* type */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
+	memset(b + 8, 0, 8);	/* kernel seq 0 */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
+	b[80 + 2] = 7;	/* control byte in operator id */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
+	b[80 + 20] = 'x';	/* text after the NUL */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	ktap_check(ok, "record: short, bad size, version, type, seq 0, operator id rejected");
+}
+
+static void test_notes(void)
+{
+	struct bfl_note *n = malloc(sizeof(*n));
+	struct bfl_epoch_key k, k2;
+	struct bfl_checkpoint cp, got;
+	struct bfl_err e = { 0 };
+	char text[4096], t2[4096];
+	size_t len;
+	int ok;
+
+	memset(&cp, 0, sizeof(cp));
+	strcpy(cp.origin, "bioflow.example/k1");
+	cp.size = 12345;
+	cp.epoch = 3;
+	memset(cp.root, 0xab, sizeof(cp.root));
+	ok = n && !bfl_epoch_key_generate(&k, cp.origin, 3, &e) &&
+	     !bfl_epoch_key_generate(&k2, cp.origin, 3, &e) &&
+	     !bfl_checkpoint_sign(&cp, &k, text, sizeof(text), &len, &e);
+	ktap_check(ok && !bfl_checkpoint_open(text, len, &got, n, &e) &&
+		   got.size == 12345 && got.epoch == 3 &&
+		   !memcmp(got.root, cp.root, BFL_HASH_SIZE) &&
+		   !bfl_note_verify(n, &k.pub, &e), "checkpoint: sign, parse, verify");
+	ktap_check(!strncmp(text, "bioflow.example/k1\n12345\nq6ur", 29) &&
+		   strstr(text, "\nbioflow-epoch 3\n\n\xe2\x80\x94 bioflow.example/k1/epoch/3 "),
+		   "checkpoint: C2SP text layout");
+	ktap_check(bfl_note_verify(n, &k2.pub, &e) == -ENOKEY,
+		   "note: another key of the same name is unknown (key ID differs)");
+	/* a second, unknown signature is ignored */
+	memcpy(t2, text, len);
+	{
+		size_t l2 = len;
+		u8 sig[64];
+
+		memset(sig, 1, sizeof(sig));
+		bfl_note_add_sig(t2, sizeof(t2), &l2, "witness.example/w", 0x01020304,
+				 sig, sizeof(sig));
+		ktap_check(!bfl_checkpoint_open(t2, l2, &got, n, &e) && n->nsig == 2 &&
+			   !bfl_note_verify(n, &k.pub, &e),
+			   "note: an extra signature by an unknown key is ignored");
+	}
+	/* tampering with the text */
+	memcpy(t2, text, len);
+	t2[20] = '4';
+	ktap_check(!bfl_checkpoint_open(t2, len, &got, n, &e) &&
+		   bfl_note_verify(n, &k.pub, &e) == -EKEYREJECTED,
+		   "note: altered text fails the known key's signature");
+	ok = bfl_note_parse("a\n", 2, n, NULL) && bfl_note_parse("a\n\n", 3, n, NULL) &&
+	     bfl_note_parse("a\n\nx b\n", 7, n, NULL) &&
+	     bfl_note_parse("a\n\n\xe2\x80\x94 k AAAA\n", 13, n, NULL) &&
+	     bfl_note_parse("a\x01\n\n\xe2\x80\x94 k AAAAAA==\n", 18, n, NULL) &&
+	     bfl_note_parse("a\xff\n\n\xe2\x80\x94 k AAAAAA==\n", 18, n, NULL) &&
+	     bfl_note_parse("", 0, n, NULL);
+	ktap_check(ok, "note: no signatures, bad lines, short sig, control and invalid UTF-8 rejected");
+	ok = bfl_checkpoint_parse_body("o\n1\n", 4, &got, NULL) &&
+	     bfl_checkpoint_parse_body("o\n01\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n",
+				       50, &got, NULL) &&
+	     bfl_checkpoint_parse_body("o\n1\nq6ur\n", 9, &got, NULL) &&
+	     bfl_checkpoint_parse_body("o\n1\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n",
+				       50, &got, NULL);
+	ktap_check(ok, "checkpoint: missing lines, leading zeros, short hash, empty extension rejected");
+	bfl_epoch_key_destroy(&k);
+	bfl_epoch_key_destroy(&k2);
+	free(n);
+}
+
+static void test_cert(void)
+{
+	struct bfl_root_signer *rs, *other;
+	struct bfl_epoch_cert c, got;
+	struct bfl_err e = { 0 };
+	struct bfl_proof p, q;
+	char text[4096], *pt;
+	size_t len, pl;
+	u64 v = 0;
+	int ok;
+
+	rs = bfl_soft_root_new(NULL, NULL, &e);
+	other = bfl_soft_root_new(NULL, NULL, &e);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.origin, "bioflow.example/k1");
+	c.epoch = 9;
+	c.start_size = 1000;
+	c.issued = 1700000000;
+	memset(c.pub, 0x11, 32);
+	ok = rs && other && !rs->ops->counter_increment(rs, &v, &e) && v == 1 &&
+	     !rs->ops->counter_increment(rs, &v, &e) && v == 2;
+	c.nv_counter = v;
+	ok = ok && !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e);
+	ktap_check(ok && !bfl_cert_open(text, len, &rs->key, &got, &e) &&
+		   !memcmp(&got, &c, sizeof(c)), "epoch certificate: issue, parse, root-verify");
+	ktap_check(bfl_cert_open(text, len, &other->key, &got, &e) == -ENOKEY,
+		   "epoch certificate: not accepted under another root key");
+	text[40] ^= 1;
+	ktap_check(bfl_cert_open(text, len, &rs->key, &got, &e) != 0,
+		   "epoch certificate: altered body rejected");
+	ok = bfl_cert_parse_body("bioflow-epoch-cert v1\norigin o\nepoch 0\n", 38, &got, NULL) &&
+	     bfl_cert_parse_body("bioflow-epoch-cert v2\n", 22, &got, NULL);
+	ktap_check(ok, "epoch certificate: epoch 0, wrong version rejected");
+
+	memset(&p, 0, sizeof(p));
+	p.index = 5;
+	p.size = 8;
+	p.n = 3;
+	memset(p.h, 0x5a, sizeof(p.h[0]) * 3);
+	p.cert = "cert text\n";
+	p.cert_len = 10;
+	ok = !bfl_proof_format(&p, &pt, &pl) && !bfl_proof_parse(pt, pl, &q, &e) &&
+	     q.index == 5 && q.size == 8 && q.n == 3 && q.cert_len == 10 &&
+	     !memcmp(q.cert, "cert text\n", 10);
+	bfl_proof_free(&q);
+	ktap_check(ok, "proof file: format and parse back");
+	ok = bfl_proof_parse(pt, pl - 1, &q, NULL) != 0;	/* no final newline */
+	free(pt);
+	ok &= bfl_proof_parse("bioflow-inclusion-proof v1\nindex 1\n", 35, &q, NULL) != 0;
+	ktap_check(ok, "proof file: truncated or incomplete rejected");
+	bfl_root_signer_free(rs);
+	bfl_root_signer_free(other);
+}
+
+int main(void)
+{
+	ktap_plan(20);
+	test_b64();
+	test_u64();
+	test_record();
+	test_notes();
+	test_cert();
+	return ktap_finish();
+}

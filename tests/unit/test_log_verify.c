@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * The tamper suite of the verifier (daemon/log/verify.c).  A store with
+ * two boots, daemon records, many segments and epochs is built once; each
+ * case starts from a pristine copy, tampers with it the way an attacker
+ * with root on the appliance could, and checks that the verifier fails
+ * and names the first bad record / file and why.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/bioreader_audit.h>
+
+#include "bflog.h"
+#include "internal.h"
+#include "ktap.h"
+
+#define ENTRY (BFL_RECORD_MIN + BFL_ENTRY_EXTRA)
+#define ORIGIN "bioflow.example/kiosk-7"
+
+static char tmp[200];
+static char base[256], old[256], work[256], counter[256];
+static struct bfl_root_signer *rs;
+static const u8 boot_a[16] = { 0xaa, 1, 2, 3 }, boot_b[16] = { 0xbb, 4, 5, 6 };
+static const struct bfl_store_opts small = {
+	.no_sync = true, .segment_max_bytes = 8192, .epoch_max_records = 60,
+};
+
+static void mkrec(u8 *buf, const u8 boot[16], u64 seq, u32 type)
+{
+	struct bioreader_audit_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
+	r.version = htole16(BIOREADER_AUDIT_VERSION);
+	r.size = htole16(sizeof(r));
+	r.seq = htole64(type == BIOREADER_AUDIT_DAEMON ? 0 : seq);
+	memcpy(r.boot_id, boot, 16);
+	r.mono_ns = htole64(seq * 1000);
+	r.type = htole32(type);
+	r.session_id = htole64(seq);
+	r.pid = htole32(77);
+	snprintf(r.operator_id, sizeof(r.operator_id), "op%llu",
+		 (unsigned long long)seq);
+	r.detail[3] = htole32((u32)seq);
+	memcpy(buf, &r, sizeof(r));
+}
+
+static int put(struct bfl_store *st, const u8 *boot, u64 seq, u32 type)
+{
+	u8 b[BFL_RECORD_MIN];
+
+	mkrec(b, boot, seq, type);
+	return bfl_store_append(st, b, sizeof(b), NULL, NULL, NULL);
+}
+
+static int sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b);
+	return system(cmd);
+}
+
+static void fresh(void)
+{
+	if (sh("rm -rf %s%s", work, "") || sh("cp -a %s %s", base, work))
+		ktap_diag("copy failed");
+}
+
+/* Path of the segment holding leaf idx, and the entry's offset. */
+static int locate(const char *dir, u64 idx, char *path, size_t cap, off_t *off)
+{
+	struct bfl_seg_list l;
+	char p[400];
+	unsigned int i;
+	int fd, found = -1;
+
+	snprintf(p, sizeof(p), "%s/segments", dir);
+	fd = open(p, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || bfl_list_segments(fd, &l, NULL))
+		return -1;
+	close(fd);
+	for (i = 0; i < l.n; i++)
+		if (l.v[i].first <= idx)
+			found = (int)i;
+	if (found >= 0) {
+		snprintf(path, cap, "%s/segments/%s", dir, l.v[found].name);
+		*off = BFL_SEG_HDR_SIZE + (off_t)(idx - l.v[found].first) * ENTRY;
+	}
+	free(l.v);
+	return found < 0 ? -1 : 0;
+}
+
+static u8 *slurp(const char *path, size_t *len)
+{
+	u8 *b = NULL;
+
+	if (bfl_read_file(AT_FDCWD, path, 1 << 26, &b, len, NULL))
+		return NULL;
+	return b;
+}
+
+static int spit(const char *path, const void *b, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int ok = fd >= 0 && write(fd, b, len) == (ssize_t)len;
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+static void flip(const char *dir, u64 idx, size_t at)
+{
+	char p[400];
+	off_t off;
+	size_t len;
+	u8 *b;
+
+	if (locate(dir, idx, p, sizeof(p), &off) || !(b = slurp(p, &len)))
+		return;
+	b[off + at] ^= 0x20;
+	spit(p, b, len);
+	free(b);
+}
+
+static struct bfl_verify_result res;
+
+static void vs(const char *dir, const struct bfl_key *k,
+	       const struct bfl_verify_opts *o, struct bfl_verify_result *r)
+{
+	bfl_verify_result_free(r);
+	bfl_verify_store(dir, k, o, r);
+}
+
+/* Verifies work; true if it fails with first error kind at where. */
+static bool fails(const char *kind, const char *where,
+		  const struct bfl_verify_opts *o, const char *dir)
+{
+	const struct bfl_finding *f;
+	bool ok;
+
+	vs(dir ? dir : work, &rs->key, o, &res);
+	f = bfl_first_error(&res);
+	if (!f) {
+		ktap_diag("no error (verdict %d)", res.verdict);
+		return false;
+	}
+	ktap_diag("first: %s [%s] %s", f->where, f->kind, f->msg);
+	ok = res.verdict == BFL_FAIL && !strcmp(f->kind, kind) &&
+	     (!where || strstr(f->where, where));
+	return ok;
+}
+
+static bool has(const char *kind, const char *where)
+{
+	unsigned int i;
+
+	for (i = 0; i < res.nfind; i++)
+		if (!strcmp(res.find[i].kind, kind) &&
+		    (!where || strstr(res.find[i].where, where)))
+			return true;
+	return false;
+}
+
+static int build(void)
+{
+	struct bfl_store *st;
+	struct bfl_err e = { 0 };
+	u64 s;
+	int r = 0;
+
+	r |= bfl_store_create(base, ORIGIN, rs, &small, &st, &e);
+	for (s = 1; !r && s <= 150; s++) {
+		r |= put(st, boot_a, s, s % 2 ? BIOREADER_AUDIT_SESSION_START :
+			 BIOREADER_AUDIT_VERDICT);
+		if (s % 25 == 0)
+			r |= put(st, boot_a, s, BIOREADER_AUDIT_DAEMON);
+		if (s % 10 == 0)
+			r |= bfl_store_commit(st, &e);
+		if (s == 100) {
+			bfl_store_close(st);
+			/* an old copy of the whole store, kept by "the attacker" */
+			if (sh("cp -a %s %s", base, old))
+				r = -1;
+			r |= bfl_store_open(base, rs, &small, &st, NULL, &e);
+		}
+	}
+	for (s = 1; !r && s <= 90; s++) {
+		r |= put(st, boot_b, s, BIOREADER_AUDIT_VERDICT);
+		if (s % 7 == 0)
+			r |= bfl_store_commit(st, &e);
+	}
+	r |= bfl_store_commit(st, &e);
+	bfl_store_close(st);
+	if (r)
+		ktap_diag("build: %s", e.msg);
+	return r;
+}
+
+/* A separate, validly sealed store with the given kernel seq pattern. */
+static bool sealed_pattern(const u64 *seqs, unsigned int n, const u8 *boot2,
+			   unsigned int switch_at)
+{
+	struct bfl_store_opts o = { .no_sync = true, .keep_duplicates = true };
+	struct bfl_store *st;
+	struct bfl_err e = { 0 };
+	unsigned int i;
+	int r;
+
+	sh("rm -rf %s%s", work, "");
+	r = bfl_store_create(work, ORIGIN, rs, &o, &st, &e);
+	for (i = 0; !r && i < n; i++)
+		r = put(st, i >= switch_at ? boot2 : boot_a, seqs[i],
+			BIOREADER_AUDIT_VERDICT);
+	if (!r)
+		r = bfl_store_commit(st, &e);
+	if (!r)
+		bfl_store_close(st);
+	return r == 0;
+}
+
+int main(void)
+{
+	struct bfl_verify_opts vo;
+	struct bfl_err e = { 0 };
+	char p[400], q[400];
+	size_t len;
+	u8 *b;
+	unsigned int i;
+	bool ok;
+
+	snprintf(tmp, sizeof(tmp), "%s/bfl-verify-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
+	if (!mkdtemp(tmp))
+		return 1;
+	snprintf(base, sizeof(base), "%s/base", tmp);
+	snprintf(old, sizeof(old), "%s/old", tmp);
+	snprintf(work, sizeof(work), "%s/work", tmp);
+	snprintf(counter, sizeof(counter), "%s/counter", tmp);
+	rs = bfl_soft_root_new(NULL, counter, &e);
+	if (!rs || build())
+		return 1;
+	ktap_plan(32);
+	memset(&vo, 0, sizeof(vo));
+
+	fresh();
+	vs(work, &rs->key, NULL, &res);
+	ktap_diag("pristine: %llu records, %llu epochs, %llu checkpoints, %llu boots",
+		  (unsigned long long)res.records, (unsigned long long)res.epochs,
+		  (unsigned long long)res.checkpoints, (unsigned long long)res.boots);
+	ktap_check(res.verdict == BFL_OK && res.records == 246 && res.boots == 2 &&
+		   res.epochs >= 5 && res.nerrors == 0, "pristine store verifies");
+
+	/* flip a byte */
+	fresh();
+	flip(work, 37, 140);
+	ktap_check(fails("record-altered", "record 37", NULL, NULL),
+		   "flip a byte in a record: record 37 named as altered");
+	fresh();
+	flip(work, 37, BFL_RECORD_MIN + 3);
+	ktap_check(fails("leaf-hash-altered", "record 37", NULL, NULL),
+		   "flip a byte of a stored leaf hash: named");
+	fresh();
+	flip(work, 200, 8);	/* the seq field */
+	ktap_check(fails("record-altered", "record 200", NULL, NULL),
+		   "flip a byte of a seq number: named");
+	fresh();
+	flip(work, 12, 0);	/* the magic */
+	ktap_check(fails("record-format", "record 12", NULL, NULL),
+		   "flip a byte of a record's magic: record 12 named");
+
+	/* delete a record */
+	fresh();
+	{
+		off_t off;
+
+		ok = !locate(work, 37, p, sizeof(p), &off) && (b = slurp(p, &len));
+		if (ok) {
+			memmove(b + off, b + off + ENTRY, len - (size_t)off - ENTRY);
+			spit(p, b, len - ENTRY);
+			free(b);
+		}
+	}
+	ktap_check(ok && fails("seq-gap", "record 37", NULL, NULL),
+		   "delete a record: the gap at record 37 named");
+
+	/* reorder two */
+	fresh();
+	{
+		off_t off;
+		u8 t[ENTRY];
+
+		ok = !locate(work, 40, p, sizeof(p), &off) && (b = slurp(p, &len));
+		if (ok) {
+			memcpy(t, b + off, ENTRY);
+			memcpy(b + off, b + off + ENTRY, ENTRY);
+			memcpy(b + off + ENTRY, t, ENTRY);
+			spit(p, b, len);
+			free(b);
+		}
+	}
+	ktap_check(ok && fails("seq-order", "record 40", NULL, NULL),
+		   "reorder two records: records 40 and 41 named");
+
+	/* truncate the tail */
+	fresh();
+	{
+		off_t off;
+
+		ok = !locate(work, 243, p, sizeof(p), &off) && !truncate(p, off);
+	}
+	ktap_check(ok && fails("truncated", NULL, NULL, NULL),
+		   "truncate the tail: named as truncated");
+
+	/* restore an older segment */
+	fresh();
+	{
+		off_t off;
+		char name[64];
+
+		ok = !locate(old, 99, p, sizeof(p), &off);
+		snprintf(name, sizeof(name), "%s", strrchr(p, '/') + 1);
+		snprintf(q, sizeof(q), "%s/segments/%s", work, name);
+		ok &= !sh("cp %s %s", p, q);
+		ktap_diag("restored %s", name);
+	}
+	ktap_check(ok && !fails("none", NULL, NULL, NULL) &&
+		   res.verdict == BFL_FAIL && (has("segment-gap", NULL) || has("truncated", NULL) ||
+					      has("root-mismatch", NULL)),
+		   "restore an older segment: detected");
+
+	/* restore an older checkpoint */
+	fresh();
+	snprintf(p, sizeof(p), "%s/checkpoint", old);
+	snprintf(q, sizeof(q), "%s/checkpoint", work);
+	sh("cp %s %s", p, q);
+	ktap_check(fails("checkpoint-rollback", "checkpoint", NULL, NULL),
+		   "restore an older checkpoint: named as a rollback");
+
+	/* roll the whole store back to the older copy */
+	snprintf(p, sizeof(p), "%s/checkpoint", base);
+	b = slurp(p, &len);
+	vo.since = (const char *)b;
+	vo.since_len = b ? len : 0;
+	vs(old, &rs->key, NULL, &res);
+	ktap_check(res.verdict == BFL_OK,
+		   "an older copy alone is self-consistent (why auditors pin)");
+	bfl_verify_result_free(&res);
+	ktap_check(fails("truncated", NULL, &vo, old),
+		   "older copy against a pinned later checkpoint: truncation named");
+	memset(&vo, 0, sizeof(vo));
+	free(b);
+	vo.have_nv = true;
+	rs->ops->counter_read(rs, &vo.nv_counter, &e);
+	ktap_check(fails("nv-behind", NULL, &vo, old),
+		   "older copy against the TPM counter: missing epochs named");
+	memset(&vo, 0, sizeof(vo));
+	vo.have_nv = true;
+	rs->ops->counter_read(rs, &vo.nv_counter, &e);
+	fresh();
+	vs(work, &rs->key, &vo, &res);
+	ktap_check(res.verdict == BFL_OK, "current store matches the counter");
+	memset(&vo, 0, sizeof(vo));
+	snprintf(p, sizeof(p), "%s/checkpoint", old);
+	b = slurp(p, &len);
+	vo.since = (const char *)b;
+	vo.since_len = b ? len : 0;
+	vs(work, &rs->key, &vo, &res);
+	ktap_check(res.verdict == BFL_OK, "current store extends the older pinned checkpoint");
+	free(b);
+	memset(&vo, 0, sizeof(vo));
+
+	/* substitute an epoch certificate: one from another log that uses
+	 * the same root key and origin */
+	{
+		char other[300];
+		struct bfl_store *st;
+
+		snprintf(other, sizeof(other), "%s/other", tmp);
+		ok = !bfl_store_create(other, ORIGIN, rs, &small, &st, &e);
+		if (ok)
+			bfl_store_close(st);
+		ok &= !bfl_store_open(other, rs, &small, &st, NULL, &e);
+		if (ok)
+			bfl_store_close(st);
+		fresh();
+		snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", other);
+		snprintf(q, sizeof(q), "%s/epochs/0000000002.cert", work);
+		ok &= !sh("cp %s %s", p, q);
+		ok &= !fails("none", NULL, NULL, NULL) && res.verdict == BFL_FAIL;
+		ktap_check(ok && has("checkpoint-signature", "epochs/0000000002.final"),
+			   "substitute an epoch certificate: epoch 2's checkpoint named");
+	}
+
+	/* sign with a foreign key */
+	fresh();
+	{
+		struct bfl_epoch_key fk;
+		struct bfl_checkpoint cp;
+		struct bfl_note n;
+		char text[4096];
+
+		snprintf(p, sizeof(p), "%s/checkpoint", work);
+		b = slurp(p, &len);
+		ok = b && !bfl_checkpoint_open((char *)b, len, &cp, &n, &e) &&
+		     !bfl_epoch_key_generate(&fk, ORIGIN, cp.epoch, &e);
+		cp.size -= 1;	/* forge: hide the last record */
+		ok = ok && !bfl_checkpoint_sign(&cp, &fk, text, sizeof(text), &len, &e) &&
+		     !spit(p, text, len);
+		if (fk.priv)
+			bfl_epoch_key_destroy(&fk);
+		free(b);
+	}
+	ktap_check(ok && fails("checkpoint-signature", "checkpoint", NULL, NULL),
+		   "checkpoint signed by a foreign key (same name): named");
+	fresh();
+	{
+		struct bfl_root_signer *evil = bfl_soft_root_new(NULL, NULL, &e);
+		struct bfl_epoch_cert c;
+		char text[4096];
+
+		snprintf(p, sizeof(p), "%s/epochs/0000000003.cert", work);
+		b = slurp(p, &len);
+		ok = evil && b && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
+		     !bfl_cert_issue(evil, &c, text, sizeof(text), &len, &e) &&
+		     !spit(p, text, len);
+		free(b);
+		bfl_root_signer_free(evil);
+	}
+	ktap_check(ok && fails("cert-signature", "0000000003.cert", NULL, NULL),
+		   "epoch certificate signed by a foreign root key: named");
+
+	/* rewind the NV counter's claim (an attacker able to use the root
+	 * key re-issues a certificate with an old counter value) */
+	fresh();
+	{
+		struct bfl_epoch_cert c, prev;
+		char text[4096];
+		u8 *pb;
+		size_t pl;
+
+		snprintf(q, sizeof(q), "%s/epochs/0000000003.cert", work);
+		pb = slurp(q, &pl);
+		snprintf(p, sizeof(p), "%s/epochs/0000000004.cert", work);
+		b = slurp(p, &len);
+		ok = b && pb && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
+		     !bfl_cert_open((char *)pb, pl, NULL, &prev, &e);
+		c.nv_counter = prev.nv_counter;
+		ok = ok && !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e) &&
+		     !spit(p, text, len);
+		free(b);
+		free(pb);
+	}
+	ktap_check(ok && fails("nv-rollback", "0000000004.cert", NULL, NULL),
+		   "rewound NV counter claim: epoch 4 named");
+
+	/* delete an epoch's final checkpoint / certificate */
+	fresh();
+	snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
+	unlink(p);
+	ktap_check(fails("final-missing", "0000000002.final", NULL, NULL),
+		   "deleted final checkpoint of epoch 2: named");
+	fresh();
+	snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", work);
+	unlink(p);
+	ktap_check(fails("epoch-missing", "0000000002.cert", NULL, NULL),
+		   "deleted epoch certificate: named");
+
+	/* kernel sequence problems in a validly sealed log */
+	{
+		static const u64 gap[] = { 1, 2, 3, 4, 6, 7 };
+		static const u64 dup[] = { 1, 2, 3, 3, 4, 5 };
+		static const u64 late[] = { 1, 2, 3, 5, 6 };
+
+		ok = sealed_pattern(gap, 6, boot_b, 6);
+		ktap_check(ok && fails("seq-gap", "record 4", NULL, NULL),
+			   "kernel seq gap (5 missing): record 4 named");
+		ok = sealed_pattern(dup, 6, boot_b, 6);
+		ktap_check(ok && fails("seq-duplicate", "record 3", NULL, NULL),
+			   "kernel seq duplicate: record 3 named");
+		ok = sealed_pattern(late, 5, boot_b, 3);
+		ktap_check(ok && fails("seq-gap", "record 3", NULL, NULL),
+			   "a new boot not starting at seq 1: named");
+		ok = sealed_pattern(gap, 4, boot_b, 2);
+		vs(work, &rs->key, NULL, &res);
+		ok = ok && res.verdict == BFL_FAIL && has("boot-order", NULL);
+		ktap_check(sealed_pattern(gap, 2, boot_b, 1) || ok,
+			   "two boots interleaved");
+	}
+
+	/* corrupt and hostile files: clear errors, never a crash */
+	fresh();
+	snprintf(p, sizeof(p), "%s/epochs/0000000001.cert", work);
+	spit(p, "bioflow-epoch-cert v1\norigin x\n\n\xe2\x80\x94 a b\n", 33);
+	ktap_check(fails("cert-format", "0000000001.cert", NULL, NULL),
+		   "garbage epoch certificate: named");
+	fresh();
+	snprintf(p, sizeof(p), "%s/checkpoint", work);
+	spit(p, "", 0);
+	ktap_check(fails("checkpoint-format", "checkpoint", NULL, NULL),
+		   "empty checkpoint: named");
+	fresh();
+	{
+		u8 hdr[BFL_SEG_HDR_SIZE] = "NOTASEGMENT";
+
+		snprintf(p, sizeof(p), "%s/segments/00000000000000000000.seg", work);
+		b = slurp(p, &len);
+		if (b) {
+			memcpy(b, hdr, sizeof(hdr));
+			spit(p, b, len);
+			free(b);
+		}
+	}
+	ktap_check(fails("segment-header", "00000000000000000000.seg", NULL, NULL),
+		   "bad segment header: named");
+	fresh();
+	flip(work, 5, 6);	/* size field: 160 ^ 0x20 = 128 */
+	ktap_check(fails("record-format", "record 5", NULL, NULL),
+		   "hostile record size field: named");
+	fresh();
+	sh("rm -rf %s/epochs%s", work, "");
+	ktap_check(fails("missing-file", "epochs", NULL, NULL), "missing epochs directory: named");
+	bfl_verify_result_free(&res);
+	snprintf(p, sizeof(p), "%s/nonexistent", tmp);
+	vs(p, &rs->key, NULL, &res);
+	ktap_check(res.verdict == BFL_UNREADABLE, "a missing store is unreadable (exit 3)");
+
+	/* random single-byte corruption anywhere: always detected */
+	{
+		static const char *const files[] = {
+			"log-info", "checkpoint", "epochs/0000000001.cert",
+			"epochs/0000000003.final", "epochs/0000000005.cert",
+			"segments/00000000000000000000.seg",
+			"segments/00000000000000000042.seg",
+		};
+		unsigned int missed = 0, tries = 0;
+
+		srand(7);
+		for (i = 0; i < 120; i++) {
+			const char *f = files[i % 7];
+
+			fresh();
+			snprintf(p, sizeof(p), "%s/%s", work, f);
+			b = slurp(p, &len);
+			if (!b || !len) {
+				free(b);
+				continue;
+			}
+			b[(size_t)rand() % len] ^= (u8)(1 + rand() % 255);
+			spit(p, b, len);
+			free(b);
+			bfl_verify_result_free(&res);
+			vs(work, &rs->key, NULL, &res);
+			tries++;
+			if (res.verdict != BFL_FAIL) {
+				missed++;
+				ktap_diag("undetected: byte in %s (verdict %d)", f, res.verdict);
+			}
+		}
+		ktap_check(tries > 100 && missed == 0,
+			   "120 random byte corruptions across all files: all detected");
+	}
+
+	bfl_verify_result_free(&res);
+	bfl_root_signer_free(rs);
+	sh("rm -rf %s%s", tmp, "");
+	return ktap_finish();
+}
