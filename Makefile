@@ -81,13 +81,18 @@ BR_CFLAGS += -Idaemon/log
 endif
 LIBS := $(LOGLIB) $(LIB)
 
-# Every tools/NAME/ directory with C files is one program, build/NAME,
-# linked with the libraries above and -lcrypto.  Per program, optionally:
+# Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
+# library) with C files is one program, build/NAME, linked with the
+# libraries above and -lcrypto.  Per program, optionally:
 #   SRCS_NAME    more source files linked in (e.g. a library under daemon/)
 #   CFLAGS_NAME  more compiler flags for its own files (e.g. -Idaemon/log)
 #   LDLIBS_NAME  more libraries
-TOOL_NAMES := $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
+PROG_DIRS := $(sort $(dir $(wildcard tools/*/*.c)) \
+	$(filter-out daemon/log/,$(dir $(wildcard daemon/*/*.c))))
+TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
+prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
+LDLIBS_bioflowd := -lseccomp -luring -ludev
 
 UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
 UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))
@@ -141,9 +146,9 @@ $(B)/obj/%.o: %.c
 	$(CC) $(BR_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 define tool_rule
-$(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c) $(SRCS_$(1))) $(LIBS)
+$(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c) $(SRCS_$(1))) $(LIBS)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALGO) $$(LDLIBS_$(1)) $$(LDLIBS)
-$(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/$(1)/*.c)): BR_CFLAGS += $(CFLAGS_$(1))
+$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c)): BR_CFLAGS += $(CFLAGS_$(1))
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
