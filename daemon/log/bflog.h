@@ -75,6 +75,9 @@ void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
 
 /* ---------------------------------------------------------- record.c -- */
 
+/* A kernel record stream: boot id and the module load's stream id. */
+#define BFL_STREAM_SIZE		24
+
 /* Host-order view of one struct bioreader_audit_record. */
 struct bfl_record {
 	u32 version;
@@ -94,7 +97,10 @@ struct bfl_record {
 	u32 reason;
 	u32 attack_class;
 	u32 flags;
-	u32 detail[8];
+	u64 stream_id;
+	u32 detail[6];
+	/* boot_id || stream_id (little-endian): the unit kernel seq counts in */
+	u8 stream[BFL_STREAM_SIZE];
 };
 
 /* Parse the record at buf (avail bytes there).  Returns its size (> 0)
@@ -107,6 +113,8 @@ bool bfl_record_is_kernel(const struct bfl_record *r);
 /* "boot 1a2b3c4d seq 42 VERDICT reader 0 session 7" */
 void bfl_record_describe(const struct bfl_record *r, char *out, size_t cap);
 void bfl_boot_id_hex(const u8 boot_id[16], char out[33]);
+/* "<boot id hex>/<stream id hex>" */
+void bfl_stream_hex(const u8 stream[BFL_STREAM_SIZE], char out[50]);
 
 /* ---------------------------------------------------------- merkle.c -- */
 
@@ -356,7 +364,7 @@ u64 bfl_store_size(const struct bfl_store *st);
 u64 bfl_store_sealed_size(const struct bfl_store *st);
 u64 bfl_store_epoch(const struct bfl_store *st);
 /* Last kernel (boot id, seq) stored; false if none. */
-bool bfl_store_last_seq(const struct bfl_store *st, u8 boot_id[16],
+bool bfl_store_last_seq(const struct bfl_store *st, u8 stream[BFL_STREAM_SIZE],
 			u64 *seq);
 /* Closes without committing: anything not committed is unsealed. */
 void bfl_store_close(struct bfl_store *st);

@@ -73,14 +73,19 @@ int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 	r->reason = get32(buf + OFF(reason));
 	r->attack_class = get32(buf + OFF(attack_class));
 	r->flags = get32(buf + OFF(flags));
-	for (i = 0; i < 8; i++)
+	r->stream_id = get64(buf + OFF(stream_id));
+	for (i = 0; i < 6; i++)
 		r->detail[i] = get32(buf + OFF(detail) + 4 * i);
+	memcpy(r->stream, r->boot_id, 16);
+	memcpy(r->stream + 16, buf + OFF(stream_id), 8);
 
 	if (r->type < BIOREADER_AUDIT_SESSION_START ||
 	    r->type > BIOREADER_AUDIT_DAEMON)
 		return bfl_errf(e, -EBADMSG, "unknown record type %u", r->type);
 	if (bfl_record_is_kernel(r) && r->seq == 0)
 		return bfl_errf(e, -EBADMSG, "kernel record with seq 0");
+	if (bfl_record_is_kernel(r) && r->stream_id == 0)
+		return bfl_errf(e, -EBADMSG, "kernel record with stream id 0");
 	/* operator_id: printable ASCII, then NUL padding only. */
 	for (i = 0; i < 32 && r->operator_id[i]; i++)
 		if (r->operator_id[i] < 0x20 || r->operator_id[i] > 0x7e)
@@ -115,6 +120,16 @@ const char *bfl_record_type_name(u32 type)
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
 		return names[type];
 	return "UNKNOWN";
+}
+
+void bfl_stream_hex(const u8 stream[BFL_STREAM_SIZE], char out[50])
+{
+	int i;
+
+	bfl_boot_id_hex(stream, out);
+	out[32] = '/';
+	for (i = 0; i < 8; i++)
+		snprintf(out + 33 + 2 * i, 3, "%02x", stream[16 + 7 - i]);
 }
 
 void bfl_boot_id_hex(const u8 boot_id[16], char out[33])

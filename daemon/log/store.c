@@ -62,7 +62,7 @@ struct bfl_store {
 	time_t epoch_time;
 
 	bool have_last;
-	u8 last_boot[16];
+	u8 last_stream[BFL_STREAM_SIZE];
 	u64 last_seq;
 
 	char cp_text[CP_CAP];	/* latest checkpoint as written */
@@ -561,7 +561,7 @@ static int recover_segments(struct bfl_store *st, u64 sealed,
 			bfl_tree_append(&st->tree, lh);
 			if (bfl_record_is_kernel(&rec)) {
 				st->have_last = true;
-				memcpy(st->last_boot, rec.boot_id, 16);
+				memcpy(st->last_stream, rec.stream, BFL_STREAM_SIZE);
 				st->last_seq = rec.seq;
 			}
 			off += (size_t)k + BFL_ENTRY_EXTRA;
@@ -862,7 +862,7 @@ int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
 
 		if (bfl_record_is_kernel(&rec) && st->have_last &&
 		    !st->opts.keep_duplicates &&
-		    !memcmp(rec.boot_id, st->last_boot, 16) &&
+		    !memcmp(rec.stream, st->last_stream, BFL_STREAM_SIZE) &&
 		    rec.seq <= st->last_seq) {
 			ns++;	/* redelivered: already stored */
 			off += (size_t)k;
@@ -886,7 +886,7 @@ int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
 		st->wlen += need;
 		if (bfl_record_is_kernel(&rec)) {
 			st->have_last = true;
-			memcpy(st->last_boot, rec.boot_id, 16);
+			memcpy(st->last_stream, rec.stream, BFL_STREAM_SIZE);
 			st->last_seq = rec.seq;
 		}
 		na++;
@@ -949,11 +949,11 @@ u64 bfl_store_epoch(const struct bfl_store *st)
 	return st->key.epoch;
 }
 
-bool bfl_store_last_seq(const struct bfl_store *st, u8 boot_id[16], u64 *seq)
+bool bfl_store_last_seq(const struct bfl_store *st, u8 stream[BFL_STREAM_SIZE], u64 *seq)
 {
 	if (!st->have_last)
 		return false;
-	memcpy(boot_id, st->last_boot, 16);
+	memcpy(stream, st->last_stream, BFL_STREAM_SIZE);
 	*seq = st->last_seq;
 	return true;
 }

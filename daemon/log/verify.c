@@ -68,11 +68,11 @@ struct vctx {
 
 	/* sequence run of one boot id */
 	bool run_active;
-	u8 run_boot[16];
+	u8 run_boot[BFL_STREAM_SIZE];
 	struct seqent *run;
 	u64 nrun, caprun;
 	u64 nboots;
-	u8 (*seen_boots)[16];
+	u8 (*seen_boots)[BFL_STREAM_SIZE];
 };
 
 static void add(struct vctx *c, enum bfl_severity sev, int cls, u64 pos,
@@ -431,12 +431,12 @@ static void run_end(struct vctx *c, bool first_run)
 			break;
 		}
 	if (c->nrun && !first_run && c->run[0].seq != 1) {
-		char where[64], boot[33];
+		char where[64], boot[50];
 
-		bfl_boot_id_hex(c->run_boot, boot);
+		bfl_stream_hex(c->run_boot, boot);
 		snprintf(where, sizeof(where), "record %llu", (unsigned long long)c->run[0].idx);
 		add(c, BFL_SEV_ERROR, 1, c->run[0].idx, "seq-gap", where,
-		    "boot %s starts at kernel seq %llu: seq 1..%llu missing",
+		    "stream %s starts at kernel seq %llu: seq 1..%llu missing",
 		    boot, (unsigned long long)c->run[0].seq,
 		    (unsigned long long)c->run[0].seq - 1);
 	}
@@ -468,31 +468,32 @@ static void seq_note(struct vctx *c, const struct bfl_record *r, u64 idx)
 
 	if (!bfl_record_is_kernel(r))
 		return;
-	if (!c->run_active || memcmp(c->run_boot, r->boot_id, 16)) {
+	if (!c->run_active || memcmp(c->run_boot, r->stream, BFL_STREAM_SIZE)) {
 		if (c->run_active)
 			run_end(c, c->nboots == 1);
 		for (b = 0; b < c->nboots; b++)
-			if (!memcmp(c->seen_boots[b], r->boot_id, 16)) {
-				char where[64], boot[33];
+			if (!memcmp(c->seen_boots[b], r->stream, BFL_STREAM_SIZE)) {
+				char where[64], boot[50];
 
-				bfl_boot_id_hex(r->boot_id, boot);
+				bfl_stream_hex(r->stream, boot);
 				snprintf(where, sizeof(where), "record %llu",
 					 (unsigned long long)idx);
 				add(c, BFL_SEV_ERROR, 1, idx, "boot-order", where,
-				    "records of boot %s appear again after another boot's: reordered",
+				    "records of stream %s appear again after another stream's: reordered",
 				    boot);
 				break;
 			}
 		if (b == c->nboots) {
-			u8 (*nb)[16] = realloc(c->seen_boots, (c->nboots + 1) * 16);
+			u8 (*nb)[BFL_STREAM_SIZE] = realloc(c->seen_boots,
+							   (c->nboots + 1) * BFL_STREAM_SIZE);
 
 			if (nb) {
 				c->seen_boots = nb;
-				memcpy(c->seen_boots[c->nboots++], r->boot_id, 16);
+				memcpy(c->seen_boots[c->nboots++], r->stream, BFL_STREAM_SIZE);
 			}
 		}
 		c->run_active = true;
-		memcpy(c->run_boot, r->boot_id, 16);
+		memcpy(c->run_boot, r->stream, BFL_STREAM_SIZE);
 	}
 	if (c->nrun == c->caprun) {
 		u64 nc = c->caprun ? 2 * c->caprun : 4096;

@@ -68,6 +68,7 @@ static void mkrec(u8 *buf)
 	r.seq = htole64(42);
 	r.type = htole32(BIOREADER_AUDIT_VERDICT);
 	r.session_id = htole64(7);
+	r.stream_id = htole64(0x1234);
 	strcpy(r.operator_id, "desk-3");
 	memcpy(buf, &r, sizeof(r));
 }
@@ -99,12 +100,15 @@ static void test_record(void)
 	memset(b + 8, 0, 8);	/* kernel seq 0 */
 	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
 	mkrec(b);
+	memset(b + 128, 0, 8);	/* kernel stream id 0 */
+	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
+	mkrec(b);
 	b[80 + 2] = 7;	/* control byte in operator id */
 	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
 	mkrec(b);
 	b[80 + 20] = 'x';	/* text after the NUL */
 	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
-	ktap_check(ok, "record: short, bad size, version, type, seq 0, operator id rejected");
+	ktap_check(ok, "record: short, bad size, version, type, seq 0, stream 0, operator id rejected");
 }
 
 static void test_notes(void)

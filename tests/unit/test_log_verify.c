@@ -42,6 +42,7 @@ static void mkrec(u8 *buf, const u8 boot[16], u64 seq, u32 type)
 	r.size = htole16(sizeof(r));
 	r.seq = htole64(type == BIOREADER_AUDIT_DAEMON ? 0 : seq);
 	memcpy(r.boot_id, boot, 16);
+	r.stream_id = htole64(0x5eed0000ULL | boot[0]);
 	r.mono_ns = htole64(seq * 1000);
 	r.type = htole32(type);
 	r.session_id = htole64(seq);

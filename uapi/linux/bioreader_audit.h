@@ -46,9 +46,9 @@
  * @version:	BIOREADER_AUDIT_VERSION
  * @size:	size of this record in bytes; a reader steps by it, so later
  *		versions may append fields
- * @seq:	kernel sequence number: 1, 2, 3, ... per boot, no gaps
+ * @seq:	kernel sequence number: 1, 2, 3, ... per stream, no gaps
  * @boot_id:	the kernel's boot id (/proc/sys/kernel/random/boot_id, 16
- *		raw bytes): seq restarts at 1 with a new boot id
+ *		raw bytes)
  * @mono_ns:	CLOCK_BOOTTIME at the event, ns
  * @real_ns:	CLOCK_REALTIME at the event, ns since the epoch
  * @type:	BIOREADER_AUDIT_*
@@ -63,6 +63,10 @@
  * @reason:	VERDICT: BIOREADER_REASON_*
  * @attack_class: VERDICT: BIOREADER_ATTACK_*
  * @flags:	VERDICT: BIOREADER_VERDICT_*
+ * @stream_id:	random, non-zero, drawn when bioreader.ko is loaded.  A
+ *		stream is (boot_id, stream_id): seq starts at 1 in every
+ *		stream, so a module reload within one boot starts a new
+ *		stream rather than repeating sequence numbers
  * @detail:	type-specific (docs/audit-records.md); zero when unused
  */
 struct bioreader_audit_record {
@@ -84,7 +88,8 @@ struct bioreader_audit_record {
 	__le32 reason;
 	__le32 attack_class;
 	__le32 flags;
-	__le32 detail[8];
+	__le64 stream_id;
+	__le32 detail[6];
 };
 
 #define BIOREADER_AUDIT_IOC_MAGIC	0xBA
