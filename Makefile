@@ -67,7 +67,7 @@ B := build
 
 # The algorithms shared with the modules, minus the kernel-only glue.
 LIB_SRCS := $(filter-out %_kernel.c,$(wildcard kernel/algo/*.c)) \
-	    $(wildcard kernel/sim/sim_identity.c)
+	    $(wildcard kernel/sim/sim_identity.c kernel/sim/sim_scene.c tools/bioeval/evsession.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB := $(B)/libbioalgo.a
 
@@ -93,6 +93,7 @@ TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
 prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
 LDLIBS_bioflowd := -lseccomp -luring -ludev
+LDLIBS_bioeval := -lpthread -lm
 
 UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
 UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))

@@ -36,6 +36,7 @@
 #include "bioreader_hw.h"
 #include "algo/bio_frame.h"
 #include "algo/bio_match.h"	/* and the uAPI header */
+#include "algo/bio_liveness.h"
 
 #define BR_DRV_NAME		"bioreader"
 #define BR_MAX_READERS		256
@@ -89,6 +90,7 @@ struct br_session {
 	struct bio_template tpl;	/* reference template */
 	struct bio_frame_check fc;	/* MAC key, seq and time state */
 	struct bio_match_agg agg;
+	struct bio_live live;		/* liveness sums: biometric */
 	struct brhw_frame_hdr hdr;	/* private copy of the current frame's header */
 	u8 key[BRHW_MAC_KEY_SIZE];
 	u32 illum[BRHW_ILLUM_WORDS];
@@ -99,6 +101,8 @@ struct br_session {
 	u32 max_failures;
 	u32 lockout_s;
 	bool allow_no_liveness;
+	bool live_available;	/* the device has what liveness needs */
+	u32 verdict_flags;	/* BIOREADER_VERDICT_* for br_session_end() */
 	u32 frames;		/* valid frames */
 	u32 face_frames;	/* valid frames with a face */
 	unsigned long deadline;	/* jiffies */
@@ -159,6 +163,15 @@ struct bioreader {
 	/* Session timeout; takes @lock. */
 	struct delayed_work timeout_work;
 };
+
+/* Capabilities liveness needs: both bands, depth, the floods. */
+#define BR_LIVENESS_CAPS	(BIOREADER_CAP_DUAL_NIR | BIOREADER_CAP_DEPTH | \
+				 BIOREADER_CAP_ILLUMINATION)
+
+static inline bool br_liveness_available(const struct bioreader *br)
+{
+	return (br->caps & BR_LIVENESS_CAPS) == BR_LIVENESS_CAPS;
+}
 
 static inline struct bioreader *to_bioreader(struct device *dev)
 {

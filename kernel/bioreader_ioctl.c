@@ -57,7 +57,7 @@ static int br_ioc_get_info(struct br_file *f, void __user *uarg,
 	info.reader_index = br->index;
 	info.hw_version = br->hw_version;
 	info.caps = br->caps;
-	info.features = 0;	/* no liveness yet */
+	info.features = br_liveness_available(br) ? BIOREADER_FEAT_LIVENESS : 0;
 	info.state = br->state == BR_STATE_RUNNING ? BIOREADER_STATE_BUSY :
 						     BIOREADER_STATE_IDLE;
 	info.width = br->geom.width;

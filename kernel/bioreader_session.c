@@ -213,6 +213,8 @@ int br_session_start(struct br_file *f,
 	s->lockout_s = br->policy.lockout_s;
 	s->allow_no_liveness = br->policy.flags &
 			       BIOREADER_POLICY_ALLOW_NO_LIVENESS;
+	s->live_available = br_liveness_available(br);
+	bio_live_init(&s->live, level);
 	get_random_bytes(s->key, sizeof(s->key));
 	get_random_bytes(s->illum, sizeof(s->illum));
 
@@ -281,6 +283,7 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	struct br_session *s = &br->sess;
 	struct br_file *owner = s->owner;
 	u64 id = s->id;
+	u32 flags = s->verdict_flags;
 	bool locked = false;
 
 	lockdep_assert_held(&br->lock);
@@ -298,8 +301,9 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 		br->stats.lockouts++;
 	br_stats_outcome(br, outcome);
 
-	/* Template, aggregate, MAC key, pattern: all of it. */
+	/* Template, aggregate, liveness sums, MAC key, pattern: all of it. */
 	bio_frame_check_wipe(&s->fc);
+	bio_live_wipe(&s->live);
 	memzero_explicit(s, sizeof(*s));
 	br->state = BR_STATE_IDLE;
 	/* Not _sync: the work takes br->lock; it re-checks the deadline. */
@@ -309,7 +313,7 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	owner->verdict.outcome = outcome;
 	owner->verdict.reason = reason;
 	owner->verdict.attack_class = attack_class;
-	owner->verdict.flags = 0;	/* liveness is never evaluated yet */
+	owner->verdict.flags = flags;
 	owner->verdict.pad0 = 0;
 	owner->verdict.session_id = id;
 	owner->verdict.audit_seq = 0;
@@ -324,19 +328,33 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 /*
  * One completed, not yet validated frame of @len bytes from the ring.
  * Caller holds br->lock and a session is running.
+ *
+ * After validation, the header is the private copy in s->hdr; liveness
+ * reads the face box of the planes from the DMA buffer itself, once per
+ * sample (docs/threat-model.md, "Frame buffers after validation").
  */
 void br_session_frame(struct bioreader *br, void *buf, size_t len)
 {
 	struct br_session *s = &br->sess;
 	const struct brhw_frame_hdr *h = &s->hdr;
+	struct bio_verdict_parts v;
 	enum bio_frame_result r;
-	enum bio_match_decision d;
+	enum bio_match_decision md;
+	enum bio_live_decision ld;
+	u32 seq, cls = BIOREADER_ATTACK_NONE;
+	u8 state;
 
 	br->stats.frames_received++;
 	r = bio_frame_validate(&br->geom, &s->fc, buf, len, &s->hdr);
+	seq = le32_to_cpu(h->seq);
+	state = bio_live_pattern_state(s->illum, seq);
+	/* The device must have lit the frame as commanded. */
+	if (r == BIO_FRAME_OK && s->live_available && h->illum_state != state)
+		r = BIO_FRAME_ERR_COUNT;
 	if (r != BIO_FRAME_OK) {
 		br->stats.frames_rejected++;
 		dev_dbg(&br->dev, "session %llu: frame rejected: %s\n", s->id,
+			r == BIO_FRAME_ERR_COUNT ? "illumination" :
 			bio_frame_result_name(r));
 		br_session_end(br, BIOREADER_OUTCOME_ATTACK,
 			       BIOREADER_REASON_FRAME_INTEGRITY,
@@ -344,26 +362,25 @@ void br_session_frame(struct bioreader *br, void *buf, size_t len)
 		return;
 	}
 	s->frames++;
-	if (!(le32_to_cpu(h->flags) & BRHW_FRAME_FACE))
+	if (s->live_available)
+		bio_live_add(&s->live, &br->geom, h,
+			     (const u8 *)buf + BRHW_FRAME_HDR_SIZE, seq, state);
+	if (le32_to_cpu(h->flags) & BRHW_FRAME_FACE) {
+		s->face_frames++;
+		bio_match_agg_add(&s->agg, bio_match_similarity(&s->tpl,
+								h->embedding));
+	}
+	if (!s->face_frames)
 		return;
 
-	s->face_frames++;
-	bio_match_agg_add(&s->agg, bio_match_similarity(&s->tpl,
-							h->embedding));
-	d = bio_match_decide(&s->agg, s->frames_required, s->threshold);
-	if (d == BIO_MATCH_ACCEPT) {
-		if (s->allow_no_liveness)
-			br_session_end(br, BIOREADER_OUTCOME_MATCH,
-				       BIOREADER_REASON_NONE,
-				       BIOREADER_ATTACK_NONE);
-		else
-			br_session_end(br, BIOREADER_OUTCOME_INCONCLUSIVE,
-				       BIOREADER_REASON_LIVENESS_UNAVAILABLE,
-				       BIOREADER_ATTACK_NONE);
-	} else if (d == BIO_MATCH_REJECT) {
-		br_session_end(br, BIOREADER_OUTCOME_NO_MATCH,
-			       BIOREADER_REASON_NONE, BIOREADER_ATTACK_NONE);
-	}
+	md = bio_match_decide(&s->agg, s->frames_required, s->threshold);
+	ld = s->live_available ? bio_live_decide(&s->live, &cls) :
+				 BIO_LIVE_PENDING;
+	if (!bio_session_decide(md, ld, cls, s->live_available,
+				s->allow_no_liveness, &v))
+		return;
+	s->verdict_flags = v.flags;
+	br_session_end(br, v.outcome, v.reason, v.attack_class);
 }
 
 void br_session_timeout_work(struct work_struct *work)

@@ -109,6 +109,7 @@ static void sim_render(struct sim_dev *sd, const struct sim_shot *shot)
 		.height = sd->cfg.height,
 		.emb_dim = sd->cfg.emb_dim,
 		.illum_state = shot->illum_state,
+		.seq = shot->seq,
 		.rng = &sd->rng,
 	};
 	struct sim_scene scene;

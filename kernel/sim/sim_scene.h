@@ -1,33 +1,97 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * The simulated reader's scene model: what stands in front of the
  * sensor and how it looks in the two near-infrared bands and in depth
- * under a given illumination.  Kept apart from the device model so that
- * it can grow (presentation attacks, liveness cues) on its own.
+ * under the illumination the driver commanded for each frame.
+ *
+ * Shared source: built into bioreader_sim.ko and into the native
+ * library (the evaluation tool renders the same frames).  Integer
+ * arithmetic only, deterministic for a given scene and PRNG seed.
+ * docs/liveness.md documents the species and their parameter ranges.
  */
 #ifndef _BIOREADER_SIM_SCENE_H
 #define _BIOREADER_SIM_SCENE_H
 
-#include <linux/types.h>
-
+#include "../algo/bio_compat.h"
 #include "../bioreader_hw.h"
 
 enum sim_scene_kind {
 	SIM_SCENE_EMPTY = 0,	/* nobody: the background only */
-	SIM_SCENE_PERSON,	/* a live person of identity @person */
+	SIM_SCENE_PERSON,	/* bona fide: a live person */
+	SIM_SCENE_PRINT,	/* a printed photo of the person */
+	SIM_SCENE_REPLAY,	/* a screen showing the person */
+	SIM_SCENE_MASK,		/* a 3D mask of the person, worn */
+	SIM_SCENE_KIND_COUNT
 };
 
+/* Ambient light. */
+enum sim_light {
+	SIM_LIGHT_INDOOR = 0,	/* office/shop light: little NIR */
+	SIM_LIGHT_SUN,		/* NIR-rich sunlight through a window */
+	SIM_LIGHT_FLICKER,	/* mains flicker aliased with the frame rate */
+	SIM_LIGHT_COUNT
+};
+
+enum sim_print_shape {
+	SIM_PRINT_FLAT = 0,
+	SIM_PRINT_BENT,		/* folded along the vertical midline */
+	SIM_PRINT_CURVED,	/* wrapped around a cylinder */
+	SIM_PRINT_SHAPE_COUNT
+};
+
+enum sim_display {
+	SIM_DISPLAY_PHONE = 0,
+	SIM_DISPLAY_TABLET,
+	SIM_DISPLAY_MONITOR,
+	SIM_DISPLAY_COUNT
+};
+
+enum sim_mask_material {
+	SIM_MASK_RESIN = 0,	/* rigid, painted resin */
+	SIM_MASK_SILICONE,	/* flexible silicone */
+	SIM_MASK_MATERIAL_COUNT
+};
+
+/*
+ * A scene.  Zero in a numeric field means "derived from the identity
+ * and @var" (a stable trait of that person or artefact).
+ */
 struct sim_scene {
 	enum sim_scene_kind kind;
-	u64 person;
+	u64 person;		/* identity shown (and its embedding) */
+	u64 var;		/* variant seed: draws within the ranges */
+	u8 skin;		/* 1..6, lightest to darkest; 0: from id */
+	u8 light;		/* enum sim_light */
+	u8 glasses;		/* bona fide: wears glasses */
+	u8 beard;		/* bona fide: has a beard */
+	u16 dist_cm;		/* 30..80; 0: from id/var */
+	s8 yaw;			/* head or artefact yaw, degrees, -30..30 */
+	s8 pitch;		/* degrees, -20..20 */
+	u8 motion;		/* 0..3: still .. restless (blur from 2) */
+	u8 shape;		/* print: enum sim_print_shape */
+	u8 glossy;		/* print: glossy paper */
+	u8 holes;		/* print: eye holes cut out */
+	u8 display;		/* replay: enum sim_display */
+	u8 video;		/* replay: constant video, not a session */
+	u8 material;		/* mask: enum sim_mask_material */
 };
 
 /* Longest scene text accepted, newline included. */
-#define SIM_SCENE_TEXT_MAX	64
+#define SIM_SCENE_TEXT_MAX	160
 
 /*
- * Parse "empty" or "person <id>" (id a u64, decimal or 0x-hex); one
- * trailing newline is allowed.  Returns 0 or -EINVAL.
+ * Parse a scene text (one trailing newline allowed):
+ *
+ *   empty
+ *   person ID  [skin=1..6] [dist=30..80] [yaw=..] [pitch=..] [glasses]
+ *              [beard] [light=indoor|sun|flicker] [motion=0..3] [var=N]
+ *   print ID   [flat|bent|curved] [matte|glossy] [holes] [angle=..]
+ *              [dist=..] [light=..] [var=N]
+ *   replay ID  [phone|tablet|monitor] [session|video] [angle=..]
+ *              [dist=..] [light=..] [var=N]
+ *   mask ID    [resin|silicone] [dist=..] [yaw=..] [light=..] [var=N]
+ *
+ * ID and N are u64 (decimal or 0x-hex).  Returns 0 or -EINVAL.
  */
 int sim_scene_parse(struct sim_scene *s, const char *buf, size_t len);
 
@@ -40,6 +104,7 @@ struct sim_exposure {
 	u16 height;
 	u16 emb_dim;
 	u8 illum_state;		/* BRHW_ILLUM_* */
+	u32 seq;		/* frame number since KEY_LOAD */
 	u64 *rng;		/* sensor-noise PRNG state */
 };
 

@@ -325,11 +325,11 @@ static void check_replay_nothing_kept(void)
 		brvm_sim_destroy(&s2);
 		return;
 	}
-	/* Default policy on this reader: a genuine person -> INCONCLUSIVE. */
+	/* Default policy on this reader: a genuine person -> MATCH (liveness). */
 	run_injected(&s2, f, "replay", -1, 8000, &r);
 	brvm_diag_verdict("replay, nothing kept", &r.v);
-	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
-		   r.v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE &&
+	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH &&
+		   r.v.reason == BIOREADER_REASON_NONE &&
 		   delta(&r.a, &r.b, "frames_rejected") == 0,
 		   "replay with no earlier session: session unaffected");
 	ktap_check(inject_reads(&s2, "none"),

@@ -278,7 +278,7 @@ static void *background(void *arg)
 		}
 		b->sessions++;
 		if (brvm_wait(b->fd, 30000, &v) == 0 &&
-		    v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE)
+		    v.outcome == BIOREADER_OUTCOME_MATCH)
 			b->decided++;
 	}
 	return NULL;

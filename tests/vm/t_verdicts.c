@@ -105,20 +105,18 @@ int main(void)
 			  def.lockout_s);
 	ktap_check(ok, "default policy: no match without liveness, MEDIUM, 5 frames, 5000 ms, 5 failures, 300 s");
 
-	/* 3-6: genuine, default policy -> INCONCLUSIVE / LIVENESS_UNAVAILABLE */
+	/* 3-6: genuine, default policy -> MATCH, liveness evaluated */
 	brvm_sim_person(&s, GENUINE);
 	snap(&s, &a);
 	ok = brvm_run_session(fd, GENUINE, 3000, &v) == 0;
 	ktap_check(ok, "genuine session (default policy) completes");
 	sid1 = v.session_id;
-	brvm_check_verdict(&v, BIOREADER_OUTCOME_INCONCLUSIVE,
-			   BIOREADER_REASON_LIVENESS_UNAVAILABLE,
-			   "genuine + default policy -> INCONCLUSIVE/LIVENESS_UNAVAILABLE");
+	brvm_check_verdict(&v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+			   "genuine + default policy -> MATCH, liveness evaluated");
 	ktap_expect_errno(brvm_wait(fd, 0, &v), ENOENT,
 			  "verdict is returned once: next WAIT -> ENOENT");
 	snap(&s, &b);
-	check_counted(&a, &b, "inconclusive",
-		      "stats: sessions +1, inconclusive +1");
+	check_counted(&a, &b, "match", "stats: sessions +1, match +1");
 
 	/* 7: frames were received and validated */
 	ok = delta(&a, &b, "frames_received") >= 5 &&
@@ -244,8 +242,8 @@ int main(void)
 
 		ok = brvm_info(fd, &info) == 0 &&
 		     info.state == BIOREADER_STATE_IDLE &&
-		     !(info.features & BIOREADER_FEAT_LIVENESS);
-		ktap_check(ok, "GET_INFO: idle, liveness feature not claimed");
+		     (info.features & BIOREADER_FEAT_LIVENESS);
+		ktap_check(ok, "GET_INFO: idle, liveness feature claimed");
 	}
 
 	close(fd);

@@ -27,19 +27,33 @@ static inline int brvm_ok(int ret, const char *name)
 	return ktap_check(ret == 0, name);
 }
 
-/* The verdict must be @outcome/@reason, liveness never evaluated. */
+/*
+ * Whether a verdict says liveness was evaluated: the simulated reader
+ * has everything liveness needs, so every MATCH or NO_MATCH comes after
+ * a liveness decision, and so does a presentation attack.
+ */
+static inline int brvm_live_flag_expected(uint32_t outcome, uint32_t reason)
+{
+	return outcome == BIOREADER_OUTCOME_MATCH ||
+	       outcome == BIOREADER_OUTCOME_NO_MATCH ||
+	       reason == BIOREADER_REASON_PRESENTATION_ATTACK;
+}
+
+/* The verdict must be @outcome/@reason, with the liveness flag as expected. */
 static inline int brvm_check_verdict(const struct bioreader_verdict *v,
 				     uint32_t outcome, uint32_t reason,
 				     const char *name)
 {
+	int want_flag = brvm_live_flag_expected(outcome, reason);
 	int ok = v->outcome == outcome && v->reason == reason &&
-		 !(v->flags & BIOREADER_VERDICT_LIVENESS_EVALUATED);
+		 !!(v->flags & BIOREADER_VERDICT_LIVENESS_EVALUATED) == want_flag;
 
 	if (outcome != BIOREADER_OUTCOME_ATTACK)
 		ok = ok && v->attack_class == BIOREADER_ATTACK_NONE;
 	if (!ok)
-		ktap_diag("%s: want %s/%s, liveness flag clear", name,
-			  brvm_outcome_name(outcome), brvm_reason_name(reason));
+		ktap_diag("%s: want %s/%s, liveness flag %s", name,
+			  brvm_outcome_name(outcome), brvm_reason_name(reason),
+			  want_flag ? "set" : "clear");
 	brvm_diag_verdict(name, v);
 	return ktap_check(ok, name);
 }

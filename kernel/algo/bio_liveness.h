@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * Liveness (presentation-attack detection) in fixed point, over the
+ * frames of one session (docs/liveness.md).  Three cues, each with a
+ * physical basis, measured over the inner part of the face box:
+ *
+ *   challenge  the face's brightness in each band must follow the
+ *              session's random flood pattern, strongly: a screen shows
+ *              what it was fed, not what the floods do now;
+ *   relief     depth residual after a quadric fit: a flat or evenly
+ *              curved sheet or screen has none, a face has a nose and
+ *              eye sockets;
+ *   ratio      the 940/850 nm reflectance ratio under the floods: skin
+ *              absorbs at 940 nm (water), paper, resin and silicone
+ *              much less.
+ *
+ * The state holds biometric-derived sums: wipe it (bio_live_wipe()).  No
+ * cue value leaves this file other than as the decision and the coarse
+ * attack class; bio_live_cues() exists for the native evaluation tool
+ * only and is not called by the driver.
+ */
+#ifndef _BIO_LIVENESS_H
+#define _BIO_LIVENESS_H
+
+#include "bio_compat.h"
+#include "bio_frame.h"
+#include "bio_match.h"
+
+#define BIO_LIVE_GRID		8
+#define BIO_LIVE_CELLS		(BIO_LIVE_GRID * BIO_LIVE_GRID)
+#define BIO_LIVE_MAX_FRAMES	BRHW_ILLUM_MAX_LEN	/* pattern length */
+#define BIO_LIVE_MIN_BOX	8	/* inner face box, pixels */
+
+enum bio_live_decision {
+	BIO_LIVE_PENDING = 0,	/* more frames needed */
+	BIO_LIVE_LIVE,
+	BIO_LIVE_ATTACK,	/* with a BIOREADER_ATTACK_* class */
+	BIO_LIVE_UNDECIDED,	/* pattern exhausted without a decision */
+};
+
+/* Operating point of one security level. */
+struct bio_live_params {
+	u32 frames;		/* face frames of the challenge */
+	u32 min_state;		/* frames with each flood on and off, at least */
+	s32 corr_min;		/* Q10 correlation with the pattern, each band */
+	s32 resp_min;		/* flood response / brightness, per mille */
+	s32 relief_min;		/* depth residual, mm Q4 (median of frames) */
+	s32 ratio_lo;		/* 940/850 response ratio of skin, per mille */
+	s32 ratio_hi;
+};
+
+/* The built-in operating point of a BIOREADER_SECLEVEL_*. */
+void bio_live_params_get(u32 security_level, struct bio_live_params *p);
+
+struct bio_live {
+	struct bio_live_params p;
+	u32 frames;			/* face frames used */
+	u32 n_on[2], n_off[2];		/* per band: frames flood on / off */
+	/* Per band: region mean (Q4) sums for the correlation. */
+	s64 sy[2], syy[2], sxy[2];
+	/*
+	 * Per cell, over frames: sums for the regression of the 940 nm cell
+	 * mean y on the 850 nm cell mean x and on d = s940 - s850 (the
+	 * flood states), Q4 means: x, y, x^2, x*y, d*x, d*y; and the largest
+	 * mean seen (saturation).  Frame-level sums of d and d^2 are in sd,
+	 * sdd.
+	 */
+	s64 cx[BIO_LIVE_CELLS], cy[BIO_LIVE_CELLS];
+	s64 cxx[BIO_LIVE_CELLS], cxy[BIO_LIVE_CELLS];
+	s64 cdx[BIO_LIVE_CELLS], cdy[BIO_LIVE_CELLS];
+	u16 cmax[BIO_LIVE_CELLS];
+	s32 sd, sdd, sxd;	/* sums of d, d^2, s850 * d */
+	u16 relief[BIO_LIVE_MAX_FRAMES];	/* per frame, mm Q4 */
+	u32 n_relief;
+	bool exhausted;			/* a frame past the pattern was seen */
+	/* Scratch of one frame. */
+	u32 acc[3][BIO_LIVE_CELLS];	/* 850, 940, depth sums */
+	u16 cnt[BIO_LIVE_CELLS];	/* NIR samples per cell */
+	u16 cntd[BIO_LIVE_CELLS];	/* valid depth samples per cell */
+};
+
+/* Cue values of a session, for the native evaluation tool only. */
+struct bio_live_cues {
+	s32 corr[2];		/* Q10 */
+	s32 resp[2];		/* per mille */
+	s32 relief;		/* mm Q4 */
+	s32 ratio;		/* per mille, -1: too few responding cells */
+	u32 frames;
+};
+
+void bio_live_init(struct bio_live *l, u32 security_level);
+void bio_live_wipe(struct bio_live *l);
+
+/* Illumination state the driver commanded for frame @seq. */
+static inline u8 bio_live_pattern_state(const u32 *illum, u32 seq)
+{
+	seq %= BRHW_ILLUM_MAX_LEN;
+	return (illum[seq / 16] >> (2 * (seq % 16))) & 3;
+}
+
+/*
+ * Add one validated frame: @hdr is the caller's private copy of the
+ * header (bio_frame_validate()), @payload the frame's planes, @seq its
+ * sequence number and @illum the state the driver commanded for it.
+ * Frames without a face, or whose face is too small, are ignored.
+ */
+void bio_live_add(struct bio_live *l, const struct bio_frame_geom *g,
+		  const struct brhw_frame_hdr *hdr, const u8 *payload,
+		  u32 seq, u8 illum);
+
+/* The decision so far; @attack_class is set for BIO_LIVE_ATTACK. */
+enum bio_live_decision bio_live_decide(const struct bio_live *l,
+				       u32 *attack_class);
+
+/* Evaluation tool only: the session's cue values. */
+void bio_live_cues(const struct bio_live *l, struct bio_live_cues *c);
+
+/* What a session's verdict is made of (uAPI values). */
+struct bio_verdict_parts {
+	u32 outcome;
+	u32 reason;
+	u32 attack_class;
+	u32 flags;
+};
+
+/*
+ * Fuse matching and liveness into the session's verdict, exactly as the
+ * driver does.  Returns true when the session ends with @v.
+ *   @live_available:	the device has what liveness needs
+ *   @allow_no_liveness: policy flag; only meaningful without liveness
+ */
+bool bio_session_decide(enum bio_match_decision md,
+			enum bio_live_decision ld, u32 live_class,
+			bool live_available, bool allow_no_liveness,
+			struct bio_verdict_parts *v);
+
+#endif /* _BIO_LIVENESS_H */

@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bioeval: ISO/IEC 30107-3 style evaluation of liveness and matching on
+ * simulated corpora, through the native build of the driver's own code
+ * (docs/evaluation.md).
+ *
+ *   bioeval [-s tune|test] [-n BONAFIDE] [-a ATTACKS] [-l low|medium|high]
+ *           [-g WxH] [-j THREADS] [--cues] [--list]
+ *
+ * A corpus is generated from a fixed seed: the tuning and the test set
+ * use different seeds, disjoint identity ranges and independent parameter
+ * draws.  Thresholds are chosen on the tuning set (--cues prints the cue
+ * distributions and the suggested operating point); the test set is only
+ * ever scored.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "evsession.h"
+#include "sim/sim_identity.h"
+
+enum species {
+	SP_BONAFIDE = 0,	/* genuine: the card holder in person */
+	SP_IMPOSTOR,		/* a live person with someone else's card */
+	SP_PRINT,
+	SP_REPLAY,
+	SP_MASK,
+	SP_INJECTION,
+	SP_COUNT
+};
+
+static const char * const sp_names[SP_COUNT] = {
+	"bona fide", "impostor", "print", "replay", "mask", "injection",
+};
+
+struct item {
+	enum species sp;
+	struct ev_session_cfg cfg;
+	struct ev_session_result res;
+	int skin;
+};
+
+struct corpus {
+	struct item *items;
+	size_t n;
+	size_t next;
+	pthread_mutex_t lock;
+};
+
+#define SEED_TUNE	0x74756e696e673031ULL
+#define SEED_TEST	0x746573747365743aULL
+
+static uint32_t rnd(u64 *r, uint32_t n)
+{
+	return (uint32_t)(((sim_prng_next(r) >> 32) * n) >> 32);
+}
+
+static int rrange(u64 *r, int lo, int hi)
+{
+	return lo + (int)rnd(r, (uint32_t)(hi - lo + 1));
+}
+
+static uint8_t draw_light(u64 *r)
+{
+	uint32_t v = rnd(r, 100);
+
+	return v < 55 ? SIM_LIGHT_INDOOR : v < 80 ? SIM_LIGHT_SUN :
+		SIM_LIGHT_FLICKER;
+}
+
+static void gen_item(struct item *it, enum species sp, uint64_t set_seed,
+		     uint64_t idx, uint64_t id_top, const struct ev_session_cfg *base)
+{
+	u64 r = set_seed ^ ((uint64_t)sp << 48) ^ (idx * 0x9e3779b97f4a7c15ULL);
+	struct sim_scene *s = &it->cfg.scene;
+
+	sim_prng_next(&r);
+	it->sp = sp;
+	it->cfg = *base;
+	it->cfg.session_seed = sim_prng_next(&r);
+	memset(s, 0, sizeof(*s));
+	s->person = (sim_prng_next(&r) >> 1) | id_top;
+	s->var = sim_prng_next(&r);
+	s->light = draw_light(&r);
+	it->cfg.template_id = s->person;
+
+	switch (sp) {
+	case SP_BONAFIDE:
+	case SP_IMPOSTOR:
+	case SP_INJECTION:
+		s->kind = SIM_SCENE_PERSON;
+		s->skin = rrange(&r, 1, 6);
+		s->dist_cm = rrange(&r, 30, 80);
+		s->yaw = rrange(&r, -25, 25);
+		s->pitch = rrange(&r, -15, 15);
+		s->glasses = rnd(&r, 100) < 25;
+		s->beard = rnd(&r, 100) < 20;
+		s->motion = rrange(&r, 0, 3);
+		it->skin = s->skin;
+		if (sp == SP_IMPOSTOR)
+			it->cfg.template_id = (sim_prng_next(&r) >> 1) | id_top;
+		if (sp == SP_INJECTION) {
+			it->cfg.inject = 1 + rnd(&r, EV_INJECT_COUNT - 1);
+			it->cfg.inject_at = 1 + rnd(&r, 9);
+		}
+		break;
+	case SP_PRINT:
+		s->kind = SIM_SCENE_PRINT;
+		s->shape = rnd(&r, SIM_PRINT_SHAPE_COUNT);
+		s->glossy = rnd(&r, 2);
+		s->holes = rnd(&r, 100) < 30;
+		s->yaw = rrange(&r, -30, 30);
+		s->dist_cm = rrange(&r, 30, 70);
+		s->motion = rrange(&r, 0, 2);
+		break;
+	case SP_REPLAY:
+		s->kind = SIM_SCENE_REPLAY;
+		s->display = rnd(&r, SIM_DISPLAY_COUNT);
+		s->video = rnd(&r, 100) < 40;
+		s->yaw = rrange(&r, -20, 20);
+		s->motion = rrange(&r, 0, 2);
+		break;
+	case SP_MASK:
+		s->kind = SIM_SCENE_MASK;
+		s->material = rnd(&r, SIM_MASK_MATERIAL_COUNT);
+		s->yaw = rrange(&r, -20, 20);
+		s->dist_cm = rrange(&r, 30, 70);
+		s->motion = rrange(&r, 0, 2);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct corpus *c = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&c->lock);
+		i = c->next++;
+		pthread_mutex_unlock(&c->lock);
+		if (i >= c->n)
+			return NULL;
+		if (ev_session_run(&c->items[i].cfg, &c->items[i].res)) {
+			fprintf(stderr, "bioeval: out of memory\n");
+			exit(2);
+		}
+	}
+}
+
+/* ---- statistics ---- */
+
+/* log P(X = k), X ~ Bin(n, p) */
+static double lbinom(int n, int k, double p)
+{
+	return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) +
+	       k * log(p) + (n - k) * log1p(-p);
+}
+
+static double binom_cdf(int n, int k, double p)
+{
+	double s = 0;
+	int i;
+
+	if (p <= 0)
+		return 1;
+	if (p >= 1)
+		return k >= n ? 1 : 0;
+	for (i = 0; i <= k; i++)
+		s += exp(lbinom(n, i, p));
+	return s;
+}
+
+/* Clopper-Pearson 95% interval of k successes out of n. */
+static void clopper_pearson(int k, int n, double *lo, double *hi)
+{
+	double a, b, m;
+	int it;
+
+	*lo = 0;
+	*hi = 1;
+	if (!n)
+		return;
+	if (k > 0) {	/* P(X >= k; lo) = 0.025 */
+		a = 0;
+		b = 1;
+		for (it = 0; it < 60; it++) {
+			m = (a + b) / 2;
+			if (1 - binom_cdf(n, k - 1, m) < 0.025)
+				a = m;
+			else
+				b = m;
+		}
+		*lo = a;
+	}
+	if (k < n) {	/* P(X <= k; hi) = 0.025 */
+		a = 0;
+		b = 1;
+		for (it = 0; it < 60; it++) {
+			m = (a + b) / 2;
+			if (binom_cdf(n, k, m) > 0.025)
+				a = m;
+			else
+				b = m;
+		}
+		*hi = b;
+	}
+}
+
+static void rate_row(const char *name, int k, int n)
+{
+	double lo, hi;
+
+	clopper_pearson(k, n, &lo, &hi);
+	printf("| %-28s | %5d | %4d | %6.2f %% | [%.2f %%, %.2f %%] |\n", name, n,
+	       k, n ? 100.0 * k / n : 0.0, 100 * lo, 100 * hi);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int quantile(int *v, int n, double q)
+{
+	int i;
+
+	if (!n)
+		return 0;
+	i = (int)(q * (n - 1) + 0.5);
+	return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+enum cue { CUE_CORR, CUE_RESP, CUE_RELIEF, CUE_RATIO, CUE_COUNT };
+static const char * const cue_names[CUE_COUNT] = {
+	"corr (Q10, min band)", "resp (permille, min band)",
+	"relief (mm Q4)", "ratio 940/850 (permille)",
+};
+
+static int cue_value(const struct ev_session_result *r, enum cue c)
+{
+	switch (c) {
+	case CUE_CORR:
+		return r->cues.corr[0] < r->cues.corr[1] ? r->cues.corr[0] :
+			r->cues.corr[1];
+	case CUE_RESP:
+		return r->cues.resp[0] < r->cues.resp[1] ? r->cues.resp[0] :
+			r->cues.resp[1];
+	case CUE_RELIEF:
+		return r->cues.relief;
+	default:
+		return r->cues.ratio;
+	}
+}
+
+static void print_cues(const struct corpus *c)
+{
+	static const double qs[] = { 0, 0.001, 0.005, 0.01, 0.05, 0.5, 0.95,
+				     0.99, 0.995, 0.999, 1 };
+	int *v = malloc(sizeof(int) * (c->n + 1));
+	int sp, cue, k;
+	size_t i;
+
+	if (!v)
+		return;
+	printf("\nCue distributions over sessions that reached a liveness decision\n");
+	printf("(quantiles 0 .1%% .5%% 1%% 5%% 50%% 95%% 99%% 99.5%% 99.9%% 100%%)\n");
+	for (cue = 0; cue < CUE_COUNT; cue++) {
+		printf("\n%s\n", cue_names[cue]);
+		for (sp = 0; sp < SP_COUNT; sp++) {
+			int n = 0;
+
+			if (sp == SP_INJECTION)
+				continue;
+			for (i = 0; i < c->n; i++)
+				if (c->items[i].sp == (enum species)sp &&
+				    c->items[i].res.cues_valid &&
+				    c->items[i].res.v.flags & BIOREADER_VERDICT_LIVENESS_EVALUATED)
+					v[n++] = cue_value(&c->items[i].res, cue);
+			qsort(v, n, sizeof(int), cmp_int);
+			printf("  %-10s n=%5d:", sp_names[sp], n);
+			for (k = 0; k < (int)(sizeof(qs) / sizeof(qs[0])); k++)
+				printf(" %6d", quantile(v, n, qs[k]));
+			printf("\n");
+		}
+	}
+	free(v);
+}
+
+static const char *light_name(uint8_t l)
+{
+	return l == SIM_LIGHT_SUN ? "sun" : l == SIM_LIGHT_FLICKER ? "flicker" :
+		"indoor";
+}
+
+static void report(const struct corpus *c, const char *set, uint32_t level,
+		   int w, int h, int list)
+{
+	int n[SP_COUNT] = { 0 }, detected[SP_COUNT] = { 0 };
+	int classified[SP_COUNT] = { 0 };
+	int bf_attack = 0, bf_inconcl = 0, bf_match = 0, bf_nomatch = 0;
+	int band_n[3] = { 0 }, band_attack[3] = { 0 }, band_nonmatch[3] = { 0 };
+	int light_n[3] = { 0 }, light_attack[3] = { 0 };
+	int imp_match = 0, imp_live = 0;
+	uint64_t frames_bf = 0, ns = 0, nframes = 0;
+	uint32_t max_frames_bf = 0, within30 = 0;
+	size_t i;
+	static const uint32_t want_class[SP_COUNT] = {
+		[SP_PRINT] = BIOREADER_ATTACK_PRINT,
+		[SP_REPLAY] = BIOREADER_ATTACK_REPLAY,
+		[SP_MASK] = BIOREADER_ATTACK_MASK,
+		[SP_INJECTION] = BIOREADER_ATTACK_INJECTION,
+	};
+
+	for (i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		const struct bio_verdict_parts *v = &it->res.v;
+		bool attack = v->outcome == BIOREADER_OUTCOME_ATTACK;
+
+		n[it->sp]++;
+		ns += it->res.ns_pipeline;
+		nframes += it->res.frames;
+		if (list)
+			printf("%-9s %-60.*s -> %s/%s frames %u\n", sp_names[it->sp],
+			       60, "", ev_outcome_name(v->outcome),
+			       ev_class_name(v->attack_class), it->res.frames);
+		switch (it->sp) {
+		case SP_BONAFIDE: {
+			int band = (it->skin - 1) / 2;
+
+			band_n[band]++;
+			light_n[it->cfg.scene.light]++;
+			frames_bf += it->res.frames;
+			if (it->res.frames > max_frames_bf)
+				max_frames_bf = it->res.frames;
+			within30 += it->res.frames <= 30;
+			if (attack) {
+				bf_attack++;
+				band_attack[band]++;
+				light_attack[it->cfg.scene.light]++;
+			}
+			if (v->outcome != BIOREADER_OUTCOME_MATCH)
+				band_nonmatch[band]++;
+			if (v->outcome == BIOREADER_OUTCOME_INCONCLUSIVE ||
+			    v->outcome == BIOREADER_OUTCOME_TIMEOUT)
+				bf_inconcl++;
+			if (v->outcome == BIOREADER_OUTCOME_MATCH)
+				bf_match++;
+			if (v->outcome == BIOREADER_OUTCOME_NO_MATCH)
+				bf_nomatch++;
+			break;
+		}
+		case SP_IMPOSTOR:
+			if (v->outcome == BIOREADER_OUTCOME_MATCH)
+				imp_match++;
+			if (v->outcome == BIOREADER_OUTCOME_MATCH ||
+			    v->outcome == BIOREADER_OUTCOME_NO_MATCH)
+				imp_live++;
+			break;
+		default:
+			if (attack)
+				detected[it->sp]++;
+			if (attack && v->attack_class == want_class[it->sp])
+				classified[it->sp]++;
+			break;
+		}
+	}
+
+	printf("\n## %s set: %zu sessions, level %s, %dx%d, 30 fps\n\n", set,
+	       c->n, level == 1 ? "low" : level == 3 ? "high" : "medium", w, h);
+	printf("Presentation-attack detection (APCER: attack presentations not ended as ATTACK)\n\n");
+	printf("| %-28s | %5s | %4s | %8s | %-22s |\n", "species", "n", "errs",
+	       "rate", "95% CI (Clopper-Pearson)");
+	printf("|------------------------------|-------|------|----------|------------------------|\n");
+	for (i = SP_PRINT; i < SP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "APCER %s", sp_names[i]);
+		rate_row(name, n[i] - detected[i], n[i]);
+	}
+	rate_row("BPCER (all bona fide)", bf_attack, n[SP_BONAFIDE]);
+	rate_row("BPCER skin 1-2 (lightest)", band_attack[0], band_n[0]);
+	rate_row("BPCER skin 3-4", band_attack[1], band_n[1]);
+	rate_row("BPCER skin 5-6 (darkest)", band_attack[2], band_n[2]);
+	for (i = 0; i < 3; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "BPCER light %s", light_name(i));
+		rate_row(name, light_attack[i], light_n[i]);
+	}
+	rate_row("bona fide inconclusive", bf_inconcl, n[SP_BONAFIDE]);
+	rate_row("FNMR (genuine, NO_MATCH)", bf_nomatch, n[SP_BONAFIDE]);
+	rate_row("FMR (impostor, MATCH)", imp_match, n[SP_IMPOSTOR]);
+	rate_row("genuine not MATCH (any)", n[SP_BONAFIDE] - bf_match,
+		 n[SP_BONAFIDE]);
+	rate_row("not MATCH skin 1-2", band_nonmatch[0], band_n[0]);
+	rate_row("not MATCH skin 3-4", band_nonmatch[1], band_n[1]);
+	rate_row("not MATCH skin 5-6", band_nonmatch[2], band_n[2]);
+
+	printf("\nAttack class of detected attacks: ");
+	for (i = SP_PRINT; i < SP_COUNT; i++)
+		printf("%s %d/%d%s", sp_names[i], classified[i], detected[i],
+		       i + 1 < SP_COUNT ? ", " : "\n");
+	printf("Impostors judged live: %d/%d\n", imp_live, n[SP_IMPOSTOR]);
+	printf("Bona fide frames to verdict: mean %.1f, max %u, within 30 frames %d/%d\n",
+	       n[SP_BONAFIDE] ? (double)frames_bf / n[SP_BONAFIDE] : 0.0,
+	       max_frames_bf, within30, n[SP_BONAFIDE]);
+	printf("Pipeline (validation + liveness + matching): %.1f us per frame\n",
+	       nframes ? ns / 1000.0 / nframes : 0.0);
+}
+
+static void list_errors(const struct corpus *c)
+{
+	char text[SIM_SCENE_TEXT_MAX];
+	size_t i;
+
+	printf("\nErrors:\n");
+	for (i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		const struct bio_verdict_parts *v = &it->res.v;
+		bool bad;
+
+		if (it->sp == SP_BONAFIDE)
+			bad = v->outcome != BIOREADER_OUTCOME_MATCH;
+		else if (it->sp == SP_IMPOSTOR)
+			bad = v->outcome == BIOREADER_OUTCOME_MATCH ||
+			      v->outcome == BIOREADER_OUTCOME_ATTACK;
+		else
+			bad = v->outcome != BIOREADER_OUTCOME_ATTACK;
+		if (!bad)
+			continue;
+		sim_scene_print(&it->cfg.scene, text, sizeof(text));
+		text[strcspn(text, "\n")] = '\0';
+		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d relief %d ratio %d\n",
+		       sp_names[it->sp], (unsigned long long)it->cfg.session_seed,
+		       text, ev_outcome_name(v->outcome),
+		       ev_class_name(v->attack_class), it->res.cues.corr[0],
+		       it->res.cues.corr[1], it->res.cues.resp[0],
+		       it->res.cues.resp[1], it->res.cues.relief,
+		       it->res.cues.ratio);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bioeval [-s tune|test] [-n BONAFIDE] [-a ATTACKS_PER_SPECIES]\n"
+		"               [-l low|medium|high] [-g WxH] [-j THREADS] [--cues] [--errors]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "set", required_argument, NULL, 's' },
+		{ "bonafide", required_argument, NULL, 'n' },
+		{ "attacks", required_argument, NULL, 'a' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "geometry", required_argument, NULL, 'g' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "cues", no_argument, NULL, 'c' },
+		{ "errors", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int nbf = 1200, natt = 600, jobs = 2, cues = 0, errors = 0, opt, w = 160, h = 120;
+	const char *set = "test";
+	uint32_t level = BIOREADER_SECLEVEL_MEDIUM;
+	struct ev_session_cfg base;
+	pthread_t th[64];
+	struct corpus c;
+	uint64_t seed, id_top;
+	size_t k = 0;
+	int sp, i;
+	time_t t0 = time(NULL);
+
+	while ((opt = getopt_long(argc, argv, "s:n:a:l:g:j:ce", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			set = optarg;
+			break;
+		case 'n':
+			nbf = atoi(optarg);
+			break;
+		case 'a':
+			natt = atoi(optarg);
+			break;
+		case 'l':
+			level = !strcmp(optarg, "low") ? BIOREADER_SECLEVEL_LOW :
+				!strcmp(optarg, "high") ? BIOREADER_SECLEVEL_HIGH :
+				BIOREADER_SECLEVEL_MEDIUM;
+			break;
+		case 'g':
+			if (sscanf(optarg, "%dx%d", &w, &h) != 2 || w < 32 ||
+			    h < 32 || w > 640 || h > 480)
+				usage();
+			break;
+		case 'j':
+			jobs = atoi(optarg);
+			break;
+		case 'c':
+			cues = 1;
+			break;
+		case 'e':
+			errors = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (jobs < 1 || jobs > 64 || nbf < 0 || natt < 0)
+		usage();
+	if (!strcmp(set, "tune")) {
+		seed = SEED_TUNE;
+		id_top = 0;
+	} else if (!strcmp(set, "test")) {
+		seed = SEED_TEST;
+		id_top = 1ULL << 63;
+	} else {
+		usage();
+	}
+
+	ev_session_cfg_default(&base);
+	base.security_level = level;
+	base.width = w;
+	base.height = h;
+
+	memset(&c, 0, sizeof(c));
+	c.n = 2 * (size_t)nbf / 1 + 4 * (size_t)natt;
+	c.items = calloc(c.n, sizeof(*c.items));
+	if (!c.items)
+		return 2;
+	pthread_mutex_init(&c.lock, NULL);
+	for (sp = 0; sp < SP_COUNT; sp++) {
+		int cnt = sp == SP_BONAFIDE ? nbf : sp == SP_IMPOSTOR ? nbf / 2 :
+			  natt;
+
+		for (i = 0; i < cnt; i++)
+			gen_item(&c.items[k++], sp, seed, i, id_top, &base);
+	}
+	c.n = k;
+
+	for (i = 0; i < jobs; i++)
+		pthread_create(&th[i], NULL, worker, &c);
+	for (i = 0; i < jobs; i++)
+		pthread_join(th[i], NULL);
+
+	printf("# bioeval -s %s -n %d -a %d -l %s -g %dx%d (%ld s)\n", set, nbf,
+	       natt, level == 1 ? "low" : level == 3 ? "high" : "medium", w, h,
+	       (long)(time(NULL) - t0));
+	report(&c, set, level, w, h, 0);
+	if (cues)
+		print_cues(&c);
+	if (errors)
+		list_errors(&c);
+	free(c.items);
+	return 0;
+}
