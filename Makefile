@@ -107,7 +107,10 @@ VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 
-USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS)
+# Benchmarks: bench/NAME.c -> $(B)/bench/NAME (bench/run.sh runs them).
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+
+USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
 
 # `make sanitize`: the unit tests and corpus replays again, under
 # AddressSanitizer and UBSan, in $(B)/san/.
@@ -166,6 +169,10 @@ fuzzers: $(FUZZ_NAMES:%=$(B)/fuzz_%)
 
 $(B)/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(LIBS)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
 $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/fuzz_%.o $(LIBS)
 	@mkdir -p $(@D)

@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs every benchmark with its reference measured in the same run and
+# prints the ratios; docs/benchmarks.md records the results and this
+# command.  Builds first if needed.
+#
+#   bash bench/run.sh [SECONDS_PER_MEASUREMENT]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+make -s user >/dev/null
+secs=${1:-2}
+echo "== $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+build/bench/bench_frame 640 480 "$secs"
+build/bench/bench_frame 320 240 "$secs"
