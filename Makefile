@@ -94,6 +94,11 @@ prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
 LDLIBS_bioflowd := -lseccomp -luring -ludev
 LDLIBS_bioeval := -lpthread -lm
+# tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
+# tpmroot.o out of libbflog.a)
+LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
+LDLIBS_bioflow-provision := $(LDLIBS_TSS2)
+$(B)/tests/unit/test_tpm_root: LDLIBS += $(LDLIBS_TSS2)
 
 UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
 UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))

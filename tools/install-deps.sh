@@ -14,6 +14,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential kmod perl pkg-config libssl-dev sparse
+	libtss2-dev
 	linux-headers-amd64 linux-source-6.1 xz-utils
 	# VM test bench
 	qemu-system-x86 linux-image-amd64 busybox-static cpio

@@ -13,6 +13,8 @@
  *                signer interface
  *   softroot.c   the software root signer (tests; the TPM one plugs into
  *                the same interface)
+ *   tpmroot.c    the TPM root signer (tpm2-tss): key, NV counter,
+ *                provisioning
  *   store.c      the append-only store: segments, group commit, epochs,
  *                crash recovery, proofs
  *   verify.c     the offline verifier
@@ -304,6 +306,70 @@ int bfl_soft_root_save_key(struct bfl_root_signer *rs, const char *path,
 int bfl_soft_root_set_counter(struct bfl_root_signer *rs, u64 value);
 int bfl_write_pubkey_pem(EVP_PKEY *pk, const char *path, struct bfl_err *e);
 EVP_PKEY *bfl_read_pubkey_pem(const char *path, struct bfl_err *e);
+
+/* --------------------------------------------------------- tpmroot.c -- */
+
+/*
+ * The TPM root signer (TPM 2.0 through tpm2-tss ESYS; docs/tpm.md): an
+ * ECC P-256 ECDSA-SHA256 signing key that never leaves the TPM, created
+ * from a fixed template under the owner hierarchy and persisted at
+ * key_handle, and an NV counter index (TPM2_NT_COUNTER) at nv_index.
+ * bioflow-provision creates both; the daemon only loads them.
+ *
+ * A program that calls these functions links -ltss2-esys -ltss2-tctildr
+ * -ltss2-rc (LDLIBS_TSS2 in the Makefile).  Nothing else in libbflog.a
+ * refers to them, so programs that do not use the TPM do not pull
+ * tpmroot.o out of the archive and need no tss2 library.
+ *
+ * Every TPM error becomes a negative errno and a sentence that names the
+ * operation and the decoded TPM response code: -ENODEV TPM absent or not
+ * answering, -ENOENT no key or counter at the handle, -EEXIST (provision)
+ * a key is already there, -EMEDIUMTYPE the object there is not what it
+ * must be, -EACCES authorization failed or TPM in lockout, -EIO other
+ * TPM or TCTI failures.
+ */
+#define BFL_TPM_TCTI_DEFAULT	"device:/dev/tpmrm0"
+#define BFL_TPM_KEY_HANDLE	0x81000B10u	/* persistent, owner range */
+#define BFL_TPM_NV_INDEX	0x01B10001u	/* NV counter index */
+
+struct bfl_tpm_config {
+	const char *tcti;	/* tctildr string; NULL: BFL_TPM_TCTI_DEFAULT */
+	u32 key_handle;		/* 0: BFL_TPM_KEY_HANDLE */
+	u32 nv_index;		/* 0: BFL_TPM_NV_INDEX */
+};
+
+/* Connects, loads the key at key_handle (checks that it is a
+ * non-exportable P-256 ECDSA-SHA256 signing key) and the counter index
+ * (checks its type); creates nothing.  kind "tpm2". */
+struct bfl_root_signer *bfl_tpm_root_open(const struct bfl_tpm_config *cfg,
+					  struct bfl_err *e);
+
+struct bfl_tpm_provision_opts {
+	struct bfl_tpm_config cfg;
+	const u8 *owner_auth;	/* owner hierarchy authValue; NULL: empty */
+	size_t owner_auth_len;	/* at most 64 */
+	bool force;		/* replace an object already at key_handle */
+	bool orderly;		/* a new counter gets TPMA_NV_ORDERLY */
+};
+
+struct bfl_tpm_provision_report {
+	bool key_replaced;	/* an object at key_handle was evicted first */
+	bool nv_defined;	/* false: the counter index existed (kept) */
+	bool nv_orderly;	/* the counter index has TPMA_NV_ORDERLY */
+	u64 counter;		/* its value now (0: never incremented) */
+	EVP_PKEY *pub;		/* the root public key; the caller frees it */
+};
+
+/* Creates the primary signing key from the fixed template, persists it
+ * at key_handle and defines the counter index if missing (an existing
+ * counter is kept: it must never go back).  An object already at
+ * key_handle: -EEXIST unless force. */
+int bfl_tpm_provision(const struct bfl_tpm_provision_opts *o,
+		      struct bfl_tpm_provision_report *rep,
+		      struct bfl_err *e);
+/* The public key of the root key at key_handle (checked as above). */
+EVP_PKEY *bfl_tpm_read_pubkey(const struct bfl_tpm_config *cfg,
+			      struct bfl_err *e);
 
 /* ----------------------------------------------------------- store.c -- */
 
