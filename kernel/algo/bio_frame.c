@@ -117,6 +117,7 @@ const char *bio_frame_result_name(enum bio_frame_result r)
 		[BIO_FRAME_ERR_MAC] = "bad MAC",
 		[BIO_FRAME_ERR_SEQ] = "sequence",
 		[BIO_FRAME_ERR_TIME] = "timestamp",
+		[BIO_FRAME_ERR_ILLUM] = "illumination",
 	};
 
 	if ((unsigned int)r >= BIO_FRAME_ERR_COUNT)

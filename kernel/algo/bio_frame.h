@@ -38,6 +38,7 @@ enum bio_frame_result {
 	BIO_FRAME_ERR_MAC,
 	BIO_FRAME_ERR_SEQ,	/* gap, repeat or reorder */
 	BIO_FRAME_ERR_TIME,	/* timestamp not after the previous frame */
+	BIO_FRAME_ERR_ILLUM,	/* not lit as commanded (checked by the caller) */
 	BIO_FRAME_ERR_COUNT
 };
 

@@ -175,7 +175,7 @@ int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
 		t0 = ev_now_ns();
 		fr = bio_frame_validate(&g, &fc, buf, g.frame_size, &hdr);
 		if (fr == BIO_FRAME_OK && hdr.illum_state != state)
-			fr = BIO_FRAME_ERR_COUNT;	/* not what was commanded */
+			fr = BIO_FRAME_ERR_ILLUM;	/* not what was commanded */
 		if (fr != BIO_FRAME_OK) {
 			r->v.outcome = BIOREADER_OUTCOME_ATTACK;
 			r->v.reason = BIOREADER_REASON_FRAME_INTEGRITY;
