@@ -7,9 +7,10 @@
  *   challenge  the face's brightness in each band must follow the
  *              session's random flood pattern, strongly: a screen shows
  *              what it was fed, not what the floods do now;
- *   relief     depth residual after a quadric fit: a flat or evenly
- *              curved sheet or screen has none, a face has a nose and
- *              eye sockets;
+ *   relief     depth residual after fitting a separable surface plus a
+ *              twist term (every plane, quadric and sheet bent along an
+ *              image axis): a flat, bent or curved sheet or screen has
+ *              none left, a face has a nose and eye sockets;
  *   ratio      the 940/850 nm reflectance ratio under the floods: skin
  *              absorbs at 940 nm (water), paper, resin and silicone
  *              much less.
