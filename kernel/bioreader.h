@@ -218,4 +218,37 @@ irqreturn_t br_irq_thread(int irq, void *data);
 /* bioreader_sysfs.c */
 extern const struct attribute_group *br_groups[];
 
+/*
+ * ---- bioreader_audit.c: the audit channel (/dev/bioreader-audit) ----
+ *
+ * Its queue has a lock of its own (a spinlock, taken inside
+ * bioreader.lock, never the other way round).  The session hooks run
+ * with bioreader.lock held.  Fail closed: br_audit_session_admit(),
+ * br_audit_policy() and br_audit_stats_reset() return -ENOLINK when no
+ * consumer is attached or the queue is full, and a verdict whose
+ * record is queued is handed out only while br_audit_attached().
+ */
+int br_audit_init(void);
+void br_audit_exit(void);
+bool br_audit_attached(void);
+/* SESSION_START: reserve the session's records before starting it. */
+int br_audit_session_admit(struct bioreader *br);
+/* The start failed after admission: give the reservation back. */
+void br_audit_session_cancel(struct bioreader *br);
+void br_audit_session_start(struct bioreader *br, const struct br_session *s,
+			    u32 timeout_ms);
+/* A frame failed validation; @error is the enum bio_frame_result. */
+void br_audit_integrity(struct bioreader *br, const struct br_session *s,
+			u32 error);
+/* LOCKOUT (if @locked_out) and VERDICT records; returns the VERDICT seq. */
+u64 br_audit_session_end(struct bioreader *br, const struct br_session *s,
+			 u32 outcome, u32 reason, u32 attack_class, u32 flags,
+			 bool locked_out);
+int br_audit_policy(struct bioreader *br, const struct bioreader_policy *old,
+		    const struct bioreader_policy *new);
+/* Before the counters are zeroed (they go into the record). */
+int br_audit_stats_reset(struct bioreader *br);
+void br_audit_reader_added(struct bioreader *br);
+void br_audit_reader_removed(struct bioreader *br);
+
 #endif /* _BIOREADER_H */

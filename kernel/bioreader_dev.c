@@ -87,7 +87,8 @@ static __poll_t br_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &br->wq, wait);
 	if (READ_ONCE(br->gone))
 		return EPOLLERR | EPOLLHUP;
-	if (READ_ONCE(f->verdict_ready))
+	/* A verdict is held back while no audit consumer is attached. */
+	if (READ_ONCE(f->verdict_ready) && br_audit_attached())
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }
@@ -230,6 +231,7 @@ int br_reader_probe(struct platform_device *pdev, struct regmap *map)
 				     dev_name(&br->dev));
 
 	platform_set_drvdata(pdev, br);
+	br_audit_reader_added(br);
 	dev_info(dev, "%s: %ux%u, hardware %u.%u\n", dev_name(&br->dev),
 		 br->geom.width, br->geom.height, br->hw_version >> 16,
 		 br->hw_version & 0xffff);
@@ -252,6 +254,7 @@ void br_reader_remove(struct bioreader *br)
 	br_hw_stop(br);
 	br_ring_wipe(br);
 	WRITE_ONCE(br->gone, true);
+	br_audit_reader_removed(br);
 	mutex_unlock(&br->lock);
 
 	wake_up_all(&br->wq);

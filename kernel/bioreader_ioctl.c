@@ -159,7 +159,8 @@ static void br_take_verdict(struct br_file *f, struct bioreader_verdict *v)
 /* Wake-up condition of WAIT; read without the lock. */
 static bool br_wait_done(struct br_file *f)
 {
-	return READ_ONCE(f->verdict_ready) || READ_ONCE(f->br->gone);
+	return (READ_ONCE(f->verdict_ready) && br_audit_attached()) ||
+	       READ_ONCE(f->br->gone);
 }
 
 static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
@@ -182,10 +183,11 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 		ret = -ENODEV;
 	} else if (!f->has_session) {
 		ret = -ENOENT;
-	} else if (f->verdict_ready) {
+	} else if (f->verdict_ready && br_audit_attached()) {
 		br_take_verdict(f, &v);
 	} else if (!v.timeout_ms) {
-		ret = -EAGAIN;
+		/* A verdict is held back while no audit consumer is attached. */
+		ret = f->verdict_ready ? -ENOLINK : -EAGAIN;
 	} else {
 		mutex_unlock(&br->lock);
 		left = wait_event_interruptible_timeout(br->wq,
@@ -193,7 +195,7 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 							msecs_to_jiffies(v.timeout_ms));
 		mutex_lock(&br->lock);
 		/* A verdict that arrived while we slept is delivered. */
-		if (f->verdict_ready)
+		if (f->verdict_ready && br_audit_attached())
 			br_take_verdict(f, &v);
 		else if (br->gone)
 			ret = -ENODEV;
@@ -201,6 +203,8 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 			ret = -ENOENT;	/* taken by a concurrent WAIT */
 		else if (left < 0)
 			ret = -EINTR;
+		else if (f->verdict_ready)
+			ret = -ENOLINK;	/* held: no audit consumer */
 		else
 			ret = -ETIMEDOUT;
 	}
@@ -275,9 +279,11 @@ static int br_ioc_set_policy(struct br_file *f, void __user *uarg,
 		return ret;
 
 	mutex_lock(&br->lock);
-	if (br->gone) {
+	if (br->gone)
 		ret = -ENODEV;
-	} else {
+	else	/* fail closed: an unaudited change gets -ENOLINK */
+		ret = br_audit_policy(br, &br->policy, &p);
+	if (!ret) {
 		br->policy = p;
 		dev_dbg(&br->dev,
 			"policy: flags %#x level %u frames %u timeout %u ms, %u failures / %u s\n",
@@ -301,7 +307,10 @@ static int br_ioc_reset_stats(struct br_file *f)
 	} else {
 		/* Moves the DROPPED baseline to the current count. */
 		br_hw_sync_dropped(br);
-		memset(&br->stats, 0, sizeof(br->stats));
+		/* Fail closed: an unaudited reset gets -ENOLINK. */
+		ret = br_audit_stats_reset(br);
+		if (!ret)
+			memset(&br->stats, 0, sizeof(br->stats));
 	}
 	mutex_unlock(&br->lock);
 	return ret;

@@ -22,9 +22,13 @@ static int __init br_init(void)
 	if (ret)
 		return ret;
 
-	ret = alloc_chrdev_region(&br_devt, 0, BR_MAX_READERS, BR_DRV_NAME);
+	ret = br_audit_init();
 	if (ret)
 		return ret;
+
+	ret = alloc_chrdev_region(&br_devt, 0, BR_MAX_READERS, BR_DRV_NAME);
+	if (ret)
+		goto err_audit;
 
 	br_class = class_create(THIS_MODULE, BR_DRV_NAME);
 	if (IS_ERR(br_class)) {
@@ -41,6 +45,8 @@ err_class:
 	class_destroy(br_class);
 err_region:
 	unregister_chrdev_region(br_devt, BR_MAX_READERS);
+err_audit:
+	br_audit_exit();
 	return ret;
 }
 
@@ -54,6 +60,7 @@ static void __exit br_exit(void)
 	br_platform_unregister();
 	class_destroy(br_class);
 	unregister_chrdev_region(br_devt, BR_MAX_READERS);
+	br_audit_exit();
 }
 
 module_init(br_init);

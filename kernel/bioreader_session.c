@@ -199,6 +199,10 @@ int br_session_start(struct br_file *f,
 		dev_dbg(&br->dev, "start refused: reference locked out\n");
 		goto out;
 	}
+	/* Fail closed: no audit consumer or no room, no session. */
+	ret = br_audit_session_admit(br);
+	if (ret)
+		goto out;
 
 	memset(s, 0, sizeof(*s));
 	s->owner = f;
@@ -223,6 +227,7 @@ int br_session_start(struct br_file *f,
 		dev_err(&br->dev, "cannot start capture: %d\n", ret);
 		br_hw_stop(br);
 		br_ring_wipe(br);
+		br_audit_session_cancel(br);
 		memzero_explicit(s, sizeof(*s));
 		goto out;
 	}
@@ -238,6 +243,7 @@ int br_session_start(struct br_file *f,
 	mod_delayed_work(system_wq, &br->timeout_work,
 			 msecs_to_jiffies(timeout_ms));
 	*session_id = s->id;
+	br_audit_session_start(br, s, timeout_ms);
 	dev_dbg(&br->dev,
 		"session %llu started: operator %s level %u frames %u timeout %u ms\n",
 		s->id, s->operator_id, level, s->frames_required, timeout_ms);
@@ -285,6 +291,7 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	u64 id = s->id;
 	u32 flags = s->verdict_flags;
 	bool locked = false;
+	u64 audit_seq;
 
 	lockdep_assert_held(&br->lock);
 	if (br->state != BR_STATE_RUNNING)
@@ -300,6 +307,9 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	if (locked)
 		br->stats.lockouts++;
 	br_stats_outcome(br, outcome);
+	/* Into the slots the session reserved: always queued. */
+	audit_seq = br_audit_session_end(br, s, outcome, reason, attack_class,
+					 flags, locked);
 
 	/* Template, aggregate, liveness sums, MAC key, pattern: all of it. */
 	bio_frame_check_wipe(&s->fc);
@@ -316,7 +326,7 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	owner->verdict.flags = flags;
 	owner->verdict.pad0 = 0;
 	owner->verdict.session_id = id;
-	owner->verdict.audit_seq = 0;
+	owner->verdict.audit_seq = audit_seq;
 	WRITE_ONCE(owner->verdict_ready, true);
 	wake_up_interruptible_all(&br->wq);
 
@@ -350,12 +360,12 @@ void br_session_frame(struct bioreader *br, void *buf, size_t len)
 	state = bio_live_pattern_state(s->illum, seq);
 	/* The device must have lit the frame as commanded. */
 	if (r == BIO_FRAME_OK && s->live_available && h->illum_state != state)
-		r = BIO_FRAME_ERR_COUNT;
+		r = BIO_FRAME_ERR_ILLUM;
 	if (r != BIO_FRAME_OK) {
 		br->stats.frames_rejected++;
 		dev_dbg(&br->dev, "session %llu: frame rejected: %s\n", s->id,
-			r == BIO_FRAME_ERR_COUNT ? "illumination" :
 			bio_frame_result_name(r));
+		br_audit_integrity(br, s, r);
 		br_session_end(br, BIOREADER_OUTCOME_ATTACK,
 			       BIOREADER_REASON_FRAME_INTEGRITY,
 			       BIOREADER_ATTACK_INJECTION);

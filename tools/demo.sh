@@ -4,7 +4,8 @@
 # The main job, from a fresh machine: install what is missing (Debian
 # packages), build the modules and tools, boot the test VM and run
 # tools/demo-guest.sh in it: create a simulated reader, verify a genuine
-# person and an impostor, print the verdicts.
+# person and an impostor, show a printed photo, a screen replay and a mask
+# refused as attacks, print the verdicts and the statistics.
 #
 # Usage: tools/demo.sh [--no-deps]
 # Exit status: that of the demo in the VM (1 also if the kernel log shows

@@ -16,7 +16,7 @@ PER_PROGRAM_TIMEOUT=${PER_PROGRAM_TIMEOUT:-120}
 
 # Fixed order: discovery first, module unloading last.
 ORDER="t_info t_verdicts t_session t_parallel t_badioctl t_privilege
-       t_ratelimit t_noleak t_inject t_remove t_rmmod"
+       t_ratelimit t_noleak t_inject t_remove t_audit t_rmmod"
 
 log() { echo "# suite: $*"; }
 
@@ -29,8 +29,51 @@ setup() {
 			log "cannot mount configfs"
 	fi
 	modprobe bioreader_sim || { log "modprobe bioreader_sim failed"; return 1; }
-	modprobe bioreader || { log "modprobe bioreader failed"; return 1; }
+	# bioreader cannot read the kernel's boot id itself: it is given
+	# (docs/audit-records.md).  The drain also sets it when it is empty.
+	modprobe bioreader boot_id="$(cat /proc/sys/kernel/random/boot_id)" ||
+		{ log "modprobe bioreader failed"; return 1; }
 	return 0
+}
+
+# The audit consumer.  Without one the driver releases no verdict (fail
+# closed), so a background `bioctl audit drain` runs during the suite,
+# appending every record to $DRAIN_OUT and acknowledging it.  Programs
+# that unload bioreader stop and restart it (tests/vm/lib/brvm.h).
+DRAIN_PID=/run/bioreader-audit-drain.pid
+DRAIN_OUT=/tmp/bioreader-audit.bin
+AUDIT_SYSFS=/sys/class/misc/bioreader-audit
+
+drain_running() {
+	[ -s "$DRAIN_PID" ] && kill -0 "$(cat "$DRAIN_PID")" 2>/dev/null
+}
+
+drain_start() {
+	local _
+	drain_running && return 0
+	rm -f "$DRAIN_PID"
+	setsid "$ROOT/build/bioctl" audit drain --out "$DRAIN_OUT" \
+		--pidfile "$DRAIN_PID" </dev/null >/dev/null \
+		2>>/tmp/bioreader-audit-drain.err &
+	for _ in $(seq 200); do
+		drain_running && [ "$(cat "$AUDIT_SYSFS/consumer" 2>/dev/null)" = 1 ] &&
+			return 0
+		sleep 0.05
+	done
+	log "the audit drain did not attach: $(tail -n 3 /tmp/bioreader-audit-drain.err 2>/dev/null)"
+	return 1
+}
+
+drain_stop() {
+	local _
+	drain_running || return 0
+	kill -TERM "$(cat "$DRAIN_PID")" 2>/dev/null
+	for _ in $(seq 200); do
+		drain_running || return 0
+		sleep 0.05
+	done
+	log "the audit drain did not stop"
+	return 1
 }
 
 # Remove simulated readers left behind by a program that crashed.
@@ -71,6 +114,7 @@ for name in $ORDER; do
 	# the previous program may have unloaded a module or crashed
 	setup >/dev/null 2>&1
 	cleanup_instances
+	drain_start
 	start=$(date +%s)
 	timeout -k 10 "$PER_PROGRAM_TIMEOUT" "$prog"
 	rc=$?
@@ -84,6 +128,10 @@ for name in $ORDER; do
 	fi
 done
 cleanup_instances
+drain_stop
+if [ -s "$DRAIN_OUT" ]; then
+	log "audit records drained: $("$ROOT/build/bioctl" audit show "$DRAIN_OUT" | wc -l)"
+fi
 
 if [ $failed -ne 0 ]; then
 	log "FAILED:$failed_list"

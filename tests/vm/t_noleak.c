@@ -132,13 +132,13 @@ static int output_ok(unsigned int nr)
 	if (nr == 0x02) {
 		const struct bioreader_verdict *v = (void *)buf;
 
-		/* audit_seq: 0 while no audit channel is attached */
+		/* audit_seq: the seq of the verdict's audit record, never 0 */
 		return v->timeout_ms == 0 && v->outcome >= 1 &&
 		       v->outcome <= BIOREADER_OUTCOME_ABORTED &&
 		       v->reason <= BIOREADER_REASON_PRESENTATION_ATTACK &&
 		       v->attack_class <= BIOREADER_ATTACK_INJECTION &&
 		       !(v->flags & ~BIOREADER_VERDICT_LIVENESS_EVALUATED) &&
-		       v->pad0 == 0 && v->session_id != 0 && v->audit_seq == 0;
+		       v->pad0 == 0 && v->session_id != 0 && v->audit_seq != 0;
 	}
 	if (nr == 0x04)
 		return !memcmp(buf, &ref_policy, sizeof(ref_policy));

@@ -94,6 +94,7 @@ int main(void)
 
 	/* 4-6: after close it unloads */
 	close(fd);
+	brvm_drain_stop();	/* the open audit node pins bioreader too */
 	ktap_check(unload_retry("bioreader") == 0 && !loaded("bioreader"),
 		   "rmmod bioreader after close");
 	ktap_check(brvm_wait_path(node, 0, 3000) == 0 &&
@@ -106,6 +107,7 @@ int main(void)
 
 	/* 7-8: load again: it binds the existing device */
 	ret = brvm_sh("modprobe bioreader");
+	brvm_drain_start();	/* sessions need an audit consumer */
 	ktap_check(ret == 0 && brvm_sim_find_node(&s, 5000) == 0,
 		   "modprobe bioreader binds the reader");
 	fd = brvm_open(&s);
@@ -160,10 +162,12 @@ int main(void)
 	ktap_check(brvm_sim_destroy(&s2) == 0, "instance removed");
 
 	/* 18-20: plain unload of both with nothing open, then reload */
+	brvm_drain_stop();
 	ktap_check(unload_retry("bioreader") == 0, "rmmod bioreader (idle)");
 	ktap_check(unload_retry("bioreader_sim") == 0,
 		   "rmmod bioreader_sim (idle)");
 	ktap_check(brvm_sh("modprobe bioreader_sim && modprobe bioreader") == 0,
 		   "both load again");
+	brvm_drain_start();
 	return ktap_finish();
 }

@@ -37,11 +37,19 @@ static void usage(FILE *f)
 "  sim new NAME [--width W] [--height H] [--fps F] [--emb-dim D]\n"
 "                                create a simulated reader and make it live\n"
 "  sim del NAME                  remove a simulated reader\n"
-"  sim scene NAME SCENE          set its scene: \"empty\" or \"person ID\"\n"
+"  sim scene NAME SCENE          set what its camera sees: \"empty\", or\n"
+"                                \"person|print|replay|mask ID [OPTIONS]\"\n"
+"                                (a live person, or a print, screen replay\n"
+"                                or mask of that person)\n"
 "  sim list                      list simulated readers\n"
 "  template --identity N -o FILE [--dim D]\n"
 "                                write the ID-card template of simulated\n"
 "                                person N (uAPI template format)\n"
+"  audit drain [--out FILE] [--no-ack]\n"
+"                                be the audit consumer (stands in for\n"
+"                                bioflowd); see 'bioctl audit help'\n"
+"  audit show FILE               print a file of audit records\n"
+"  audit status                  state of the audit channel\n"
 "  help                          this text\n"
 "\n"
 "DEV defaults to " BIOCTL_DEFAULT_DEV " where optional.\n"
@@ -51,8 +59,8 @@ static void usage(FILE *f)
 "  1  error (device, system call, file)\n"
 "  2  bad command line\n"
 "  3  verify: NO_MATCH\n"
-"  4  verify: ATTACK suspected\n"
-"  5  verify: INCONCLUSIVE (e.g. liveness unavailable under the policy)\n"
+"  4  verify: ATTACK suspected (print, replay, mask, or frame injection)\n"
+"  5  verify: INCONCLUSIVE (e.g. liveness unavailable or undecided)\n"
 "  6  verify: TIMEOUT (e.g. nobody in front of the reader)\n"
 "  7  verify: ABORTED (interrupted, or the device was removed)\n"
 "  8  verify: reference locked out after repeated failures (EAGAIN)\n"
@@ -215,7 +223,7 @@ const char *reason_words(uint32_t reason)
 	case BIOREADER_REASON_NONE: return "";
 	case BIOREADER_REASON_NO_FACE: return "nobody was seen";
 	case BIOREADER_REASON_LIVENESS_UNAVAILABLE:
-		return "liveness is not available and the policy requires it";
+		return "liveness unavailable on this reader, or undecided";
 	case BIOREADER_REASON_FRAME_INTEGRITY:
 		return "frame integrity check failed";
 	case BIOREADER_REASON_USER_ABORT: return "aborted by the user";
@@ -251,6 +259,7 @@ int main(int argc, char **argv)
 		{ "stats", cmd_stats },
 		{ "sim", cmd_sim },
 		{ "template", cmd_template },
+		{ "audit", cmd_audit },
 	};
 	unsigned int i;
 

@@ -46,8 +46,9 @@ static void print_info(const char *dev, const struct bioreader_info *i)
 	       i->caps & BIOREADER_CAP_ILLUMINATION ? "illumination " : "",
 	       i->caps & BIOREADER_CAP_FRAME_MAC ? "frame-mac" : "");
 	printf("  liveness (PAD)   %s\n",
-	       i->features & BIOREADER_FEAT_LIVENESS ? "implemented" :
-	       "not implemented");
+	       i->features & BIOREADER_FEAT_LIVENESS ?
+	       "evaluated in every session" :
+	       "not available on this reader (needs dual-nir, depth, illumination)");
 }
 
 static int info_one(const char *dev)
@@ -311,7 +312,11 @@ int cmd_verify(int argc, char **argv)
 	close(fd);
 
 	printf("verdict: %s", outcome_words(v.outcome));
-	if (v.reason != BIOREADER_REASON_NONE)
+	if (v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE)
+		printf(" (%s)", info.features & BIOREADER_FEAT_LIVENESS ?
+		       "liveness could not decide within the illumination pattern" :
+		       "liveness is not available on this reader and the policy requires it");
+	else if (v.reason != BIOREADER_REASON_NONE)
 		printf(" (%s)", reason_words(v.reason));
 	printf("\n");
 	if (v.outcome == BIOREADER_OUTCOME_ATTACK)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bioctl.h"
+#include "sim/sim_scene.h"
 
 static int check_configfs(void)
 {
@@ -197,7 +198,7 @@ static int sim_del(int argc, char **argv)
 static int sim_scene(int argc, char **argv)
 {
 	if (argc != 3) {
-		err_msg("usage: bioctl sim scene NAME \"empty\" | \"person ID\"");
+		err_msg("usage: bioctl sim scene NAME \"empty\" | \"person|print|replay|mask ID [OPTIONS]\"");
 		return BX_USAGE;
 	}
 	if (!valid_name(argv[1])) {
@@ -214,7 +215,8 @@ static int sim_scene(int argc, char **argv)
 
 static int sim_list(int argc, char **argv)
 {
-	char live[16], dev_name[64], w[16], h[16], fps[16], scene[128];
+	char live[16], dev_name[64], w[16], h[16], fps[16];
+	char scene[SIM_SCENE_TEXT_MAX + 1];
 	char node[64];
 	struct dirent *de;
 	int n = 0;

@@ -7,6 +7,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,4 +459,83 @@ void brvm_diag_verdict(const char *what, const struct bioreader_verdict *v)
 	       brvm_outcome_name(v->outcome), brvm_reason_name(v->reason),
 	       v->attack_class, v->flags, (unsigned long long)v->session_id);
 	fflush(stdout);
+}
+
+/* ---- audit channel: the background drain ---- */
+
+int brvm_drain_pid(void)
+{
+	char buf[32];
+	int pid;
+
+	if (brvm_read_file(BRVM_DRAIN_PIDFILE, buf, sizeof(buf)))
+		return 0;
+	pid = atoi(buf);
+	if (pid <= 0 || kill(pid, 0))
+		return 0;
+	return pid;
+}
+
+long long brvm_audit_attr(const char *name)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), BRVM_AUDIT_SYSFS "/%s", name);
+	if (brvm_read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+int brvm_drain_start_opts(const char *out, const char *opts)
+{
+	long long end;
+
+	if (brvm_drain_pid())
+		return 0;
+	unlink(BRVM_DRAIN_PIDFILE);
+	/* Own session: not killed with the test program's process group. */
+	if (brvm_sh("setsid bioctl audit drain --out %s --pidfile %s %s "
+		    "</dev/null >/dev/null 2>>/tmp/bioreader-audit-drain.err &",
+		    out ? out : BRVM_DRAIN_OUT, BRVM_DRAIN_PIDFILE,
+		    opts ? opts : "")) {
+		printf("# cannot start the audit drain\n");
+		return -1;
+	}
+	end = brvm_now_ms() + 10000;
+	while (brvm_now_ms() < end) {
+		if (brvm_drain_pid() && brvm_audit_attr("consumer") == 1)
+			return 0;
+		brvm_sleep_ms(20);
+	}
+	printf("# the audit drain did not attach (see /tmp/bioreader-audit-drain.err)\n");
+	return -1;
+}
+
+int brvm_drain_start(void)
+{
+	return brvm_drain_start_opts(NULL, NULL);
+}
+
+int brvm_drain_stop(void)
+{
+	int pid = brvm_drain_pid();
+	long long end = brvm_now_ms() + 10000;
+
+	if (pid)
+		kill(pid, SIGTERM);
+	while (brvm_now_ms() < end) {
+		/* gone, or at least detached (a zombie waits for init) */
+		if (brvm_audit_attr("consumer") != 1 &&
+		    (!pid || kill(pid, 0) || access(BRVM_DRAIN_PIDFILE, F_OK)))
+			return 0;
+		brvm_sleep_ms(20);
+	}
+	printf("# the audit drain (pid %d) did not stop\n", pid);
+	return -1;
+}
+
+int brvm_load_bioreader(const char *params)
+{
+	return brvm_sh("modprobe bioreader boot_id=$(cat /proc/sys/kernel/random/boot_id) %s",
+		       params ? params : "") ? -1 : 0;
 }

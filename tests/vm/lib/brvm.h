@@ -105,4 +105,33 @@ void brvm_diag_verdict(const char *what, const struct bioreader_verdict *v);
 long long brvm_now_ms(void);
 void brvm_sleep_ms(int ms);
 
+/*
+ * The audit channel.  Sessions need an attached consumer (fail closed),
+ * so the suite runs a background drain, `bioctl audit drain`, that
+ * appends every record to BRVM_DRAIN_OUT and acknowledges it.  A program
+ * that unloads bioreader (the open node pins the module) or wants to be
+ * the consumer itself stops it first and starts it again after.
+ */
+#define BRVM_AUDIT_DEV		"/dev/bioreader-audit"
+#define BRVM_AUDIT_SYSFS	"/sys/class/misc/bioreader-audit"
+#define BRVM_BOOT_ID_PARAM	"/sys/module/bioreader/parameters/boot_id"
+#define BRVM_DRAIN_PIDFILE	"/run/bioreader-audit-drain.pid"
+#define BRVM_DRAIN_OUT		"/tmp/bioreader-audit.bin"
+
+/* pid of the running background drain, 0 if none. */
+int brvm_drain_pid(void);
+/*
+ * Start the background drain (unless one runs) with extra drain
+ * options @opts (NULL: none; e.g. "--no-ack"), writing to @out (NULL:
+ * BRVM_DRAIN_OUT); waits until it is attached.  0 or -1.
+ */
+int brvm_drain_start_opts(const char *out, const char *opts);
+int brvm_drain_start(void);
+/* Stop it and wait until the node is free. 0 or -1. */
+int brvm_drain_stop(void);
+/* A number from /sys/class/misc/bioreader-audit/NAME, or -1. */
+long long brvm_audit_attr(const char *name);
+/* Load bioreader with the boot id (and @params, may be NULL). 0 or -1. */
+int brvm_load_bioreader(const char *params);
+
 #endif /* _BRVM_H */
