@@ -93,6 +93,9 @@ TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
 prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
 LDLIBS_bioflowd := -lseccomp -luring -ludev
+# The test-only fault hooks (docs/bioflowd.md); a release build sets
+# CFLAGS_bioflowd= to leave them out.
+CFLAGS_bioflowd ?= -DBIOFLOWD_TEST_HOOKS
 LDLIBS_bioeval := -lpthread -lm
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)

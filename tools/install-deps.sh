@@ -19,6 +19,8 @@ PACKAGES=(
 	# VM test bench
 	qemu-system-x86 linux-image-amd64 busybox-static cpio
 	swtpm swtpm-tools
+	# bioflowd (seccomp, io_uring, udev)
+	libseccomp-dev liburing-dev libudev-dev
 	# static checks (device tree, man pages, udev rules and sysusers)
 	device-tree-compiler dt-schema man-db groff-base udev systemd
 )

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bioflowd command line (docs/bioflowd.md lists every option).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bioflowd.h"
+
+static const char usage[] =
+"Usage: bioflowd --root-key PEM [OPTION]...\n"
+"Keep the tamper-evident audit log of the bioreader readers.\n"
+"\n"
+"  -s, --store DIR           the log store (default " BFD_DEFAULT_STORE ");\n"
+"                            created when empty or missing\n"
+"  -n, --audit-node PATH     the audit node (default: found with libudev,\n"
+"                            else " BFD_DEFAULT_NODE ")\n"
+"      --audit-socket PATH   read records from a Unix SOCK_SEQPACKET socket\n"
+"                            instead of a node (development and tests)\n"
+"  -u, --user NAME           user the worker runs as (default " BFD_DEFAULT_USER ")\n"
+"      --root-key PEM        software root signer: its private key\n"
+"      --root-counter FILE   its monotonic counter (default PEM.counter)\n"
+"      --origin NAME         log origin for a new store\n"
+"                            (default bioflow/<hostname>)\n"
+"      --epoch-records N     rotate the epoch key after N records (1000000;\n"
+"                            0: never)\n"
+"      --epoch-seconds S     rotate the epoch key after S seconds (3600;\n"
+"                            0: never)\n"
+"      --commit-records N    group commit at N pending records (1024)\n"
+"      --commit-latency-ms MS  group commit at most MS ms after the first\n"
+"                            pending record (5)\n"
+"      --segment-bytes N     start a new segment past N bytes (64 MiB)\n"
+"  -v, --verbose             log every commit\n"
+"  -h, --help                this text\n"
+"      --version             print the version\n"
+"\n"
+"Exit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start, 2 usage,\n"
+"3 the worker sandbox could not be installed, 4 the store is damaged or\n"
+"belongs to another root key.\n";
+
+enum {
+	OPT_SOCKET = 256, OPT_ROOT_KEY, OPT_ROOT_COUNTER, OPT_ORIGIN,
+	OPT_EPOCH_RECORDS, OPT_EPOCH_SECONDS, OPT_COMMIT_RECORDS,
+	OPT_COMMIT_LATENCY, OPT_SEGMENT, OPT_VERSION, OPT_WORKER,
+};
+
+static const struct option opts[] = {
+	{ "store", required_argument, NULL, 's' },
+	{ "audit-node", required_argument, NULL, 'n' },
+	{ "audit-socket", required_argument, NULL, OPT_SOCKET },
+	{ "user", required_argument, NULL, 'u' },
+	{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
+	{ "root-counter", required_argument, NULL, OPT_ROOT_COUNTER },
+	{ "origin", required_argument, NULL, OPT_ORIGIN },
+	{ "epoch-records", required_argument, NULL, OPT_EPOCH_RECORDS },
+	{ "epoch-seconds", required_argument, NULL, OPT_EPOCH_SECONDS },
+	{ "commit-records", required_argument, NULL, OPT_COMMIT_RECORDS },
+	{ "commit-latency-ms", required_argument, NULL, OPT_COMMIT_LATENCY },
+	{ "segment-bytes", required_argument, NULL, OPT_SEGMENT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "worker", no_argument, NULL, OPT_WORKER },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int num(const char *opt, const char *s, uint64_t min, uint64_t max,
+	       uint64_t *out)
+{
+	u64 v;
+
+	if (bfl_parse_u64(s, strlen(s), &v) || v < min || v > max) {
+		fprintf(stderr, "bioflowd: %s wants a number from %llu to %llu\n",
+			opt, (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+#ifdef BIOFLOWD_TEST_HOOKS
+/* BIOFLOWD_TEST_FAULT: "syscall:N", "uring-setup", "uring-register",
+ * "uring-op".  Only the first worker gets it. */
+static int test_fault(struct bfd_config *c)
+{
+	const char *f = getenv("BIOFLOWD_TEST_FAULT");
+
+	if (!f || !*f)
+		return 0;
+	if (!strncmp(f, "syscall:", 8)) {
+		c->fault = BFD_FAULT_SYSCALL;
+		return num("BIOFLOWD_TEST_FAULT", f + 8, 0, UINT64_MAX, &c->fault_after);
+	}
+	if (!strcmp(f, "uring-setup"))
+		c->fault = BFD_FAULT_URING_SETUP;
+	else if (!strcmp(f, "uring-register"))
+		c->fault = BFD_FAULT_URING_REGISTER;
+	else if (!strcmp(f, "uring-op"))
+		c->fault = BFD_FAULT_URING_OP;
+	else
+		return -1;
+	return 0;
+}
+#endif
+
+int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
+{
+	uint64_t ms;
+	int o;
+
+	memset(c, 0, sizeof(*c));
+	c->store = BFD_DEFAULT_STORE;
+	c->user = BFD_DEFAULT_USER;
+	c->epoch_records = 1000000;
+	c->epoch_seconds = 3600;
+	c->commit_records = 1024;
+	c->commit_latency_us = 5000;
+	c->segment_bytes = 64ULL << 20;
+
+	if (argc == 2 && !strcmp(argv[1], "--worker")) {
+		c->worker = true;
+		return -1;
+	}
+	while ((o = getopt_long(argc, argv, "s:n:u:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			c->store = optarg;
+			break;
+		case 'n':
+			c->node = optarg;
+			break;
+		case OPT_SOCKET:
+			c->socket = optarg;
+			break;
+		case 'u':
+			c->user = optarg;
+			break;
+		case OPT_ROOT_KEY:
+			c->root_key = optarg;
+			break;
+		case OPT_ROOT_COUNTER:
+			c->root_counter = optarg;
+			break;
+		case OPT_ORIGIN:
+			if (!bfl_valid_key_name(optarg) || strlen(optarg) > BFL_NAME_MAX - 24) {
+				fprintf(stderr, "bioflowd: --origin: not a valid log name\n");
+				return BFD_EXIT_USAGE;
+			}
+			c->origin = optarg;
+			break;
+		case OPT_EPOCH_RECORDS:
+			if (num("--epoch-records", optarg, 0, UINT64_MAX, &c->epoch_records))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_EPOCH_SECONDS:
+			if (num("--epoch-seconds", optarg, 0, 100ULL * 365 * 86400,
+				&c->epoch_seconds))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_COMMIT_RECORDS:
+			if (num("--commit-records", optarg, 1, 1000000, &c->commit_records))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_COMMIT_LATENCY:
+			if (num("--commit-latency-ms", optarg, 0, 10000, &ms))
+				return BFD_EXIT_USAGE;
+			c->commit_latency_us = ms * 1000;
+			break;
+		case OPT_SEGMENT:
+			if (num("--segment-bytes", optarg, 4096, 1ULL << 40, &c->segment_bytes))
+				return BFD_EXIT_USAGE;
+			break;
+		case 'v':
+			c->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return BFD_EXIT_OK;
+		case OPT_VERSION:
+			puts("bioflowd 1");
+			return BFD_EXIT_OK;
+		case OPT_WORKER:
+			fprintf(stderr, "bioflowd: --worker is internal\n");
+			return BFD_EXIT_USAGE;
+		default:
+			fputs("Try 'bioflowd --help'.\n", stderr);
+			return BFD_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "bioflowd: unexpected argument '%s'\n", argv[optind]);
+		return BFD_EXIT_USAGE;
+	}
+	if (c->node && c->socket) {
+		fprintf(stderr, "bioflowd: --audit-node and --audit-socket exclude each other\n");
+		return BFD_EXIT_USAGE;
+	}
+	if (!c->root_key) {
+		fprintf(stderr, "bioflowd: --root-key is required (the TPM root signer is not wired in yet)\n");
+		return BFD_EXIT_USAGE;
+	}
+#ifdef BIOFLOWD_TEST_HOOKS
+	if (test_fault(c)) {
+		fprintf(stderr, "bioflowd: BIOFLOWD_TEST_FAULT not understood\n");
+		return BFD_EXIT_USAGE;
+	}
+#endif
+	return -1;
+}

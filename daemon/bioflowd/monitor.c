@@ -1,0 +1,907 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The monitor: the only part of bioflowd that keeps privileges.  It
+ *
+ *   - resolves the worker's user, loads the root signer (software key
+ *     now; the TPM signer has the same interface) and never gives it away;
+ *   - prepares the store directory (owned by the worker's user);
+ *   - finds the audit node with libudev and follows hotplug of it and of
+ *     the readers (or connects to an --audit-socket source);
+ *   - starts the worker (re-exec, empty environment, socketpair at fd 3),
+ *     hands it the audit source and the store directory with SCM_RIGHTS,
+ *     then closes its own copy of the source, so that the source sees the
+ *     consumer go away exactly when the worker does (the kernel then
+ *     redelivers everything not acknowledged);
+ *   - answers the worker's two root-signer requests, and only in order:
+ *     "increment the counter", then "sign the epoch certificate carrying
+ *     that counter value and this store's origin";
+ *   - restarts a worker that dies and records that as a
+ *     BIOREADER_AUDIT_DAEMON record, which the next worker seals first.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libudev.h>
+#include <openssl/x509.h>
+
+#include "bioflowd.h"
+#include "internal.h"
+
+#define STOP_GRACE_MS	10000
+#define RETRY_MS	1000
+#define BUSY_RETRY_MS	50
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+#define STABLE_MS	1000
+
+struct monitor {
+	const struct bfd_config *c;
+	char exe[4096];
+	uid_t uid;
+	gid_t gid;
+	struct bfl_root_signer *rs;
+	u8 pub[512];
+	size_t pub_len;
+	char origin[BFL_NAME_MAX + 1];
+	int store_fd;
+	u8 boot_id[16];
+	u64 start_ns;
+
+	struct udev *udev;
+	struct udev_monitor *umon;
+	char node[256];		/* discovered audit node */
+	unsigned int readers;
+
+	pid_t worker;
+	int sock;
+	unsigned int generation;
+	u64 worker_started;	/* ms */
+	bool ready;		/* the worker sent READY */
+	bool waiting_logged;	/* said that we wait for the source */
+	bool permit;		/* a counter value awaits its certificate */
+	u64 permit_value;
+	unsigned int failures;	/* consecutive worker deaths */
+	u64 next_spawn;		/* ms; 0: now */
+	bool stopping;
+	u64 stop_deadline;
+
+	unsigned int nrec;
+	u8 rec[BFD_INIT_RECORDS][BIOREADER_AUDIT_RECORD_SIZE];
+	unsigned int suppressed;
+};
+
+static u64 ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+static u64 clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+/* --------------------------------------------------- daemon records -- */
+
+static void read_identity(struct monitor *m)
+{
+	char buf[64], *p;
+	unsigned long long ticks = 0;
+	unsigned int i = 0, hi;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f)) {
+			for (p = buf; *p && i < 16; p++) {
+				if (*p == '-')
+					continue;
+				if (sscanf(p, "%2x", &hi) != 1)
+					break;
+				m->boot_id[i++] = (u8)hi;
+				p++;
+			}
+		}
+		fclose(f);
+	}
+	/* our start time (field 22 of /proc/self/stat), boottime ns */
+	f = fopen("/proc/self/stat", "re");
+	if (f) {
+		char st[1024];
+
+		if (fgets(st, sizeof(st), f)) {
+			p = strrchr(st, ')');
+			for (i = 0; p && i < 20; i++)
+				p = strchr(p + 1, ' ');
+			if (p)
+				ticks = strtoull(p + 1, NULL, 10);
+		}
+		fclose(f);
+	}
+	m->start_ns = ticks * (1000000000ULL / (u64)sysconf(_SC_CLK_TCK));
+}
+
+static void put32(u8 *p, u32 v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void put64(u8 *p, u64 v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+#define OFF(f) offsetof(struct bioreader_audit_record, f)
+
+/* Queues a daemon record for the next worker to seal. */
+static void add_event(struct monitor *m, u32 event, u32 d1, u32 d2, u32 d3, u32 d4)
+{
+	u8 *r;
+
+	if (m->nrec == BFD_INIT_RECORDS) {
+		/* Keep the first ones; count the rest in the last record. */
+		m->suppressed++;
+		put32(m->rec[BFD_INIT_RECORDS - 1] + OFF(detail) + 20, m->suppressed);
+		return;
+	}
+	r = m->rec[m->nrec++];
+	memset(r, 0, BIOREADER_AUDIT_RECORD_SIZE);
+	put32(r + OFF(magic), BIOREADER_AUDIT_MAGIC);
+	r[OFF(version)] = BIOREADER_AUDIT_VERSION;
+	r[OFF(size)] = BIOREADER_AUDIT_RECORD_SIZE;
+	memcpy(r + OFF(boot_id), m->boot_id, 16);
+	put64(r + OFF(mono_ns), clock_ns(CLOCK_BOOTTIME));
+	put64(r + OFF(real_ns), clock_ns(CLOCK_REALTIME));
+	put32(r + OFF(type), BIOREADER_AUDIT_DAEMON);
+	put32(r + OFF(reader), BIOREADER_AUDIT_NO_READER);
+	put32(r + OFF(uid), (u32)getuid());
+	put32(r + OFF(pid), (u32)getpid());
+	put64(r + OFF(actor_start_ns), m->start_ns);
+	memcpy(r + OFF(operator_id), "bioflowd", 8);
+	put32(r + OFF(detail), event);
+	put32(r + OFF(detail) + 4, d1);
+	put32(r + OFF(detail) + 8, d2);
+	put32(r + OFF(detail) + 12, d3);
+	put32(r + OFF(detail) + 16, d4);
+}
+
+/* ------------------------------------------------------------ setup -- */
+
+static int setup_user(struct monitor *m)
+{
+	struct passwd *pw = getpwnam(m->c->user);
+
+	if (!pw) {
+		bfd_log("user %s does not exist (create it, or pass --user)", m->c->user);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		bfd_log("user %s is root: the worker must run unprivileged", m->c->user);
+		return -EPERM;
+	}
+	m->uid = pw->pw_uid;
+	m->gid = pw->pw_gid;
+	return 0;
+}
+
+static int setup_root(struct monitor *m)
+{
+	char counter[4200];
+	struct bfl_err e = { 0 };
+	u8 *p = m->pub;
+	int n;
+
+	if (m->c->root_counter)
+		snprintf(counter, sizeof(counter), "%s", m->c->root_counter);
+	else
+		snprintf(counter, sizeof(counter), "%s.counter", m->c->root_key);
+	m->rs = bfl_soft_root_load(m->c->root_key, counter, &e);
+	if (!m->rs) {
+		bfd_log("root signer: %s", e.msg);
+		return -1;
+	}
+	n = i2d_PUBKEY(m->rs->key.pk, NULL);
+	if (n <= 0 || (size_t)n > sizeof(m->pub) || i2d_PUBKEY(m->rs->key.pk, &p) != n) {
+		bfd_log("root public key: cannot encode");
+		return -1;
+	}
+	m->pub_len = (size_t)n;
+	bfd_log("root signer: %s key %08x", m->rs->kind, m->rs->key.key_id);
+	return 0;
+}
+
+/* Hands the tree to the worker's user: the directory, epochs/,
+ * segments/ and what is in them (a store written by another user
+ * before, or restored from a backup). */
+static void chown_tree(int dfd, uid_t uid, gid_t gid, int depth)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd;
+
+	if (fchown(dfd, uid, gid))
+		bfd_log("chown of the store: %s", strerror(errno));
+	if (depth > 2)
+		return;
+	fd = dup(dfd);
+	if (fd < 0)
+		return;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	while ((d = readdir(dir))) {
+		int sub;
+
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		sub = openat(dfd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			chown_tree(sub, uid, gid, depth + 1);
+			close(sub);
+		} else if (fchownat(dfd, d->d_name, uid, gid, AT_SYMLINK_NOFOLLOW)) {
+			bfd_log("chown %s: %s", d->d_name, strerror(errno));
+		}
+	}
+	closedir(dir);
+}
+
+static void default_origin(char *out, size_t cap)
+{
+	char host[200] = "";
+	size_t i;
+
+	gethostname(host, sizeof(host) - 1);
+	for (i = 0; host[i]; i++)
+		if ((unsigned char)host[i] <= 0x20 || host[i] == '+' || host[i] >= 0x7f)
+			host[i] = '-';
+	snprintf(out, cap, "bioflow/%s", host[0] ? host : "localhost");
+}
+
+static int setup_store(struct monitor *m)
+{
+	struct bfl_err e = { 0 };
+	int r;
+
+	if (mkdir(m->c->store, 0750) && errno != EEXIST) {
+		bfd_log("store %s: %s", m->c->store, strerror(errno));
+		return -1;
+	}
+	m->store_fd = open(m->c->store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->store_fd < 0) {
+		bfd_log("store %s: %s", m->c->store, strerror(errno));
+		return -1;
+	}
+	fchmod(m->store_fd, 0750);
+	chown_tree(m->store_fd, m->uid, m->gid, 0);
+	if (!faccessat(m->store_fd, BFL_LOG_INFO, F_OK, 0)) {
+		r = bfl_read_log_info(m->store_fd, m->origin, &e);
+		if (r) {
+			bfd_log("store %s: %s", m->c->store, e.msg);
+			return -2;
+		}
+	} else if (m->c->origin) {
+		snprintf(m->origin, sizeof(m->origin), "%s", m->c->origin);
+	} else {
+		default_origin(m->origin, sizeof(m->origin));
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------- udev, source -- */
+
+static bool is_audit_node(struct udev_device *d)
+{
+	const char *ss = udev_device_get_subsystem(d);
+	const char *name = udev_device_get_sysname(d);
+
+	return ss && name && (!strcmp(ss, "misc") || !strcmp(ss, "bioreader")) &&
+	       !strcmp(name, "bioreader-audit");
+}
+
+static bool is_reader(struct udev_device *d)
+{
+	const char *ss = udev_device_get_subsystem(d);
+	const char *name = udev_device_get_sysname(d);
+
+	return ss && name && !strcmp(ss, "bioreader") && !strncmp(name, "bioreader", 9) &&
+	       name[9] >= '0' && name[9] <= '9';
+}
+
+static void udev_setup(struct monitor *m)
+{
+	struct udev_enumerate *en;
+	struct udev_list_entry *le;
+	const char *src = access("/run/udev/control", F_OK) ? "kernel" : "udev";
+
+	m->udev = udev_new();
+	if (!m->udev) {
+		bfd_log("libudev unavailable: no hotplug, polling for the audit source");
+		return;
+	}
+	m->umon = udev_monitor_new_from_netlink(m->udev, src);
+	if (m->umon &&
+	    (udev_monitor_filter_add_match_subsystem_devtype(m->umon, "misc", NULL) < 0 ||
+	     udev_monitor_filter_add_match_subsystem_devtype(m->umon, "bioreader", NULL) < 0 ||
+	     udev_monitor_enable_receiving(m->umon) < 0)) {
+		udev_monitor_unref(m->umon);
+		m->umon = NULL;
+	}
+	if (!m->umon)
+		bfd_log("udev monitor unavailable: no hotplug, polling for the audit source");
+	en = udev_enumerate_new(m->udev);
+	if (!en)
+		return;
+	udev_enumerate_add_match_subsystem(en, "misc");
+	udev_enumerate_add_match_subsystem(en, "bioreader");
+	udev_enumerate_scan_devices(en);
+	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *d = udev_device_new_from_syspath(m->udev,
+					udev_list_entry_get_name(le));
+		const char *node;
+
+		if (!d)
+			continue;
+		node = udev_device_get_devnode(d);
+		if (is_audit_node(d) && node) {
+			snprintf(m->node, sizeof(m->node), "%s", node);
+			bfd_log("audit node %s", node);
+		} else if (is_reader(d)) {
+			m->readers++;
+			bfd_log("reader %s", node ? node : udev_device_get_sysname(d));
+		}
+		udev_device_unref(d);
+	}
+	udev_enumerate_unref(en);
+}
+
+/* A hotplug event; true if the audit node appeared. */
+static bool udev_event(struct monitor *m)
+{
+	struct udev_device *d = udev_monitor_receive_device(m->umon);
+	const char *action, *node;
+	bool appeared = false;
+
+	if (!d)
+		return false;
+	action = udev_device_get_action(d);
+	node = udev_device_get_devnode(d);
+	if (action && is_audit_node(d)) {
+		bfd_log("audit node %s: %s", node ? node : "?", action);
+		if (!strcmp(action, "add") && node) {
+			snprintf(m->node, sizeof(m->node), "%s", node);
+			appeared = true;
+		}
+	} else if (action && is_reader(d)) {
+		if (!strcmp(action, "add"))
+			m->readers++;
+		else if (!strcmp(action, "remove") && m->readers)
+			m->readers--;
+		bfd_log("reader %s: %s (%u present)",
+			node ? node : udev_device_get_sysname(d), action, m->readers);
+	}
+	udev_device_unref(d);
+	return appeared;
+}
+
+#define BOOT_ID_PARAM "/sys/module/bioreader/parameters/boot_id"
+
+static int read_text(const char *path, char *buf, size_t cap)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
+/* docs/audit-records.md "Boot id": the driver learns the boot id from
+ * its parameter; set it when empty, and never trust a stream whose boot
+ * id is not this boot's. */
+static int check_boot_id(void)
+{
+	char want[64], have[64];
+	int fd, r;
+
+	r = read_text("/proc/sys/kernel/random/boot_id", want, sizeof(want));
+	if (r)
+		return r;
+	r = read_text(BOOT_ID_PARAM, have, sizeof(have));
+	if (r == -ENOENT)
+		return 0;	/* a driver without the parameter */
+	if (r)
+		return r;
+	if (!have[0] || !strcmp(have, "00000000-0000-0000-0000-000000000000")) {
+		fd = open(BOOT_ID_PARAM, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, want, strlen(want)) < 0)
+			bfd_log("setting %s: %s", BOOT_ID_PARAM, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		r = read_text(BOOT_ID_PARAM, have, sizeof(have));
+		if (r)
+			return r;
+	}
+	if (strcmp(have, want)) {
+		bfd_log("%s is %s, not this boot's %s: not reading the audit node",
+			BOOT_ID_PARAM, have, want);
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+/* Opens the audit source: an fd, or -errno (-EAGAIN: try again soon). */
+static int open_source(struct monitor *m, unsigned int *kind)
+{
+	struct sockaddr_un a;
+	struct stat sb;
+	const char *path;
+	int fd;
+
+	if (m->c->socket) {
+		*kind = BFD_SRC_SOCKET;
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		if (strlen(m->c->socket) >= sizeof(a.sun_path))
+			return -ENAMETOOLONG;
+		strcpy(a.sun_path, m->c->socket);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		return fd;
+	}
+	*kind = BFD_SRC_DEVICE;
+	path = m->c->node ? m->c->node : m->node[0] ? m->node : BFD_DEFAULT_NODE;
+	if (access(path, F_OK))
+		return -errno;
+	fd = check_boot_id();
+	if (fd)
+		return fd;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENXIO ? -EBUSY : -errno;
+	if (fstat(fd, &sb) || !S_ISCHR(sb.st_mode)) {
+		close(fd);
+		bfd_log("%s is not a character device", path);
+		return -ENOTTY;
+	}
+	return fd;
+}
+
+/* ----------------------------------------------------------- worker -- */
+
+static int spawn(struct monitor *m, int src, unsigned int kind)
+{
+	static struct bfd_init in;
+	int sp[2], fds[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		bfd_log("socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char *argv[] = { "bioflowd", "--worker", NULL };
+		char *envp[] = { NULL };
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if (sp[1] == BFD_WORKER_FD)
+			fcntl(sp[1], F_SETFD, 0);
+		else if (dup2(sp[1], BFD_WORKER_FD) < 0)
+			_exit(127);
+		close_range(BFD_WORKER_FD + 1, ~0U, 0);
+		execve(m->exe, argv, envp);
+		_exit(127);
+	}
+	close(sp[1]);
+	m->generation++;
+	memset(&in, 0, sizeof(in));
+	in.version = BFD_PROTO_VERSION;
+	in.source_kind = kind;
+	in.uid = m->uid;
+	in.gid = m->gid;
+	in.create = faccessat(m->store_fd, BFL_LOG_INFO, F_OK, 0) != 0;
+	if (m->generation == 1) {
+		in.fault = m->c->fault;
+		in.fault_after = m->c->fault_after;
+	}
+	in.commit_records = m->c->commit_records;
+	in.commit_latency_us = m->c->commit_latency_us;
+	in.epoch_records = m->c->epoch_records;
+	in.epoch_seconds = m->c->epoch_seconds;
+	in.segment_bytes = m->c->segment_bytes;
+	in.monitor_pid = (u32)getpid();
+	in.generation = m->generation;
+	in.verbose = (u32)m->c->verbose;
+	snprintf(in.origin, sizeof(in.origin), "%s", m->origin);
+	in.pub_len = (u32)m->pub_len;
+	memcpy(in.pub, m->pub, m->pub_len);
+	in.nrecords = m->nrec;
+	memcpy(in.records, m->rec, sizeof(m->rec));
+	fds[0] = src;
+	fds[1] = m->store_fd;
+	r = bfd_send(sp[0], BFD_MSG_INIT, &in, sizeof(in), fds, 2);
+	if (r) {
+		bfd_log("starting the worker: %s", strerror(-r));
+		kill(pid, SIGKILL);
+	}
+	m->worker = pid;
+	m->sock = sp[0];
+	m->permit = false;
+	m->ready = false;
+	m->worker_started = ms_now();
+	bfd_log("worker %d started (generation %u, %s source)", (int)pid, m->generation,
+		kind == BFD_SRC_DEVICE ? "device" : "socket");
+	return 0;
+}
+
+static void reply(struct monitor *m, int status, u64 value, const u8 *sig,
+		  size_t sig_len, const char *msg)
+{
+	static struct bfd_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = status;
+	rep.value = value;
+	if (sig && sig_len <= sizeof(rep.sig)) {
+		memcpy(rep.sig, sig, sig_len);
+		rep.sig_len = (u32)sig_len;
+	}
+	snprintf(rep.msg, sizeof(rep.msg), "%s", msg ? msg : "");
+	if (bfd_send(m->sock, BFD_MSG_REPLY, &rep, sizeof(rep), NULL, 0))
+		bfd_log("reply to the worker lost");
+}
+
+/* SIGN: only the certificate for the counter value just handed out,
+ * for this store's origin. */
+static void handle_sign(struct monitor *m, const char *body, size_t len)
+{
+	struct bfl_epoch_cert c;
+	struct bfl_err e = { 0 };
+	u8 sig[BFL_SIG_MAX];
+	size_t sl = sizeof(sig);
+	int r;
+
+	if (!m->permit) {
+		bfd_log("worker asked for a certificate without a counter increment: refused");
+		reply(m, -EPERM, 0, NULL, 0, "no counter increment before this certificate");
+		return;
+	}
+	m->permit = false;
+	r = bfl_cert_parse_body(body, len, &c, &e);
+	if (r || c.nv_counter != m->permit_value || strcmp(c.origin, m->origin)) {
+		bfd_log("worker asked to sign something other than its epoch certificate: refused");
+		reply(m, -EPERM, 0, NULL, 0, "not the expected epoch certificate");
+		return;
+	}
+	r = m->rs->ops->sign(m->rs, (const u8 *)body, len, sig, &sl, &e);
+	if (r) {
+		bfd_log("root signer: %s", e.msg);
+		reply(m, r, 0, NULL, 0, e.msg);
+		return;
+	}
+	bfd_log("certified epoch %llu (counter %llu, starts at %llu)",
+		(unsigned long long)c.epoch, (unsigned long long)c.nv_counter,
+		(unsigned long long)c.start_size);
+	reply(m, 0, 0, sig, sl, NULL);
+}
+
+static void handle_worker_msg(struct monitor *m)
+{
+	static u8 buf[BFD_MSG_MAX];
+	struct bfl_err e = { 0 };
+	uint32_t t;
+	ssize_t k;
+	u64 v;
+	int r;
+
+	k = bfd_recv(m->sock, &t, buf, sizeof(buf), NULL, NULL);
+	if (k < 0 || t == 0) {
+		/* the worker is gone; SIGCHLD tells how */
+		close(m->sock);
+		m->sock = -1;
+		return;
+	}
+	switch (t) {
+	case BFD_MSG_COUNTER_INC:
+		r = m->rs->ops->counter_increment(m->rs, &v, &e);
+		if (r) {
+			bfd_log("root counter: %s", e.msg);
+			reply(m, r, 0, NULL, 0, e.msg);
+			break;
+		}
+		m->permit = true;
+		m->permit_value = v;
+		reply(m, 0, v, NULL, 0, NULL);
+		break;
+	case BFD_MSG_SIGN:
+		handle_sign(m, (const char *)buf, (size_t)k);
+		break;
+	case BFD_MSG_READY:
+		if ((size_t)k == sizeof(struct bfd_ready)) {
+			struct bfd_ready rd;
+
+			memcpy(&rd, buf, sizeof(rd));
+			bfd_log("worker %d running: %llu records sealed, epoch %llu",
+				(int)m->worker, (unsigned long long)rd.size,
+				(unsigned long long)rd.epoch);
+			/* the daemon records it got are sealed now */
+			m->ready = true;
+			m->nrec = 0;
+			m->suppressed = 0;
+		}
+		break;
+	default:
+		bfd_log("worker sent message type %u: killing it", t);
+		kill(m->worker, SIGKILL);
+	}
+}
+
+static const char *status_text(int st, char *buf, size_t cap)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, cap, "killed by signal %d (%s)%s", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)),
+			 WTERMSIG(st) == SIGSYS ? ": a syscall outside the seccomp allowlist" : "");
+	else
+		snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
+	return buf;
+}
+
+/* The worker ended; returns a daemon exit status, or -1 to go on. */
+static int reap(struct monitor *m, int st)
+{
+	u64 lived = ms_now() - m->worker_started, delay;
+	pid_t pid = m->worker;
+	char why[160];
+
+	m->worker = 0;
+	if (m->sock >= 0) {
+		close(m->sock);
+		m->sock = -1;
+	}
+	status_text(st, why, sizeof(why));
+	if (m->stopping) {
+		bfd_log("worker %d ended: %s", (int)pid, why);
+		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? BFD_EXIT_OK : BFD_EXIT_FAIL;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == BFD_WEXIT_SANDBOX) {
+		bfd_log("worker %d could not be sandboxed: stopping", (int)pid);
+		return BFD_EXIT_SANDBOX;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == BFD_WEXIT_STORE) {
+		bfd_log("the store %s is damaged or not ours: stopping (run bioflow-verify)",
+			m->c->store);
+		return BFD_EXIT_STORE;
+	}
+	/* A worker that got running and lasted a while was healthy: restart
+	 * at once.  Quick ends in a row back off (every start begins an
+	 * epoch and costs a counter increment, which wears a TPM's NV
+	 * memory), for a flapping source as for a crashing worker. */
+	if (m->ready && lived > STABLE_MS)
+		m->failures = 0;
+	m->failures++;
+	delay = m->failures < 2 ? 0 : BACKOFF_MIN_MS << (m->failures < 8 ? m->failures - 2 : 6);
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	m->next_spawn = ms_now() + delay;
+	if (WIFEXITED(st) && (WEXITSTATUS(st) == BFD_WEXIT_SOURCE ||
+			      WEXITSTATUS(st) == BFD_WEXIT_OK)) {
+		bfd_log("worker %d ended: the audit source went away; waiting for it", (int)pid);
+		m->waiting_logged = false;
+		return -1;
+	}
+	bfd_log("worker %d %s; restarting in %llu ms (restart %u)", (int)pid, why,
+		(unsigned long long)delay, m->generation);
+	add_event(m, BFD_EV_WORKER_DIED, (u32)pid,
+		  WIFSIGNALED(st) ? (u32)WTERMSIG(st) : 0,
+		  WIFEXITED(st) ? (u32)WEXITSTATUS(st) : 0, m->generation);
+	return -1;
+}
+
+static int setup_signals(void)
+{
+	sigset_t s;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&s);
+	sigaddset(&s, SIGCHLD);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGHUP);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	return signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int loop(struct monitor *m, int sfd)
+{
+	for (;;) {
+		struct pollfd p[3];
+		unsigned int n = 0, i;
+		int timeout = -1, r;
+		u64 now = ms_now();
+
+		if (!m->worker && m->stopping)
+			return BFD_EXIT_OK;
+		if (!m->worker && now >= m->next_spawn) {
+			unsigned int kind;
+			int src = open_source(m, &kind);
+
+			if (src >= 0) {
+				m->waiting_logged = false;
+				r = spawn(m, src, kind);
+				close(src);	/* the worker's now, only */
+				if (r)
+					m->next_spawn = now + RETRY_MS;
+			} else {
+				if (src != -ENOENT && src != -ECONNREFUSED && src != -EBUSY)
+					bfd_log("audit source: %s", strerror(-src));
+				else if (!m->waiting_logged)
+					bfd_log("waiting for the audit source %s",
+						m->c->socket ? m->c->socket : m->c->node ?
+						m->c->node : m->node[0] ? m->node :
+						BFD_DEFAULT_NODE);
+				m->waiting_logged = true;
+				m->next_spawn = now + (src == -EBUSY ? BUSY_RETRY_MS : RETRY_MS);
+			}
+		}
+		if (!m->worker)
+			timeout = (int)(m->next_spawn > now ? m->next_spawn - now : 0);
+		if (m->worker && m->stopping) {
+			if (now >= m->stop_deadline) {
+				bfd_log("worker %d did not stop: killing it", (int)m->worker);
+				kill(m->worker, SIGKILL);
+				m->stop_deadline = now + STOP_GRACE_MS;
+			}
+			timeout = (int)(m->stop_deadline - now);
+		}
+		p[n].fd = sfd;
+		p[n++].events = POLLIN;
+		if (m->sock >= 0) {
+			p[n].fd = m->sock;
+			p[n++].events = POLLIN;
+		}
+		if (m->umon) {
+			p[n].fd = udev_monitor_get_fd(m->umon);
+			p[n++].events = POLLIN;
+		}
+		r = poll(p, n, timeout);
+		if (r < 0 && errno != EINTR) {
+			bfd_log("poll: %s", strerror(errno));
+			return BFD_EXIT_FAIL;
+		}
+		for (i = 0; r > 0 && i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (p[i].fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+						if (!m->stopping)
+							bfd_log("stopping (signal %u)", si.ssi_signo);
+						m->stopping = true;
+						m->stop_deadline = ms_now() + STOP_GRACE_MS;
+						if (m->worker)
+							kill(m->worker, SIGTERM);
+					}
+				}
+				for (;;) {
+					int st;
+					pid_t pid = waitpid(-1, &st, WNOHANG);
+
+					if (pid <= 0)
+						break;
+					if (pid == m->worker) {
+						int x = reap(m, st);
+
+						if (x >= 0)
+							return x;
+					}
+				}
+			} else if (m->sock >= 0 && p[i].fd == m->sock) {
+				handle_worker_msg(m);
+			} else if (m->umon && p[i].fd == udev_monitor_get_fd(m->umon)) {
+				if (udev_event(m) && !m->worker && m->failures < 2)
+					m->next_spawn = 0;
+			}
+		}
+	}
+}
+
+int bfd_monitor_main(const struct bfd_config *c)
+{
+	static struct monitor m;
+	ssize_t n;
+	int sfd, r;
+
+	bfd_log_init("monitor", c->verbose);
+	/* Signals wait in the signalfd from the start: a SIGTERM during
+	 * setup must not kill the monitor half-way. */
+	sfd = setup_signals();
+	if (sfd < 0) {
+		bfd_log("signalfd: %s", strerror(errno));
+		return BFD_EXIT_FAIL;
+	}
+	m.c = c;
+	m.sock = -1;
+	m.store_fd = -1;
+	if (geteuid() != 0) {
+		bfd_log("must be started as root (it drops to %s in the worker)", c->user);
+		return BFD_EXIT_FAIL;
+	}
+	n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1);
+	if (n <= 0) {
+		bfd_log("cannot find my own executable: %s", strerror(errno));
+		return BFD_EXIT_FAIL;
+	}
+	m.exe[n] = 0;
+	read_identity(&m);
+	if (setup_user(&m) || setup_root(&m))
+		return BFD_EXIT_FAIL;
+	r = setup_store(&m);
+	if (r)
+		return r == -2 ? BFD_EXIT_STORE : BFD_EXIT_FAIL;
+	if (!c->socket)
+		udev_setup(&m);
+	bfd_log("store %s (%s), origin %s", c->store,
+		faccessat(m.store_fd, BFL_LOG_INFO, F_OK, 0) ? "new" : "existing", m.origin);
+	add_event(&m, BFD_EV_START, 0, 0, 0, 0);
+	r = loop(&m, sfd);
+	if (m.umon)
+		udev_monitor_unref(m.umon);
+	if (m.udev)
+		udev_unref(m.udev);
+	bfl_root_signer_free(m.rs);
+	close(m.store_fd);
+	bfd_log("stopped (exit status %d)", r);
+	return r;
+}

@@ -1,0 +1,858 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bioflowd end to end, natively, against a fake audit source: a Unix
+ * SOCK_SEQPACKET listener (bioflowd --audit-socket) that behaves like
+ * /dev/bioreader-audit: it sends whole records, many per message, takes
+ * acknowledgements, and after the consumer reconnects delivers again
+ * everything not acknowledged (and, to exercise duplicate filtering, a
+ * few acknowledged records too).
+ *
+ *   1. records in -> store written, every ack covered by a durable
+ *      checkpoint when it arrives, the worker sandboxed (uid, seccomp
+ *      filter mode, no_new_privs, no capabilities), epochs rotated,
+ *      bioflow's verifier passes, every kernel seq stored exactly once
+ *   2. restart on the same store, with redelivery of acked records
+ *   3. a forbidden syscall in the worker: SIGSYS, restarted, incident in
+ *      the log
+ *   4. io_uring_setup / io_uring_register after the filter: SIGSYS
+ *   5. opcodes and files outside the ring's restrictions: -EACCES
+ *   6. kill -9 of the worker, and of the whole daemon, under load, many
+ *      times: nothing lost, nothing duplicated
+ *
+ * Needs root (the daemon starts as root and drops to "nobody").  The
+ * daemon binary is $BIOFLOWD, else build/bioflowd next to this program's
+ * build directory.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/bioreader_audit.h>
+
+#include "bflog.h"
+#include "ktap.h"
+
+#define ACK_MAGIC	0x214b4341u
+#define EV_START	1
+#define EV_WORKER_DIED	2
+
+static char tmp[200], store[300], sockpath[300], keypath[400], logpath[300];
+static char daemon_bin[4096];
+static struct bfl_root_signer *rs;
+static const u8 boot[16] = { 0xb1, 0x0f, 0x10, 0x3d, 0x01 };
+static const u64 stream_id = 0x5eedfeedULL;
+
+static u64 ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------- fake source -- */
+
+struct fake {
+	int lfd, cfd;
+	u64 total;		/* records that exist: seq 1..total */
+	u64 rate;		/* records per second made available; 0: all */
+	u64 t0;
+	u64 next;		/* next seq to send on this connection */
+	u64 acked;
+	u64 rewind;		/* on reconnect, resend this many acked ones */
+	unsigned int conns, acks, bad_acks, batch;
+	bool check_durable;
+};
+
+static void mkrec(u8 *buf, u64 seq)
+{
+	struct bioreader_audit_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
+	r.version = htole16(BIOREADER_AUDIT_VERSION);
+	r.size = htole16(sizeof(r));
+	r.seq = htole64(seq);
+	memcpy(r.boot_id, boot, 16);
+	r.stream_id = htole64(stream_id);
+	r.mono_ns = htole64(seq * 1000);
+	r.real_ns = htole64(1700000000000000000ULL + seq);
+	r.type = htole32(seq % 2 ? BIOREADER_AUDIT_SESSION_START : BIOREADER_AUDIT_VERDICT);
+	r.reader = htole32(0);
+	r.session_id = htole64(seq / 2 + 1);
+	r.uid = htole32(1000);
+	r.pid = htole32(4242);
+	snprintf(r.operator_id, sizeof(r.operator_id), "desk-%llu",
+		 (unsigned long long)(seq % 3));
+	memcpy(buf, &r, sizeof(r));
+}
+
+static int fake_init(struct fake *f, u64 total)
+{
+	struct sockaddr_un a;
+
+	memset(f, 0, sizeof(*f));
+	f->cfd = -1;
+	f->total = total;
+	f->next = 1;
+	f->batch = 200;
+	f->t0 = ms_now();
+	f->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (f->lfd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	if (strlen(sockpath) >= sizeof(a.sun_path))
+		return -1;
+	memcpy(a.sun_path, sockpath, strlen(sockpath) + 1);
+	unlink(sockpath);
+	if (bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) || listen(f->lfd, 4))
+		return -1;
+	return 0;
+}
+
+static void fake_close(struct fake *f)
+{
+	if (f->cfd >= 0)
+		close(f->cfd);
+	if (f->lfd >= 0)
+		close(f->lfd);
+	unlink(sockpath);
+}
+
+/* Is kernel seq s in the leaves the store's checkpoint covers? */
+static bool durable(u64 s)
+{
+	struct bfl_checkpoint cp;
+	struct bfl_leaves lv;
+	struct bfl_note *note = malloc(sizeof(*note));
+	struct bfl_err e;
+	char p[400];
+	u8 *buf = NULL;
+	size_t len;
+	bool ok = false;
+	u64 i;
+
+	snprintf(p, sizeof(p), "%s/checkpoint", store);
+	if (!note || bfl_read_file(AT_FDCWD, p, BFL_NOTE_MAX, &buf, &len, &e) ||
+	    bfl_checkpoint_open((const char *)buf, len, &cp, note, &e)) {
+		free(buf);
+		free(note);
+		return false;
+	}
+	free(buf);
+	free(note);
+	if (bfl_store_load_leaves(store, &lv, &e))
+		return false;
+	for (i = 0; i < lv.n && i < cp.size; i++) {
+		struct bfl_record r;
+
+		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, NULL) > 0 &&
+		    bfl_record_is_kernel(&r) && r.seq == s) {
+			ok = true;
+			break;
+		}
+	}
+	bfl_leaves_free(&lv);
+	return ok;
+}
+
+static void fake_drop(struct fake *f)
+{
+	if (f->cfd >= 0)
+		close(f->cfd);
+	f->cfd = -1;
+}
+
+static void fake_step(struct fake *f, int timeout_ms)
+{
+	struct pollfd p[2];
+	u64 avail = f->total;
+	unsigned int n = 0;
+
+	if (f->rate) {
+		u64 made = (ms_now() - f->t0) * f->rate / 1000 + 1;
+
+		if (made < avail)
+			avail = made;
+	}
+	p[n].fd = f->lfd;
+	p[n++].events = POLLIN;
+	if (f->cfd >= 0) {
+		p[n].fd = f->cfd;
+		p[n++].events = POLLIN | (f->next <= avail ? POLLOUT : 0);
+	}
+	if (poll(p, n, timeout_ms) <= 0)
+		return;
+	if (p[0].revents & POLLIN) {
+		int c = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (c >= 0) {
+			/* a new consumer: the old one is gone */
+			fake_drop(f);
+			f->cfd = c;
+			f->conns++;
+			f->next = f->acked + 1 > f->rewind ? f->acked + 1 - f->rewind : 1;
+		}
+	}
+	if (n < 2 || f->cfd < 0 || p[1].fd != f->cfd)
+		return;
+	if (p[1].revents & POLLIN) {
+		for (;;) {
+			u8 m[64];
+			ssize_t k = recv(f->cfd, m, sizeof(m), MSG_DONTWAIT);
+			u32 magic;
+			u64 seq;
+
+			if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			if (k <= 0) {
+				fake_drop(f);
+				return;
+			}
+			memcpy(&magic, m, 4);
+			memcpy(&seq, m + 8, 8);
+			magic = le32toh(magic);
+			seq = le64toh(seq);
+			f->acks++;
+			/* Below what is acknowledged already: a no-op (the
+			 * worker acks the redelivered records it skipped). */
+			if (k == 16 && magic == ACK_MAGIC && seq < f->acked)
+				continue;
+			if (k != 16 || magic != ACK_MAGIC || seq >= f->next) {
+				ktap_diag("bad ack: %zd bytes, seq %llu (sent up to %llu, acked %llu)",
+					  k, (unsigned long long)seq,
+					  (unsigned long long)f->next - 1,
+					  (unsigned long long)f->acked);
+				f->bad_acks++;
+				continue;
+			}
+			if (f->check_durable && !durable(seq)) {
+				ktap_diag("ack of seq %llu before a checkpoint covers it",
+					  (unsigned long long)seq);
+				f->bad_acks++;
+			}
+			f->acked = seq;
+		}
+	} else if (p[1].revents & (POLLHUP | POLLERR)) {
+		fake_drop(f);
+		return;
+	}
+	if (p[1].revents & POLLOUT) {
+		static u8 buf[BIOREADER_AUDIT_RECORD_SIZE * 512];
+
+		while (f->next <= avail) {
+			u64 k = avail - f->next + 1, i;
+			ssize_t s;
+
+			if (k > f->batch)
+				k = 1 + (u64)rand() % f->batch;
+			for (i = 0; i < k; i++)
+				mkrec(buf + i * BIOREADER_AUDIT_RECORD_SIZE, f->next + i);
+			s = send(f->cfd, buf, k * BIOREADER_AUDIT_RECORD_SIZE,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (s < 0)
+				break;
+			f->next += k;
+		}
+	}
+}
+
+/* Pumps until cond(f) or the deadline; true if cond held. */
+static bool fake_until(struct fake *f, bool (*cond)(struct fake *), u64 ms)
+{
+	u64 end = ms_now() + ms;
+
+	while (ms_now() < end) {
+		if (cond(f))
+			return true;
+		fake_step(f, 10);
+	}
+	return cond(f);
+}
+
+static bool all_acked(struct fake *f)
+{
+	return f->acked == f->total;
+}
+
+/* ------------------------------------------------------------ daemon -- */
+
+static pid_t daemon_start(const char *fault, const char *const *extra)
+{
+	const char *argv[32];
+	unsigned int n = 0;
+	pid_t pid;
+
+	argv[n++] = daemon_bin;
+	argv[n++] = "--store";
+	argv[n++] = store;
+	argv[n++] = "--audit-socket";
+	argv[n++] = sockpath;
+	argv[n++] = "--root-key";
+	argv[n++] = keypath;
+	argv[n++] = "--user";
+	argv[n++] = "nobody";
+	argv[n++] = "--origin";
+	argv[n++] = "bioflow.example/test-kiosk";
+	argv[n++] = "--commit-records";
+	argv[n++] = "256";
+	argv[n++] = "--commit-latency-ms";
+	argv[n++] = "5";
+	while (extra && *extra && n < 30)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (fault)
+			setenv("BIOFLOWD_TEST_FAULT", fault, 1);
+		else
+			unsetenv("BIOFLOWD_TEST_FAULT");
+		execv(daemon_bin, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, pumping the source meanwhile; the exit status or -1. */
+static int daemon_stop(pid_t pid, struct fake *f)
+{
+	u64 end = ms_now() + 20000;
+	int st;
+
+	kill(pid, SIGTERM);
+	while (ms_now() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (f)
+			fake_step(f, 10);
+		else
+			usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static pid_t worker_of(pid_t monitor)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	while (d && (e = readdir(d))) {
+		char p[300], buf[512], *q;
+		FILE *f;
+		int ppid;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
+		f = fopen(p, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (q = strrchr(buf, ')')) &&
+		    sscanf(q + 2, "%*c %d", &ppid) == 1 && ppid == monitor)
+			found = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static bool wait_worker(pid_t monitor, pid_t old, struct fake *f, pid_t *out)
+{
+	u64 end = ms_now() + 15000;
+
+	while (ms_now() < end) {
+		pid_t w = worker_of(monitor);
+
+		if (w > 0 && w != old) {
+			*out = w;
+			return true;
+		}
+		fake_step(f, 5);
+	}
+	return false;
+}
+
+static bool status_has(pid_t pid, const char *line)
+{
+	char p[64], buf[256];
+	bool ok = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	f = fopen(p, "re");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, line, strlen(line)))
+			ok = true;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+static unsigned int log_count(const char *needle)
+{
+	char line[2048];
+	unsigned int n = 0;
+	FILE *f = fopen(logpath, "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* ------------------------------------------------------------ checks -- */
+
+struct tally {
+	enum bfl_verdict verdict;
+	u64 epochs;
+	u64 missing, dups;	/* kernel seqs 1..total */
+	unsigned int starts, deaths, sigsys_deaths;
+};
+
+static void tally(u64 total, struct tally *t)
+{
+	struct bfl_verify_result res;
+	const struct bfl_finding *fd;
+	struct bfl_leaves lv;
+	struct bfl_err e;
+	u8 *seen = calloc(total + 1, 1);
+	u64 i;
+
+	memset(t, 0, sizeof(*t));
+	bfl_verify_store(store, &rs->key, NULL, &res);
+	t->verdict = res.verdict;
+	t->epochs = res.epochs;
+	fd = bfl_first_error(&res);
+	if (fd)
+		ktap_diag("verifier: %s %s: %s", fd->kind, fd->where, fd->msg);
+	bfl_verify_result_free(&res);
+	if (!seen || bfl_store_load_leaves(store, &lv, &e)) {
+		t->missing = total;
+		free(seen);
+		return;
+	}
+	for (i = 0; i < lv.n; i++) {
+		struct bfl_record r;
+
+		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, NULL) <= 0)
+			continue;
+		if (!bfl_record_is_kernel(&r)) {
+			if (r.detail[0] == EV_START)
+				t->starts++;
+			if (r.detail[0] == EV_WORKER_DIED) {
+				t->deaths++;
+				if (r.detail[2] == SIGSYS)
+					t->sigsys_deaths++;
+			}
+			continue;
+		}
+		if (r.seq >= 1 && r.seq <= total && seen[r.seq]++)
+			t->dups++;
+	}
+	for (i = 1; i <= total; i++)
+		if (!seen[i])
+			t->missing++;
+	if (t->missing || t->dups)
+		ktap_diag("kernel seqs 1..%llu: %llu missing, %llu duplicated",
+			  (unsigned long long)total, (unsigned long long)t->missing,
+			  (unsigned long long)t->dups);
+	bfl_leaves_free(&lv);
+	free(seen);
+}
+
+/* The daemon's log as diagnostics, after a failed check. */
+static int failed_before;
+
+static void dump_log_if_failed(void)
+{
+	char line[2048];
+	FILE *f;
+
+	if (ktap_failed == failed_before)
+		return;
+	failed_before = ktap_failed;
+	f = fopen(logpath, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		ktap_diag("log: %s", line);
+	}
+	if (f)
+		fclose(f);
+}
+
+static void fresh_store(void)
+{
+	char cmd[400];
+
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store);
+	if (system(cmd))
+		ktap_diag("cannot remove the old store");
+	unlink(logpath);
+}
+
+static bool find_daemon(const char *argv0)
+{
+	const char *env = getenv("BIOFLOWD");
+	char self[4096], *slash;
+	const char *rel[] = { "/../../bioflowd", "/../../../bioflowd" };
+	ssize_t n;
+	unsigned int i;
+
+	if (env) {
+		snprintf(daemon_bin, sizeof(daemon_bin), "%s", env);
+		return access(daemon_bin, X_OK) == 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		snprintf(self, sizeof(self), "%s", argv0);
+		n = (ssize_t)strlen(self);
+	}
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	for (i = 0; i < 2; i++) {
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s%s", self, rel[i]);
+		if (realpath(p, daemon_bin) && !access(daemon_bin, X_OK))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------- tests -- */
+
+#define NTESTS 35
+
+static void skip_all(const char *why)
+{
+	int i;
+
+	for (i = 0; i < NTESTS; i++)
+		ktap_skip("bioflowd", why);
+}
+
+static void test_flow(void)
+{
+	const char *extra[] = { "--epoch-records", "5000", NULL };
+	struct fake f;
+	struct tally t;
+	pid_t d, w = 0;
+	unsigned int i;
+	bool ok;
+
+	ktap_diag("1. records in, durable checkpoint before every ack, verifier");
+	fresh_store();
+	fake_init(&f, 20000);
+	f.check_durable = true;
+	f.rate = 40000;
+	d = daemon_start(NULL, extra);
+	ok = wait_worker(d, 0, &f, &w);
+	/* until it has dropped privileges and installed the filter */
+	for (i = 0; ok && i < 500 && !status_has(w, "Seccomp:\t2"); i++)
+		fake_step(&f, 5);
+	ktap_check(ok && status_has(w, "Seccomp:\t2") && status_has(w, "NoNewPrivs:\t1") &&
+		   status_has(w, "Uid:\t65534\t65534\t65534\t65534") &&
+		   status_has(w, "CapEff:\t0000000000000000"),
+		   "worker runs as nobody, no_new_privs, no capabilities, seccomp filter");
+	ok = fake_until(&f, all_acked, 60000);
+	ktap_check(ok, "all 20000 records acknowledged");
+	ktap_check(f.acks > 10 && f.bad_acks == 0,
+		   "every ack covered by a durable checkpoint when it arrived");
+	ktap_check(daemon_stop(d, &f) == 0, "SIGTERM: exit status 0");
+	tally(f.total, &t);
+	ktap_check(t.verdict == BFL_OK, "bioflow verifier: store OK");
+	ktap_check(!t.missing && !t.dups, "every kernel seq stored exactly once");
+	ktap_check(t.epochs >= 4, "epochs rotated by record count");
+	ktap_check(t.starts == 1 && t.deaths == 0, "daemon start recorded in the log");
+
+	ktap_diag("2. restart on the same store, redelivery of acked records");
+	f.total = 23000;
+	f.rewind = 300;
+	d = daemon_start(NULL, NULL);
+	ok = fake_until(&f, all_acked, 60000);
+	ktap_check(ok && f.conns == 2 && f.bad_acks == 0, "restart: all 23000 acknowledged");
+	ktap_check(daemon_stop(d, &f) == 0, "SIGTERM: exit status 0");
+	tally(f.total, &t);
+	ktap_check(t.verdict == BFL_OK && !t.missing && !t.dups && t.starts == 2,
+		   "verifier OK, 300 redelivered records not stored twice");
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+static void test_forbidden_syscall(void)
+{
+	struct fake f;
+	struct tally t;
+	pid_t d;
+	bool ok;
+
+	ktap_diag("3. forbidden syscall in the worker");
+	fresh_store();
+	fake_init(&f, 8000);
+	f.rate = 20000;
+	d = daemon_start("syscall:3000", NULL);
+	ok = fake_until(&f, all_acked, 60000);
+	ktap_check(ok && f.conns >= 2, "records flow again after the worker died");
+	ktap_check(daemon_stop(d, &f) == 0, "SIGTERM: exit status 0");
+	ktap_check(log_count("calling socket(AF_INET)") == 1 &&
+		   log_count("returned (sandbox missing)") == 0 &&
+		   log_count("killed by signal 31") == 1,
+		   "the worker was killed by SIGSYS, and restarted once");
+	tally(f.total, &t);
+	ktap_check(t.sigsys_deaths == 1, "the incident is a record in the log (SIGSYS)");
+	ktap_check(t.verdict == BFL_OK && !t.missing && !t.dups,
+		   "verifier OK, nothing lost or duplicated");
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+static void test_uring_escape(const char *fault, const char *what)
+{
+	char name[160];
+	struct fake f;
+	struct tally t;
+	pid_t d;
+	bool ok;
+
+	ktap_diag("4. %s after the filter", what);
+	fresh_store();
+	fake_init(&f, 1000);
+	d = daemon_start(fault, NULL);
+	ok = fake_until(&f, all_acked, 30000);
+	ktap_check(daemon_stop(d, &f) == 0 && ok, "the restarted worker stores everything");
+	snprintf(name, sizeof(name), "calling %s after the filter", what);
+	snprintf(name, sizeof(name), "%s: worker killed by SIGSYS", what);
+	ktap_check(log_count("after the filter") == 1 &&
+		   log_count("returned (sandbox missing)") == 0 &&
+		   log_count("killed by signal 31") == 1, name);
+	tally(f.total, &t);
+	snprintf(name, sizeof(name), "%s: incident recorded, verifier OK", what);
+	ktap_check(t.sigsys_deaths == 1 && t.verdict == BFL_OK && !t.missing && !t.dups,
+		   name);
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+static void test_uring_restrictions(void)
+{
+	struct fake f;
+	struct tally t;
+	pid_t d;
+	bool ok;
+
+	ktap_diag("5. work outside the ring's restrictions");
+	fresh_store();
+	fake_init(&f, 1000);
+	d = daemon_start("uring-op", NULL);
+	ok = fake_until(&f, all_acked, 30000);
+	ktap_check(daemon_stop(d, &f) == 0 && ok && f.conns == 1,
+		   "the worker goes on storing records");
+	ktap_check(log_count("ring OPENAT: result -13") == 1,
+		   "IORING_OP_OPENAT on the ring: -EACCES");
+	ktap_check(log_count("ring READ of a plain fd: result -13") == 1,
+		   "READ without a fixed file: -EACCES");
+	ktap_check(log_count("ring READ of fixed file 1: result -9") == 1,
+		   "READ of an unregistered fixed file: -EBADF");
+	tally(f.total, &t);
+	ktap_check(t.verdict == BFL_OK && !t.missing && !t.dups && t.deaths == 0,
+		   "verifier OK");
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+static void test_kill9(void)
+{
+	const char *extra[] = { "--epoch-records", "20000", NULL };
+	unsigned int i, wk = 0, dk = 0;
+	struct fake f;
+	struct tally t;
+	pid_t d, w = 0;
+	bool ok = true;
+
+	ktap_diag("6. kill -9 of the worker and of the daemon under load");
+	fresh_store();
+	fake_init(&f, 60000);
+	f.rate = 4000;
+	f.rewind = 100;
+	d = daemon_start(NULL, extra);
+	for (i = 0; i < 20 && ok; i++) {
+		u64 until = ms_now() + 150 + (u64)rand() % 900;
+
+		while (ms_now() < until)
+			fake_step(&f, 5);
+		if (i % 4 == 3) {
+			/* the whole daemon: the worker dies with it */
+			int st;
+
+			kill(d, SIGKILL);
+			waitpid(d, &st, 0);
+			dk++;
+			d = daemon_start(NULL, extra);
+			continue;
+		}
+		if (!wait_worker(d, 0, &f, &w)) {
+			ok = false;
+			break;
+		}
+		kill(w, SIGKILL);
+		wk++;
+		ok = wait_worker(d, w, &f, &w);
+	}
+	ktap_check(ok && wk == 15 && dk == 5, "15 worker kills, 5 daemon kills");
+	f.rate = 0;
+	ok = fake_until(&f, all_acked, 90000);
+	ktap_check(ok && f.bad_acks == 0, "afterwards all 60000 records acknowledged");
+	ktap_check(daemon_stop(d, &f) == 0, "SIGTERM: exit status 0");
+	tally(f.total, &t);
+	ktap_check(t.verdict == BFL_OK, "verifier OK after the kills");
+	ktap_check(!t.missing && !t.dups, "every kernel seq present exactly once");
+	ktap_check(t.starts == 6 && t.deaths >= 1 && t.deaths <= 15,
+		   "daemon starts and worker deaths recorded");
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+static void test_usage(void)
+{
+	const char *argv[] = { daemon_bin, "--bogus", NULL };
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 2);
+		execv(daemon_bin, (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	ktap_check(WIFEXITED(st) && WEXITSTATUS(st) == 2, "unknown option: exit status 2");
+}
+
+static void test_foreign_store(void)
+{
+	struct bfl_root_signer *other;
+	struct bfl_err e;
+	char okey[400];
+	const char *extra[] = { NULL };
+	struct fake f;
+	pid_t d;
+	int st;
+
+	/* The store of test 6 exists; a daemon with another root key must
+	 * refuse to continue it (exit 4), not restart the worker forever. */
+	snprintf(okey, sizeof(okey), "%s/other.pem", tmp);
+	other = bfl_soft_root_new(NULL, NULL, &e);
+	if (!other || bfl_soft_root_save_key(other, okey, &e)) {
+		ktap_check(0, "foreign root key: refused (exit 4)");
+		return;
+	}
+	bfl_root_signer_free(other);
+	fake_init(&f, 10);
+	{
+		char save[400];
+
+		snprintf(save, sizeof(save), "%s", keypath);
+		snprintf(keypath, sizeof(keypath), "%s", okey);
+		d = daemon_start(NULL, extra);
+		snprintf(keypath, sizeof(keypath), "%s", save);
+	}
+	{
+		u64 end = ms_now() + 20000;
+		pid_t r = 0;
+
+		while (ms_now() < end && (r = waitpid(d, &st, WNOHANG)) == 0)
+			fake_step(&f, 10);
+		if (r != d) {
+			kill(d, SIGKILL);
+			waitpid(d, &st, 0);
+			st = -1;
+		}
+	}
+	ktap_check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 4 && f.acked == 0,
+		   "foreign root key: store refused (exit 4), nothing acknowledged");
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
+int main(int argc, char **argv)
+{
+	struct bfl_err e;
+	char cmd[300];
+
+	(void)argc;
+	srand((unsigned int)getpid());
+	ktap_plan(NTESTS);
+	if (geteuid() != 0) {
+		skip_all("needs root");
+		return ktap_finish();
+	}
+	if (!find_daemon(argv[0])) {
+		skip_all("build/bioflowd not built");
+		return ktap_finish();
+	}
+	snprintf(tmp, sizeof(tmp), "%s/bfd-test-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir);
+	if (!mkdtemp(tmp))
+		return 1;
+	snprintf(store, sizeof(store), "%s/store", tmp);
+	snprintf(sockpath, sizeof(sockpath), "%s/audit.sock", tmp);
+	snprintf(keypath, sizeof(keypath), "%s/root.pem", tmp);
+	snprintf(logpath, sizeof(logpath), "%s/bioflowd.log", tmp);
+	rs = bfl_soft_root_new(NULL, NULL, &e);
+	if (!rs || bfl_soft_root_save_key(rs, keypath, &e)) {
+		ktap_diag("root key: %s", e.msg);
+		return 1;
+	}
+	ktap_diag("daemon: %s", daemon_bin);
+
+	test_usage();
+	test_flow();
+	test_forbidden_syscall();
+	test_uring_escape("uring-setup", "io_uring_setup");
+	test_uring_escape("uring-register", "io_uring_register");
+	test_uring_restrictions();
+	test_kill9();
+	test_foreign_store();
+
+
+	if (!ktap_failed) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd))
+			ktap_diag("cannot remove %s", tmp);
+	} else {
+		ktap_diag("daemon log and store kept in %s", tmp);
+	}
+	bfl_root_signer_free(rs);
+	return ktap_finish();
+}
