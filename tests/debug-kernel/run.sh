@@ -35,7 +35,7 @@ say() { printf 'debug-kernel: %s\n' "$*"; }
 
 bash "$ROOT/tools/install-deps.sh"
 pkgs=()
-for p in linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio rsync; do
+for p in linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		pkgs+=("$p")
 done
