@@ -226,6 +226,145 @@ checkpatch:
 	if [ $$bad -ne 0 ]; then echo "checkpatch: not clean (above)" >&2; exit 1; fi; \
 	echo "checkpatch: $$(echo $$files | wc -w) files clean"
 
+# --- install ----------------------------------------------------------------
+#
+#   make install [DESTDIR=] [PREFIX=/usr]   modules, programs, udev rules,
+#                      sysusers.d, tmpfiles.d, modprobe.d, the systemd unit
+#                      and the man pages (docs/install.md); depmod -a unless
+#                      DESTDIR is set.  Build first (make); the modules are
+#                      not rebuilt here.  Every file installed is listed in
+#                      $(PREFIX)/share/bioreader/install-manifest.
+#   make uninstall     removes exactly the files of that manifest.
+#   make dkms-source   the module sources and dkms.conf into
+#                      $(DESTDIR)/usr/src/bioreader-$(BR_VERSION)
+#   make sign KEY=PEM CERT=X509 [HASH=sha256] [SIGN_MODULES=...]
+#                      signs kernel/*.ko (or SIGN_MODULES) with
+#                      $(KDIR)/scripts/sign-file; an existing signature is
+#                      replaced.
+
+PREFIX ?= /usr
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# Where udev, systemd, kmod and DKMS look: not under PREFIX.
+MODDIR ?= /lib/modules/$(KVER)/updates/bioreader
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+MODPROBEDIR ?= /lib/modprobe.d
+UNITDIR ?= /usr/lib/systemd/system
+MANIFEST ?= $(PREFIX)/share/bioreader/install-manifest
+DEPMOD ?= depmod
+INSTALL ?= install
+
+BR_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' kernel/bioreader_main.c)
+BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
+BR_MANPAGES := $(wildcard docs/man/*.[1-8])
+
+# "SOURCE DEST MODE" triples (DEST without DESTDIR).
+BR_INSTALL_FILES := \
+	$(foreach m,$(BR_MODULES),$(m) $(MODDIR)/$(notdir $(m)) 0644) \
+	$(B)/bioctl $(SBINDIR)/bioctl 0755 \
+	$(B)/bioflow-verify $(BINDIR)/bioflow-verify 0755 \
+	$(B)/bioflow-provision $(SBINDIR)/bioflow-provision 0755 \
+	$(B)/bioflowd $(SBINDIR)/bioflowd 0755 \
+	udev/60-bioreader.rules $(UDEVRULESDIR)/60-bioreader.rules 0644 \
+	udev/bioreader.sysusers $(SYSUSERSDIR)/bioreader.conf 0644 \
+	packaging/tmpfiles.d/bioflowd.conf $(TMPFILESDIR)/bioflowd.conf 0644 \
+	packaging/modprobe.d/bioreader.conf $(MODPROBEDIR)/bioreader.conf 0644 \
+	$(B)/bioflowd.service $(UNITDIR)/bioflowd.service 0644 \
+	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
+
+.PHONY: install uninstall install-check-modules dkms-source sign $(B)/bioflowd.service
+
+install-check-modules:
+	@for m in $(BR_MODULES); do test -f $$m || { \
+	  echo "install: $$m is missing: run make (as a user) first" >&2; exit 1; }; done
+
+# The unit names the daemon by its installed path.
+$(B)/bioflowd.service: packaging/systemd/bioflowd.service
+	@mkdir -p $(@D)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
+
+install: install-check-modules $(B)/bioctl $(B)/bioflow-verify \
+		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service
+	@set -e; set -- $(BR_INSTALL_FILES); list=""; \
+	while [ $$# -ge 3 ]; do \
+	  echo "  INSTALL $(DESTDIR)$$2"; \
+	  $(INSTALL) -D -m $$3 $$1 "$(DESTDIR)$$2"; \
+	  list="$$list$$2 "; shift 3; \
+	done; \
+	$(INSTALL) -d "$(DESTDIR)$(dir $(MANIFEST))"; \
+	printf '%s\n' $$list $(MANIFEST) >"$(DESTDIR)$(MANIFEST)"; \
+	echo "  MANIFEST $(DESTDIR)$(MANIFEST)"
+ifeq ($(DESTDIR),)
+	$(DEPMOD) -a $(KVER)
+	-command -v systemd-sysusers >/dev/null && systemd-sysusers $(SYSUSERSDIR)/bioreader.conf
+	-command -v systemd-tmpfiles >/dev/null && systemd-tmpfiles --create $(TMPFILESDIR)/bioflowd.conf
+	-command -v udevadm >/dev/null && udevadm control --reload
+	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
+endif
+
+# Removes the manifest's files (the manifest last), then the directories
+# that became empty among those install created.
+uninstall:
+	@set -e; m="$(DESTDIR)$(MANIFEST)"; \
+	test -f "$$m" || { echo "uninstall: no manifest $$m" >&2; exit 1; }; \
+	while read -r f; do \
+	  case "$$f" in /*) ;; *) echo "uninstall: bad manifest line '$$f'" >&2; exit 1;; esac; \
+	  [ "$$f" = "$(MANIFEST)" ] && continue; \
+	  echo "  RM $(DESTDIR)$$f"; rm -f "$(DESTDIR)$$f"; \
+	done <"$$m"; \
+	rm -f "$$m"; \
+	for d in "$(DESTDIR)$(MODDIR)" "$(DESTDIR)$(dir $(MANIFEST))"; do \
+	  rmdir "$$d" 2>/dev/null || true; done
+ifeq ($(DESTDIR),)
+	$(DEPMOD) -a $(KVER)
+	-command -v udevadm >/dev/null && udevadm control --reload
+	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
+endif
+
+# What DKMS builds from: Kbuild files, the module sources and the uAPI.
+BR_DKMS_SRC := Kbuild kernel/Kbuild \
+	$(filter-out %.mod.c,$(shell find kernel -name '*.[ch]' | sort)) \
+	$(shell find uapi -name '*.h' | sort)
+BR_DKMS_DIR := /usr/src/bioreader-$(BR_VERSION)
+
+dkms-source:
+	@set -e; d="$(DESTDIR)$(BR_DKMS_DIR)"; \
+	grep -qx 'PACKAGE_VERSION="$(BR_VERSION)"' packaging/dkms/dkms.conf || { \
+	  echo "dkms-source: dkms.conf's PACKAGE_VERSION is not $(BR_VERSION)" >&2; exit 1; }; \
+	rm -rf "$$d"; \
+	for f in $(BR_DKMS_SRC); do $(INSTALL) -D -m 0644 $$f "$$d/$$f"; done; \
+	$(INSTALL) -m 0644 packaging/dkms/dkms.conf "$$d/dkms.conf"; \
+	echo "  DKMS source $$d"
+
+# sign-file appends a signature; a module already signed is first cut back
+# to its unsigned length (trailer: signature, 12-byte struct
+# module_signature whose last 4 bytes are the big-endian signature length,
+# 28-byte magic).
+SIGN_FILE ?= $(KDIR)/scripts/sign-file
+SIGN_MODULES ?= $(BR_MODULES)
+HASH ?= sha256
+BR_SIG_MAGIC := ~Module signature appended~
+
+sign:
+	@test -n "$(KEY)" -a -n "$(CERT)" || { \
+	  echo "usage: make sign KEY=private-key.pem CERT=cert.pem|der [HASH=sha256]" >&2; exit 2; }
+	@test -x "$(SIGN_FILE)" || { echo "sign: no $(SIGN_FILE)" >&2; exit 1; }
+	@set -e; for m in $(SIGN_MODULES); do \
+	  test -f $$m || { echo "sign: $$m is missing: run make first" >&2; exit 1; }; \
+	  size=$$(stat -c %s $$m); \
+	  if [ "$$(tail -c 28 $$m | head -c 27 | tr -d '\0')" = "$(BR_SIG_MAGIC)" ]; then \
+	    len=$$(tail -c 32 $$m | head -c 4 | od -An -tu1 | \
+		   awk '{ print (($$1 * 256 + $$2) * 256 + $$3) * 256 + $$4 }'); \
+	    truncate -s $$((size - 28 - 12 - len)) $$m; \
+	    echo "  UNSIGN $$m"; \
+	  fi; \
+	  $(SIGN_FILE) $(HASH) "$(KEY)" "$(CERT)" $$m; \
+	  echo "  SIGN $$m"; \
+	done
+
 # --- misc -------------------------------------------------------------------
 
 print-kver:

@@ -68,3 +68,5 @@ module_exit(br_exit);
 
 MODULE_DESCRIPTION("Identity-verification biometric reader (verdicts only)");
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The bioreader developers");
+MODULE_VERSION("1.0");

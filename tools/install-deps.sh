@@ -23,6 +23,8 @@ PACKAGES=(
 	libseccomp-dev liburing-dev libudev-dev
 	# static checks (device tree, man pages, udev rules and sysusers)
 	device-tree-compiler dt-schema man-db groff-base udev systemd
+	# appliance installation test (tests/static/t_install.sh)
+	dkms
 )
 
 check_only=0

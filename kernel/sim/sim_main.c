@@ -220,3 +220,5 @@ module_exit(sim_exit);
 
 MODULE_DESCRIPTION("Simulated bioreader biometric reader");
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The bioreader developers");
+MODULE_VERSION("1.0");
