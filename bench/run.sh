@@ -6,6 +6,7 @@
 # command.  Builds first if needed.
 #
 #   bash bench/run.sh [SECONDS_PER_MEASUREMENT]
+#   (bench_log makes its scratch store under BENCH_LOG_DIR, default /var/tmp)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 make -s user >/dev/null
@@ -13,3 +14,4 @@ secs=${1:-2}
 echo "== $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 build/bench/bench_frame 640 480 "$secs"
 build/bench/bench_frame 320 240 "$secs"
+build/bench/bench_log -d "${BENCH_LOG_DIR:-/var/tmp}" -b 1024 -s "$secs"
