@@ -92,7 +92,7 @@ PROG_DIRS := $(sort $(dir $(wildcard tools/*/*.c)) \
 TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
 prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
-LDLIBS_bioflowd := -lseccomp -luring -ludev
+LDLIBS_bioflowd = -lseccomp -luring -ludev $(LDLIBS_TSS2)
 # The test-only fault hooks (docs/bioflowd.md); a release build sets
 # CFLAGS_bioflowd= to leave them out.
 CFLAGS_bioflowd ?= -DBIOFLOWD_TEST_HOOKS

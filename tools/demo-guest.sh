@@ -6,7 +6,11 @@
 # card of person 42: person 42 (MATCH), an impostor (NO MATCH), then a
 # print, a screen replay and a mask of person 42 (ATTACK, each with its
 # class); print the verdicts and the reader's statistics, clean up.
-# Exit 0 when every verdict is the expected one.
+# The audit consumer is the daemon bioflowd with the TPM root signer
+# when a TPM is present: at the end it is stopped, its log verified with
+# bioflow-verify and the latest checkpoint printed.  Without a TPM, or if
+# bioflowd cannot start, `bioctl audit drain` stands in (and says so).
+# Exit 0 when every verdict is the expected one and the log verifies.
 
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +20,12 @@ WORK=$(mktemp -d)
 AUDIT_DEV=/dev/bioreader-audit
 AUDIT_SYSFS=/sys/class/misc/bioreader-audit
 DRAIN_PID=$WORK/audit-drain.pid
+TPM_DEV=/dev/tpmrm0
+TCTI=device:$TPM_DEV
+STORE=$WORK/bioflow
+ROOT_PUB=$WORK/root.pub.pem
+FLOW=0		# 1: bioflowd is the audit consumer
+FLOW_PID=
 NODE=
 
 say() { printf '\n== %s\n' "$*"; }
@@ -48,11 +58,87 @@ drain_stop() {
 	done
 }
 
+drain_start() {
+	printf '$ %s\n' "bioctl audit drain --out $WORK/audit.bin &"
+	setsid bioctl audit drain --out "$WORK/audit.bin" --pidfile "$DRAIN_PID" \
+		</dev/null >/dev/null 2>"$WORK/audit-drain.err" &
+	for _ in $(seq 200); do
+		drain_running &&
+			[ "$(cat "$AUDIT_SYSFS/consumer" 2>/dev/null)" = 1 ] && return 0
+		sleep 0.05
+	done
+	echo "the audit consumer did not start:" >&2
+	cat "$WORK/audit-drain.err" >&2
+	return 1
+}
+
+# The audit daemon with the TPM root signer (docs/bioflowd.md, docs/tpm.md).
+flow_start() {
+	local user=bioflowd rc
+
+	echo "The audit daemon bioflowd takes them: it seals them into a signed,"
+	echo "append-only log whose root key lives in the TPM."
+	run bioflow-provision --tcti "$TCTI" --out-pubkey "$ROOT_PUB"
+	rc=$?
+	if [ $rc -eq 4 ]; then
+		echo "(the TPM root exists already: exporting its public key again)"
+		run bioflow-provision --tcti "$TCTI" --export-pubkey "$ROOT_PUB"
+		rc=$?
+	fi
+	[ $rc -eq 0 ] || return 1
+	# the packaged bioflowd user, else nobody (the worker never runs as root)
+	getent passwd bioflowd >/dev/null || user=nobody
+	printf '$ %s\n' "bioflowd --tpm $TCTI --user $user --store $STORE &"
+	setsid bioflowd --tpm "$TCTI" --user "$user" --store "$STORE" \
+		</dev/null >/dev/null 2>"$WORK/bioflowd.log" &
+	FLOW_PID=$!
+	for _ in $(seq 300); do
+		if ! kill -0 "$FLOW_PID" 2>/dev/null; then
+			sed 's/^/  /' "$WORK/bioflowd.log" >&2
+			FLOW_PID=
+			return 1
+		fi
+		if [ "$(cat "$AUDIT_SYSFS/consumer" 2>/dev/null)" = 1 ] &&
+			grep -q 'running:' "$WORK/bioflowd.log"; then
+			FLOW=1
+			sed 's/^/  /' "$WORK/bioflowd.log"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "bioflowd did not attach to $AUDIT_DEV:" >&2
+	sed 's/^/  /' "$WORK/bioflowd.log" >&2
+	flow_stop
+	return 1
+}
+
+# SIGTERM: the daemon seals and acknowledges what it read, then exits 0.
+flow_stop() {
+	local _
+
+	[ -n "$FLOW_PID" ] || return 0
+	kill -TERM "$FLOW_PID" 2>/dev/null
+	for _ in $(seq 400); do
+		kill -0 "$FLOW_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$FLOW_PID" 2>/dev/null; then
+		kill -KILL "$FLOW_PID" 2>/dev/null
+		FLOW_PID=
+		return 1
+	fi
+	wait "$FLOW_PID" 2>/dev/null
+	local rc=$?
+	FLOW_PID=
+	return $rc
+}
+
 cleanup() {
 	if [ -d /sys/kernel/config/bioreader_sim/$NAME ]; then
 		bioctl sim del $NAME >/dev/null
 	fi
 	drain_stop
+	flow_stop
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -72,20 +158,17 @@ run modprobe bioreader || exit 1
 if [ -e "$AUDIT_DEV" ]; then
 	say "Attaching an audit consumer"
 	echo "The driver fails closed: it starts no session and releases no verdict"
-	echo "unless a consumer takes its audit records. The audit daemon (bioflowd)"
-	echo "is not part of this demo; 'bioctl audit drain' stands in for it."
-	printf '$ %s\n' "bioctl audit drain --out $WORK/audit.bin &"
-	setsid bioctl audit drain --out "$WORK/audit.bin" --pidfile "$DRAIN_PID" \
-		</dev/null >/dev/null 2>"$WORK/audit-drain.err" &
-	for _ in $(seq 200); do
-		drain_running &&
-			[ "$(cat "$AUDIT_SYSFS/consumer" 2>/dev/null)" = 1 ] && break
-		sleep 0.05
-	done
-	if ! drain_running; then
-		echo "the audit consumer did not start:" >&2
-		cat "$WORK/audit-drain.err" >&2
-		exit 1
+	echo "unless a consumer takes its audit records."
+	if [ -e "$TPM_DEV" ] && command -v bioflowd >/dev/null &&
+		command -v bioflow-provision >/dev/null; then
+		flow_start || echo "bioflowd could not start: falling back to 'bioctl audit drain'"
+	else
+		echo "No TPM ($TPM_DEV) or no bioflowd: falling back to 'bioctl audit drain'"
+	fi
+	if [ $FLOW -eq 0 ]; then
+		echo "The audit drain stands in for the audit daemon: it keeps the records"
+		echo "in a plain file, with no signed log."
+		drain_start || exit 1
 	fi
 fi
 
@@ -144,6 +227,32 @@ run bioctl sim del $NAME
 NODE=
 drain_stop
 
+flow_ok=1
+if [ $FLOW -eq 1 ]; then
+	say "The audit log"
+	# every record is in the kernel's hands until the daemon acknowledges
+	# it; wait until it has (at most a few seconds), then stop it
+	for _ in $(seq 100); do
+		[ "$(cat "$AUDIT_SYSFS/acked" 2>/dev/null)" = \
+		  "$(( $(cat "$AUDIT_SYSFS/next_seq" 2>/dev/null || echo 1) - 1 ))" ] && break
+		sleep 0.05
+	done
+	printf '$ %s\n' "kill -TERM \$(pidof bioflowd)"
+	if flow_stop; then
+		echo "bioflowd stopped: everything it read is sealed and acknowledged"
+	else
+		echo "bioflowd did not stop cleanly:"
+		flow_ok=0
+	fi
+	sed 's/^/  /' "$WORK/bioflowd.log" | tail -n 4
+	echo
+	run bioflow-verify -q --root-key "$ROOT_PUB" "$STORE" || flow_ok=0
+	echo
+	echo "The latest checkpoint ($STORE/checkpoint), signed by the epoch key"
+	echo "that the TPM root key certified:"
+	run cat "$STORE/checkpoint" || flow_ok=0
+fi
+
 say "Summary"
 ok=1
 # res LABEL EXIT CLASS-LINE DESCRIPTION: the verify of LABEL exited with
@@ -166,6 +275,16 @@ res impostor 3 "" "person 7 with 42's card -> NO MATCH"
 res print 4 "attack class: printed photo" "print of 42 -> ATTACK (printed photo)"
 res replay 4 "attack class: screen replay" "screen replay of 42 -> ATTACK (screen replay)"
 res mask 4 "attack class: mask" "mask of 42 -> ATTACK (mask)"
+if [ $FLOW -eq 1 ]; then
+	if [ $flow_ok -eq 1 ]; then
+		printf '  %-52s ok\n' "audit log sealed by bioflowd (TPM root), verified"
+	else
+		printf '  %-52s FAILED\n' "audit log sealed by bioflowd (TPM root), verified"
+		ok=0
+	fi
+else
+	printf '  %-52s %s\n' "audit log" "drain fallback (no signed log)"
+fi
 if [ $ok -eq 1 ]; then
 	echo "demo: verdicts as expected"
 	exit 0

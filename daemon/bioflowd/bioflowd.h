@@ -79,7 +79,8 @@ struct bfd_config {
 	const char *node;	/* NULL: udev discovery, then BFD_DEFAULT_NODE */
 	const char *socket;	/* BFD_SRC_SOCKET source instead of a node */
 	const char *user;
-	const char *root_key;
+	const char *root_key;	/* software root signer, or */
+	const char *tpm;	/* the TPM root signer's TCTI */
 	const char *root_counter;
 	const char *origin;	/* for a new store; NULL: bioflow/<hostname> */
 	uint64_t epoch_records;

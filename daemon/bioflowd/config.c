@@ -11,7 +11,7 @@
 #include "bioflowd.h"
 
 static const char usage[] =
-"Usage: bioflowd --root-key PEM [OPTION]...\n"
+"Usage: bioflowd {--tpm TCTI | --root-key PEM} [OPTION]...\n"
 "Keep the tamper-evident audit log of the bioreader readers.\n"
 "\n"
 "  -s, --store DIR           the log store (default " BFD_DEFAULT_STORE ");\n"
@@ -21,6 +21,8 @@ static const char usage[] =
 "      --audit-socket PATH   read records from a Unix SOCK_SEQPACKET socket\n"
 "                            instead of a node (development and tests)\n"
 "  -u, --user NAME           user the worker runs as (default " BFD_DEFAULT_USER ")\n"
+"      --tpm TCTI            TPM root signer (provisioned with\n"
+"                            bioflow-provision), e.g. device:/dev/tpmrm0\n"
 "      --root-key PEM        software root signer: its private key\n"
 "      --root-counter FILE   its monotonic counter (default PEM.counter)\n"
 "      --origin NAME         log origin for a new store\n"
@@ -44,7 +46,7 @@ static const char usage[] =
 enum {
 	OPT_SOCKET = 256, OPT_ROOT_KEY, OPT_ROOT_COUNTER, OPT_ORIGIN,
 	OPT_EPOCH_RECORDS, OPT_EPOCH_SECONDS, OPT_COMMIT_RECORDS,
-	OPT_COMMIT_LATENCY, OPT_SEGMENT, OPT_VERSION, OPT_WORKER,
+	OPT_COMMIT_LATENCY, OPT_SEGMENT, OPT_VERSION, OPT_WORKER, OPT_TPM,
 };
 
 static const struct option opts[] = {
@@ -52,6 +54,7 @@ static const struct option opts[] = {
 	{ "audit-node", required_argument, NULL, 'n' },
 	{ "audit-socket", required_argument, NULL, OPT_SOCKET },
 	{ "user", required_argument, NULL, 'u' },
+	{ "tpm", required_argument, NULL, OPT_TPM },
 	{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
 	{ "root-counter", required_argument, NULL, OPT_ROOT_COUNTER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
@@ -138,6 +141,14 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 		case 'u':
 			c->user = optarg;
 			break;
+		case OPT_TPM:
+			if (!*optarg) {
+				fprintf(stderr, "bioflowd: --tpm wants a TCTI, e.g. %s\n",
+					BFL_TPM_TCTI_DEFAULT);
+				return BFD_EXIT_USAGE;
+			}
+			c->tpm = optarg;
+			break;
 		case OPT_ROOT_KEY:
 			c->root_key = optarg;
 			break;
@@ -198,8 +209,12 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 		fprintf(stderr, "bioflowd: --audit-node and --audit-socket exclude each other\n");
 		return BFD_EXIT_USAGE;
 	}
-	if (!c->root_key) {
-		fprintf(stderr, "bioflowd: --root-key is required (the TPM root signer is not wired in yet)\n");
+	if (!c->root_key == !c->tpm) {
+		fprintf(stderr, "bioflowd: give exactly one root signer: --tpm TCTI or --root-key PEM\n");
+		return BFD_EXIT_USAGE;
+	}
+	if (c->root_counter && !c->root_key) {
+		fprintf(stderr, "bioflowd: --root-counter goes with --root-key (the TPM keeps its own counter)\n");
 		return BFD_EXIT_USAGE;
 	}
 #ifdef BIOFLOWD_TEST_HOOKS

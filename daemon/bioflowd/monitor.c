@@ -2,8 +2,8 @@
 /*
  * The monitor: the only part of bioflowd that keeps privileges.  It
  *
- *   - resolves the worker's user, loads the root signer (software key
- *     now; the TPM signer has the same interface) and never gives it away;
+ *   - resolves the worker's user, loads the root signer (the TPM with
+ *     --tpm, or the software key of --root-key) and never gives it away;
  *   - prepares the store directory (owned by the worker's user);
  *   - finds the audit node with libudev and follows hotplug of it and of
  *     the readers (or connects to an --audit-socket source);
@@ -213,6 +213,17 @@ static int setup_root(struct monitor *m)
 	u8 *p = m->pub;
 	int n;
 
+	if (m->c->tpm) {
+		struct bfl_tpm_config tc = { .tcti = m->c->tpm };
+
+		m->rs = bfl_tpm_root_open(&tc, &e);
+		if (!m->rs) {
+			bfd_log("root signer: TPM %s: %s (provisioned with bioflow-provision?)",
+				m->c->tpm, e.msg);
+			return -1;
+		}
+		goto loaded;
+	}
 	if (m->c->root_counter)
 		snprintf(counter, sizeof(counter), "%s", m->c->root_counter);
 	else
@@ -222,6 +233,7 @@ static int setup_root(struct monitor *m)
 		bfd_log("root signer: %s", e.msg);
 		return -1;
 	}
+loaded:
 	n = i2d_PUBKEY(m->rs->key.pk, NULL);
 	if (n <= 0 || (size_t)n > sizeof(m->pub) || i2d_PUBKEY(m->rs->key.pk, &p) != n) {
 		bfd_log("root public key: cannot encode");
