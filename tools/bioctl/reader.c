@@ -345,6 +345,25 @@ static void print_policy(const char *dev, const struct bioreader_policy *p)
 	printf("  lockout                       %u s\n", p->lockout_s);
 }
 
+/* A numeric option of `policy --set`, range-checked. */
+struct policy_num {
+	int given;
+	uint64_t val;
+};
+
+static int policy_num_parse(const char *arg, uint64_t lo, uint64_t hi,
+			    const char *what, const char *unit,
+			    struct policy_num *o)
+{
+	if (parse_u64(arg, lo, hi, &o->val)) {
+		err_msg("policy: %s must be %llu..%llu%s", what,
+			(unsigned long long)lo, (unsigned long long)hi, unit);
+		return -1;
+	}
+	o->given = 1;
+	return 0;
+}
+
 int cmd_policy(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -362,13 +381,9 @@ int cmd_policy(int argc, char **argv)
 	const char *dev = BIOCTL_DEFAULT_DEV;
 	struct bioreader_policy p, want;
 	int c, fd, set = 0, get = 0, changes = 0, allow = -1;
-	uint64_t v;
 	uint32_t level = 0;
-	struct {
-		int given;
-		uint64_t val;
-	} frames = { 0, 0 }, tmo = { 0, 0 }, maxf = { 0, 0 },
-	  lock = { 0, 0 };
+	struct policy_num frames = { 0 }, tmo = { 0 }, maxf = { 0 },
+			  lock = { 0 };
 
 	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
 		switch (c) {
@@ -394,40 +409,26 @@ int cmd_policy(int argc, char **argv)
 			changes++;
 			break;
 		case 'f':
-			if (parse_u64(optarg, 1, 64, &v)) {
-				err_msg("policy: frames must be 1..64");
+			if (policy_num_parse(optarg, 1, 64, "frames", "", &frames))
 				return BX_USAGE;
-			}
-			frames.given = 1;
-			frames.val = v;
 			changes++;
 			break;
 		case 'T':
-			if (parse_u64(optarg, 100, BIOREADER_TIMEOUT_MAX_MS, &v)) {
-				err_msg("policy: timeout must be 100..%u ms",
-					BIOREADER_TIMEOUT_MAX_MS);
+			if (policy_num_parse(optarg, 100, BIOREADER_TIMEOUT_MAX_MS,
+					     "timeout", " ms", &tmo))
 				return BX_USAGE;
-			}
-			tmo.given = 1;
-			tmo.val = v;
 			changes++;
 			break;
 		case 'm':
-			if (parse_u64(optarg, 1, 100, &v)) {
-				err_msg("policy: max-failures must be 1..100");
+			if (policy_num_parse(optarg, 1, 100, "max-failures", "",
+					     &maxf))
 				return BX_USAGE;
-			}
-			maxf.given = 1;
-			maxf.val = v;
 			changes++;
 			break;
 		case 'L':
-			if (parse_u64(optarg, 1, 86400, &v)) {
-				err_msg("policy: lockout must be 1..86400 s");
+			if (policy_num_parse(optarg, 1, 86400, "lockout", " s",
+					     &lock))
 				return BX_USAGE;
-			}
-			lock.given = 1;
-			lock.val = v;
 			changes++;
 			break;
 		default:
