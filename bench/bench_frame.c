@@ -161,8 +161,8 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 3 ? atof(argv[3]) : 1.0;
 	double t_copy, t_pipe, t_mac, t_lm, t_dec;
-	u8 tbuf[BIOREADER_TEMPLATE_HDR_SIZE + BRHW_EMB_MAX] = { 0 };
-	struct bioreader_template_hdr *th = (void *)tbuf;
+	u8 tbuf[BIOREADER_TEMPLATE_HDR_SIZE + BRHW_EMB_MAX];
+	size_t tlen;
 	struct bio_verdict_parts v;
 	u32 cls = 0, k, reps = 200000;
 	size_t i;
@@ -175,12 +175,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (u8)(i * 13 + 1);
 
-	th->magic = cpu_to_le32(BIOREADER_TEMPLATE_MAGIC);
-	th->version = cpu_to_le16(BIOREADER_TEMPLATE_VERSION);
-	th->dim = cpu_to_le16(128);
-	th->format = BIOREADER_TEMPLATE_FMT_INT8_L2;
-	sim_identity_embedding(42, 128, (s8 *)tbuf + BIOREADER_TEMPLATE_HDR_SIZE);
-	if (bio_template_parse(&tpl, tbuf, BIOREADER_TEMPLATE_HDR_SIZE + 128, 128))
+	tlen = sim_identity_template(42, 128, tbuf, sizeof(tbuf));
+	if (!tlen || bio_template_parse(&tpl, tbuf, tlen, 128))
 		return 1;
 
 	render();

@@ -83,3 +83,20 @@ void sim_identity_sample(u64 identity, u64 *rng, u32 noise_pct, u16 dim,
 	sim_quantise(v, dim, out);
 	bio_wipe(v, sizeof(v));
 }
+
+size_t sim_identity_template(u64 identity, u16 dim, u8 *buf, size_t cap)
+{
+	struct bioreader_template_hdr hdr;
+	size_t len = BIOREADER_TEMPLATE_HDR_SIZE + (size_t)dim;
+
+	if (!dim || dim > BRHW_EMB_MAX || cap < len)
+		return 0;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = cpu_to_le32(BIOREADER_TEMPLATE_MAGIC);
+	hdr.version = cpu_to_le16(BIOREADER_TEMPLATE_VERSION);
+	hdr.dim = cpu_to_le16(dim);
+	hdr.format = BIOREADER_TEMPLATE_FMT_INT8_L2;
+	memcpy(buf, &hdr, sizeof(hdr));
+	sim_identity_embedding(identity, dim, (s8 *)(buf + sizeof(hdr)));
+	return len;
+}

@@ -39,4 +39,11 @@ void sim_identity_embedding(u64 identity, u16 dim, s8 *out);
 void sim_identity_sample(u64 identity, u64 *rng, u32 noise_pct, u16 dim,
 			 s8 *out);
 
+/*
+ * The "ID card" template of @identity in the uAPI template format
+ * (uapi/linux/bioreader.h) into @buf of @cap bytes.  Returns its length,
+ * or 0 when @dim is 0 or above BRHW_EMB_MAX or @cap is too small.
+ */
+size_t sim_identity_template(u64 identity, u16 dim, u8 *buf, size_t cap);
+
 #endif /* _SIM_IDENTITY_H */

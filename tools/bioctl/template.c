@@ -19,19 +19,8 @@
 size_t make_template(uint64_t identity, unsigned int dim, uint8_t *buf,
 		     size_t cap)
 {
-	struct bioreader_template_hdr hdr;
-	size_t len = BIOREADER_TEMPLATE_HDR_SIZE + dim;
-
-	if (!dim || dim > BRHW_EMB_MAX || cap < len)
-		return 0;
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.magic = htole32(BIOREADER_TEMPLATE_MAGIC);
-	hdr.version = htole16(BIOREADER_TEMPLATE_VERSION);
-	hdr.dim = htole16(dim);
-	hdr.format = BIOREADER_TEMPLATE_FMT_INT8_L2;
-	memcpy(buf, &hdr, sizeof(hdr));
-	sim_identity_embedding(identity, dim, (s8 *)(buf + sizeof(hdr)));
-	return len;
+	return dim > UINT16_MAX ? 0 : sim_identity_template(identity, (u16)dim,
+							   buf, cap);
 }
 
 int cmd_template(int argc, char **argv)
