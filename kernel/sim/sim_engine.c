@@ -384,24 +384,25 @@ int sim_engine_init(struct sim_dev *sd)
 	sd->scratch = kvzalloc(sd->frame_size, GFP_KERNEL);
 	if (!sd->scratch)
 		return -ENOMEM;
+	ret = -ENOMEM;
 	sd->wq = alloc_ordered_workqueue("%s-dma", 0, dev_name(sd->dev));
-	if (!sd->wq) {
-		kvfree(sd->scratch);
-		sd->scratch = NULL;
-		return -ENOMEM;
-	}
+	if (!sd->wq)
+		goto err_scratch;
 	ret = sim_inject_init(sd);
-	if (ret) {
-		destroy_workqueue(sd->wq);
-		kvfree(sd->scratch);
-		sd->scratch = NULL;
-		return ret;
-	}
+	if (ret)
+		goto err_wq;
 	INIT_WORK(&sd->work, sim_engine_work);
 	hrtimer_init(&sd->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	sd->timer.function = sim_engine_tick;
 	sd->rng = sd->cfg.seed;
 	return 0;
+
+err_wq:
+	destroy_workqueue(sd->wq);
+err_scratch:
+	kvfree(sd->scratch);
+	sd->scratch = NULL;
+	return ret;
 }
 
 /*

@@ -859,11 +859,11 @@ static void sc_pixel(const struct sc_ctx *c, s32 x, s32 y, struct sc_px *p)
 			p->shade = 240;
 		} else if (c->curv_r) {
 			s32 r = c->curv_r, u = sc_min(sc_abs(dx), r - 1);
+			/* u < r: the chord's half-height is positive. */
+			u32 h = bio_isqrt64((u64)(r * r - u * u));
 
-			p->z += (r - (s32)bio_isqrt64((u64)(r * r - u * u))) *
-				c->mmpx / 256;
-			p->shade = (u32)((r * r - u * u) > 0 ?
-				  bio_isqrt64((u64)(r * r - u * u)) * 256 / r : 0);
+			p->z += (r - (s32)h) * c->mmpx / 256;
+			p->shade = h * 256 / r;
 		}
 		if (in_face && eye && c->s->holes) {
 			/* Eye holes: the holder's eyes, a little behind. */

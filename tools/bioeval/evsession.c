@@ -80,16 +80,9 @@ static void ev_render(const struct ev_session_cfg *c, uint8_t *buf,
 static int ev_template(uint64_t id, uint16_t dim, struct bio_template *t)
 {
 	uint8_t raw[BIOREADER_TEMPLATE_HDR_SIZE + BRHW_EMB_MAX];
-	struct bioreader_template_hdr h;
+	size_t len = sim_identity_template(id, dim, raw, sizeof(raw));
 
-	memset(&h, 0, sizeof(h));
-	h.magic = cpu_to_le32(BIOREADER_TEMPLATE_MAGIC);
-	h.version = cpu_to_le16(BIOREADER_TEMPLATE_VERSION);
-	h.dim = cpu_to_le16(dim);
-	h.format = BIOREADER_TEMPLATE_FMT_INT8_L2;
-	memcpy(raw, &h, sizeof(h));
-	sim_identity_embedding(id, dim, (s8 *)(raw + sizeof(h)));
-	return bio_template_parse(t, raw, sizeof(h) + dim, dim);
+	return len ? bio_template_parse(t, raw, len, dim) : -EBADMSG;
 }
 
 int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
@@ -196,7 +189,9 @@ int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
 		r->ns_pipeline += ev_now_ns() - t0;
 		if (face_frames && bio_session_decide(md, ld, cls, true, false, &r->v))
 			goto done;
-		memcpy(prev, buf, g.frame_size);
+		/* Only a repeated frame needs the previous one. */
+		if (c->inject == EV_INJECT_SEQ_REPEAT)
+			memcpy(prev, buf, g.frame_size);
 		prev_ts = ts;
 	}
 	r->v.outcome = BIOREADER_OUTCOME_TIMEOUT;
