@@ -75,6 +75,15 @@ int brvm_flow_stop(struct brvm_flow *f)
 
 	if (!f->pid)
 		return -1;
+	/*
+	 * A stop seals only what the worker has read: wait until every
+	 * record the kernel has numbered is acknowledged, so that what the
+	 * caller checks afterwards does not depend on when the last read
+	 * happened to run.
+	 */
+	while (brvm_audit_attr("acked") != brvm_audit_attr("next_seq") - 1 &&
+	       brvm_now_ms() < end)
+		brvm_sleep_ms(20);
 	kill(f->pid, SIGTERM);
 	while (brvm_now_ms() < end) {
 		pid_t r = waitpid(f->pid, &st, WNOHANG);
