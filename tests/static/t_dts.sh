@@ -26,43 +26,7 @@ EXAMPLE_DTC_FLAGS="-Wno-avoid_unnecessary_addr_size -Wno-graph_child_address
  -Wno-interrupt_provider -Wno-unique_unit_address
  -Wunique_unit_address_if_enabled"
 
-n=0
-failed=0
-passed=0
-skipped=0
-
-ok() {
-	n=$((n + 1)); passed=$((passed + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n $1${2:+ ($2)}"
-}
-
-skip() {
-	n=$((n + 1)); skipped=$((skipped + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-# Print a file as KTAP diagnostics.
-diag_file() {
-	sed 's/^/# /' "$1"
-}
-
-# missing TOOL... : names the first tool that is not on PATH, if any.
-missing() {
-	local t
-
-	for t in "$@"; do
-		if ! command -v "$t" >/dev/null 2>&1; then
-			echo "$t"
-			return 0
-		fi
-	done
-	return 1
-}
+. "$ROOT/tests/static/lib/ktap.sh"
 
 # check NAME CMD... : ok if CMD exits 0 and prints nothing at all
 # (dt-validate and dt-doc-validate report problems on stderr but still
@@ -81,9 +45,6 @@ check_quiet() {
 	not_ok "$name" "exit status $rc"
 	return 1
 }
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 
 PLAN=9
 echo "KTAP version 1"
@@ -249,9 +210,4 @@ else
 	not_ok "driver of_match_table carries $COMPAT" "not in ${glue#"$ROOT"/}"
 fi
 
-if [ $n -ne $PLAN ]; then
-	echo "# planned $PLAN tests but ran $n"
-	failed=$((failed + 1))
-fi
-echo "# totals: pass:$passed fail:$failed skip:$skipped"
-[ $failed -eq 0 ]
+ktap_done

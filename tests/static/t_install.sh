@@ -27,36 +27,12 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 
-n=0
-failed=0
-passed=0
-skipped=0
+. "$ROOT/tests/static/lib/ktap.sh"
 
-ok() {
-	n=$((n + 1)); passed=$((passed + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n $1${2:+ ($2)}"
-}
-
-skip() {
-	n=$((n + 1)); skipped=$((skipped + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-result() {
-	if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2" "${3:-}"; fi
-}
-
+# Diagnostics of long logs: their last 40 lines.
 diag_file() {
 	sed 's/^/# /' "$1" | tail -n 40
 }
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 
 KVER=$(make -s --no-print-directory print-kver)
 KDIR=$(make -s --no-print-directory print-kdir)
@@ -402,9 +378,4 @@ else
 	result $((rc | bad)) "$DKMS_NAME"
 fi
 
-if [ $n -ne $PLAN ]; then
-	echo "# planned $PLAN tests but ran $n"
-	failed=$((failed + 1))
-fi
-echo "# totals: pass:$passed fail:$failed skip:$skipped"
-[ $failed -eq 0 ]
+ktap_done

@@ -19,44 +19,7 @@ MANDIR=$ROOT/docs/man
 UAPI=$ROOT/uapi/linux/bioreader.h
 PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1"
 
-n=0
-failed=0
-passed=0
-skipped=0
-
-ok() {
-	n=$((n + 1)); passed=$((passed + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n $1${2:+ ($2)}"
-}
-
-skip() {
-	n=$((n + 1)); skipped=$((skipped + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-diag_file() {
-	sed 's/^/# /' "$1"
-}
-
-missing() {
-	local t
-
-	for t in "$@"; do
-		if ! command -v "$t" >/dev/null 2>&1; then
-			echo "$t"
-			return 0
-		fi
-	done
-	return 1
-}
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$ROOT/tests/static/lib/ktap.sh"
 
 # render PAGE OUT: the command the checks are defined by; diagnostics
 # go to $TMP/err.
@@ -218,9 +181,4 @@ else
 	ok "$name"
 fi
 
-if [ $n -ne $PLAN ]; then
-	echo "# planned $PLAN tests but ran $n"
-	failed=$((failed + 1))
-fi
-echo "# totals: pass:$passed fail:$failed skip:$skipped"
-[ $failed -eq 0 ]
+ktap_done

@@ -23,48 +23,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RULES=$ROOT/udev/60-bioreader.rules
 SYSUSERS=$ROOT/udev/bioreader.sysusers
 
-n=0
-failed=0
-passed=0
-skipped=0
-
-ok() {
-	n=$((n + 1)); passed=$((passed + 1))
-	echo "ok $n $1"
-}
-
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1))
-	echo "not ok $n $1${2:+ ($2)}"
-}
-
-skip() {
-	n=$((n + 1)); skipped=$((skipped + 1))
-	echo "ok $n $1 # SKIP $2"
-}
-
-result() {
-	if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2" "${3:-}"; fi
-}
-
-diag_file() {
-	sed 's/^/# /' "$1"
-}
-
-missing() {
-	local t
-
-	for t in "$@"; do
-		if ! command -v "$t" >/dev/null 2>&1; then
-			echo "$t"
-			return 0
-		fi
-	done
-	return 1
-}
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$ROOT/tests/static/lib/ktap.sh"
 
 # ---- A udev rules parser and evaluator, for the subset of udev(7) that
 # ---- rules for a character device use.
@@ -446,9 +405,4 @@ expect "other names and subsystems are left alone" \
 expect "a bioreader0 in another subsystem is left alone" \
 	add video4linux bioreader0 MATCHED_LINES=
 
-if [ $n -ne $PLAN ]; then
-	echo "# planned $PLAN tests but ran $n"
-	failed=$((failed + 1))
-fi
-echo "# totals: pass:$passed fail:$failed skip:$skipped"
-[ $failed -eq 0 ]
+ktap_done
