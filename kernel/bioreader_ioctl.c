@@ -136,7 +136,7 @@ static int br_ioc_session_start(struct br_file *f, void __user *uarg,
 				       BIOREADER_REASON_USER_ABORT,
 				       BIOREADER_ATTACK_NONE);
 			f->has_session = false;
-			f->verdict_ready = false;
+			WRITE_ONCE(f->verdict_ready, false);
 		}
 		mutex_unlock(&br->lock);
 	}

@@ -166,6 +166,14 @@ int br_session_policy_check(const struct bioreader_policy *p)
 
 /* ---- start ---- */
 
+/* Template, aggregate, liveness sums, MAC key, pattern: all of it. */
+static void br_session_wipe(struct br_session *s)
+{
+	bio_frame_check_wipe(&s->fc);
+	bio_live_wipe(&s->live);
+	memzero_explicit(s, sizeof(*s));
+}
+
 int br_session_start(struct br_file *f,
 		     const struct bioreader_session_start *req,
 		     const void *tpl, size_t tpl_len, u64 *session_id)
@@ -228,7 +236,7 @@ int br_session_start(struct br_file *f,
 		br_hw_stop(br);
 		br_ring_wipe(br);
 		br_audit_session_cancel(br);
-		memzero_explicit(s, sizeof(*s));
+		br_session_wipe(s);
 		goto out;
 	}
 
@@ -311,10 +319,7 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	audit_seq = br_audit_session_end(br, s, outcome, reason, attack_class,
 					 flags, locked);
 
-	/* Template, aggregate, liveness sums, MAC key, pattern: all of it. */
-	bio_frame_check_wipe(&s->fc);
-	bio_live_wipe(&s->live);
-	memzero_explicit(s, sizeof(*s));
+	br_session_wipe(s);
 	br->state = BR_STATE_IDLE;
 	/* Not _sync: the work takes br->lock; it re-checks the deadline. */
 	cancel_delayed_work(&br->timeout_work);
