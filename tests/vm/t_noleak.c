@@ -25,6 +25,9 @@
 #define WIN		8	/* bytes of the embedding that count as a leak */
 
 static int8_t emb[BRVM_EMB_DIM];
+/* GET_INFO and GET_POLICY: any opener may read them, in any state. */
+#define READS_ANYONE	(1u << 0x00 | 1u << 0x04)
+
 static struct bioreader_info ref_info;		/* as GET_INFO gave it */
 static struct bioreader_policy ref_policy;	/* as set by this test */
 static int64_t emb_norm2;
@@ -38,6 +41,7 @@ struct sweep {
 	int leaks;		/* embedding / frame bytes found */
 	int bad_pad;		/* non-zero pad in a returned struct */
 	int succeeded;
+	unsigned int out_ok;	/* bit nr: a documented read of nr succeeded */
 };
 
 /* Documented (nr, dir) and the size of their output (0: none). */
@@ -168,6 +172,8 @@ static void one(int fd, unsigned int nr, unsigned int dir, size_t size,
 			ktap_diag("%s: unexpected content in the output", where);
 			sw->bad_pad++;
 		}
+		if (doc && out && nr < 32)
+			sw->out_ok |= 1u << nr;
 	}
 	span = ret == 0 && doc ? out : 0;
 	for (o = span; o < BUFSZ; o++)
@@ -185,7 +191,14 @@ static void one(int fd, unsigned int nr, unsigned int dir, size_t size,
 
 static void sweep(int fd, struct sweep *sw)
 {
-	static const size_t sizes[] = { 0, 8, 64, 4096, _IOC_SIZEMASK };
+	/* The exact sizes too, so that the documented reads do succeed. */
+	static const size_t sizes[] = {
+		0, 8, 64, 4096, _IOC_SIZEMASK,
+		sizeof(struct bioreader_info),
+		sizeof(struct bioreader_session_start),
+		sizeof(struct bioreader_verdict),
+		sizeof(struct bioreader_policy),
+	};
 	static const unsigned int dirs[] = {
 		_IOC_WRITE, _IOC_READ, _IOC_READ | _IOC_WRITE,
 	};
@@ -200,11 +213,16 @@ static void sweep(int fd, struct sweep *sw)
 	}
 }
 
-static void report(const struct sweep *sw, const char *who)
+/*
+ * @want: the documented reads (bit nr) that must have succeeded, so that
+ * "write only their struct" was checked on real outputs, not vacuously.
+ */
+static void report(const struct sweep *sw, const char *who, unsigned int want)
 {
 	char name[160];
 
-	ktap_diag("%s: %d calls, %d succeeded", who, sw->calls, sw->succeeded);
+	ktap_diag("%s: %d calls, %d succeeded, reads %#x (want %#x)", who,
+		  sw->calls, sw->succeeded, sw->out_ok, want);
 	snprintf(name, sizeof(name), "%s: only documented ioctls succeed", who);
 	ktap_check(!sw->undocumented, name);
 	snprintf(name, sizeof(name), "%s: failing ioctls write nothing", who);
@@ -212,7 +230,8 @@ static void report(const struct sweep *sw, const char *who)
 	snprintf(name, sizeof(name),
 		 "%s: successful ioctls write only their struct, with known values",
 		 who);
-	ktap_check(!sw->wrote_beyond && !sw->bad_pad, name);
+	ktap_check(!sw->wrote_beyond && !sw->bad_pad &&
+		   (sw->out_ok & want) == want, name);
 	snprintf(name, sizeof(name),
 		 "%s: no embedding, template or frame bytes in any output", who);
 	ktap_check(!sw->leaks, name);
@@ -343,14 +362,14 @@ int main(void)
 	pthread_join(th, NULL);
 	ktap_diag("sweep took %lld ms; %d sessions, %d decided on 64 face frames",
 		  brvm_now_ms() - t0, bg.sessions, bg.decided);
-	report(&sw, "non-owner fd, frames flowing");
+	report(&sw, "non-owner fd, frames flowing", READS_ANYONE);
 	ktap_check(bg.decided > 0,
 		   "frames of the person were processed around the sweep");
 
 	/* 9-12: every ioctl from the owner fd (its ABORT ends the session) */
 	ok = brvm_start_id(fd, PERSON, 60000, NULL) == 0;
 	sweep(fd, &sw);
-	report(&sw, "owner fd, session running");
+	report(&sw, "owner fd, session running", READS_ANYONE);
 
 	/* 13-16: verdict ready and unread on the owner fd */
 	ok = brvm_start_id(fd, PERSON, 20000, NULL) == 0;
@@ -360,7 +379,8 @@ int main(void)
 	if (!ok)
 		ktap_diag("no verdict became ready");
 	sweep(fd, &sw);
-	report(&sw, "owner fd, verdict ready");
+	report(&sw, "owner fd, verdict ready",
+	       READS_ANYONE | 1u << 0x02);
 
 	/* 17: sysfs and configfs files */
 	ok = !scan_dir(s.cls, 1, &files);
