@@ -13,5 +13,7 @@ make -s user >/dev/null
 secs=${1:-2}
 echo "== $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 build/bench/bench_frame 640 480 "$secs"
+# Worst case: the closest face the simulator renders, the largest box.
+build/bench/bench_frame 640 480 "$secs" "person 42 dist=30"
 build/bench/bench_frame 320 240 "$secs"
 build/bench/bench_log -d "${BENCH_LOG_DIR:-/var/tmp}" -b 1024 -s "$secs"

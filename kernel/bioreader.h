@@ -92,6 +92,7 @@ struct br_session {
 	struct bio_match_agg agg;
 	struct bio_live live;		/* liveness sums: biometric */
 	struct brhw_frame_hdr hdr;	/* private copy of the current frame's header */
+	struct bio_lattice lat;		/* and of its lattice samples */
 	u8 key[BRHW_MAC_KEY_SIZE];
 	u32 illum[BRHW_ILLUM_WORDS];
 	char operator_id[BIOREADER_OPERATOR_ID_LEN];

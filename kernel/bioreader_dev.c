@@ -119,7 +119,7 @@ static int br_hw_identify(struct bioreader *br)
 	ret = regmap_read(br->map, BRHW_REG_VERSION, &br->hw_version);
 	if (ret)
 		return ret;
-	if (br->hw_version >> 16 != BRHW_VERSION_1_0 >> 16) {
+	if (br->hw_version >> 16 != BRHW_VERSION_2_0 >> 16) {
 		dev_err(dev, "unsupported hardware version %#x\n",
 			br->hw_version);
 		return -ENODEV;

@@ -49,7 +49,7 @@
 #define BRHW_REG_LAST		BRHW_REG_ILLUM_LEN
 
 #define BRHW_ID_MAGIC		0x42494f52 /* "BIOR" */
-#define BRHW_VERSION_1_0	0x00010000
+#define BRHW_VERSION_2_0	0x00020000 /* frame format 2: lattice MAC */
 #define BRHW_MAC_KEY_WORDS	8
 #define BRHW_ILLUM_WORDS	4
 #define BRHW_ILLUM_MAX_LEN	64
@@ -98,9 +98,9 @@ struct brhw_desc {
 
 /* ---- Frame: 256-byte header, then the planes ---- */
 #define BRHW_FRAME_MAGIC	0x4d524642 /* "BFRM" */
-#define BRHW_FRAME_VERSION	1
+#define BRHW_FRAME_VERSION	2
 #define BRHW_FRAME_HDR_SIZE	256
-#define BRHW_FRAME_MAC_OFFSET	224 /* MAC covers [0, 224) and the payload */
+#define BRHW_FRAME_MAC_OFFSET	224 /* MAC covers [0, 224) and the lattice */
 #define BRHW_MAC_SIZE		32  /* keyed BLAKE2s-256 */
 #define BRHW_MAC_KEY_SIZE	32
 #define BRHW_EMB_MAX		128
@@ -144,5 +144,20 @@ struct brhw_frame_hdr {
  */
 #define BRHW_PAYLOAD_LEN(w, h)	(4U * (__u32)(w) * (__u32)(h))
 #define BRHW_FRAME_SIZE(w, h)	(BRHW_FRAME_HDR_SIZE + BRHW_PAYLOAD_LEN(w, h))
+
+/*
+ * The sampling lattice (docs/hardware.md, "MAC"): with FACE set, the
+ * inner box of the face box,
+ *   x0 = face_x + face_w * 2 / 10, iw = face_w * 6 / 10 (y0, ih alike),
+ * is sampled at the LAT_N x LAT_N points
+ *   (x0 + iw * k / LAT_N, y0 + ih * j / LAT_N), j, k = 0 .. LAT_N - 1
+ * (integer division).  The points, row j by row j, k fastest, of
+ * nir_850, then of nir_940, then of depth (2 bytes, little-endian) make
+ * the BRHW_LAT_SIZE bytes the MAC covers after the header.  Without FACE
+ * the MAC covers the header alone.
+ */
+#define BRHW_LAT_N		32
+#define BRHW_LAT_POINTS		(BRHW_LAT_N * BRHW_LAT_N)
+#define BRHW_LAT_SIZE		(4 * BRHW_LAT_POINTS)
 
 #endif /* _BIOREADER_HW_H */

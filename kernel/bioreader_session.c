@@ -344,9 +344,10 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
  * One completed, not yet validated frame of @len bytes from the ring.
  * Caller holds br->lock and a session is running.
  *
- * After validation, the header is the private copy in s->hdr; liveness
- * reads the face box of the planes from the DMA buffer itself, once per
- * sample (docs/threat-model.md, "Frame buffers after validation").
+ * Validation copies the header and the lattice samples out of the DMA
+ * buffer once, into s->hdr and s->lat, and authenticates those copies;
+ * nothing after it reads the buffer (docs/threat-model.md, "Frame
+ * buffers after validation").
  */
 void br_session_frame(struct bioreader *br, void *buf, size_t len)
 {
@@ -360,7 +361,7 @@ void br_session_frame(struct bioreader *br, void *buf, size_t len)
 	u8 state;
 
 	br->stats.frames_received++;
-	r = bio_frame_validate(&br->geom, &s->fc, buf, len, &s->hdr);
+	r = bio_frame_validate(&br->geom, &s->fc, buf, len, &s->hdr, &s->lat);
 	seq = le32_to_cpu(h->seq);
 	state = bio_live_pattern_state(s->illum, seq);
 	/* The device must have lit the frame as commanded. */
@@ -378,8 +379,7 @@ void br_session_frame(struct bioreader *br, void *buf, size_t len)
 	}
 	s->frames++;
 	if (s->live_available)
-		bio_live_add(&s->live, &br->geom, h,
-			     (const u8 *)buf + BRHW_FRAME_HDR_SIZE, seq, state);
+		bio_live_add(&s->live, h, &s->lat, seq, state);
 	if (le32_to_cpu(h->flags) & BRHW_FRAME_FACE) {
 		s->face_frames++;
 		bio_match_agg_add(&s->agg, bio_match_similarity(&s->tpl,

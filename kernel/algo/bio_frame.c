@@ -5,9 +5,10 @@
  * BIO_FRAME_OK: a device on the capture bus, or anyone who can write to
  * the DMA buffers, may have forged, replayed or reordered it.
  *
- * Order of checks: structure first (so the MAC length is bounded), then
- * the MAC, then the stateful sequence and time checks, so a forged frame
- * can never move the state.  The state advances only on success.
+ * Order of checks: structure first (so the frame's extent is known), then
+ * the MAC over the header and the lattice samples (bio_lattice.c), then
+ * the stateful sequence and time checks, so a forged frame can never
+ * move the state.  The state advances only on success.
  */
 #include "bio_frame.h"
 
@@ -68,10 +69,12 @@ static enum bio_frame_result bio_frame_check_face(const struct bio_frame_geom *g
 enum bio_frame_result bio_frame_validate(const struct bio_frame_geom *g,
 					 struct bio_frame_check *fc,
 					 const void *buf, size_t len,
-					 struct brhw_frame_hdr *h)
+					 struct brhw_frame_hdr *h,
+					 struct bio_lattice *lat)
 {
 	enum bio_frame_result r;
 	u8 mac[BIO_MAC_SIZE];
+	u32 lat_len;
 	u64 ts;
 	int bad;
 
@@ -82,9 +85,15 @@ enum bio_frame_result bio_frame_validate(const struct bio_frame_geom *g,
 	if (r != BIO_FRAME_OK)
 		return r;
 
-	bio_mac2(fc->key, h, BRHW_FRAME_MAC_OFFSET,
-		 (const u8 *)buf + BRHW_FRAME_HDR_SIZE,
-		 BRHW_PAYLOAD_LEN(g->width, g->height), mac);
+	/*
+	 * The lattice follows from the face box of the private header copy
+	 * (bounds-checked there; a box outside the frame gives no lattice,
+	 * exactly as when the device signed, and is refused below).  The
+	 * MAC is computed over the copies, which are all that is used later.
+	 */
+	lat_len = bio_lattice_gather(h, g->width, g->height,
+				     (const u8 *)buf + BRHW_FRAME_HDR_SIZE, lat);
+	bio_mac2(fc->key, h, BRHW_FRAME_MAC_OFFSET, lat, lat_len, mac);
 	bad = bio_ct_memneq(mac, h->mac, BIO_MAC_SIZE);
 	bio_wipe(mac, sizeof(mac));
 	if (bad)

@@ -28,6 +28,38 @@ struct bio_frame_check {
 	u64 min_ts;		/* device clock at KEY_LOAD */
 };
 
+/*
+ * The lattice samples of one frame (bioreader_hw.h, BRHW_LAT_*), in the
+ * order the MAC covers them: private memory the validator fills from
+ * the DMA buffer once, MACs, and hands to liveness.  Biometric: wipe it.
+ */
+struct bio_lattice {
+	u8 nir_850[BRHW_LAT_POINTS];
+	u8 nir_940[BRHW_LAT_POINTS];
+	__le16 depth[BRHW_LAT_POINTS];
+};
+
+/* Coordinates of the lattice of a face box (pixels). */
+struct bio_lattice_pos {
+	u16 x[BRHW_LAT_N];
+	u16 y[BRHW_LAT_N];
+};
+
+/*
+ * The lattice of @h's face box in a @width x @height frame.  False when
+ * @h has no face or its box does not lie inside the frame.
+ */
+bool bio_lattice_pos(const struct brhw_frame_hdr *h, u32 width, u32 height,
+		     struct bio_lattice_pos *pos);
+
+/*
+ * Gather the lattice of @h from @payload (the planes of a @width x
+ * @height frame) into @lat.  Returns the number of bytes of @lat the MAC
+ * covers: BRHW_LAT_SIZE, or 0 when bio_lattice_pos() is false.
+ */
+u32 bio_lattice_gather(const struct brhw_frame_hdr *h, u32 width, u32 height,
+		       const u8 *payload, struct bio_lattice *lat);
+
 enum bio_frame_result {
 	BIO_FRAME_OK = 0,
 	BIO_FRAME_ERR_SHORT,	/* buffer/bytes_written shorter than a frame */
@@ -50,21 +82,30 @@ void bio_frame_check_wipe(struct bio_frame_check *fc);
 /*
  * Validate one delivered frame of @len bytes at @buf (8-byte aligned).
  *
- * The header is first copied to @hdr, caller-private memory, and every
- * check and the MAC are computed on that copy: a bus master that rewrites
- * the DMA buffer after the check cannot change the header fields or the
- * embedding the caller goes on to use.  Use only @hdr afterwards (and
- * wipe it: it holds the embedding).  The MAC is checked before sequence
- * and time, so a forged frame cannot move the state; the state advances
- * only on BIO_FRAME_OK.
+ * The header is first copied to @hdr and the lattice samples to @lat,
+ * caller-private memory, each byte read from @buf once; every check and
+ * the MAC are computed on those copies.  A bus master that rewrites the
+ * DMA buffer meanwhile or afterwards cannot change what the caller goes
+ * on to use: only @hdr and @lat, never @buf (wipe both: they hold the
+ * embedding and biometric samples).  Pixels off the lattice are not
+ * authenticated and nothing reads them.  The MAC is checked before
+ * sequence and time, so a forged frame cannot move the state; the state
+ * advances only on BIO_FRAME_OK.
  */
 enum bio_frame_result bio_frame_validate(const struct bio_frame_geom *g,
 					 struct bio_frame_check *fc,
 					 const void *buf, size_t len,
-					 struct brhw_frame_hdr *hdr);
+					 struct brhw_frame_hdr *hdr,
+					 struct bio_lattice *lat);
 
-/* Fill in hdr->mac for a frame (used by the simulated device). */
-void bio_frame_sign(const u8 key[BIO_MAC_KEY_SIZE], void *buf);
+/*
+ * Fill in hdr->mac of the frame of @len bytes at @buf, as the device
+ * does (the simulated device, the evaluation tool); @lat is scratch.
+ * A header whose geometry does not fit in @len is signed over the
+ * header alone.
+ */
+void bio_frame_sign(const u8 key[BIO_MAC_KEY_SIZE], void *buf, size_t len,
+		    struct bio_lattice *lat);
 
 const char *bio_frame_result_name(enum bio_frame_result r);
 

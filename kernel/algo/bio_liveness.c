@@ -3,10 +3,11 @@
  * Liveness in fixed point (bio_liveness.h, docs/liveness.md).
  *
  * Per frame, the inner 60 % of the face box (inside the face's outline
- * for any face the detector boxes) is cut into an 8 x 8 grid of cells,
- * and a bounded subsample of at most ~32 x 32 pixels is read once: per
- * cell the mean of each NIR band and the mean of the valid depth
- * samples.  From these:
+ * for any face the detector boxes) is cut into an 8 x 8 grid of cells.
+ * Liveness reads only the frame's lattice samples (32 x 32 points over
+ * that inner box, bio_lattice.c), which the validator copied out of the
+ * DMA buffer and authenticated: per cell the 4 x 4 points give the mean
+ * of each NIR band and the mean of the valid depth samples.  From these:
  *
  *   - the region's mean brightness per band goes into the correlation
  *     with the commanded flood state (Pearson, integer sums);
@@ -17,9 +18,8 @@
  *     (every plane, quadric, and sheet bent along an image axis) and
  *     the RMS of the residual is the frame's relief (bl_relief()).
  *
- * Everything is bounded: loops depend on the validated geometry only,
- * and every value read from the frame is used once, so a frame whose
- * contents change while it is read gives wrong numbers, not a fault.
+ * Everything is bounded: the loops have fixed bounds and the samples
+ * are private memory; nothing here touches the frame buffer.
  */
 #include "bio_liveness.h"
 
@@ -29,6 +29,8 @@
 #define BL_MIN_CELL_RESP (3 * 16)	/* Q4: a cell responds by 3 DN at least */
 #define BL_MIN_RATIO_CELLS 16
 #define BL_SAT_Q4	(250 * 16)
+#define BL_PTS		(BRHW_LAT_N / BIO_LIVE_GRID)	/* lattice points per cell side */
+#define BL_CELL_PTS	(BL_PTS * BL_PTS)
 
 /*
  * Operating points, chosen on the tuning corpus only (docs/evaluation.md,
@@ -154,15 +156,10 @@ static bool bl_relief(struct bio_live *l, u32 *relief)
 	return true;
 }
 
-void bio_live_add(struct bio_live *l, const struct bio_frame_geom *g,
-		  const struct brhw_frame_hdr *hdr, const u8 *payload,
-		  u32 seq, u8 illum)
+void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
+		  const struct bio_lattice *lat, u32 seq, u8 illum)
 {
-	u32 npix = (u32)g->width * g->height;
-	const u8 *p850 = payload, *p940 = payload + npix;
-	const u8 *pd = payload + 2 * npix;
-	u32 fx, fy, fw, fh, x0, y0, iw, ih, sx, sy, cx[BIO_LIVE_GRID + 1];
-	u32 cy[BIO_LIVE_GRID + 1], i, j, x, y, b;
+	u32 i, j, u, b;
 	u32 region[2] = { 0, 0 }, relief;
 	s32 d;
 
@@ -173,54 +170,32 @@ void bio_live_add(struct bio_live *l, const struct bio_frame_geom *g,
 	if (!(le32_to_cpu(hdr->flags) & BRHW_FRAME_FACE) ||
 	    l->frames >= BIO_LIVE_MAX_FRAMES)
 		return;
-	fx = le16_to_cpu(hdr->face_x);
-	fy = le16_to_cpu(hdr->face_y);
-	fw = le16_to_cpu(hdr->face_w);
-	fh = le16_to_cpu(hdr->face_h);
-	/* Validated, but stay safe whoever calls. */
-	if (fx + fw > g->width || fy + fh > g->height)
+	/* An inner box this small samples the same few pixels over and over. */
+	if (le16_to_cpu(hdr->face_w) * 6 / 10 < BIO_LIVE_MIN_BOX ||
+	    le16_to_cpu(hdr->face_h) * 6 / 10 < BIO_LIVE_MIN_BOX)
 		return;
-	iw = fw * 6 / 10;
-	ih = fh * 6 / 10;
-	if (iw < BIO_LIVE_MIN_BOX || ih < BIO_LIVE_MIN_BOX)
-		return;
-	x0 = fx + fw * 2 / 10;
-	y0 = fy + fh * 2 / 10;
-	sx = iw / 32 ? iw / 32 : 1;
-	sy = ih / 32 ? ih / 32 : 1;
-	for (i = 0; i <= BIO_LIVE_GRID; i++) {
-		cx[i] = x0 + iw * i / BIO_LIVE_GRID;
-		cy[i] = y0 + ih * i / BIO_LIVE_GRID;
-	}
 
+	/* Cell (i, j) holds lattice points 4i..4i+3 of rows 4j..4j+3. */
 	memset(l->acc, 0, sizeof(l->acc));
-	memset(l->cnt, 0, sizeof(l->cnt));
 	memset(l->cntd, 0, sizeof(l->cntd));
-	for (j = 0; j < BIO_LIVE_GRID; j++) {
-		for (y = cy[j]; y < cy[j + 1]; y += sy) {
-			for (i = 0; i < BIO_LIVE_GRID; i++) {
-				u32 c = j * BIO_LIVE_GRID + i;
+	for (j = 0; j < BRHW_LAT_N; j++) {
+		for (u = 0; u < BRHW_LAT_N; u++) {
+			u32 c = j / BL_PTS * BIO_LIVE_GRID + u / BL_PTS;
+			u32 k = j * BRHW_LAT_N + u;
+			u32 dz = le16_to_cpu(lat->depth[k]);
 
-				for (x = cx[i]; x < cx[i + 1]; x += sx) {
-					u32 k = y * g->width + x;
-					u32 dz = pd[2 * k] | (u32)pd[2 * k + 1] << 8;
-
-					l->acc[0][c] += p850[k];
-					l->acc[1][c] += p940[k];
-					l->cnt[c]++;
-					if (dz) {
-						l->acc[2][c] += dz;
-						l->cntd[c]++;
-					}
-				}
+			l->acc[0][c] += lat->nir_850[k];
+			l->acc[1][c] += lat->nir_940[k];
+			if (dz) {
+				l->acc[2][c] += dz;
+				l->cntd[c]++;
 			}
 		}
 	}
-
 	d = (s32)!!(illum & BRHW_ILLUM_940) - (s32)!!(illum & BRHW_ILLUM_850);
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
-		s64 mx = l->cnt[i] ? l->acc[0][i] * 16 / l->cnt[i] : 0;
-		s64 my = l->cnt[i] ? l->acc[1][i] * 16 / l->cnt[i] : 0;
+		s64 mx = l->acc[0][i] * 16 / BL_CELL_PTS;
+		s64 my = l->acc[1][i] * 16 / BL_CELL_PTS;
 
 		region[0] += (u32)mx;
 		region[1] += (u32)my;

@@ -76,7 +76,6 @@ struct bio_live {
 	bool exhausted;			/* a frame past the pattern was seen */
 	/* Scratch of one frame. */
 	u32 acc[3][BIO_LIVE_CELLS];	/* 850, 940, depth sums */
-	u16 cnt[BIO_LIVE_CELLS];	/* NIR samples per cell */
 	u16 cntd[BIO_LIVE_CELLS];	/* valid depth samples per cell */
 };
 
@@ -100,14 +99,13 @@ static inline u8 bio_live_pattern_state(const u32 *illum, u32 seq)
 }
 
 /*
- * Add one validated frame: @hdr is the caller's private copy of the
- * header (bio_frame_validate()), @payload the frame's planes, @seq its
- * sequence number and @illum the state the driver commanded for it.
+ * Add one validated frame: @hdr and @lat are the caller's private copies
+ * of the header and of the lattice samples (bio_frame_validate()), @seq
+ * its sequence number and @illum the state the driver commanded for it.
  * Frames without a face, or whose face is too small, are ignored.
  */
-void bio_live_add(struct bio_live *l, const struct bio_frame_geom *g,
-		  const struct brhw_frame_hdr *hdr, const u8 *payload,
-		  u32 seq, u8 illum);
+void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
+		  const struct bio_lattice *lat, u32 seq, u8 illum);
 
 /* The decision so far; @attack_class is set for BIO_LIVE_ATTACK. */
 enum bio_live_decision bio_live_decide(const struct bio_live *l,

@@ -11,10 +11,13 @@
  *   sim_engine.c    the frame clock and the DMA engine
  *   sim_scene.c     what the sensor sees (sim_scene.h)
  *   sim_inject.c    fault and attack injection (a test feature)
+ *   sim_capture.c   capture of a session's frames in debugfs (a test
+ *                   feature)
  */
 #ifndef _BIOREADER_SIM_H
 #define _BIOREADER_SIM_H
 
+#include <linux/dcache.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
@@ -30,7 +33,7 @@
 #define SIM_CHILD_NAME		"bioreader"
 
 /* Model parameters of the simulated reader. */
-#define SIM_HW_VERSION		BRHW_VERSION_1_0
+#define SIM_HW_VERSION		BRHW_VERSION_2_0
 #define SIM_RING_MAX		64
 #define SIM_WIDTH_MIN		32
 #define SIM_WIDTH_MAX		640
@@ -47,6 +50,7 @@ struct sim_config {
 };
 
 struct sim_instance;
+struct bio_lattice;
 
 /*
  * Fault and attack injection (docs/hardware.md, "Fault and attack
@@ -56,6 +60,8 @@ struct sim_instance;
 enum sim_inject_kind {
 	SIM_INJECT_NONE = 0,
 	SIM_INJECT_BAD_MAC,	/* next frame: MAC does not match */
+	SIM_INJECT_PIXEL_ON,	/* next frame: a lattice sample changed */
+	SIM_INJECT_PIXEL_OFF,	/* next frame: a pixel off the lattice changed */
 	SIM_INJECT_SEQ_SKIP,	/* next frame: seq one too far, signed */
 	SIM_INJECT_SEQ_REPEAT,	/* next frame: previous seq again, signed */
 	SIM_INJECT_TIME_BACK,	/* next frame: timestamp goes back, signed */
@@ -161,8 +167,19 @@ struct sim_dev {
 	struct workqueue_struct *wq;
 	struct work_struct work;
 	void *scratch;			/* frame being rendered; wiped */
+	struct bio_lattice *lat;	/* signing scratch; wiped */
 	u64 rng;			/* sensor noise; engine work only */
 	struct sim_rec rec[SIM_REC_SLOTS];
+
+	/*
+	 * Test capture (sim_capture.c), under @cap_lock: the latest key
+	 * epoch's frames as delivered.  @cap is NULL while it is off.
+	 */
+	struct mutex cap_lock;
+	void *cap;
+	u32 cap_max;			/* frames @cap holds */
+	u64 cap_epoch;
+	struct dentry *cap_dir;
 };
 
 /* sim_configfs.c */
@@ -202,6 +219,18 @@ void sim_stall_start_locked(struct sim_dev *sd, u32 ms);
 void sim_stall_end_locked(struct sim_dev *sd);
 void sim_rec_save(struct sim_dev *sd, u64 epoch, const void *frame);
 const void *sim_rec_find(struct sim_dev *sd, u64 epoch);
+void sim_inject_pixel(struct sim_dev *sd, bool on_lattice);
+
+/* sim_capture.c */
+void sim_capture_module_init(void);
+void sim_capture_module_exit(void);
+void sim_capture_init(struct sim_dev *sd);
+void sim_capture_add_files(struct sim_dev *sd);
+void sim_capture_fini(struct sim_dev *sd);
+void sim_capture_remove_files(struct sim_dev *sd);
+void sim_capture_save(struct sim_dev *sd, u64 epoch, const u8 *key,
+		      u64 key_time, const u32 *illum, u32 illum_len,
+		      const void *frame);
 
 /* sim_engine.c */
 int sim_engine_init(struct sim_dev *sd);

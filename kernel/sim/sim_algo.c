@@ -2,7 +2,8 @@
 /*
  * The simulated device signs its frames with the same code the driver
  * verifies them with.  Kbuild links an object into one module only, so
- * the simulator compiles its own copy of those two files here.
+ * the simulator compiles its own copy of those files here.
  */
 #include "../algo/bio_mac_kernel.c"
+#include "../algo/bio_lattice.c"
 #include "../algo/bio_frame_sign.c"

@@ -13,8 +13,8 @@
  *      with ERR_LEN; otherwise take the seq, the key and the
  *      illumination state for this frame;
  *   3. without the lock: map the buffer (a failed translation completes
- *      with ERR_DMA), render the scene into a private scratch frame and
- *      sign it;
+ *      with ERR_DMA), render the scene into a private scratch frame
+ *      (sim_frame_render()) and sign it;
  *   4. under the lock, only if nothing happened in between (capture
  *      stop, reset, key change: all bump sd->gen), copy the frame into
  *      the buffer, complete the descriptor (DONE, OWN cleared last),
@@ -22,7 +22,8 @@
  *
  * Step 4 is what keeps a stopped device from ever writing into buffers
  * the driver has wiped or freed: the driver's register write that stops
- * capture takes the same lock.  The scratch frame is wiped after use.
+ * capture takes the same lock.  The scratch frame is wiped after use,
+ * once the test capture (sim_capture.c) has kept a delivered frame.
  *
  * Injections (sim_inject.c) hook in here: a fault or a stall fires in
  * step 1, at the next exposure while capturing; a frame injection is
@@ -97,43 +98,30 @@ struct sim_shot {
 	enum sim_inject_kind inject;	/* frame injection it carries */
 	bool replayed;			/* scratch holds an old frame */
 	u8 illum_state;
-	u8 illum_index;
+	u32 illum_len;
 	u8 key[BRHW_MAC_KEY_SIZE];
+	/* For the capture (sim_capture.c): the session as programmed. */
+	u64 key_time;
+	u32 illum[BRHW_ILLUM_WORDS];
 };
 
 static void sim_render(struct sim_dev *sd, const struct sim_shot *shot)
 {
-	struct brhw_frame_hdr *hdr = sd->scratch;
 	struct sim_exposure e = {
 		.width = sd->cfg.width,
 		.height = sd->cfg.height,
 		.emb_dim = sd->cfg.emb_dim,
 		.illum_state = shot->illum_state,
 		.seq = shot->seq,
+		.illum_len = shot->illum_len,
+		.timestamp_ns = shot->ts,
 		.rng = &sd->rng,
 	};
 	struct sim_scene scene;
 
 	sim_instance_scene(sd->inst, &scene);
-
-	memset(hdr, 0, sizeof(*hdr));
-	hdr->magic = cpu_to_le32(BRHW_FRAME_MAGIC);
-	hdr->version = cpu_to_le16(BRHW_FRAME_VERSION);
-	hdr->hdr_len = cpu_to_le16(BRHW_FRAME_HDR_SIZE);
-	hdr->seq = cpu_to_le32(shot->seq);
-	hdr->timestamp_ns = cpu_to_le64(shot->ts);
-	hdr->width = cpu_to_le16(sd->cfg.width);
-	hdr->height = cpu_to_le16(sd->cfg.height);
-	hdr->payload_len = cpu_to_le32(BRHW_PAYLOAD_LEN(sd->cfg.width,
-							sd->cfg.height));
-	hdr->illum_state = shot->illum_state;
-	hdr->illum_index = shot->illum_index;
-	hdr->emb_format = BRHW_EMB_FMT_INT8_L2;
-	hdr->emb_dim = cpu_to_le16(sd->cfg.emb_dim);
-
-	sim_scene_render(&scene, &e, hdr,
-			 (u8 *)sd->scratch + BRHW_FRAME_HDR_SIZE);
-	bio_frame_sign(shot->key, sd->scratch);
+	sim_frame_render(&scene, &e, sd->scratch);
+	bio_frame_sign(shot->key, sd->scratch, sd->frame_size, sd->lat);
 }
 
 /*
@@ -165,6 +153,8 @@ static void sim_inject_frame_locked(struct sim_dev *sd, struct sim_shot *shot)
 		shot->ts = prev_ts - 1;
 		break;
 	case SIM_INJECT_BAD_MAC:
+	case SIM_INJECT_PIXEL_ON:
+	case SIM_INJECT_PIXEL_OFF:
 	case SIM_INJECT_REPLAY:
 	case SIM_INJECT_DMA_ERROR:
 		break;
@@ -203,6 +193,10 @@ static void sim_expose(struct sim_dev *sd, struct sim_shot *shot)
 	sim_render(sd, shot);
 	if (shot->inject == SIM_INJECT_BAD_MAC)
 		hdr->mac[0] ^= 0x01;
+	else if (shot->inject == SIM_INJECT_PIXEL_ON)
+		sim_inject_pixel(sd, true);
+	else if (shot->inject == SIM_INJECT_PIXEL_OFF)
+		sim_inject_pixel(sd, false);
 }
 
 static void sim_inject_report(struct sim_dev *sd, enum sim_inject_kind kind,
@@ -223,7 +217,7 @@ static void sim_engine_work(struct work_struct *work)
 	enum sim_inject_kind fired = SIM_INJECT_NONE;
 	struct brhw_desc *ring = NULL, *d;
 	struct sim_shot shot = {};
-	bool record = false;
+	bool record = false, delivered = false;
 	unsigned long flags;
 	u32 stall_ms = 0;
 	void *buf = NULL;
@@ -299,16 +293,17 @@ static void sim_engine_work(struct work_struct *work)
 	shot.epoch = sd->key_epoch;
 	sim_inject_frame_locked(sd, &shot);
 	idx = shot.seq % sd->illum_len;
-	shot.illum_index = idx;
+	shot.illum_len = sd->illum_len;
 	shot.illum_state = sim_illum_locked(sd, idx);
 	memcpy(shot.key, sd->key, sizeof(shot.key));
+	shot.key_time = sd->key_time;
+	memcpy(shot.illum, sd->illum, sizeof(shot.illum));
 	spin_unlock_irqrestore(&sd->lock, flags);
 
 	/* 3. Expose, render and sign, without the lock. */
 	buf = sim_dma_map(addr, sd->frame_size);
 	if (buf && shot.inject != SIM_INJECT_DMA_ERROR)
 		sim_expose(sd, &shot);
-	memzero_explicit(shot.key, sizeof(shot.key));
 
 	/* 4. Deliver, unless the driver changed its mind meanwhile. */
 	spin_lock_irqsave(&sd->lock, flags);
@@ -325,6 +320,7 @@ static void sim_engine_work(struct work_struct *work)
 		goto out_unlock;
 	}
 	memcpy(buf, sd->scratch, sd->frame_size);
+	delivered = true;
 	if (!shot.replayed) {
 		/* An injected seq moves FRAME_SEQ along with it. */
 		sd->frame_seq = shot.seq + 1;
@@ -341,8 +337,13 @@ out_unlock:
 		/* A recorder on the bus keeps this session's first frame. */
 		if (record)
 			sim_rec_save(sd, shot.epoch, sd->scratch);
+		/* The test capture keeps what was delivered, as delivered. */
+		if (delivered)
+			sim_capture_save(sd, shot.epoch, shot.key, shot.key_time,
+					 shot.illum, shot.illum_len, sd->scratch);
 		memzero_explicit(sd->scratch, sd->frame_size);
 	}
+	memzero_explicit(shot.key, sizeof(shot.key));
 	if (ring)
 		memunmap(ring);
 	if (fired)
@@ -385,6 +386,9 @@ int sim_engine_init(struct sim_dev *sd)
 	if (!sd->scratch)
 		return -ENOMEM;
 	ret = -ENOMEM;
+	sd->lat = kvzalloc(sizeof(*sd->lat), GFP_KERNEL);
+	if (!sd->lat)
+		goto err_scratch;
 	sd->wq = alloc_ordered_workqueue("%s-dma", 0, dev_name(sd->dev));
 	if (!sd->wq)
 		goto err_scratch;
@@ -400,6 +404,8 @@ int sim_engine_init(struct sim_dev *sd)
 err_wq:
 	destroy_workqueue(sd->wq);
 err_scratch:
+	kvfree(sd->lat);
+	sd->lat = NULL;
 	kvfree(sd->scratch);
 	sd->scratch = NULL;
 	return ret;
@@ -428,5 +434,7 @@ void sim_engine_fini(struct sim_dev *sd)
 	sim_inject_fini(sd);
 	kvfree_sensitive(sd->scratch, sd->frame_size);
 	sd->scratch = NULL;
+	kvfree_sensitive(sd->lat, sizeof(*sd->lat));
+	sd->lat = NULL;
 	sd->rng = 0;
 }

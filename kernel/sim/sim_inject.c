@@ -17,11 +17,14 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "../algo/bio_frame.h"
 #include "sim.h"
 
 static const char *const sim_inject_names[SIM_INJECT_COUNT] = {
 	[SIM_INJECT_NONE] = "none",
 	[SIM_INJECT_BAD_MAC] = "bad_mac",
+	[SIM_INJECT_PIXEL_ON] = "pixel_on",
+	[SIM_INJECT_PIXEL_OFF] = "pixel_off",
 	[SIM_INJECT_SEQ_SKIP] = "seq_skip",
 	[SIM_INJECT_SEQ_REPEAT] = "seq_repeat",
 	[SIM_INJECT_TIME_BACK] = "time_back",
@@ -128,6 +131,44 @@ static enum hrtimer_restart sim_stall_timer(struct hrtimer *t)
 		sim_stall_end_locked(sd);
 	spin_unlock_irqrestore(&sd->lock, flags);
 	return HRTIMER_NORESTART;
+}
+
+/* ---- pixels changed after signing ---- */
+
+/*
+ * Change one pixel of the signed frame in the scratch buffer, in all
+ * three planes: a lattice point (the MAC covers it: the frame must be
+ * refused), or a pixel off the lattice (not covered and never read: the
+ * frame must be accepted and nothing the driver decides may change).
+ * The pixel off the lattice is taken next to the lattice, inside the
+ * face box where there is room, so that it is one a careless reader
+ * would look at.
+ */
+void sim_inject_pixel(struct sim_dev *sd, bool on_lattice)
+{
+	u32 w = sd->cfg.width, npix = w * sd->cfg.height, x = 0, y = 0, i;
+	u8 *p = (u8 *)sd->scratch + BRHW_FRAME_HDR_SIZE;
+	struct bio_lattice_pos pos;
+
+	if (bio_lattice_pos(sd->scratch, w, sd->cfg.height, &pos)) {
+		y = pos.y[BRHW_LAT_N / 2];
+		x = pos.x[BRHW_LAT_N / 2];
+		if (!on_lattice) {
+			/* Left of the lattice, else right of it. */
+			if (pos.x[0] > 0)
+				x = pos.x[0] - 1;
+			else
+				x = pos.x[BRHW_LAT_N - 1] + 1;
+		}
+	} else if (on_lattice) {
+		/* No face, no lattice: flip a MAC bit instead. */
+		((struct brhw_frame_hdr *)sd->scratch)->mac[0] ^= 0x01;
+		return;
+	}
+	i = y * w + x;
+	p[i] ^= 0x80;
+	p[npix + i] ^= 0x80;
+	p[2 * npix + 2 * i + 1] ^= 0x10;
 }
 
 /* ---- replay store ---- */

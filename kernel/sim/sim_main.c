@@ -70,6 +70,7 @@ static int sim_probe(struct platform_device *pdev)
 	sd->cfg = pd->cfg;
 	sd->frame_size = BRHW_FRAME_SIZE(sd->cfg.width, sd->cfg.height);
 	spin_lock_init(&sd->lock);
+	sim_capture_init(sd);
 
 	ret = sim_irq_init(sd);
 	if (ret)
@@ -93,6 +94,7 @@ static int sim_probe(struct platform_device *pdev)
 		goto err_engine;
 
 	platform_set_drvdata(pdev, sd);
+	sim_capture_add_files(sd);
 	dev_info(dev, "simulated reader %ux%u @ %u fps, embedding %u, child %s\n",
 		 sd->cfg.width, sd->cfg.height, sd->cfg.fps, sd->cfg.emb_dim,
 		 dev_name(&sd->child->dev));
@@ -111,10 +113,12 @@ static int sim_remove(struct platform_device *pdev)
 {
 	struct sim_dev *sd = platform_get_drvdata(pdev);
 
+	sim_capture_remove_files(sd);
 	/* The core driver's remove runs here and stops capture. */
 	platform_device_unregister(sd->child);
 	sd->child = NULL;
 	sim_engine_fini(sd);
+	sim_capture_fini(sd);
 	sim_irq_fini(sd);
 	return 0;
 }
@@ -199,12 +203,19 @@ static int __init sim_init(void)
 {
 	int ret;
 
+	sim_capture_module_init();
 	ret = platform_driver_register(&sim_driver);
 	if (ret)
-		return ret;
+		goto err_capture;
 	ret = sim_configfs_init();
 	if (ret)
-		platform_driver_unregister(&sim_driver);
+		goto err_driver;
+	return 0;
+
+err_driver:
+	platform_driver_unregister(&sim_driver);
+err_capture:
+	sim_capture_module_exit();
 	return ret;
 }
 
@@ -213,6 +224,7 @@ static void __exit sim_exit(void)
 	/* configfs pins the module while instances exist: none are left. */
 	sim_configfs_exit();
 	platform_driver_unregister(&sim_driver);
+	sim_capture_module_exit();
 }
 
 module_init(sim_init);

@@ -1039,3 +1039,25 @@ void sim_scene_render(const struct sim_scene *s, const struct sim_exposure *e,
 		flags |= BRHW_FRAME_SATURATED;
 	hdr->flags = cpu_to_le32(flags);
 }
+
+void sim_frame_render(const struct sim_scene *s, const struct sim_exposure *e,
+		      void *frame)
+{
+	struct brhw_frame_hdr *hdr = frame;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = cpu_to_le32(BRHW_FRAME_MAGIC);
+	hdr->version = cpu_to_le16(BRHW_FRAME_VERSION);
+	hdr->hdr_len = cpu_to_le16(BRHW_FRAME_HDR_SIZE);
+	hdr->seq = cpu_to_le32(e->seq);
+	hdr->timestamp_ns = cpu_to_le64(e->timestamp_ns);
+	hdr->width = cpu_to_le16(e->width);
+	hdr->height = cpu_to_le16(e->height);
+	hdr->payload_len = cpu_to_le32(BRHW_PAYLOAD_LEN(e->width, e->height));
+	hdr->illum_state = e->illum_state;
+	/* Position in the pattern (docs/hardware.md, "Illumination"). */
+	hdr->illum_index = (u8)(e->seq % (e->illum_len ? e->illum_len : 1));
+	hdr->emb_format = BRHW_EMB_FMT_INT8_L2;
+	hdr->emb_dim = cpu_to_le16(e->emb_dim);
+	sim_scene_render(s, e, hdr, (u8 *)frame + BRHW_FRAME_HDR_SIZE);
+}

@@ -105,6 +105,8 @@ struct sim_exposure {
 	u16 emb_dim;
 	u8 illum_state;		/* BRHW_ILLUM_* */
 	u32 seq;		/* frame number since KEY_LOAD */
+	u32 illum_len;		/* ILLUM_LEN register, 1..64 */
+	u64 timestamp_ns;	/* device clock at exposure */
 	u64 *rng;		/* sensor-noise PRNG state */
 };
 
@@ -116,5 +118,15 @@ struct sim_exposure {
  */
 void sim_scene_render(const struct sim_scene *s, const struct sim_exposure *e,
 		      struct brhw_frame_hdr *hdr, u8 *payload);
+
+/*
+ * Render a whole frame (BRHW_FRAME_SIZE bytes at @frame) as the device
+ * delivers it, every header field filled in (docs/hardware.md, "Header")
+ * but the MAC: sign it with bio_frame_sign().  The one place that knows
+ * how the device fills a header, for the simulated device and the
+ * native tools alike.
+ */
+void sim_frame_render(const struct sim_scene *s, const struct sim_exposure *e,
+		      void *frame);
 
 #endif /* _BIOREADER_SIM_SCENE_H */

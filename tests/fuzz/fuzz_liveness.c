@@ -2,8 +2,9 @@
 /*
  * libFuzzer target: the liveness entry points (kernel/algo/bio_liveness.c)
  * on arbitrary frames.  After validation the driver hands liveness a
- * header (private copy) and the planes; a hostile device controls all of
- * it but the geometry and the bounds bio_frame_validate() enforces.
+ * header and the lattice samples (private copies, gathered from the
+ * planes by bio_lattice_gather()); a hostile device controls all of it
+ * but the geometry and the bounds bio_frame_validate() enforces.
  *
  * Input: byte 0-1 width/height (8..71 / 8..55), 2-5 face box, 6 frame
  * count (1..70), 7 security level, then per frame one illumination byte
@@ -22,6 +23,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct bio_frame_geom g;
 	struct brhw_frame_hdr hdr;
 	struct bio_live *l;
+	struct bio_lattice *lat;
 	u32 nframes, f, i, plen, seq = 0, cls;
 	size_t pos = 0, tail;
 	u8 *payload;
@@ -43,7 +45,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	nframes = 1 + data[6] % 70;
 	l = malloc(sizeof(*l));
 	payload = malloc(plen);
-	if (!l || !payload)
+	lat = malloc(sizeof(*lat));
+	if (!l || !payload || !lat)
 		abort();
 	bio_live_init(l, data[7] % 4);
 	tail = size - 8;
@@ -57,7 +60,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			pos++;
 		}
 		seq += step & 3;
-		bio_live_add(l, &g, &hdr, payload, seq, illum & 3);
+		if (bio_lattice_gather(&hdr, g.width, g.height, payload, lat) !=
+		    BRHW_LAT_SIZE)
+			abort();	/* the box lies inside the frame */
+		bio_live_add(l, &hdr, lat, seq, illum & 3);
 		d = bio_live_decide(l, &cls);
 		if ((unsigned int)d > BIO_LIVE_UNDECIDED ||
 		    cls > BIOREADER_ATTACK_MASK ||
@@ -67,5 +73,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	bio_live_wipe(l);
 	free(l);
 	free(payload);
+	free(lat);
 	return 0;
 }

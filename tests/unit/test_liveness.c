@@ -123,6 +123,7 @@ int main(void)
 	struct brhw_frame_hdr hdr, *h;
 	struct bio_frame_geom g = { W, H, 128, BRHW_FRAME_SIZE(W, H) };
 	struct bio_live *l = calloc(1, sizeof(*l));
+	struct bio_lattice *lat = calloc(1, sizeof(*lat));
 	struct bio_verdict_parts v;
 	struct bio_live_params p;
 	u32 cls, frames, i, illum[4] = { 0x12345678, 0x9abcdef0, 0, 0xffffffff };
@@ -264,8 +265,12 @@ int main(void)
 		fh.face_h = cpu_to_le16(rand() % (H + 4));
 		for (j = 0; j < 64; j++)
 			frame[BRHW_FRAME_HDR_SIZE + rand() % (4 * W * H)] = rand();
-		bio_live_add(l, &g, &fh, frame + BRHW_FRAME_HDR_SIZE, i % 70,
-			     rand() & 3);
+		/* Gathering stays inside the frame whatever the box says. */
+		bio_lattice_gather(&fh, g.width, g.height,
+				   frame + BRHW_FRAME_HDR_SIZE, lat);
+		for (j = 0; j < 16; j++)
+			((u8 *)lat)[rand() % sizeof(*lat)] = rand();
+		bio_live_add(l, &fh, lat, i % 70, rand() & 3);
 		switch (bio_live_decide(l, &cls)) {
 		case BIO_LIVE_PENDING:
 		case BIO_LIVE_LIVE:
@@ -284,7 +289,7 @@ int main(void)
 	ktap_check(ok, "random boxes and payloads: no fault");
 	bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
 	memset(&hdr, 0, sizeof(hdr));
-	bio_live_add(l, &g, &hdr, frame + BRHW_FRAME_HDR_SIZE, 64, 0);
+	bio_live_add(l, &hdr, lat, 64, 0);
 	ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_UNDECIDED,
 		   "pattern exhausted without a decision: undecided");
 	bio_live_wipe(l);
@@ -317,5 +322,6 @@ int main(void)
 
 	bio_live_params_get(0, &p);
 	free(l);
+	free(lat);
 	return ktap_finish();
 }

@@ -80,7 +80,7 @@ int main(void)
 	ktap_check(fd >= 0 && brvm_info(fd, &info) == 0, "GET_INFO");
 	ktap_check(info.api_version == BIOREADER_API_VERSION &&
 		   info.reader_index == (uint32_t)s.index &&
-		   info.hw_version >> 16 == 1,
+		   info.hw_version >> 16 == 2,
 		   "api version, reader index, hardware major version");
 	ktap_check(info.width == BRVM_WIDTH && info.height == BRVM_HEIGHT &&
 		   info.fps == BRVM_FPS && info.emb_dim == BRVM_EMB_DIM,

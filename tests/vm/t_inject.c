@@ -3,8 +3,10 @@
  * Fault and attack injection through the simulated reader's "inject"
  * attribute, and the driver's reaction to each:
  *
- *   bad_mac, seq_skip, seq_repeat, time_back, replay
+ *   bad_mac, pixel_on, seq_skip, seq_repeat, time_back, replay
  *       -> ATTACK / FRAME_INTEGRITY / INJECTION, stats/frames_rejected +1
+ *   pixel_off (a pixel the MAC does not cover, which nothing reads)
+ *       -> accepted, the session's verdict as without it
  *   dma_error -> the session goes on to its verdict, stats/dma_errors +1
  *   fault     -> INCONCLUSIVE / HW_ERROR, the reader works afterwards
  *   stall     -> stats/overflows and frames_dropped grow; a verdict once
@@ -338,6 +340,30 @@ static void check_replay_nothing_kept(void)
 	brvm_sim_destroy(&s2);
 }
 
+/*
+ * A pixel off the sampling lattice changed after signing: the frame is
+ * not covered there and the driver never reads it, so it is accepted
+ * and the session ends as it would have (MATCH).  Three tests.
+ */
+static void check_pixel_off(void)
+{
+	struct run r;
+	int ok;
+
+	set_frames(FEW_FRAMES);
+	run_injected(&sim, fd, "pixel_off", -1, 8000, &r);
+	brvm_diag_verdict("pixel_off", &r.v);
+	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH &&
+		   r.v.reason == BIOREADER_REASON_NONE,
+		   "pixel_off at the first frame -> MATCH, as without it");
+	ok = delta(&r.a, &r.b, "frames_rejected") == 0 &&
+	     delta(&r.a, &r.b, "match") == 1;
+	if (!ok)
+		diag_stats(&r.a, &r.b);
+	ktap_check(ok, "pixel_off: no frame rejected");
+	ktap_check(inject_reads(&sim, "none"), "pixel_off fired once: inject reads none");
+}
+
 static void check_dma_error(void)
 {
 	struct run r;
@@ -428,7 +454,7 @@ int main(void)
 	struct run r;
 	int ok;
 
-	ktap_plan(52);
+	ktap_plan(59);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&sim, "inject", 0, 0, 0))
@@ -457,7 +483,7 @@ int main(void)
 		diag_stats(&r.a, &r.b);
 	ktap_check(ok, "no injection: no frame rejected, no DMA error");
 
-	/* 10-29: frame integrity, after some good frames or at the first */
+	/* 10-33: frame integrity, after some good frames or at the first */
 	dyndbg = dyndbg_enable();
 	if (set_frames(MANY_FRAMES))
 		return brvm_bail("SET_POLICY");
@@ -467,9 +493,11 @@ int main(void)
 	check_integrity("time_back", 200, "mid-session", "timestamp");
 	check_integrity("time_back", -1, "at the first frame (before KEY_TIME)",
 			"timestamp");
+	/* A lattice sample (covered by the MAC) changed after signing. */
+	check_integrity("pixel_on", 200, "mid-session", "bad MAC");
 
 	/*
-	 * 30-34: replay the first frame of the session just before: its
+	 * 34-38: replay the first frame of the session just before: its
 	 * seq (0) and timestamp may well pass, its MAC (old key) cannot.
 	 */
 	set_frames(FEW_FRAMES);
@@ -478,21 +506,25 @@ int main(void)
 	check_integrity("replay", -1, "of the previous session's frame 0",
 			"bad MAC");
 
-	/* 35-36 */
+	/* 39-41 */
+	check_pixel_off();
+	set_frames(MANY_FRAMES);
+
+	/* 42-43 */
 	check_replay_nothing_kept();
 
-	/* 37-39 */
+	/* 44-46 */
 	check_dma_error();
-	/* 40-43 */
+	/* 47-50 */
 	check_fault();
-	/* 44-50 */
+	/* 51-57 */
 	check_stall();
 
-	/* 51: leave the policy as it was */
+	/* 58: leave the policy as it was */
 	ktap_check(brvm_set_policy(fd, &def_policy) == 0,
 		   "policy restored to the default");
 	/*
-	 * 52: the instance goes away while a stall holds the line off and
+	 * 59: the instance goes away while a stall holds the line off and
 	 * an injection is armed: the session ends cleanly, nothing leaks
 	 * (the bench checks the kernel log).
 	 */

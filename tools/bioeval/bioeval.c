@@ -6,6 +6,12 @@
  *
  *   bioeval [-s tune|test] [-n BONAFIDE] [-a ATTACKS] [-l low|medium|high]
  *           [-g WxH] [-j THREADS] [--cues] [--list]
+ *   bioeval --replay CAPTURE --card ID [-l LEVEL] [--frames-required N]
+ *           [--allow-no-liveness]
+ *
+ * --replay runs a session the simulated reader captured (debugfs, see
+ * docs/hardware.md "Session capture") frame by frame through the same
+ * code, under the policy given, and prints the verdict.
  *
  * A corpus is generated from a fixed seed: the tuning and the test set
  * use different seeds, disjoint identity ranges and independent parameter
@@ -455,8 +461,49 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bioeval [-s tune|test] [-n BONAFIDE] [-a ATTACKS_PER_SPECIES]\n"
-		"               [-l low|medium|high] [-g WxH] [-j THREADS] [--cues] [--errors]\n");
+		"               [-l low|medium|high] [-g WxH] [-j THREADS] [--cues] [--errors]\n"
+		"       bioeval --replay CAPTURE --card ID [-l low|medium|high]\n"
+		"               [--frames-required N] [--allow-no-liveness]\n");
 	exit(2);
+}
+
+/* Prints "OUTCOME class CLASS frames N"; 0, or 1 if unreadable. */
+static int replay(const char *path, struct ev_replay_policy *pol)
+{
+	struct ev_session_result r;
+	size_t cap = 1 << 20, len = 0, n;
+	uint8_t *buf = malloc(cap), *nb;
+	FILE *f = fopen(path, "rb");
+	int ret = 1;
+
+	if (!f || !buf) {
+		perror(path);
+		goto out;
+	}
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				goto out;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (ferror(f) || ev_replay_run(buf, len, pol, &r)) {
+		fprintf(stderr, "bioeval: %s: not a readable capture\n", path);
+		goto out;
+	}
+	printf("%s class %s frames %u\n", ev_outcome_name(r.v.outcome),
+	       ev_class_name(r.v.attack_class), r.frames);
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	if (buf)
+		bio_wipe(buf, cap);
+	free(buf);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -470,8 +517,19 @@ int main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "cues", no_argument, NULL, 'c' },
 		{ "errors", no_argument, NULL, 'e' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "card", required_argument, NULL, 'C' },
+		{ "frames-required", required_argument, NULL, 'F' },
+		{ "allow-no-liveness", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct ev_replay_policy pol = {
+		.emb_dim = 128,
+		.security_level = BIOREADER_SECLEVEL_MEDIUM,
+		.frames_required = 5,
+	};
+	const char *replay_path = NULL;
+	int have_card = 0;
 	int nbf = 1200, natt = 600, jobs = 2, cues = 0, errors = 0, opt, w = 160, h = 120;
 	const char *set = "test";
 	uint32_t level = BIOREADER_SECLEVEL_MEDIUM;
@@ -513,9 +571,28 @@ int main(int argc, char **argv)
 		case 'e':
 			errors = 1;
 			break;
+		case 'r':
+			replay_path = optarg;
+			break;
+		case 'C':
+			pol.template_id = strtoull(optarg, NULL, 0);
+			have_card = 1;
+			break;
+		case 'F':
+			pol.frames_required = (uint32_t)atoi(optarg);
+			break;
+		case 'A':
+			pol.allow_no_liveness = true;
+			break;
 		default:
 			usage();
 		}
+	}
+	if (replay_path) {
+		if (!have_card)
+			usage();
+		pol.security_level = level;
+		return replay(replay_path, &pol);
 	}
 	if (jobs < 1 || jobs > 64 || nbf < 0 || natt < 0)
 		usage();

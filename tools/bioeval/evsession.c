@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "evsession.h"
+#include "sim/sim_capture.h"
 #include "sim/sim_identity.h"
 
 #define EV_DEV_SALT	0x6465766963652121ULL
@@ -47,34 +48,41 @@ static void ev_key(u64 *rng, uint8_t *key)
 
 /* What the simulated device does for one exposure (sim_engine.c). */
 static void ev_render(const struct ev_session_cfg *c, uint8_t *buf,
-		      const uint8_t *key, uint32_t seq, uint64_t ts,
-		      uint8_t illum, u64 *dev_rng)
+		      size_t len, const uint8_t *key, uint32_t seq,
+		      uint64_t ts, uint8_t illum, u64 *dev_rng,
+		      struct bio_lattice *lat)
 {
-	struct brhw_frame_hdr *hdr = (struct brhw_frame_hdr *)buf;
 	struct sim_exposure e = {
 		.width = c->width,
 		.height = c->height,
 		.emb_dim = c->emb_dim,
 		.illum_state = illum,
 		.seq = seq,
+		/* The driver programs the whole pattern (bioreader_ring.c). */
+		.illum_len = BRHW_ILLUM_MAX_LEN,
+		.timestamp_ns = ts,
 		.rng = dev_rng,
 	};
 
-	memset(hdr, 0, sizeof(*hdr));
-	hdr->magic = cpu_to_le32(BRHW_FRAME_MAGIC);
-	hdr->version = cpu_to_le16(BRHW_FRAME_VERSION);
-	hdr->hdr_len = cpu_to_le16(BRHW_FRAME_HDR_SIZE);
-	hdr->seq = cpu_to_le32(seq);
-	hdr->timestamp_ns = cpu_to_le64(ts);
-	hdr->width = cpu_to_le16(c->width);
-	hdr->height = cpu_to_le16(c->height);
-	hdr->payload_len = cpu_to_le32(BRHW_PAYLOAD_LEN(c->width, c->height));
-	hdr->illum_state = illum;
-	hdr->illum_index = seq % BRHW_ILLUM_MAX_LEN;
-	hdr->emb_format = BRHW_EMB_FMT_INT8_L2;
-	hdr->emb_dim = cpu_to_le16(c->emb_dim);
-	sim_scene_render(&c->scene, &e, hdr, buf + BRHW_FRAME_HDR_SIZE);
-	bio_frame_sign(key, buf);
+	sim_frame_render(&c->scene, &e, buf);
+	bio_frame_sign(key, buf, len, lat);
+}
+
+/*
+ * A frame forged on the bus: one lattice sample (covered by the MAC)
+ * changed after signing; without a face, a MAC bit.
+ */
+static void ev_forge(uint8_t *buf, uint16_t w, uint16_t h)
+{
+	struct brhw_frame_hdr *hdr = (struct brhw_frame_hdr *)buf;
+	struct bio_lattice_pos pos;
+
+	if (!bio_lattice_pos(hdr, w, h, &pos)) {
+		hdr->mac[0] ^= 0x01;
+		return;
+	}
+	buf[BRHW_FRAME_HDR_SIZE + pos.y[BRHW_LAT_N / 2] * w +
+	    pos.x[BRHW_LAT_N / 2]] ^= 0x40;
 }
 
 static int ev_template(uint64_t id, uint16_t dim, struct bio_template *t)
@@ -85,33 +93,133 @@ static int ev_template(uint64_t id, uint16_t dim, struct bio_template *t)
 	return len ? bio_template_parse(t, raw, len, dim) : -EBADMSG;
 }
 
-int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
-{
-	struct bio_frame_geom g = {
-		.width = c->width,
-		.height = c->height,
-		.emb_dim = c->emb_dim,
-		.frame_size = BRHW_FRAME_SIZE(c->width, c->height),
-	};
-	u64 rng = c->session_seed, dev_rng, old_rng;
-	uint64_t period;
-	uint32_t illum[BRHW_ILLUM_WORDS], seq, max_frames, face_frames = 0;
-	uint8_t key[BIO_MAC_KEY_SIZE], old_key[BIO_MAC_KEY_SIZE];
-	struct brhw_frame_hdr hdr;
+/* The driver's per-session state, as in struct br_session. */
+struct ev_pipe {
+	struct bio_frame_geom g;
 	struct bio_frame_check fc;
+	struct bio_live live;
 	struct bio_match_agg agg;
 	struct bio_template tpl;
-	struct bio_live *live;
+	struct brhw_frame_hdr hdr;
+	struct bio_lattice lat;
+	uint32_t illum[BRHW_ILLUM_WORDS];
+	s32 threshold;
+	uint32_t frames_required;
+	bool allow_no_liveness;
+	uint32_t face_frames;
+};
+
+static struct ev_pipe *ev_pipe_new(uint16_t w, uint16_t h, uint16_t dim,
+				   const uint8_t *key, uint64_t key_time,
+				   const uint32_t *illum, uint64_t template_id,
+				   uint32_t level, uint32_t frames_required,
+				   bool allow_no_liveness)
+{
+	struct ev_pipe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->g.width = w;
+	p->g.height = h;
+	p->g.emb_dim = dim;
+	p->g.frame_size = BRHW_FRAME_SIZE(w, h);
+	if (ev_template(template_id, dim, &p->tpl)) {
+		free(p);
+		return NULL;
+	}
+	bio_frame_check_init(&p->fc, key, key_time);
+	bio_live_init(&p->live, level);
+	memcpy(p->illum, illum, sizeof(p->illum));
+	p->threshold = bio_match_threshold(level);
+	p->frames_required = frames_required;
+	p->allow_no_liveness = allow_no_liveness;
+	return p;
+}
+
+static void ev_pipe_free(struct ev_pipe *p)
+{
+	if (!p)
+		return;
+	bio_live_wipe(&p->live);
+	bio_frame_check_wipe(&p->fc);
+	bio_wipe(p, sizeof(*p));
+	free(p);
+}
+
+/*
+ * One delivered frame, exactly as br_session_frame() handles it (on a
+ * reader with liveness).  True when the session ends with @v.
+ */
+static bool ev_pipe_frame(struct ev_pipe *p, const uint8_t *buf, size_t len,
+			  struct bio_verdict_parts *v)
+{
+	const struct brhw_frame_hdr *h = &p->hdr;
+	enum bio_frame_result fr;
+	enum bio_match_decision md;
+	enum bio_live_decision ld;
+	u32 seq, cls = BIOREADER_ATTACK_NONE;
+	u8 state;
+
+	fr = bio_frame_validate(&p->g, &p->fc, buf, len, &p->hdr, &p->lat);
+	seq = le32_to_cpu(h->seq);
+	state = bio_live_pattern_state(p->illum, seq);
+	if (fr == BIO_FRAME_OK && h->illum_state != state)
+		fr = BIO_FRAME_ERR_ILLUM;	/* not what was commanded */
+	if (fr != BIO_FRAME_OK) {
+		memset(v, 0, sizeof(*v));
+		v->outcome = BIOREADER_OUTCOME_ATTACK;
+		v->reason = BIOREADER_REASON_FRAME_INTEGRITY;
+		v->attack_class = BIOREADER_ATTACK_INJECTION;
+		return true;
+	}
+	bio_live_add(&p->live, h, &p->lat, seq, state);
+	if (le32_to_cpu(h->flags) & BRHW_FRAME_FACE) {
+		p->face_frames++;
+		bio_match_agg_add(&p->agg, bio_match_similarity(&p->tpl,
+								h->embedding));
+	}
+	if (!p->face_frames)
+		return false;
+	md = bio_match_decide(&p->agg, p->frames_required, p->threshold);
+	ld = bio_live_decide(&p->live, &cls);
+	return bio_session_decide(md, ld, cls, true, p->allow_no_liveness, v);
+}
+
+/* No verdict from the frames: what the driver's timeout says. */
+static void ev_pipe_timeout(const struct ev_pipe *p, struct bio_verdict_parts *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->outcome = BIOREADER_OUTCOME_TIMEOUT;
+	v->reason = p->face_frames ? BIOREADER_REASON_NONE :
+				     BIOREADER_REASON_NO_FACE;
+}
+
+static void ev_pipe_cues(const struct ev_pipe *p, struct ev_session_result *r)
+{
+	if (p->live.frames) {
+		bio_live_cues(&p->live, &r->cues);
+		r->cues_valid = true;
+	}
+}
+
+int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
+{
+	size_t fsize = BRHW_FRAME_SIZE(c->width, c->height);
+	u64 rng = c->session_seed, dev_rng, old_rng;
+	uint64_t period;
+	uint32_t illum[BRHW_ILLUM_WORDS], seq, max_frames;
+	uint8_t key[BIO_MAC_KEY_SIZE], old_key[BIO_MAC_KEY_SIZE];
+	struct bio_lattice *lat;
+	struct ev_pipe *p = NULL;
 	uint8_t *buf, *prev;
 	uint64_t prev_ts = 0;
-	s32 threshold;
 	int i, ret = 0;
 
 	memset(r, 0, sizeof(*r));
-	buf = aligned_alloc(64, (g.frame_size + 63) & ~63U);
-	prev = aligned_alloc(64, (g.frame_size + 63) & ~63U);
-	live = malloc(sizeof(*live));
-	if (!buf || !prev || !live) {
+	buf = aligned_alloc(64, (fsize + 63) & ~(size_t)63);
+	prev = aligned_alloc(64, (fsize + 63) & ~(size_t)63);
+	lat = malloc(sizeof(*lat));
+	if (!buf || !prev || !lat) {
 		ret = -1;
 		goto out;
 	}
@@ -123,28 +231,22 @@ int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
 	dev_rng = c->session_seed ^ EV_DEV_SALT;
 	old_rng = c->session_seed ^ EV_OLD_SALT;
 	ev_key(&old_rng, old_key);
-	if (ev_template(c->template_id, c->emb_dim, &tpl)) {
+	p = ev_pipe_new(c->width, c->height, c->emb_dim, key, EV_KEY_TIME,
+			illum, c->template_id, c->security_level,
+			c->frames_required, false);
+	if (!p) {
 		ret = -1;
 		goto out;
 	}
-	bio_frame_check_init(&fc, key, EV_KEY_TIME);
-	bio_live_init(live, c->security_level);
-	memset(&agg, 0, sizeof(agg));
-	threshold = bio_match_threshold(c->security_level);
 	period = 1000000000ULL / (c->fps ? c->fps : 30);
 	max_frames = (uint64_t)c->timeout_ms * c->fps / 1000;
 
 	for (seq = 0; seq < max_frames; seq++) {
-		uint8_t state = bio_live_pattern_state(illum, seq);
 		uint64_t ts = EV_KEY_TIME + (seq + 1) * period, t0;
-		enum bio_frame_result fr;
-		enum bio_match_decision md;
-		enum bio_live_decision ld;
-		u32 cls;
-		bool injected = c->inject && seq == c->inject_at;
+		bool injected = c->inject && seq == c->inject_at, done;
 
 		if (injected && c->inject == EV_INJECT_SEQ_REPEAT && seq) {
-			memcpy(buf, prev, g.frame_size);
+			memcpy(buf, prev, fsize);
 		} else {
 			uint32_t fseq = seq;
 			const uint8_t *k = key;
@@ -155,10 +257,11 @@ int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
 				ts = prev_ts ? prev_ts - 1 : EV_KEY_TIME - 1;
 			if (injected && c->inject == EV_INJECT_REPLAY)
 				k = old_key;
-			ev_render(c, buf, k, fseq, ts,
-				  bio_live_pattern_state(illum, fseq), &dev_rng);
+			ev_render(c, buf, fsize, k, fseq, ts,
+				  bio_live_pattern_state(illum, fseq), &dev_rng,
+				  lat);
 			if (injected && c->inject == EV_INJECT_BAD_MAC)
-				buf[BRHW_FRAME_HDR_SIZE + g.frame_size / 3 - 7] ^= 0x40;
+				ev_forge(buf, c->width, c->height);
 			if (injected && c->inject == EV_INJECT_NO_MAC)
 				memset(((struct brhw_frame_hdr *)buf)->mac, 0,
 				       BRHW_MAC_SIZE);
@@ -166,51 +269,76 @@ int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r)
 		r->frames++;
 
 		t0 = ev_now_ns();
-		fr = bio_frame_validate(&g, &fc, buf, g.frame_size, &hdr);
-		if (fr == BIO_FRAME_OK && hdr.illum_state != state)
-			fr = BIO_FRAME_ERR_ILLUM;	/* not what was commanded */
-		if (fr != BIO_FRAME_OK) {
-			r->v.outcome = BIOREADER_OUTCOME_ATTACK;
-			r->v.reason = BIOREADER_REASON_FRAME_INTEGRITY;
-			r->v.attack_class = BIOREADER_ATTACK_INJECTION;
-			r->ns_pipeline += ev_now_ns() - t0;
-			goto done;
-		}
-		/* As br_session_frame() does. */
-		bio_live_add(live, &g, &hdr, buf + BRHW_FRAME_HDR_SIZE, seq,
-			     state);
-		if (le32_to_cpu(hdr.flags) & BRHW_FRAME_FACE) {
-			face_frames++;
-			bio_match_agg_add(&agg, bio_match_similarity(&tpl,
-								hdr.embedding));
-		}
-		md = bio_match_decide(&agg, c->frames_required, threshold);
-		ld = bio_live_decide(live, &cls);
+		done = ev_pipe_frame(p, buf, fsize, &r->v);
 		r->ns_pipeline += ev_now_ns() - t0;
-		if (face_frames && bio_session_decide(md, ld, cls, true, false, &r->v))
+		if (done)
 			goto done;
 		/* Only a repeated frame needs the previous one. */
 		if (c->inject == EV_INJECT_SEQ_REPEAT)
-			memcpy(prev, buf, g.frame_size);
+			memcpy(prev, buf, fsize);
 		prev_ts = ts;
 	}
-	r->v.outcome = BIOREADER_OUTCOME_TIMEOUT;
-	r->v.reason = face_frames ? BIOREADER_REASON_NONE :
-				    BIOREADER_REASON_NO_FACE;
+	ev_pipe_timeout(p, &r->v);
 done:
-	if (live->frames) {
-		bio_live_cues(live, &r->cues);
-		r->cues_valid = true;
-	}
+	ev_pipe_cues(p, r);
 out:
-	if (live)
-		bio_live_wipe(live);
-	free(live);
+	ev_pipe_free(p);
+	free(lat);
 	free(buf);
 	free(prev);
-	bio_frame_check_wipe(&fc);
 	bio_wipe(key, sizeof(key));
+	bio_wipe(old_key, sizeof(old_key));
 	return ret;
+}
+
+int ev_replay_run(const void *cap, size_t len, const struct ev_replay_policy *pol,
+		  struct ev_session_result *r)
+{
+	const struct sim_capture_hdr *h = cap;
+	const uint8_t *frames = (const uint8_t *)cap + sizeof(*h);
+	uint32_t illum[BRHW_ILLUM_WORDS], n, fsize, i;
+	struct ev_pipe *p;
+	uint8_t *buf;
+	uint16_t w, ht;
+
+	memset(r, 0, sizeof(*r));
+	if (len < sizeof(*h) || le32_to_cpu(h->magic) != SIM_CAP_MAGIC ||
+	    le16_to_cpu(h->version) != SIM_CAP_VERSION ||
+	    le16_to_cpu(h->hdr_len) != sizeof(*h))
+		return -1;
+	w = le16_to_cpu(h->width);
+	ht = le16_to_cpu(h->height);
+	fsize = le32_to_cpu(h->frame_size);
+	n = le32_to_cpu(h->nframes);
+	if (!w || !ht || fsize != BRHW_FRAME_SIZE(w, ht) ||
+	    (len - sizeof(*h)) / fsize < n)
+		return -1;
+	for (i = 0; i < BRHW_ILLUM_WORDS; i++)
+		illum[i] = le32_to_cpu(h->illum[i]);
+	p = ev_pipe_new(w, ht, pol->emb_dim, h->key,
+			le64_to_cpu(h->key_time_ns), illum, pol->template_id,
+			pol->security_level, pol->frames_required,
+			pol->allow_no_liveness);
+	/* Each frame into an aligned buffer, as the driver's DMA buffers are. */
+	buf = aligned_alloc(64, ((size_t)fsize + 63) & ~(size_t)63);
+	if (!p || !buf) {
+		ev_pipe_free(p);
+		free(buf);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		r->frames++;
+		memcpy(buf, frames + (size_t)i * fsize, fsize);
+		if (ev_pipe_frame(p, buf, fsize, &r->v))
+			goto done;
+	}
+	ev_pipe_timeout(p, &r->v);
+done:
+	ev_pipe_cues(p, r);
+	ev_pipe_free(p);
+	bio_wipe(buf, fsize);
+	free(buf);
+	return 0;
 }
 
 const char *ev_outcome_name(uint32_t o)

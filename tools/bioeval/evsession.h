@@ -55,6 +55,26 @@ void ev_session_cfg_default(struct ev_session_cfg *c);
 /* 0, or -1 if out of memory. */
 int ev_session_run(const struct ev_session_cfg *c, struct ev_session_result *r);
 
+/* What the driver took from the policy and the request at session start. */
+struct ev_replay_policy {
+	uint64_t template_id;		/* the ID card's identity */
+	uint16_t emb_dim;
+	uint32_t security_level;	/* max(request, policy) */
+	uint32_t frames_required;
+	bool allow_no_liveness;
+};
+
+/*
+ * Replay a session captured by the simulated reader (debugfs capture,
+ * kernel/sim/sim_capture.h): its frames, byte for byte, through the same
+ * per-frame code as ev_session_run(), under the captured key and
+ * pattern.  r->frames counts the frames used up to the verdict; without
+ * one the verdict is the driver's TIMEOUT.  0, or -1 for a malformed
+ * capture or no memory.
+ */
+int ev_replay_run(const void *cap, size_t len, const struct ev_replay_policy *p,
+		  struct ev_session_result *r);
+
 const char *ev_outcome_name(uint32_t outcome);
 const char *ev_class_name(uint32_t cls);
 const char *ev_inject_name(enum ev_inject k);
