@@ -309,7 +309,13 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	br_hw_stop(br);
 	br_ring_wipe(br);
 
-	if (outcome == BIOREADER_OUTCOME_NO_MATCH)
+	/*
+	 * A presentation or injection attack is a failed attempt on this
+	 * reference just as a wrong face is: otherwise an attacker could
+	 * try artefacts against a stolen card without limit.
+	 */
+	if (outcome == BIOREADER_OUTCOME_NO_MATCH ||
+	    outcome == BIOREADER_OUTCOME_ATTACK)
 		locked = br_rl_fail(s->ref_hash, s->max_failures,
 				    s->lockout_s);
 	if (locked)

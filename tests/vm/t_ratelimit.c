@@ -2,7 +2,8 @@
 /*
  * Rate limit: after max_failures failed sessions against one reference
  * template the next SESSION_START fails with EAGAIN until the lockout
- * ends; other references are not affected.
+ * ends; other references are not affected.  Attack verdicts count as
+ * failures just as NO_MATCH does.
  */
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #define CARD	90101	/* the ID card presented */
 #define FACE	90202	/* the person in front of the reader */
+#define CARD2	90303	/* a card whose owner is shown as a print */
 #define LOCKOUT	4
 
 int main(void)
@@ -20,7 +22,7 @@ int main(void)
 	long long locks0, t_fail;
 	int fd, fd2, ret, ok;
 
-	ktap_plan(13);
+	ktap_plan(16);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&s, "ratelimit", 0, 0, 0))
@@ -85,7 +87,32 @@ int main(void)
 	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
 	ktap_check(ok, "... and fails honestly (NO_MATCH)");
 
-	/* 12-13: restore */
+	/*
+	 * 12-14: attacks count.  A fresh card and a long window, so that
+	 * slow sessions under emulation cannot let the window lapse.
+	 */
+	p.lockout_s = 120;
+	ok = brvm_set_policy(fd, &p) == 0 &&
+	     brvm_run_session(fd, CARD2, 5000, &v) == 0 &&
+	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
+	ok = ok && brvm_sim_scene(&s, "print 90303 flat") == 0 &&
+	     brvm_run_session(fd, CARD2, 5000, &v) == 0;
+	ktap_check(ok && v.outcome == BIOREADER_OUTCOME_ATTACK &&
+		   v.attack_class == BIOREADER_ATTACK_PRINT,
+		   "NO_MATCH, then a print of the card's owner -> ATTACK (print)");
+	ret = brvm_start_id(fd, CARD2, 3000, NULL);
+	ktap_expect_errno(ret, EAGAIN,
+			  "NO_MATCH + ATTACK = 2 failures: locked -> EAGAIN");
+	if (!ret) {
+		brvm_abort(fd);
+		brvm_wait(fd, 5000, &v);
+	}
+	ok = brvm_sim_person(&s, FACE) == 0 &&
+	     brvm_run_session(fd, FACE, 3000, &v) == 0 &&
+	     v.outcome == BIOREADER_OUTCOME_MATCH;
+	ktap_check(ok, "the live person's own card still matches");
+
+	/* 15-16: restore */
 	ktap_check(brvm_set_policy(fd, &def) == 0 &&
 		   brvm_get_policy(fd, &p) == 0 && !memcmp(&p, &def, sizeof(p)),
 		   "policy restored");
