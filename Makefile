@@ -259,11 +259,14 @@ INSTALL ?= install
 
 BR_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' kernel/bioreader_main.c)
 BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
+# The modules make install copies; INSTALL_MODULES= installs none (the
+# Debian packages ship the module sources for DKMS instead, debian/rules).
+INSTALL_MODULES ?= $(BR_MODULES)
 BR_MANPAGES := $(wildcard docs/man/*.[1-8])
 
 # "SOURCE DEST MODE" triples (DEST without DESTDIR).
 BR_INSTALL_FILES := \
-	$(foreach m,$(BR_MODULES),$(m) $(MODDIR)/$(notdir $(m)) 0644) \
+	$(foreach m,$(INSTALL_MODULES),$(m) $(MODDIR)/$(notdir $(m)) 0644) \
 	$(B)/bioctl $(SBINDIR)/bioctl 0755 \
 	$(B)/bioflow-verify $(BINDIR)/bioflow-verify 0755 \
 	$(B)/bioflow-provision $(SBINDIR)/bioflow-provision 0755 \
@@ -278,7 +281,7 @@ BR_INSTALL_FILES := \
 .PHONY: install uninstall install-check-modules dkms-source sign $(B)/bioflowd.service
 
 install-check-modules:
-	@for m in $(BR_MODULES); do test -f $$m || { \
+	@for m in $(INSTALL_MODULES); do test -f $$m || { \
 	  echo "install: $$m is missing: run make (as a user) first" >&2; exit 1; }; done
 
 # The unit names the daemon by its installed path.

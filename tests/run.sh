@@ -14,13 +14,18 @@
 #      checkpatch --strict clean) as one result
 #   6. VM tests: tests/vm/guest-suite.sh in the QEMU bench
 #      (tests/vm/qemu/run.sh), plus one result "kernel log clean"
+#   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
+#      DKMS), boots the VM on the installed system, removes and purges
+#      them (root; it changes the machine for a few minutes, then
+#      restores it)
 #
 # Every program prints KTAP.  Counted are the leaf results (`ok` /
 # `not ok` lines without subtests); `ok ... # SKIP` is a skip; a program
 # that exits non-zero without any `not ok` counts as one failure.
 #
-# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [-v] [--no-deps]
-#   --unit/--static/--kernel/--vm  run only these parts (the build always runs)
+# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--pkg] [-v] [--no-deps]
+#   --unit/--static/--kernel/--vm/--pkg  run only these parts (the build
+#                   always runs)
 #   -v              print every program's full output (default: failures only;
 #                   the VM's console is always shown live)
 #   --no-deps       do not run tools/install-deps.sh
@@ -35,11 +40,11 @@ VERBOSE=0
 DEPS=1
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--unit | --static | --kernel | --vm) parts+=("${1#--}") ;;
+	--unit | --static | --kernel | --vm | --pkg) parts+=("${1#--}") ;;
 	-v | --verbose) VERBOSE=1 ;;
 	--no-deps) DEPS=0 ;;
 	-h | --help)
-		sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -49,7 +54,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm)
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm pkg)
 want() {
 	local p
 	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
@@ -282,6 +287,13 @@ if want vm; then
 			result "vm: kernel log clean (no kernel log came back)" 1 "$LOGS/vm/klog.ktap"
 		fi
 	fi
+fi
+
+# --- 7. Debian packages --------------------------------------------------
+if want pkg; then
+	section "Debian packages (tests/pkg/t_deb.sh: build, install, VM, remove)"
+	mkdir -p "$LOGS/pkg"
+	run_prog "pkg/t_deb" "$LOGS/pkg/t_deb.log" 1800 bash tests/pkg/t_deb.sh
 fi
 
 section "summary ($(elapsed))"

@@ -25,6 +25,8 @@ PACKAGES=(
 	device-tree-compiler dt-schema man-db groff-base udev systemd
 	# appliance installation test (tests/static/t_install.sh)
 	dkms
+	# Debian packages (debian/, tests/pkg/t_deb.sh)
+	debhelper dh-dkms lintian
 )
 
 check_only=0

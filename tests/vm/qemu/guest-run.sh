@@ -9,9 +9,11 @@
 #     results share) into /lib/modules/$KVER/updates/bioreader/ with the
 #     module index that depmod -a made for them on the host (or runs
 #     depmod -a here when there is none), so that tests load them with
-#     modprobe, as users do;
+#     modprobe, as users do (with --installed: nothing is put in place;
+#     the modules and index installed on the host are used as they are);
 #   - runs the guest command from guest.env in the project root, with
-#     build/ on PATH, its output on the console and in output.log;
+#     build/ on PATH (not with --installed), its output on the console and
+#     in output.log;
 #   - stores its exit status and the kernel log in the results share and
 #     powers the VM off.
 #
@@ -100,7 +102,9 @@ cd "$BR_ROOT" || die "no project root $BR_ROOT"
 [ "$kver" = "$BR_KVER" ] || log "note: booted $kver, built for $BR_KVER"
 dest=/lib/modules/$kver/updates/bioreader
 n=$(find "$dest" -name '*.ko' 2>/dev/null | wc -l)
-if [ -s "$RES/modroot/$kver/modules.dep" ]; then
+if [ "${BR_INSTALLED:-0}" = 1 ]; then
+	log "testing the installed system: the host's modules, index and programs"
+elif [ -s "$RES/modroot/$kver/modules.dep" ]; then
 	# Index made by depmod -a on the host over the same modules.
 	how="module index from the host's depmod -a"
 else
@@ -114,9 +118,10 @@ else
 	depmod -a "$kver" || die "depmod"
 	how="depmod -a"
 fi
-log "installed $n module(s) into $dest ($how)"
-
-export PATH=$BR_ROOT/build:$BR_ROOT/build/tests/vm:$PATH
+if [ "${BR_INSTALLED:-0}" != 1 ]; then
+	log "installed $n module(s) into $dest ($how)"
+	export PATH=$BR_ROOT/build:$BR_ROOT/build/tests/vm:$PATH
+fi
 export BR_ROOT BR_VM=1
 
 boot_s=$(cut -d' ' -f1 /proc/uptime)

@@ -26,6 +26,11 @@
 #   --build         run `make` first
 #   --guest-depmod  run depmod -a in the guest (about 50 s) instead of
 #                   building the module index with depmod on the host
+#   --installed     test the installed system instead of the build: the
+#                   guest loads the modules installed on the host (e.g.
+#                   by DKMS from the Debian packages) with the host's own
+#                   module index, and runs the installed programs;
+#                   neither kernel/*.ko nor build/ are put in place
 #   -q, --quiet     do not echo the guest console (results are still kept)
 #
 # Exit status: the command's exit status; 1 if it succeeded but the kernel
@@ -46,9 +51,10 @@ TPM=1
 BUILD=0
 QUIET=0
 GUEST_DEPMOD=0
+INSTALLED=0
 
 usage() {
-	sed -n '3,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -62,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--no-tpm) TPM=0; shift ;;
 	--build) BUILD=1; shift ;;
 	--guest-depmod) GUEST_DEPMOD=1; shift ;;
+	--installed) INSTALLED=1; shift ;;
 	-q | --quiet) QUIET=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
@@ -86,7 +93,8 @@ for t in qemu-system-x86_64 busybox cpio gzip modprobe; do
 	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh)"
 done
 [ $TPM -eq 0 ] || command -v swtpm >/dev/null || die "swtpm not found (tools/install-deps.sh, or --no-tpm)"
-ls "$ROOT"/kernel/*.ko >/dev/null 2>&1 || say "note: no kernel/*.ko built yet (make)"
+[ $INSTALLED -eq 1 ] || ls "$ROOT"/kernel/*.ko >/dev/null 2>&1 ||
+	say "note: no kernel/*.ko built yet (make)"
 
 # --- initramfs (cached outside the clone) ---------------------------------
 
@@ -176,6 +184,7 @@ fi
 	printf 'BR_ROOT=%q\n' "$ROOT"
 	printf 'BR_KVER=%q\n' "$KVER"
 	printf 'BR_CMD=%q\n' "$cmd"
+	printf 'BR_INSTALLED=%q\n' "$INSTALLED"
 } >"$RES/guest.env"
 
 # The module index.  depmod -a in the guest reads every module of the
@@ -185,13 +194,18 @@ fi
 # $RES/modroot/$KVER/ holds updates/bioreader/*.ko and, from the host's
 # depmod, the complete modules.* index; the guest puts it over
 # /lib/modules as the top read-only layer of an overlay.
+# Copies of the modules installed on the host (updates/bioreader/ of make
+# install, updates/dkms/ of the Debian package) stay out of that view:
+# the new ones must be the ones modprobe finds.
 mods_dir=$RES/modroot/$KVER
 rm -rf "$RES/modroot"
-mkdir -p "$mods_dir/updates/bioreader"
-if ls "$ROOT"/kernel/*.ko >/dev/null 2>&1; then
+[ $INSTALLED -eq 1 ] || mkdir -p "$mods_dir/updates/bioreader"
+if [ $INSTALLED -eq 1 ]; then
+	:
+elif ls "$ROOT"/kernel/*.ko >/dev/null 2>&1; then
 	cp "$ROOT"/kernel/*.ko "$mods_dir/updates/bioreader/" || die "cannot copy kernel/*.ko"
 fi
-if [ $GUEST_DEPMOD -eq 0 ] && command -v depmod >/dev/null; then
+if [ $INSTALLED -eq 0 ] && [ $GUEST_DEPMOD -eq 0 ] && command -v depmod >/dev/null; then
 	view=$RUN/depmod/lib/modules/$KVER
 	mkdir -p "$view/updates"
 	for e in /lib/modules/"$KVER"/*; do
@@ -199,7 +213,23 @@ if [ $GUEST_DEPMOD -eq 0 ] && command -v depmod >/dev/null; then
 		case "$n" in
 		modules.order | modules.builtin | modules.builtin.modinfo) cp "$e" "$view/" ;;
 		modules.* | build | source) ;;
-		updates) for u in "$e"/*; do ln -s "$u" "$view/updates/"; done ;;
+		updates)
+			for u in "$e"/*; do
+				if [ "${u##*/}" = bioreader ]; then
+					continue
+				elif [ -d "$u" ]; then
+					mkdir -p "$view/updates/${u##*/}"
+					for f in "$u"/*; do
+						case "${f##*/}" in
+						bioreader.ko* | bioreader_sim.ko*) ;;
+						*) ln -s "$f" "$view/updates/${u##*/}/" ;;
+						esac
+					done
+				else
+					ln -s "$u" "$view/updates/"
+				fi
+			done
+			;;
 		*) ln -s "$e" "$view/$n" ;;
 		esac
 	done
