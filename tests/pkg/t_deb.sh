@@ -190,6 +190,7 @@ bioflowd usr/lib/sysusers.d/bioreader.conf
 bioflowd usr/lib/tmpfiles.d/bioflowd.conf
 bioflowd usr/share/man/man8/bioflowd.8.gz
 bioflowd usr/share/man/man1/bioflow-verify.1.gz
+bioflowd usr/share/man/man8/bioflow-provision.8.gz
 bioreader-tools usr/sbin/bioctl
 bioreader-tools usr/share/man/man8/bioctl.8.gz
 bioreader-tools usr/share/man/man4/bioreader.4.gz"

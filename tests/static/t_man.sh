@@ -6,7 +6,9 @@
 # check itself is shown to catch a broken page; bioreader(4) names every
 # ioctl, structure and verdict constant of uapi/linux/bioreader.h and every
 # statistics file of the driver; bioctl(8) and "bioctl --help" name the
-# same subcommands and options (once build/bioctl exists).
+# same subcommands and options, and the daemon's, the verifier's and the
+# provisioning tool's pages the same options as their --help (once
+# built).
 # Prints KTAP; exit status 0 only if every check passed.
 #
 # Tools (Debian): man (man-db) and nroff/troff (groff-base).  Nothing is
@@ -17,7 +19,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MANDIR=$ROOT/docs/man
 UAPI=$ROOT/uapi/linux/bioreader.h
-PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1"
+PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1 bioflow-provision.8"
 
 . "$ROOT/tests/static/lib/ktap.sh"
 
@@ -30,7 +32,7 @@ render() {
 
 TOOL=$(missing man nroff troff)
 
-PLAN=$(($(echo "$PAGES" | wc -w) + 5))
+PLAN=$(($(echo "$PAGES" | wc -w) + 8))
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -162,6 +164,38 @@ else
 		not_ok "$name"
 	fi
 fi
+
+# The other programs' pages against their --help: every option --help
+# defines (a line of its own) is in the page's synopsis or OPTIONS, and
+# every option the page gives there exists.  Only those parts of the page
+# count, and --help's prose is not a definition: both may name other
+# programs' options.
+for prog in bioflowd:8 bioflow-verify:1 bioflow-provision:8; do
+	page=${prog%%:*}.${prog#*:}
+	bin=$ROOT/build/${prog%%:*}
+	name="$page and ${prog%%:*} --help name the same options"
+	if [ ! -x "$bin" ]; then
+		skip "$name" "build/${prog%%:*} not built"
+		continue
+	fi
+	"$bin" --help >"$TMP/help" 2>&1
+	grep -o -- '--[a-z][a-z-]*' "$TMP/help" | sort -u >"$TMP/help_all"
+	sed -n -E 's/^[[:space:]]+(-[a-zA-Z], )?(--[a-z][a-z-]*).*/\2/p' "$TMP/help" |
+		grep -vx -- '--help' | sort -u >"$TMP/help_def"
+	awk '/^\.SH/ { sec = $2 } sec == "SYNOPSIS" || (sec == "OPTIONS" && prev == ".TP") { print } { prev = $0 }' \
+		"$MANDIR/$page" | sed 's/\\-/-/g' |
+		grep -o -- '--[a-z][a-z-]*' | sort -u >"$TMP/man_opts"
+	{
+		comm -23 "$TMP/help_def" "$TMP/man_opts" | sed 's/^/not in the page: /'
+		comm -13 "$TMP/help_all" "$TMP/man_opts" | sed 's/^/not in --help: /'
+	} >"$TMP/diff"
+	if [ -s "$TMP/help_def" ] && [ ! -s "$TMP/diff" ]; then
+		ok "$name"
+	else
+		diag_file "$TMP/diff"
+		not_ok "$name"
+	fi
+done
 
 # The pages the issue asks for are all here and cross-reference.
 name="SEE ALSO references of the pages exist"
