@@ -27,7 +27,12 @@
 
 #include "lib/brvm_test.h"
 
-#define GENUINE		42
+/*
+ * The card and person of this program only: every injection is a failed
+ * attempt on the card (the lockout counts attacks), and the other
+ * programs must not inherit those failures.
+ */
+#define GENUINE		4201
 #define MANY_FRAMES	64	/* no decision before the injection */
 #define FEW_FRAMES	5
 #define SESSION_MS	20000	/* integrity sessions end long before */
@@ -140,13 +145,18 @@ static int inject_reads(const struct brvm_sim *s, const char *want)
 	return 1;
 }
 
-/* Default policy, matching allowed without liveness, @frames required. */
+/*
+ * Default policy, matching allowed without liveness, @frames required,
+ * and room for this program's many attack verdicts on one card before
+ * it is locked out.
+ */
 static int set_frames(uint32_t frames)
 {
 	struct bioreader_policy p = def_policy;
 
 	p.flags |= BIOREADER_POLICY_ALLOW_NO_LIVENESS;
 	p.frames_required = frames;
+	p.max_failures = 100;
 	if (brvm_set_policy(fd, &p)) {
 		ktap_diag("SET_POLICY frames_required %u: %s", frames,
 			  strerror(errno));
