@@ -47,6 +47,8 @@ enum {
 	BFD_WEXIT_STORE = 4,	/* fatal for the daemon */
 	BFD_WEXIT_SOURCE = 10,	/* the audit source went away */
 	BFD_WEXIT_PROTO = 11,	/* bad message from the monitor */
+	BFD_WEXIT_FULL = 12,	/* the store was full; space is back (or
+				 * asked to stop while full): restart at once */
 };
 
 /* Where audit records come from. */

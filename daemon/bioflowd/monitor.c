@@ -538,10 +538,16 @@ static int spawn(struct monitor *m, int src, unsigned int kind)
 	if (pid == 0) {
 		char *argv[] = { "bioflowd", "--worker", NULL };
 		char *envp[] = { NULL };
-		sigset_t all;
+		sigset_t stop;
 
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* SIGTERM and SIGINT stay blocked across execve until the
+		 * worker has its handler: a stop that arrives while it
+		 * starts is then a request to stop, not a death by the
+		 * default action.  Everything else is unblocked. */
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigprocmask(SIG_SETMASK, &stop, NULL);
 		if (sp[1] == BFD_WORKER_FD)
 			fcntl(sp[1], F_SETFD, 0);
 		else if (dup2(sp[1], BFD_WORKER_FD) < 0)
@@ -730,6 +736,15 @@ static int reap(struct monitor *m, int st)
 		bfd_log("the store %s is damaged or not ours: stopping (run bioflow-verify)",
 			m->c->store);
 		return BFD_EXIT_STORE;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == BFD_WEXIT_FULL) {
+		/* It waited for space and saw it come back: not a crash,
+		 * no back-off; the incident goes into the log. */
+		bfd_log("worker %d ended: the store was full and has space again; restarting",
+			(int)pid);
+		m->next_spawn = ms_now();
+		add_event(m, BFD_EV_WORKER_DIED, (u32)pid, 0, BFD_WEXIT_FULL, m->generation);
+		return -1;
 	}
 	/* A worker that got running and lasted a while was healthy: restart
 	 * at once.  Quick ends in a row back off (every start begins an

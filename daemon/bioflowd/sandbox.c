@@ -131,6 +131,8 @@ static const struct {
 	ALLOW(unlink), ALLOW(unlinkat), ALLOW(mkdir), ALLOW(mkdirat),
 	ALLOW(getdents64), ALLOW(fcntl), ALLOW(access), ALLOW(faccessat),
 	ALLOW(faccessat2),
+	/* free space on the store's file system, while it is full */
+	ALLOW(fstatfs),
 	/* the ring, already restricted */
 	ALLOW(io_uring_enter),
 	/* the monitor socket */

@@ -17,11 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +37,12 @@
 
 #define READ_BUF	(BIOREADER_AUDIT_RECORD_SIZE * 1024)
 #define IDLE_TICK_MS	1000
+#define FULL_CHECK_MS	1000		/* how often a full store is looked at */
+#define FULL_MIN_FREE	(4ULL << 20)	/* free bytes that count as space back */
 
 static volatile sig_atomic_t stop_requested;
 static int msock = BFD_WORKER_FD;
+static int lock_fd = -1;	/* the store directory, flock'ed */
 
 static void on_stop(int sig)
 {
@@ -171,6 +177,66 @@ static int source_ack(struct worker *w)
 	return 0;
 }
 
+static bool store_full(int r)
+{
+	return r == -ENOSPC;
+}
+
+/* Bytes this user may still write on the store's file system. */
+static u64 store_free(void)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(lock_fd, &sv))
+		return 0;
+	return (u64)sv.f_bavail * sv.f_frsize;
+}
+
+/*
+ * The store's file system is full.  Nothing more can be
+ * sealed, so nothing more is acknowledged: the kernel's queue fills and
+ * verdicts stop, which is the fail-closed behaviour the driver promises.
+ * The worker stops reading and does not exit (a restart per attempt
+ * would start an epoch each time, and wear the TPM's counter): it looks
+ * at the free space once a second.  When FULL_MIN_FREE bytes are free it
+ * exits with BFD_WEXIT_FULL; the monitor starts the next worker at once,
+ * whose recovery discards the unsealed tail, and the source redelivers
+ * everything not acknowledged.  The failed writes and syncs are never
+ * retried on the same file state (after a failed fsync the kernel may
+ * have dropped the dirty pages): recovery re-reads what is on disk.
+ */
+static int wait_for_space(struct worker *w, const char *what)
+{
+	struct __kernel_timespec ts = { .tv_sec = FULL_CHECK_MS / 1000 };
+	struct io_uring_cqe *cqe;
+	u64 t0 = now_us(), free_b;
+
+	if (store_free() >= FULL_MIN_FREE) {
+		/* ENOSPC from elsewhere (the software root signer's counter
+		 * file, say): an error like any other, restarted with
+		 * back-off, never at once in a loop. */
+		bfd_log("%s (the store's file system has space)", what);
+		return BFD_WEXIT_ERROR;
+	}
+	bfd_log("store full: %s; nothing more is sealed or acknowledged (verdicts stop once the kernel's queue is full); waiting for %llu MiB free",
+		what, FULL_MIN_FREE >> 20);
+	while ((free_b = store_free()) < FULL_MIN_FREE) {
+		if (stop_requested) {
+			bfd_log("stopping with the store full: records read since the last commit are not acknowledged and come again");
+			return BFD_WEXIT_FULL;
+		}
+		/* The ring's timeout is the sleep (no other is allowed); a
+		 * read still in flight may complete meanwhile: dropped, as
+		 * it was never acknowledged. */
+		if (!io_uring_wait_cqe_timeout(&w->ring, &cqe, &ts))
+			io_uring_cqe_seen(&w->ring, cqe);
+	}
+	bfd_log("store has space again (%llu MiB free) after %llu s: restarting to recover",
+		(unsigned long long)(free_b >> 20),
+		(unsigned long long)((now_us() - t0) / 1000000));
+	return BFD_WEXIT_FULL;
+}
+
 /* Group commit, then the acknowledgement it makes safe.  Returns a
  * worker exit status, or -1 to go on. */
 static int commit_and_ack(struct worker *w)
@@ -179,6 +245,8 @@ static int commit_and_ack(struct worker *w)
 	int r;
 
 	r = bfl_store_commit(w->st, &e);
+	if (store_full(r))
+		return wait_for_space(w, e.msg);
 	if (r) {
 		bfd_log("commit failed, nothing more is acknowledged: %s", e.msg);
 		return BFD_WEXIT_ERROR;
@@ -300,6 +368,8 @@ static int process(struct worker *w, const u8 *p, size_t len)
 	int r;
 
 	r = bfl_store_append(w->st, p, len, &app, &skip, &e);
+	if (store_full(r))
+		return wait_for_space(w, e.msg);
 	if (r) {
 		bfd_log("records from the audit source not stored: %s", e.msg);
 		return BFD_WEXIT_ERROR;
@@ -426,6 +496,36 @@ static void openssl_warm_up(EVP_PKEY *root)
 	bfl_sha256("x", 1, NULL, 0, h);
 }
 
+/*
+ * Holds an exclusive flock on the store directory for the rest of this
+ * process's life.  After a kill -9 of the daemon the previous worker can
+ * still be finishing a system call (an fdatasync, a rename of the
+ * checkpoint) while the new one recovers the store; the kernel releases
+ * the lock only once that process has closed its files, i.e. is gone.
+ * Also refuses a second daemon on the same store.  Taken before the
+ * filter, which does not allow flock.  Returns a worker exit status, or
+ * -1 to go on.
+ */
+static int lock_store(int fd)
+{
+	bool said = false;
+
+	for (;;) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return -1;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			bfd_log("locking the store: %s", strerror(errno));
+			return BFD_WEXIT_ERROR;
+		}
+		if (stop_requested)
+			return BFD_WEXIT_OK;
+		if (!said)
+			bfd_log("the store is locked by another writer: waiting for it to end");
+		said = true;
+		usleep(10000);
+	}
+}
+
 static int receive_init(struct worker *w, int *store_fd)
 {
 	unsigned int nfds = 2;
@@ -492,6 +592,8 @@ static int open_store(struct worker *w, struct bfl_root_signer *rs)
 				(unsigned long long)rep.discarded_records,
 				(unsigned long long)rep.new_epoch);
 	}
+	if (store_full(r))
+		return wait_for_space(w, e.msg);
 	if (r) {
 		bfd_log("store: %s", e.msg);
 		return r == -EUCLEAN || r == -EBADMSG || r == -EEXIST ? BFD_WEXIT_STORE :
@@ -509,6 +611,7 @@ int bfd_worker_main(void)
 	struct bfd_ready ready;
 	char err[256] = "";
 	int store_fd, r;
+	sigset_t stop;
 
 	bfd_log_init("worker", 0);
 	if (receive_init(&w, &store_fd)) {
@@ -535,6 +638,13 @@ int bfd_worker_main(void)
 		bfd_log("%s", err);
 		return BFD_WEXIT_SANDBOX;
 	}
+	/* A description of the store directory of our own for the store
+	 * lock: the one from the monitor is shared with every worker. */
+	lock_fd = openat(store_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0) {
+		bfd_log("store directory: %s", strerror(errno));
+		return BFD_WEXIT_ERROR;
+	}
 	/* 2. the store directory is the whole file system from now on */
 	if (fchdir(store_fd) || chroot(".") || chdir("/")) {
 		bfd_log("chroot into the store: %s", strerror(errno));
@@ -559,6 +669,16 @@ int bfd_worker_main(void)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* The monitor started us with both blocked; one that came
+	 * meanwhile is delivered now and only sets stop_requested. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
+	/* one writer per store, until this process is gone */
+	r = lock_store(lock_fd);
+	if (r >= 0)
+		return r;
 	/* 4. the allowlist; no way on without it */
 	r = bfd_seccomp_install(w.src, w.init.source_kind, msock, err, sizeof(err));
 	if (r) {
@@ -569,6 +689,10 @@ int bfd_worker_main(void)
 		  w.init.uid);
 	apply_early_fault(&w);
 
+	/* Opening starts an epoch (a counter increment): not on a full
+	 * disk, where it would fail and the next attempt burn another. */
+	if (store_free() < FULL_MIN_FREE)
+		return wait_for_space(&w, "no space left on the store's file system");
 	r = open_store(&w, rs);
 	if (r >= 0)
 		return r;
@@ -577,6 +701,8 @@ int bfd_worker_main(void)
 
 		r = bfl_store_append(w.st, w.init.records, (size_t)w.init.nrecords *
 				     BIOREADER_AUDIT_RECORD_SIZE, &app, NULL, &e);
+		if (store_full(r))
+			return wait_for_space(&w, e.msg);
 		if (r) {
 			bfd_log("daemon records not stored: %s", e.msg);
 			return BFD_WEXIT_ERROR;

@@ -131,22 +131,35 @@ int bfl_parse_u64(const char *s, size_t n, u64 *out)
 	return 0;
 }
 
+/*
+ * One fetched SHA-256 and one digest context per thread, made on the
+ * first hash and reused: a context allocated and the algorithm fetched
+ * for every hash cost 2.5-3 times the hashing of a record itself
+ * (docs/benchmarks.md).  They last as long as the thread (a few hundred
+ * bytes); the daemon's worker makes them before its sandbox, in its
+ * OpenSSL warm-up.
+ */
+static __thread EVP_MD_CTX *sha_ctx;
+static __thread EVP_MD *sha_md;
+
 void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
 		u8 out[BFL_HASH_SIZE])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned int olen = 0;
 
+	if (!sha_md)
+		sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha_ctx)
+		sha_ctx = EVP_MD_CTX_new();
 	/* Failure here is an allocation failure in OpenSSL: nothing sane
 	 * can continue from a wrong hash. */
-	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-	    (alen && !EVP_DigestUpdate(c, a, alen)) ||
-	    (blen && !EVP_DigestUpdate(c, b, blen)) ||
-	    !EVP_DigestFinal_ex(c, out, &olen) || olen != BFL_HASH_SIZE) {
+	if (!sha_md || !sha_ctx || !EVP_DigestInit_ex2(sha_ctx, sha_md, NULL) ||
+	    (alen && !EVP_DigestUpdate(sha_ctx, a, alen)) ||
+	    (blen && !EVP_DigestUpdate(sha_ctx, b, blen)) ||
+	    !EVP_DigestFinal_ex(sha_ctx, out, &olen) || olen != BFL_HASH_SIZE) {
 		fprintf(stderr, "bioflow: SHA-256 failed\n");
 		abort();
 	}
-	EVP_MD_CTX_free(c);
 }
 
 int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,

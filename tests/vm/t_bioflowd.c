@@ -8,6 +8,10 @@
  * each verdict's audit_seq is the seq of its VERDICT record.  Then the
  * worker is killed with SIGKILL several times under a load of audit
  * records: nothing is lost or duplicated and the store still verifies.
+ * Then a store on a small tmpfs that is filled up under load: the
+ * daemon says so and stops acknowledging, the kernel's queue fills and
+ * it refuses new sessions (ENOLINK, fail closed), the same worker waits;
+ * when space returns everything is sealed and acknowledged, exactly once.
  * The suite's drain is restarted at the end.
  */
 #include <endian.h>
@@ -33,6 +37,10 @@
 #define IMPOSTOR	7
 #define KILLS		3
 #define MAX_SEQ		100000
+#define FULL_DIR	DIR "/full"
+#define FULL_STORE	FULL_DIR "/store"
+#define FULL_LOG	DIR "/bioflowd-full.log"
+#define NCHECKS		26
 
 struct sess {
 	const char *name;
@@ -51,6 +59,7 @@ static struct sess sessions[] = {
 #define NSESS (sizeof(sessions) / sizeof(sessions[0]))
 
 static uint8_t seen[MAX_SEQ + 1];
+static const char *store_dir = STORE;	/* the store scan_store() reads */
 
 /* What the store holds, as far as this test cares. */
 struct scan {
@@ -69,7 +78,7 @@ static int scan_store(struct scan *s)
 
 	memset(s, 0, sizeof(*s));
 	memset(seen, 0, sizeof(seen));
-	if (bfl_store_load_leaves(STORE, &lv, &e)) {
+	if (bfl_store_load_leaves(store_dir, &lv, &e)) {
 		ktap_diag("reading the store: %s", e.msg);
 		return -1;
 	}
@@ -124,7 +133,7 @@ static int verdict_in_store(uint64_t sid, uint64_t seq)
 	uint64_t i;
 	int found = 0;
 
-	if (bfl_store_load_leaves(STORE, &lv, &e))
+	if (bfl_store_load_leaves(store_dir, &lv, &e))
 		return 0;
 	for (i = 0; i < lv.n; i++) {
 		struct bfl_record r;
@@ -193,6 +202,90 @@ static void show_log(void)
 	brvm_sh("tail -n 40 %s | sed 's/^/# /'", DAEMON_LOG);
 }
 
+/* Waits up to @ms for cond; 1 if it held. */
+#define WAIT_FOR(cond, ms) ({						\
+	long long _end = brvm_now_ms() + (ms);				\
+	while (!(cond) && brvm_now_ms() < _end)				\
+		brvm_sleep_ms(20);					\
+	!!(cond);							\
+})
+
+/* 5: the store's file system fills up under load, then has space again */
+static void disk_full(int fd)
+{
+	struct brvm_flow f = { 0 };
+	struct scan sc;
+	pthread_t th;
+	long long acked, a;
+	unsigned long err0;
+	uint64_t from, sid;
+	pid_t w;
+	int r, ok, refused = 0;
+
+	brvm_sh("mkdir -p %s && mount -t tmpfs -o size=16m bfd-full %s", FULL_DIR, FULL_DIR);
+	acked = brvm_audit_attr("acked");
+	from = acked >= 0 ? (uint64_t)acked + 1 : 1;
+	r = brvm_flow_start(&f, FULL_STORE, FULL_LOG, "--commit-latency-ms 2");
+	if (r)
+		brvm_sh("tail -n 20 %s | sed 's/^/# /'", FULL_LOG);
+	ktap_check(r == 0, "bioflowd on a store in a 16 MiB tmpfs");
+	load_stop = 0;
+	ok = r == 0 && !pthread_create(&th, NULL, load_fn, &fd);
+	if (!ok) {
+		ktap_check(0, "disk full: the daemon says so and acknowledges nothing more");
+		ktap_check(0, "disk full: the kernel refuses new sessions (ENOLINK)");
+		ktap_check(0, "space back: all acknowledged, the same daemon");
+		ktap_check(0, "disk full: every kernel seq stored exactly once");
+		ktap_check(0, "disk full: stopped with status 0, store verified");
+		goto out;
+	}
+	a = brvm_audit_attr("acked");
+	WAIT_FOR(brvm_audit_attr("acked") >= a + 300, 20000);
+	w = brvm_flow_worker(&f);
+	/* fill it: everything the daemon writes next fails with ENOSPC */
+	brvm_sh("cat /dev/zero > %s/filler 2>/dev/null", FULL_DIR);
+	ok = WAIT_FOR(brvm_sh("grep -q 'store full:' %s", FULL_LOG) == 0, 30000);
+	/* the queue fills: policy changes are refused */
+	err0 = load_err;
+	ok = ok && WAIT_FOR(load_err > err0 + 10, 60000);
+	a = brvm_audit_attr("acked");
+	brvm_sleep_ms(1000);
+	ktap_diag("disk full: acked %lld, next_seq %lld, pending %lld, %lu refused", a,
+		  brvm_audit_attr("next_seq"), brvm_audit_attr("pending"), load_err - err0);
+	ktap_check(ok && brvm_audit_attr("acked") == a && brvm_audit_attr("consumer") == 1 &&
+		   brvm_flow_worker(&f) == w,
+		   "disk full: the daemon says so and acknowledges nothing more, the same worker waits");
+	if (brvm_start_id(fd, GENUINE, 3000, &sid)) {
+		refused = errno == ENOLINK;
+	} else {
+		struct bioreader_verdict v;
+
+		brvm_wait(fd, 13000, &v);	/* started after all: end it */
+	}
+	ktap_check(refused, "disk full: the kernel refuses new sessions (ENOLINK)");
+	brvm_sh("rm -f %s/filler", FULL_DIR);
+	ok = WAIT_FOR(brvm_audit_attr("acked") > a + 300, 30000);
+	load_stop = 1;
+	pthread_join(th, NULL);
+	ok = ok && WAIT_FOR(brvm_audit_attr("acked") == brvm_audit_attr("next_seq") - 1, 30000);
+	ktap_check(ok && brvm_sh("grep -q 'store has space again' %s", FULL_LOG) == 0,
+		   "space back: all acknowledged, the same daemon");
+	r = brvm_flow_stop(&f);
+	if (r)
+		brvm_sh("tail -n 30 %s | sed 's/^/# /'", FULL_LOG);
+	store_dir = FULL_STORE;
+	ok = scan_store(&sc) == 0;
+	if (ok)
+		check_stream(&sc, from, "disk full: every kernel seq stored exactly once");
+	else
+		ktap_check(0, "disk full: every kernel seq stored exactly once");
+	store_dir = STORE;
+	ktap_check(r == 0 && brvm_flow_verify(PUBKEY, FULL_STORE) == 0,
+		   "disk full: stopped with status 0, store verified");
+out:
+	brvm_sh("umount %s", FULL_DIR);
+}
+
 int main(void)
 {
 	struct brvm_flow f = { 0 };
@@ -204,11 +297,11 @@ int main(void)
 	unsigned int i, k;
 	int fd, r, ok;
 
-	ktap_plan(20);
+	ktap_plan(NCHECKS);
 	if (geteuid() != 0)
 		return brvm_bail("needs root");
 	if (access(BRVM_TPM_DEV, F_OK)) {
-		for (i = 0; i < 20; i++)
+		for (i = 0; i < NCHECKS; i++)
 			ktap_skip("bioflowd", "no TPM (" BRVM_TPM_DEV ")");
 		return ktap_finish();
 	}
@@ -323,6 +416,7 @@ int main(void)
 		show_log();
 	ktap_check(sc.worker_died >= KILLS, "each worker death is a daemon record in the log");
 
+	disk_full(fd);
 	close(fd);
 	brvm_sim_destroy(&sim);
 	/* 5: back to the suite's drain */
