@@ -74,18 +74,6 @@ static u8 boot_id[16];
 static u64 next_seq = 1;
 static volatile u64 sink;
 
-static void put32(u8 *p, u32 v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
 #define OFF(f) offsetof(struct bioreader_audit_record, f)
 
 /* n VERDICT records, as the driver writes them, with consecutive seq. */
@@ -98,24 +86,24 @@ static void make_records(u8 *buf, unsigned int n)
 		u64 seq = next_seq++;
 
 		memset(p, 0, REC_SIZE);
-		put32(p + OFF(magic), BIOREADER_AUDIT_MAGIC);
+		bfl_put_le32(p + OFF(magic), BIOREADER_AUDIT_MAGIC);
 		p[OFF(version)] = BIOREADER_AUDIT_VERSION;
 		p[OFF(size)] = REC_SIZE;
-		put64(p + OFF(seq), seq);
+		bfl_put_le64(p + OFF(seq), seq);
 		memcpy(p + OFF(boot_id), boot_id, 16);
-		put64(p + OFF(mono_ns), 1000000000ULL + seq * 20000);
-		put64(p + OFF(real_ns), 1795000000000000000ULL + seq * 20000);
-		put32(p + OFF(type), BIOREADER_AUDIT_VERDICT);
-		put32(p + OFF(reader), 0);
-		put64(p + OFF(session_id), seq / 2 + 1);
-		put32(p + OFF(uid), 1000);
-		put32(p + OFF(pid), 4242);
-		put64(p + OFF(actor_start_ns), 123456789);
+		bfl_put_le64(p + OFF(mono_ns), 1000000000ULL + seq * 20000);
+		bfl_put_le64(p + OFF(real_ns), 1795000000000000000ULL + seq * 20000);
+		bfl_put_le32(p + OFF(type), BIOREADER_AUDIT_VERDICT);
+		bfl_put_le32(p + OFF(reader), 0);
+		bfl_put_le64(p + OFF(session_id), seq / 2 + 1);
+		bfl_put_le32(p + OFF(uid), 1000);
+		bfl_put_le32(p + OFF(pid), 4242);
+		bfl_put_le64(p + OFF(actor_start_ns), 123456789);
 		memcpy(p + OFF(operator_id), "kiosk-operator-17", 17);
-		put32(p + OFF(outcome), 1);
-		put32(p + OFF(reason), 0);
-		put64(p + OFF(stream_id), 0x5eedf00dcafe0001ULL);
-		put32(p + OFF(detail), (u32)seq);
+		bfl_put_le32(p + OFF(outcome), 1);
+		bfl_put_le32(p + OFF(reason), 0);
+		bfl_put_le64(p + OFF(stream_id), 0x5eedf00dcafe0001ULL);
+		bfl_put_le32(p + OFF(detail), (u32)seq);
 	}
 }
 

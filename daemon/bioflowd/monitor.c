@@ -141,18 +141,6 @@ static void read_identity(struct monitor *m)
 	m->start_ns = ticks * (1000000000ULL / (u64)sysconf(_SC_CLK_TCK));
 }
 
-static void put32(u8 *p, u32 v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
 #define OFF(f) offsetof(struct bioreader_audit_record, f)
 
 /* Queues a daemon record for the next worker to seal. */
@@ -163,28 +151,28 @@ static void add_event(struct monitor *m, u32 event, u32 d1, u32 d2, u32 d3, u32 
 	if (m->nrec == BFD_INIT_RECORDS) {
 		/* Keep the first ones; count the rest in the last record. */
 		m->suppressed++;
-		put32(m->rec[BFD_INIT_RECORDS - 1] + OFF(detail) + 20, m->suppressed);
+		bfl_put_le32(m->rec[BFD_INIT_RECORDS - 1] + OFF(detail) + 20, m->suppressed);
 		return;
 	}
 	r = m->rec[m->nrec++];
 	memset(r, 0, BIOREADER_AUDIT_RECORD_SIZE);
-	put32(r + OFF(magic), BIOREADER_AUDIT_MAGIC);
+	bfl_put_le32(r + OFF(magic), BIOREADER_AUDIT_MAGIC);
 	r[OFF(version)] = BIOREADER_AUDIT_VERSION;
 	r[OFF(size)] = BIOREADER_AUDIT_RECORD_SIZE;
 	memcpy(r + OFF(boot_id), m->boot_id, 16);
-	put64(r + OFF(mono_ns), clock_ns(CLOCK_BOOTTIME));
-	put64(r + OFF(real_ns), clock_ns(CLOCK_REALTIME));
-	put32(r + OFF(type), BIOREADER_AUDIT_DAEMON);
-	put32(r + OFF(reader), BIOREADER_AUDIT_NO_READER);
-	put32(r + OFF(uid), (u32)getuid());
-	put32(r + OFF(pid), (u32)getpid());
-	put64(r + OFF(actor_start_ns), m->start_ns);
+	bfl_put_le64(r + OFF(mono_ns), clock_ns(CLOCK_BOOTTIME));
+	bfl_put_le64(r + OFF(real_ns), clock_ns(CLOCK_REALTIME));
+	bfl_put_le32(r + OFF(type), BIOREADER_AUDIT_DAEMON);
+	bfl_put_le32(r + OFF(reader), BIOREADER_AUDIT_NO_READER);
+	bfl_put_le32(r + OFF(uid), (u32)getuid());
+	bfl_put_le32(r + OFF(pid), (u32)getpid());
+	bfl_put_le64(r + OFF(actor_start_ns), m->start_ns);
 	memcpy(r + OFF(operator_id), "bioflowd", 8);
-	put32(r + OFF(detail), event);
-	put32(r + OFF(detail) + 4, d1);
-	put32(r + OFF(detail) + 8, d2);
-	put32(r + OFF(detail) + 12, d3);
-	put32(r + OFF(detail) + 16, d4);
+	bfl_put_le32(r + OFF(detail), event);
+	bfl_put_le32(r + OFF(detail) + 4, d1);
+	bfl_put_le32(r + OFF(detail) + 8, d2);
+	bfl_put_le32(r + OFF(detail) + 12, d3);
+	bfl_put_le32(r + OFF(detail) + 16, d4);
 }
 
 /* ------------------------------------------------------------ setup -- */

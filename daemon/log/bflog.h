@@ -27,14 +27,45 @@
 #ifndef BFLOG_H
 #define BFLOG_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 #include <openssl/evp.h>
 
 typedef uint8_t u8;
 typedef uint32_t u32;
 typedef uint64_t u64;
+
+/* Little-endian fields of the kernel's records and the store, at any alignment. */
+static inline u32 bfl_get_le32(const void *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static inline u64 bfl_get_le64(const void *p)
+{
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static inline void bfl_put_le32(void *p, u32 v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void bfl_put_le64(void *p, u64 v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
 
 #define BFL_HASH_SIZE		32
 #define BFL_RECORD_MIN		160	/* BIOREADER_AUDIT_RECORD_SIZE */

@@ -16,22 +16,6 @@
 _Static_assert(sizeof(struct bioreader_audit_record) == BFL_RECORD_MIN,
 	       "audit record size");
 
-static u32 get32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static u64 get64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
 #define OFF(f) offsetof(struct bioreader_audit_record, f)
 
 int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
@@ -43,7 +27,7 @@ int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 	if (avail < 8)
 		return bfl_errf(e, -ENODATA, "%zu bytes, too short for a record header",
 				avail);
-	magic = get32(buf + OFF(magic));
+	magic = bfl_get_le32(buf + OFF(magic));
 	if (magic != BIOREADER_AUDIT_MAGIC)
 		return bfl_errf(e, -EBADMSG, "bad record magic 0x%08x", magic);
 	memset(r, 0, sizeof(*r));
@@ -57,25 +41,25 @@ int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 	if (size > avail)
 		return bfl_errf(e, -ENODATA, "record of %u bytes, only %zu present",
 				size, avail);
-	r->seq = get64(buf + OFF(seq));
+	r->seq = bfl_get_le64(buf + OFF(seq));
 	memcpy(r->boot_id, buf + OFF(boot_id), 16);
-	r->mono_ns = get64(buf + OFF(mono_ns));
-	r->real_ns = get64(buf + OFF(real_ns));
-	r->type = get32(buf + OFF(type));
-	r->reader = get32(buf + OFF(reader));
-	r->session_id = get64(buf + OFF(session_id));
-	r->uid = get32(buf + OFF(uid));
-	r->pid = get32(buf + OFF(pid));
-	r->actor_start_ns = get64(buf + OFF(actor_start_ns));
+	r->mono_ns = bfl_get_le64(buf + OFF(mono_ns));
+	r->real_ns = bfl_get_le64(buf + OFF(real_ns));
+	r->type = bfl_get_le32(buf + OFF(type));
+	r->reader = bfl_get_le32(buf + OFF(reader));
+	r->session_id = bfl_get_le64(buf + OFF(session_id));
+	r->uid = bfl_get_le32(buf + OFF(uid));
+	r->pid = bfl_get_le32(buf + OFF(pid));
+	r->actor_start_ns = bfl_get_le64(buf + OFF(actor_start_ns));
 	memcpy(r->operator_id, buf + OFF(operator_id), 32);
 	r->operator_id[32] = 0;
-	r->outcome = get32(buf + OFF(outcome));
-	r->reason = get32(buf + OFF(reason));
-	r->attack_class = get32(buf + OFF(attack_class));
-	r->flags = get32(buf + OFF(flags));
-	r->stream_id = get64(buf + OFF(stream_id));
+	r->outcome = bfl_get_le32(buf + OFF(outcome));
+	r->reason = bfl_get_le32(buf + OFF(reason));
+	r->attack_class = bfl_get_le32(buf + OFF(attack_class));
+	r->flags = bfl_get_le32(buf + OFF(flags));
+	r->stream_id = bfl_get_le64(buf + OFF(stream_id));
 	for (i = 0; i < 6; i++)
-		r->detail[i] = get32(buf + OFF(detail) + 4 * i);
+		r->detail[i] = bfl_get_le32(buf + OFF(detail) + 4 * i);
 	memcpy(r->stream, r->boot_id, 16);
 	memcpy(r->stream + 16, buf + OFF(stream_id), 8);
 

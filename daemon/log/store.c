@@ -81,17 +81,14 @@ void bfl_epoch_file(char *out, size_t cap, u64 epoch, const char *ext)
 
 void bfl_seg_header_make(u8 hdr[BFL_SEG_HDR_SIZE], u64 first)
 {
-	u64 le = htole64(first);
-
 	memset(hdr, 0, BFL_SEG_HDR_SIZE);
 	memcpy(hdr, BFL_SEG_MAGIC, 8);
-	memcpy(hdr + 8, &le, 8);
+	bfl_put_le64(hdr + 8, first);
 }
 
 int bfl_seg_header_check(const u8 *buf, size_t len, u64 *first,
 			 struct bfl_err *e)
 {
-	u64 le;
 	size_t i;
 
 	if (len < BFL_SEG_HDR_SIZE)
@@ -102,8 +99,7 @@ int bfl_seg_header_check(const u8 *buf, size_t len, u64 *first,
 	for (i = 16; i < BFL_SEG_HDR_SIZE; i++)
 		if (buf[i])
 			return bfl_errf(e, -EBADMSG, "segment header reserved bytes not zero");
-	memcpy(&le, buf + 8, 8);
-	*first = le64toh(le);
+	*first = bfl_get_le64(buf + 8);
 	return 0;
 }
 

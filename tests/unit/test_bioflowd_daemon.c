@@ -53,6 +53,7 @@
 
 #include "bflog.h"
 #include "ktap.h"
+#include "lib/audit_rec.h"
 #include "lib/swtpm.h"
 
 #define ACK_MAGIC	0x214b4341u
@@ -92,25 +93,9 @@ struct fake {
 
 static void mkrec(u8 *buf, u64 seq)
 {
-	struct bioreader_audit_record r;
-
-	memset(&r, 0, sizeof(r));
-	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
-	r.version = htole16(BIOREADER_AUDIT_VERSION);
-	r.size = htole16(sizeof(r));
-	r.seq = htole64(seq);
-	memcpy(r.boot_id, boot, 16);
-	r.stream_id = htole64(stream_id);
-	r.mono_ns = htole64(seq * 1000);
-	r.real_ns = htole64(1700000000000000000ULL + seq);
-	r.type = htole32(seq % 2 ? BIOREADER_AUDIT_SESSION_START : BIOREADER_AUDIT_VERDICT);
-	r.reader = htole32(0);
-	r.session_id = htole64(seq / 2 + 1);
-	r.uid = htole32(1000);
-	r.pid = htole32(4242);
-	snprintf(r.operator_id, sizeof(r.operator_id), "desk-%llu",
-		 (unsigned long long)(seq % 3));
-	memcpy(buf, &r, sizeof(r));
+	test_audit_rec(buf, boot, stream_id, seq,
+		       seq % 2 ? BIOREADER_AUDIT_SESSION_START :
+				 BIOREADER_AUDIT_VERDICT);
 }
 
 static int fake_init(struct fake *f, u64 total)

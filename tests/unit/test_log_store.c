@@ -19,6 +19,7 @@
 
 #include "bflog.h"
 #include "ktap.h"
+#include "lib/audit_rec.h"
 
 static char tmp[200];
 static char dir[256], counter[256];
@@ -27,25 +28,7 @@ static const u8 boot_a[16] = { 0xa1, 0xa2, 0xa3, 0xa4 };
 
 static void mkrec(u8 *buf, const u8 boot[16], u64 seq, u32 type)
 {
-	struct bioreader_audit_record r;
-
-	memset(&r, 0, sizeof(r));
-	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
-	r.version = htole16(BIOREADER_AUDIT_VERSION);
-	r.size = htole16(sizeof(r));
-	r.seq = htole64(seq);
-	memcpy(r.boot_id, boot, 16);
-	r.stream_id = htole64(0x5eed0000ULL | boot[0]);
-	r.mono_ns = htole64(seq * 1000);
-	r.real_ns = htole64(1700000000000000000ULL + seq);
-	r.type = htole32(type);
-	r.reader = htole32(0);
-	r.session_id = htole64(seq / 2 + 1);
-	r.uid = htole32(1000);
-	r.pid = htole32(4242);
-	snprintf(r.operator_id, sizeof(r.operator_id), "desk-%llu",
-		 (unsigned long long)(seq % 3));
-	memcpy(buf, &r, sizeof(r));
+	test_audit_rec(buf, boot, 0x5eed0000ULL | boot[0], seq, type);
 }
 
 /* Appends seq first..first+n-1 of boot_a; returns the appended count. */

@@ -31,6 +31,7 @@
 
 #include "bflog.h"
 #include "ktap.h"
+#include "lib/audit_rec.h"
 #include "lib/swtpm.h"
 
 #define NTESTS		28
@@ -197,24 +198,7 @@ static int run(char *const argv[], char **output)
 
 static void mkrec(u8 *buf, u64 seq, u32 type)
 {
-	struct bioreader_audit_record r;
-
-	memset(&r, 0, sizeof(r));
-	r.magic = htole32(BIOREADER_AUDIT_MAGIC);
-	r.version = htole16(BIOREADER_AUDIT_VERSION);
-	r.size = htole16(sizeof(r));
-	r.seq = htole64(seq);
-	memcpy(r.boot_id, boot_a, 16);
-	r.stream_id = htole64(0x7e570001ULL);
-	r.mono_ns = htole64(seq * 1000);
-	r.real_ns = htole64(1700000000000000000ULL + seq);
-	r.type = htole32(type);
-	r.session_id = htole64(seq / 2 + 1);
-	r.uid = htole32(1000);
-	r.pid = htole32(4242);
-	snprintf(r.operator_id, sizeof(r.operator_id), "desk-%llu",
-		 (unsigned long long)(seq % 3));
-	memcpy(buf, &r, sizeof(r));
+	test_audit_rec(buf, boot_a, 0x7e570001ULL, seq, type);
 }
 
 static int put(struct bfl_store *st, u64 first, unsigned int n,

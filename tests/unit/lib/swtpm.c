@@ -59,18 +59,24 @@ const char *swtpm_missing(void)
 	return NULL;
 }
 
+/* A TCP socket and the address of @port on the loopback interface. */
+static int loopback_socket(int port, struct sockaddr_in *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = htons((unsigned short)port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
 static int port_free(int port)
 {
 	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = loopback_socket(port, &a);
 	int ok;
 
 	if (fd < 0)
 		return 0;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((unsigned short)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* As a listener would: TIME_WAIT leftovers do not count. */
 	ok = 1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &ok, sizeof(ok)))
@@ -83,15 +89,11 @@ static int port_free(int port)
 static int can_connect(int port)
 {
 	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = loopback_socket(port, &a);
 	int ok;
 
 	if (fd < 0)
 		return 0;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((unsigned short)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	close(fd);
 	return ok;
