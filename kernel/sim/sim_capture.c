@@ -11,7 +11,7 @@
  * driver programs them into it.  A board has no such feature.  The file
  * is in debugfs, root only:
  *
- *   /sys/kernel/debug/bioreader_sim/<child device>/capture
+ *   /sys/kernel/debug/bioreader-sim/<child device>/capture
  *     write "N": keep up to N frames per session (0: off, frees)
  *     read:      struct sim_capture_hdr, then the frames (sim_capture.h)
  *
