@@ -591,12 +591,15 @@ static int open_store(struct worker *w, struct bfl_root_signer *rs)
 				(unsigned long long)rep.sealed_size,
 				(unsigned long long)rep.discarded_records,
 				(unsigned long long)rep.new_epoch);
+		if (!r && rep.lost_checkpoint_file)
+			bfd_log("store: the checkpoint copy was empty (a crash while it was replaced); the new epoch's first checkpoint replaces it");
 	}
 	if (store_full(r))
 		return wait_for_space(w, e.msg);
 	if (r) {
 		bfd_log("store: %s", e.msg);
-		return r == -EUCLEAN || r == -EBADMSG || r == -EEXIST ? BFD_WEXIT_STORE :
+		return r == -EUCLEAN || r == -EBADMSG || r == -EEXIST ||
+		       r == -EPROTONOSUPPORT ? BFD_WEXIT_STORE :
 		       BFD_WEXIT_ERROR;
 	}
 	return -1;

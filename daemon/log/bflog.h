@@ -101,6 +101,10 @@ int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 /* Durable replace: NAME.tmp, write, fsync, rename over NAME, fsync dir. */
 int bfl_write_atomic(int dirfd, const char *name, const void *buf,
 		     size_t len, struct bfl_err *e);
+/* The same; without the two fsyncs unless durable (a crash may then
+ * leave the old file, the new one, or an empty one). */
+int bfl_write_replace(int dirfd, const char *name, const void *buf,
+		      size_t len, bool durable, struct bfl_err *e);
 /* Strict decimal u64: no sign, no leading zeros (except "0"). */
 int bfl_parse_u64(const char *s, size_t n, u64 *out);
 void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
@@ -406,30 +410,66 @@ EVP_PKEY *bfl_tpm_read_pubkey(const struct bfl_tpm_config *cfg,
 
 /*
  * STORE/
- *   log-info                 "bioflow-store v1" + origin
- *   checkpoint               latest signed checkpoint
+ *   log-info                 "bioflow-store v2" + origin
+ *   checkpoint               a recent signed checkpoint (a copy, see below)
  *   epochs/NNNNNNNNNN.cert   epoch certificate (root-signed)
  *   epochs/NNNNNNNNNN.final  last checkpoint signed by that epoch
- *   segments/NNN...NNN.seg   records from leaf index NNN (20 digits)
+ *   segments/NNN...NNN.seg   records from leaf index NNN (20 digits), and
+ *                            after each group commit's records the
+ *                            checkpoint entry that seals them
  */
-#define BFL_SEG_MAGIC		"BFLSEG01"
+#define BFL_SEG_MAGIC		"BFLSEG02"
 #define BFL_SEG_HDR_SIZE	32
 #define BFL_ENTRY_EXTRA		BFL_HASH_SIZE	/* leaf hash after a record */
+#define BFL_CPE_MAGIC		"BFLCKP02"
+#define BFL_CPE_HDR_SIZE	16	/* magic, note length LE32, 4 zero bytes */
+
+/* segment.c: one entry of a segment. */
+enum bfl_item_type { BFL_ITEM_RECORD = 1, BFL_ITEM_CHECKPOINT };
+
+struct bfl_item {
+	enum bfl_item_type type;
+	size_t off;		/* of the entry in the segment */
+	size_t len;		/* of the whole entry */
+	/* BFL_ITEM_RECORD */
+	struct bfl_record rec;
+	const u8 *data;		/* the record's bytes */
+	size_t data_len;
+	const u8 *stored_leaf;	/* the leaf hash written after them */
+	/* BFL_ITEM_CHECKPOINT */
+	const char *note;	/* the signed checkpoint note */
+	size_t note_len;
+};
+
+/* Parses the entry at buf[off..len): 1 and *it, 0 at the end of the
+ * buffer, -ENODATA if the entry runs past the end (a torn write), or
+ * -EBADMSG if it is malformed (e says why). */
+int bfl_seg_next(const u8 *buf, size_t len, size_t off, struct bfl_item *it,
+		 struct bfl_err *e);
+/* Size of a checkpoint entry for a note of note_len bytes, and the
+ * entry itself written to out (bfl_cpe_size(note_len) bytes). */
+size_t bfl_cpe_size(size_t note_len);
+size_t bfl_cpe_make(u8 *out, const char *note, size_t note_len);
 
 struct bfl_store_opts {
 	u64 segment_max_bytes;	/* start a new segment past this (64 MiB) */
 	u64 epoch_max_records;	/* rotate after this many (0: never) */
 	u64 epoch_max_seconds;	/* rotate after this long (0: never) */
+	/* The checkpoint file is a copy of the latest checkpoint entry for
+	 * people and tools, replaced at most this often (0: 1000 ms; < 0:
+	 * at every commit), and durably at epoch starts and at close. */
+	int checkpoint_file_ms;
 	bool no_sync;		/* tests only: skip fsync/fdatasync */
 	bool keep_duplicates;	/* tests only: no redelivery filtering */
 };
 
 struct bfl_recovery {
-	u64 sealed_size;		/* records kept (= checkpoint size) */
+	u64 sealed_size;		/* records kept (= last checkpoint's size) */
 	u64 discarded_records;		/* whole unsealed records dropped */
 	u64 discarded_bytes;		/* bytes truncated in total */
 	unsigned int removed_segments;	/* segment files wholly unsealed */
 	unsigned int removed_tmp;	/* leftover *.tmp files */
+	bool lost_checkpoint_file;	/* found empty (a crash mid-replace) */
 	u64 new_epoch;			/* epoch started by this open */
 	bool wrote_final;		/* sealed the previous epoch's final */
 };
@@ -466,23 +506,16 @@ bool bfl_store_last_seq(const struct bfl_store *st, u8 stream[BFL_STREAM_SIZE],
 /* Closes without committing: anything not committed is unsealed. */
 void bfl_store_close(struct bfl_store *st);
 
-/* Read-only access for proofs and the verifier. */
-struct bfl_entry {
-	u64 index;
-	const u8 *rec;		/* record bytes */
-	size_t rec_len;
-	const u8 *stored_leaf;	/* the leaf hash written after it */
-	const char *segment;	/* file name */
-	u64 offset;		/* of the record in that file */
-};
-
-/* Reads the whole store's entries (up to max_index) into memory: records
- * and their recomputed leaf hashes.  For proofs. */
+/* Reads the whole store's records into memory with their recomputed leaf
+ * hashes, and the last checkpoint entry, up to the first entry that
+ * cannot be read.  For proofs. */
 struct bfl_leaves {
 	u64 n;
 	bfl_hash *leaf;
 	u8 **rec;
 	size_t *rec_len;
+	char *last_cp;		/* the last checkpoint entry's note, or NULL */
+	size_t last_cp_len;
 };
 
 int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
@@ -544,7 +577,7 @@ struct bfl_verify_result {
 	u64 records;		/* complete records found */
 	u64 sealed;		/* latest checkpoint's size */
 	u64 epochs;
-	u64 checkpoints;	/* checkpoint files verified */
+	u64 checkpoints;	/* checkpoints verified: entries and files */
 	u64 boots;
 	u64 last_nv;
 	bfl_hash root;

@@ -1,29 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only OR MIT
 /*
- * The append-only store (docs/log-format.md):
+ * The append-only store (docs/log-format.md), the writing half:
  *
- *   log-info, checkpoint, epochs/NNNNNNNNNN.{cert,final},
+ *   log-info, checkpoint (a copy), epochs/NNNNNNNNNN.{cert,final},
  *   segments/<first leaf index, 20 digits>.seg
  *
- * A segment is a 32-byte header ("BFLSEG01", first leaf index LE64, 16
- * zero bytes) and entries: the record bytes as the kernel gave them, then
- * the record's 32-byte leaf hash (a locator for the verifier, not trusted
- * by it).
+ * Segments (segment.c) hold record entries and, after each group
+ * commit's records, the checkpoint entry that seals them.
  *
- * Group commit: append entries (write), fdatasync the segment (and fsync
- * the directory if a segment was created), then write the checkpoint
- * covering them (temp file, fsync, rename, fsync directory).  Only then is
- * anything acknowledged.  A crash at any point leaves the last complete
- * checkpoint and, after it, an unsealed tail that bfl_store_open()
- * truncates.
+ * Group commit: records are written as they are appended; the commit
+ * signs a checkpoint for the tree, writes it as a checkpoint entry and
+ * makes both durable with one fdatasync (and an fsync of segments/ when
+ * a segment was created).  Only then is anything acknowledged.  A crash
+ * at any point leaves the last complete checkpoint entry and, after it,
+ * an unsealed tail that recovery (recover.c) cuts.
  *
  * Epochs: the private key of an epoch lives only in this process.  Every
  * open starts a new epoch; rotation also happens on size and time.  The
  * order of a rotation makes every crash point recoverable:
- *   1. epochs/E.final = the latest checkpoint (signed by E)
+ *   1. epochs/E.final = the latest checkpoint (signed by E), durably
  *   2. counter_increment -> V
  *   3. epochs/E+1.cert (root-signed: origin, E+1, start = sealed size, V)
- *   4. checkpoint at the same size signed by E+1
+ *   4. checkpoint entry at the same size signed by E+1; the checkpoint
+ *      file replaced durably
  *   5. E's private key freed and wiped
  */
 #include <dirent.h>
@@ -41,130 +40,11 @@
 
 #include "internal.h"
 
-#define CP_CAP 4096
-#define DEFAULT_SEG_MAX (64ULL << 20)
-
-struct bfl_store {
-	int dirfd, segdirfd, epdirfd;
-	char origin[BFL_NAME_MAX + 1];
-	struct bfl_root_signer *rs;
-	struct bfl_store_opts opts;
-	struct bfl_tree tree;
-	u64 sealed;
-	bool failed;
-
-	int segfd;		/* -1: none yet */
-	u64 seg_bytes;
-	bool segdir_dirty;
-
-	struct bfl_epoch_key key;
-	u64 epoch_start;	/* tree size */
-	time_t epoch_time;
-
-	bool have_last;
-	u8 last_stream[BFL_STREAM_SIZE];
-	u64 last_seq;
-
-	char cp_text[CP_CAP];	/* latest checkpoint as written */
-	size_t cp_len;
-
-	u8 *wbuf;
-	size_t wlen, wcap;
-};
-
 /* ------------------------------------------------------ shared helpers */
 
 void bfl_epoch_file(char *out, size_t cap, u64 epoch, const char *ext)
 {
 	snprintf(out, cap, "%010llu.%s", (unsigned long long)epoch, ext);
-}
-
-void bfl_seg_header_make(u8 hdr[BFL_SEG_HDR_SIZE], u64 first)
-{
-	memset(hdr, 0, BFL_SEG_HDR_SIZE);
-	memcpy(hdr, BFL_SEG_MAGIC, 8);
-	bfl_put_le64(hdr + 8, first);
-}
-
-int bfl_seg_header_check(const u8 *buf, size_t len, u64 *first,
-			 struct bfl_err *e)
-{
-	size_t i;
-
-	if (len < BFL_SEG_HDR_SIZE)
-		return bfl_errf(e, -EBADMSG, "shorter than a segment header (%zu bytes)",
-				len);
-	if (memcmp(buf, BFL_SEG_MAGIC, 8))
-		return bfl_errf(e, -EBADMSG, "bad segment magic");
-	for (i = 16; i < BFL_SEG_HDR_SIZE; i++)
-		if (buf[i])
-			return bfl_errf(e, -EBADMSG, "segment header reserved bytes not zero");
-	*first = bfl_get_le64(buf + 8);
-	return 0;
-}
-
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct bfl_seg *x = a, *y = b;
-
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-int bfl_list_segments(int segdirfd, struct bfl_seg_list *l,
-		      struct bfl_err *e)
-{
-	int fd = dup(segdirfd);
-	unsigned int cap = 0;
-	struct dirent *d;
-	DIR *dir;
-
-	memset(l, 0, sizeof(*l));
-	if (fd < 0)
-		return bfl_errf(e, -errno, "segments: %s", strerror(errno));
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return bfl_errf(e, -errno, "segments: %s", strerror(errno));
-	}
-	rewinddir(dir);
-	while ((d = readdir(dir))) {
-		size_t n = strlen(d->d_name);
-		u64 first;
-
-		if (d->d_name[0] == '.')
-			continue;
-		if (n != BFL_SEG_NAME_LEN || strcmp(d->d_name + 20, ".seg") ||
-		    d->d_name[0] == '-' ||
-		    (strspn(d->d_name, "0123456789") != 20) ||
-		    sscanf(d->d_name, "%20llu", (unsigned long long *)&first) != 1) {
-			if (n > 4 && !strcmp(d->d_name + n - 4, ".seg")) {
-				l->bad++;
-				snprintf(l->bad_name, sizeof(l->bad_name), "%.60s",
-					 d->d_name);
-			}
-			continue;
-		}
-		if (l->n == cap) {
-			struct bfl_seg *nv;
-
-			cap = cap ? 2 * cap : 16;
-			nv = realloc(l->v, cap * sizeof(*nv));
-			if (!nv) {
-				closedir(dir);
-				free(l->v);
-				l->v = NULL;
-				return bfl_errf(e, -ENOMEM, "out of memory");
-			}
-			l->v = nv;
-		}
-		memcpy(l->v[l->n].name, d->d_name, BFL_SEG_NAME_LEN + 1);
-		l->v[l->n].first = first;
-		l->n++;
-	}
-	closedir(dir);
-	if (l->n)
-		qsort(l->v, l->n, sizeof(*l->v), seg_cmp);
-	return 0;
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -240,6 +120,21 @@ int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e)
 				r = 0;
 		}
 	}
+	if (r && len > strlen(BFL_LOG_INFO_PREFIX) &&
+	    !memcmp(buf, BFL_LOG_INFO_PREFIX, strlen(BFL_LOG_INFO_PREFIX)) &&
+	    memcmp(buf, BFL_LOG_INFO_MAGIC, ml)) {
+		/* Another format version: say which, not just "bad". */
+		const u8 *nl = memchr(buf, '\n', len);
+		int n = (int)((nl ? (size_t)(nl - buf) : len) < 40 ?
+			      (nl ? (size_t)(nl - buf) : len) : 40);
+
+		r = bfl_errf(e, -EPROTONOSUPPORT,
+			     "%s: store format \"%.*s\"; this version reads \"%.*s\" only",
+			     BFL_LOG_INFO, n, (const char *)buf, (int)(ml - 1),
+			     BFL_LOG_INFO_MAGIC);
+		free(buf);
+		return r;
+	}
 	free(buf);
 	if (r)
 		return bfl_errf(e, r, "%s: not a bioflow store description",
@@ -273,16 +168,8 @@ void bfl_remove_tmp(int dirfd, unsigned int *count)
 
 /* ------------------------------------------------------------- writer */
 
-/* Replaces e's message by "prefix: message" with a new code. */
-static int rewrap(struct bfl_err *e, int code, const char *prefix)
-{
-	char old[sizeof(e->msg)];
-
-	if (!e)
-		return code;
-	memcpy(old, e->msg, sizeof(old));
-	return bfl_errf(e, code, "%s: %s", prefix, old);
-}
+#define DEFAULT_SEG_MAX (64ULL << 20)
+#define DEFAULT_CP_FILE_MS 1000
 
 static void opts_default(struct bfl_store_opts *o, const struct bfl_store_opts *in)
 {
@@ -292,6 +179,8 @@ static void opts_default(struct bfl_store_opts *o, const struct bfl_store_opts *
 		memset(o, 0, sizeof(*o));
 	if (!o->segment_max_bytes)
 		o->segment_max_bytes = DEFAULT_SEG_MAX;
+	if (!o->checkpoint_file_ms)
+		o->checkpoint_file_ms = DEFAULT_CP_FILE_MS;
 }
 
 static struct bfl_store *store_alloc(struct bfl_root_signer *rs,
@@ -301,6 +190,11 @@ static struct bfl_store *store_alloc(struct bfl_root_signer *rs,
 
 	if (!st)
 		return NULL;
+	st->wbuf = malloc(BFL_WBUF_SIZE);
+	if (!st->wbuf) {
+		free(st);
+		return NULL;
+	}
 	st->dirfd = st->segdirfd = st->epdirfd = st->segfd = -1;
 	st->rs = rs;
 	opts_default(&st->opts, opts);
@@ -312,6 +206,12 @@ void bfl_store_close(struct bfl_store *st)
 {
 	if (!st)
 		return;
+	/* Leave the checkpoint file equal to the last sealed checkpoint,
+	 * for whoever looks at the store next; the entry in the segment
+	 * already is durable, so a failure here loses nothing. */
+	if (!st->failed && st->cp_file_stale && st->cp_len && st->dirfd >= 0)
+		bfl_write_replace(st->dirfd, "checkpoint", st->cp_text, st->cp_len,
+				  !st->opts.no_sync, NULL);
 	if (st->segfd >= 0)
 		close(st->segfd);
 	if (st->segdirfd >= 0)
@@ -340,7 +240,7 @@ static int open_dirs(struct bfl_store *st, const char *dir, struct bfl_err *e)
 	return 0;
 }
 
-static int sync_fd(struct bfl_store *st, int fd, bool data)
+int bfl_store_sync(const struct bfl_store *st, int fd, bool data)
 {
 	if (st->opts.no_sync)
 		return 0;
@@ -349,10 +249,108 @@ static int sync_fd(struct bfl_store *st, int fd, bool data)
 	return 0;
 }
 
-/* Signs and durably writes the checkpoint for the current tree. */
-static int write_checkpoint(struct bfl_store *st, struct bfl_err *e)
+/* ----------------------------------------------------------- appending */
+
+static int flush(struct bfl_store *st, struct bfl_err *e)
+{
+	size_t done = 0;
+
+	while (done < st->wlen) {
+		ssize_t k = write(st->segfd, st->wbuf + done, st->wlen - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			st->failed = true;
+			return bfl_errf(e, -errno, "segment write: %s", strerror(errno));
+		}
+		done += (size_t)k;
+	}
+	st->seg_bytes += st->wlen;
+	st->wlen = 0;
+	return 0;
+}
+
+static int new_segment(struct bfl_store *st, struct bfl_err *e)
+{
+	u8 hdr[BFL_SEG_HDR_SIZE];
+	char name[BFL_SEG_NAME_LEN + 1];
+	int fd, r;
+
+	if (st->segfd >= 0) {
+		r = flush(st, e);
+		if (r)
+			return r;
+		if (bfl_store_sync(st, st->segfd, true)) {
+			st->failed = true;
+			return bfl_errf(e, -errno, "segment fdatasync: %s", strerror(errno));
+		}
+		close(st->segfd);
+		st->segfd = -1;
+	}
+	snprintf(name, sizeof(name), "%020llu.seg", (unsigned long long)st->tree.size);
+	fd = openat(st->segdirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+		    0640);
+	if (fd < 0) {
+		st->failed = true;
+		return bfl_errf(e, -errno, "segments/%s: %s", name, strerror(errno));
+	}
+	st->segfd = fd;
+	st->seg_first = st->tree.size;
+	st->seg_bytes = 0;
+	st->segdir_dirty = true;
+	bfl_seg_header_make(hdr, st->tree.size);
+	memcpy(st->wbuf, hdr, sizeof(hdr));
+	st->wlen = sizeof(hdr);
+	return 0;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * The checkpoint file is a copy of the latest checkpoint entry: the
+ * entries are what is durable.  Replacing it at every commit would cost
+ * a file sync, a rename and a directory sync per commit, so it is
+ * replaced at most every checkpoint_file_ms without syncing (a crash may
+ * leave the previous copy, or an empty file, which recovery accepts),
+ * and with syncing where it matters: epoch starts and close.
+ */
+static int refresh_checkpoint_file(struct bfl_store *st, bool durable,
+				   struct bfl_err *e)
+{
+	int r;
+
+	if (!st->cp_file_stale)
+		return 0;
+	if (!durable && st->opts.checkpoint_file_ms > 0 &&
+	    ms_since(&st->cp_file_time) < st->opts.checkpoint_file_ms)
+		return 0;
+	r = bfl_write_replace(st->dirfd, "checkpoint", st->cp_text, st->cp_len,
+			      durable && !st->opts.no_sync, e);
+	if (r)
+		return r;
+	st->cp_file_stale = false;
+	clock_gettime(CLOCK_MONOTONIC, &st->cp_file_time);
+	return 0;
+}
+
+/*
+ * Seals the tree as it is: signs a checkpoint for it and appends that as
+ * a checkpoint entry after the records it covers, so that one fdatasync
+ * makes records and checkpoint durable together.  Only after this
+ * returns 0 may anything it covers be acknowledged.
+ */
+static int seal(struct bfl_store *st, bool durable_file, struct bfl_err *e)
 {
 	struct bfl_checkpoint cp;
+	size_t need;
 	int r;
 
 	memset(&cp, 0, sizeof(cp));
@@ -363,12 +361,41 @@ static int write_checkpoint(struct bfl_store *st, struct bfl_err *e)
 	r = bfl_checkpoint_sign(&cp, &st->key, st->cp_text, sizeof(st->cp_text),
 				&st->cp_len, e);
 	if (r)
-		return r;
-	r = bfl_write_atomic(st->dirfd, "checkpoint", st->cp_text, st->cp_len, e);
+		goto fail;
+	if (st->segfd < 0) {
+		r = new_segment(st, e);
+		if (r)
+			goto fail;
+	}
+	need = bfl_cpe_size(st->cp_len);
+	if (st->wlen + need > BFL_WBUF_SIZE) {
+		r = flush(st, e);
+		if (r)
+			goto fail;
+	}
+	st->wlen += bfl_cpe_make(st->wbuf + st->wlen, st->cp_text, st->cp_len);
+	r = flush(st, e);
 	if (r)
-		return r;
+		goto fail;
+	if (bfl_store_sync(st, st->segfd, true) ||
+	    (st->segdir_dirty && bfl_store_sync(st, st->segdirfd, false))) {
+		r = bfl_errf(e, -errno, "fdatasync: %s", strerror(errno));
+		goto fail;
+	}
+	st->segdir_dirty = false;
 	st->sealed = cp.size;
+	st->cp_epoch = cp.epoch;
+	st->cp_file_stale = true;
+	/* The copy: at an epoch start it must be there (a failure fails
+	 * the store); at a commit, a failure only leaves it stale, to be
+	 * tried again, since what is sealed is durable already. */
+	r = refresh_checkpoint_file(st, durable_file, e);
+	if (r && durable_file)
+		goto fail;
 	return 0;
+fail:
+	st->failed = true;
+	return r;
 }
 
 /* Steps 2-5 of a rotation: a new epoch starting at the sealed size. */
@@ -376,7 +403,7 @@ static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
 {
 	struct bfl_epoch_key nk;
 	struct bfl_epoch_cert c;
-	char text[CP_CAP], name[32];
+	char text[BFL_CP_CAP], name[32];
 	size_t len;
 	u64 v;
 	int r;
@@ -412,7 +439,7 @@ static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
 	st->key = nk;
 	st->epoch_start = st->tree.size;
 	st->epoch_time = time(NULL);
-	return write_checkpoint(st, e);
+	return seal(st, true, e);
 }
 
 int bfl_store_rotate_epoch(struct bfl_store *st, struct bfl_err *e)
@@ -487,153 +514,13 @@ fail:
 	return r;
 }
 
-/* Recovery scan: replay segments up to the sealed size, truncate after. */
-static int recover_segments(struct bfl_store *st, u64 sealed,
-			    struct bfl_recovery *rep, struct bfl_err *e)
-{
-	struct bfl_seg_list l;
-	unsigned int i;
-	int r = 0, last = -1;
-
-	r = bfl_list_segments(st->segdirfd, &l, e);
-	if (r)
-		return r;
-	for (i = 0; i < l.n; i++) {
-		struct bfl_err se = { 0 };
-		u8 *buf;
-		size_t len, off;
-		u64 first = 0;
-
-		if (st->tree.size == sealed) {
-			/* Wholly past the checkpoint: unsealed. */
-			struct stat sb;
-
-			if (!fstatat(st->segdirfd, l.v[i].name, &sb, 0))
-				rep->discarded_bytes += (u64)sb.st_size;
-			if (unlinkat(st->segdirfd, l.v[i].name, 0)) {
-				r = bfl_errf(e, -errno, "segments/%s: %s", l.v[i].name,
-					     strerror(errno));
-				goto out;
-			}
-			rep->removed_segments++;
-			st->segdir_dirty = true;
-			continue;
-		}
-		r = bfl_read_file(st->segdirfd, l.v[i].name, BFL_SEG_FILE_MAX,
-				  &buf, &len, e);
-		if (r)
-			goto out;
-		if (bfl_seg_header_check(buf, len, &first, &se) ||
-		    first != l.v[i].first || first != st->tree.size) {
-			free(buf);
-			r = bfl_errf(e, -EUCLEAN,
-				     "segments/%s: %s (store holds %llu records before it)",
-				     l.v[i].name, se.code ? se.msg : "bad first index",
-				     (unsigned long long)st->tree.size);
-			goto out;
-		}
-		off = BFL_SEG_HDR_SIZE;
-		while (off < len && st->tree.size < sealed) {
-			struct bfl_record rec;
-			bfl_hash lh;
-			int k = bfl_record_parse(buf + off, len - off, &rec, &se);
-
-			if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - off) {
-				free(buf);
-				r = bfl_errf(e, -EUCLEAN,
-					     "segments/%s: sealed record %llu unreadable (%s)",
-					     l.v[i].name, (unsigned long long)st->tree.size,
-					     k < 0 ? se.msg : "truncated");
-				goto out;
-			}
-			bfl_leaf_hash(buf + off, (size_t)k, lh);
-			if (memcmp(lh, buf + off + k, BFL_HASH_SIZE)) {
-				free(buf);
-				r = bfl_errf(e, -EUCLEAN,
-					     "segments/%s: sealed record %llu altered",
-					     l.v[i].name, (unsigned long long)st->tree.size);
-				goto out;
-			}
-			bfl_tree_append(&st->tree, lh);
-			if (bfl_record_is_kernel(&rec)) {
-				st->have_last = true;
-				memcpy(st->last_stream, rec.stream, BFL_STREAM_SIZE);
-				st->last_seq = rec.seq;
-			}
-			off += (size_t)k + BFL_ENTRY_EXTRA;
-		}
-		if (off < len) {
-			/* The unsealed tail of this segment: count whole
-			 * records in it, then cut. */
-			size_t p = off;
-
-			while (p < len) {
-				struct bfl_record rec;
-				int k = bfl_record_parse(buf + p, len - p, &rec, NULL);
-
-				if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - p)
-					break;
-				rep->discarded_records++;
-				p += (size_t)k + BFL_ENTRY_EXTRA;
-			}
-			rep->discarded_bytes += len - off;
-			free(buf);
-			{
-				int fd = openat(st->segdirfd, l.v[i].name,
-						O_WRONLY | O_CLOEXEC);
-
-				if (fd < 0 || ftruncate(fd, (off_t)off) ||
-				    sync_fd(st, fd, false)) {
-					r = bfl_errf(e, -errno, "segments/%s: truncate: %s",
-						     l.v[i].name, strerror(errno));
-					if (fd >= 0)
-						close(fd);
-					goto out;
-				}
-				close(fd);
-			}
-		} else {
-			free(buf);
-		}
-		last = (int)i;
-	}
-	if (st->tree.size < sealed) {
-		r = bfl_errf(e, -EUCLEAN,
-			     "the checkpoint covers %llu records but the segments hold %llu: sealed records are missing",
-			     (unsigned long long)sealed,
-			     (unsigned long long)st->tree.size);
-		goto out;
-	}
-	if (last >= 0) {
-		struct stat sb;
-
-		st->segfd = openat(st->segdirfd, l.v[last].name,
-				   O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (st->segfd < 0 || fstat(st->segfd, &sb)) {
-			r = bfl_errf(e, -errno, "segments/%s: %s", l.v[last].name,
-				     strerror(errno));
-			goto out;
-		}
-		st->seg_bytes = (u64)sb.st_size;
-	}
-out:
-	free(l.v);
-	return r;
-}
-
 int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
 		   const struct bfl_store_opts *opts, struct bfl_store **out,
 		   struct bfl_recovery *rep, struct bfl_err *e)
 {
 	struct bfl_recovery dummy;
-	struct bfl_checkpoint cp;
-	struct bfl_note *note = NULL;
 	struct bfl_store *st;
-	u64 *eps = NULL, last_ep;
-	unsigned int nep = 0;
-	bfl_hash root;
-	u8 *buf = NULL;
-	size_t len;
+	u64 last_ep = 0;
 	char name[32];
 	int r;
 
@@ -641,104 +528,25 @@ int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	st = store_alloc(rs, opts);
-	note = malloc(sizeof(*note));
-	if (!st || !note) {
-		free(note);
-		bfl_store_close(st);
+	if (!st)
 		return bfl_errf(e, -ENOMEM, "out of memory");
-	}
 	r = open_dirs(st, dir, e);
-	if (r)
-		goto fail;
-	r = bfl_read_log_info(st->dirfd, st->origin, e);
+	if (!r)
+		r = bfl_read_log_info(st->dirfd, st->origin, e);
 	if (r)
 		goto fail;
 	bfl_remove_tmp(st->dirfd, &rep->removed_tmp);
 	bfl_remove_tmp(st->epdirfd, &rep->removed_tmp);
 	bfl_remove_tmp(st->segdirfd, &rep->removed_tmp);
 
-	r = bfl_read_file(st->dirfd, "checkpoint", BFL_NOTE_MAX, &buf, &len, e);
+	r = bfl_store_recover(st, rep, &last_ep, e);
 	if (r)
 		goto fail;
-	r = bfl_checkpoint_open((const char *)buf, len, &cp, note, e);
-	if (r) {
-		r = rewrap(e, -EUCLEAN, "checkpoint");
-		goto fail;
-	}
-	if (strcmp(cp.origin, st->origin) || cp.epoch == 0) {
-		r = bfl_errf(e, -EUCLEAN, "checkpoint: not this store's (origin or epoch line)");
-		goto fail;
-	}
-	if (len > sizeof(st->cp_text)) {
-		r = bfl_errf(e, -EUCLEAN, "checkpoint: too large");
-		goto fail;
-	}
-	memcpy(st->cp_text, buf, len);
-	st->cp_len = len;
-
-	r = bfl_list_epochs(st->epdirfd, &eps, &nep, e);
-	if (r)
-		goto fail;
-	if (!nep || eps[nep - 1] < cp.epoch) {
-		r = bfl_errf(e, -EUCLEAN, "checkpoint signed by epoch %llu, which has no certificate",
-			     (unsigned long long)cp.epoch);
-		goto fail;
-	}
-	last_ep = eps[nep - 1];
-	{
-		struct bfl_epoch_cert c;
-		struct bfl_key k;
-		u8 *cb;
-		size_t cl;
-
-		/* The checkpoint must verify with its epoch's certified key,
-		 * and that certificate with our root key: never continue a
-		 * log that is not ours. */
-		bfl_epoch_file(name, sizeof(name), cp.epoch, "cert");
-		r = bfl_read_file(st->epdirfd, name, BFL_NOTE_MAX, &cb, &cl, e);
-		if (r)
-			goto fail;
-		r = bfl_cert_open((const char *)cb, cl, &rs->key, &c, e);
-		free(cb);
-		if (!r && (c.epoch != cp.epoch || strcmp(c.origin, st->origin)))
-			r = bfl_errf(e, -EUCLEAN, "epochs/%s: does not match its name", name);
-		if (!r)
-			r = bfl_cert_key(&c, &k, e);
-		if (r) {
-			char pre[64];
-
-			snprintf(pre, sizeof(pre), "epochs/%s", name);
-			r = rewrap(e, -EUCLEAN, pre);
-			goto fail;
-		}
-		r = bfl_note_verify(note, &k, e);
-		bfl_key_free(&k);
-		if (r) {
-			r = rewrap(e, -EUCLEAN, "checkpoint");
-			goto fail;
-		}
-	}
-
-	r = recover_segments(st, cp.size, rep, e);
-	if (r)
-		goto fail;
-	bfl_tree_root(&st->tree, root);
-	if (memcmp(root, cp.root, BFL_HASH_SIZE)) {
-		r = bfl_errf(e, -EUCLEAN, "the records do not hash to the checkpoint's root");
-		goto fail;
-	}
-	st->sealed = cp.size;
-	rep->sealed_size = cp.size;
-	if (st->segdir_dirty && sync_fd(st, st->segdirfd, false)) {
-		r = bfl_errf(e, -errno, "segments: fsync: %s", strerror(errno));
-		goto fail;
-	}
-
 	/* Seal the previous epoch: the latest checkpoint is its final one
-	 * (when a later epoch exists, it is empty and the final exists). */
-	if (cp.epoch == last_ep) {
-		bfl_epoch_file(name, sizeof(name), cp.epoch, "final");
-		r = bfl_write_atomic(st->epdirfd, name, buf, len, e);
+	 * (when a later epoch exists, it is empty and its final exists). */
+	if (st->cp_len && st->cp_epoch == last_ep) {
+		bfl_epoch_file(name, sizeof(name), last_ep, "final");
+		r = bfl_write_atomic(st->epdirfd, name, st->cp_text, st->cp_len, e);
 		if (r)
 			goto fail;
 		rep->wrote_final = true;
@@ -747,72 +555,12 @@ int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
 	if (r)
 		goto fail;
 	rep->new_epoch = last_ep + 1;
-	free(buf);
-	free(eps);
-	free(note);
 	*out = st;
 	return 0;
 fail:
-	free(buf);
-	free(eps);
-	free(note);
+	st->failed = true;	/* close must not touch the checkpoint file */
 	bfl_store_close(st);
 	return r;
-}
-
-/* ----------------------------------------------------------- appending */
-
-static int flush(struct bfl_store *st, struct bfl_err *e)
-{
-	size_t done = 0;
-
-	while (done < st->wlen) {
-		ssize_t k = write(st->segfd, st->wbuf + done, st->wlen - done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			st->failed = true;
-			return bfl_errf(e, -errno, "segment write: %s", strerror(errno));
-		}
-		done += (size_t)k;
-	}
-	st->seg_bytes += st->wlen;
-	st->wlen = 0;
-	return 0;
-}
-
-static int new_segment(struct bfl_store *st, struct bfl_err *e)
-{
-	u8 hdr[BFL_SEG_HDR_SIZE];
-	char name[BFL_SEG_NAME_LEN + 1];
-	int fd, r;
-
-	if (st->segfd >= 0) {
-		r = flush(st, e);
-		if (r)
-			return r;
-		if (sync_fd(st, st->segfd, true)) {
-			st->failed = true;
-			return bfl_errf(e, -errno, "segment fdatasync: %s", strerror(errno));
-		}
-		close(st->segfd);
-		st->segfd = -1;
-	}
-	snprintf(name, sizeof(name), "%020llu.seg", (unsigned long long)st->tree.size);
-	fd = openat(st->segdirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-		    0640);
-	if (fd < 0) {
-		st->failed = true;
-		return bfl_errf(e, -errno, "segments/%s: %s", name, strerror(errno));
-	}
-	st->segfd = fd;
-	st->seg_bytes = 0;
-	st->segdir_dirty = true;
-	bfl_seg_header_make(hdr, st->tree.size);
-	memcpy(st->wbuf, hdr, sizeof(hdr));
-	st->wlen = sizeof(hdr);
-	return 0;
 }
 
 int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
@@ -830,23 +578,16 @@ int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
 		*skipped = 0;
 	if (st->failed)
 		return bfl_errf(e, -EIO, "store failed earlier; reopen it");
-	if (!st->wbuf) {
-		st->wcap = 1 << 20;
-		st->wbuf = malloc(st->wcap);
-		if (!st->wbuf)
-			return bfl_errf(e, -ENOMEM, "out of memory");
-	}
 	/* Validate everything first: a batch goes in whole or not at all. */
 	while (off < len) {
 		struct bfl_record rec;
 		int k = bfl_record_parse(p + off, len - off, &rec, e);
 
-		if (k < 0)
-		{
+		if (k < 0) {
 			char pre[48];
 
 			snprintf(pre, sizeof(pre), "record at byte %zu", off);
-			return rewrap(e, -EINVAL, pre);
+			return bfl_rewrap(e, -EINVAL, pre);
 		}
 		off += (size_t)k;
 	}
@@ -864,14 +605,17 @@ int bfl_store_append(struct bfl_store *st, const void *data, size_t len,
 			off += (size_t)k;
 			continue;
 		}
+		/* A full segment is followed by a new one named by the next
+		 * leaf index, unless it holds no record yet (only checkpoint
+		 * entries: the name would be its own). */
 		if (st->segfd < 0 ||
 		    (st->seg_bytes + st->wlen + need > st->opts.segment_max_bytes &&
-		     st->seg_bytes + st->wlen > BFL_SEG_HDR_SIZE)) {
+		     st->seg_first != st->tree.size)) {
 			r = new_segment(st, e);
 			if (r)
 				return r;
 		}
-		if (st->wlen + need > st->wcap) {
+		if (st->wlen + need > BFL_WBUF_SIZE) {
 			r = flush(st, e);
 			if (r)
 				return r;
@@ -904,22 +648,9 @@ int bfl_store_commit(struct bfl_store *st, struct bfl_err *e)
 	if (st->failed)
 		return bfl_errf(e, -EIO, "store failed earlier; reopen it");
 	if (st->tree.size != st->sealed) {
-		if (st->wlen) {
-			r = flush(st, e);
-			if (r)
-				return r;
-		}
-		if (sync_fd(st, st->segfd, true) ||
-		    (st->segdir_dirty && sync_fd(st, st->segdirfd, false))) {
-			st->failed = true;
-			return bfl_errf(e, -errno, "fdatasync: %s", strerror(errno));
-		}
-		st->segdir_dirty = false;
-		r = write_checkpoint(st, e);
-		if (r) {
-			st->failed = true;
+		r = seal(st, false, e);
+		if (r)
 			return r;
-		}
 	}
 	due = (st->opts.epoch_max_records &&
 	       st->tree.size - st->epoch_start >= st->opts.epoch_max_records) ||
@@ -927,6 +658,8 @@ int bfl_store_commit(struct bfl_store *st, struct bfl_err *e)
 	       (u64)(time(NULL) - st->epoch_time) >= st->opts.epoch_max_seconds);
 	if (due)
 		return bfl_store_rotate_epoch(st, e);
+	/* A commit with nothing new may still owe the file its copy. */
+	refresh_checkpoint_file(st, false, NULL);
 	return 0;
 }
 
@@ -965,7 +698,37 @@ void bfl_leaves_free(struct bfl_leaves *lv)
 	free(lv->rec);
 	free(lv->rec_len);
 	free(lv->leaf);
+	free(lv->last_cp);
 	memset(lv, 0, sizeof(*lv));
+}
+
+static int leaves_add(struct bfl_leaves *lv, u64 *cap, const struct bfl_item *it)
+{
+	if (lv->n == *cap) {
+		u64 nc = *cap ? 2 * *cap : 1024;
+		bfl_hash *nl = realloc(lv->leaf, nc * sizeof(*nl));
+		u8 **nr;
+		size_t *nlen;
+
+		if (nl)
+			lv->leaf = nl;
+		nr = nl ? realloc(lv->rec, nc * sizeof(*nr)) : NULL;
+		if (nr)
+			lv->rec = nr;
+		nlen = nr ? realloc(lv->rec_len, nc * sizeof(*nlen)) : NULL;
+		if (!nlen)
+			return -ENOMEM;
+		lv->rec_len = nlen;
+		*cap = nc;
+	}
+	lv->rec[lv->n] = malloc(it->data_len);
+	if (!lv->rec[lv->n])
+		return -ENOMEM;
+	memcpy(lv->rec[lv->n], it->data, it->data_len);
+	lv->rec_len[lv->n] = it->data_len;
+	bfl_leaf_hash(it->data, it->data_len, lv->leaf[lv->n]);
+	lv->n++;
+	return 0;
 }
 
 int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
@@ -986,6 +749,7 @@ int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
 		return bfl_errf(e, -errno, "%s/segments: %s", dir, strerror(errno));
 	r = bfl_list_segments(sfd, &l, e);
 	for (i = 0; !r && i < l.n; i++) {
+		struct bfl_item it;
 		u8 *buf;
 		size_t len, off = BFL_SEG_HDR_SIZE;
 		u64 first;
@@ -999,47 +763,27 @@ int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
 				     l.v[i].name);
 			break;
 		}
-		while (off < len) {
-			struct bfl_record rec;
-			int k = bfl_record_parse(buf + off, len - off, &rec, NULL);
+		/* Up to the first unreadable entry: a torn tail is not
+		 * sealed, and what is sealed the proof's checkpoint says. */
+		while (!r && bfl_seg_next(buf, len, off, &it, NULL) > 0) {
+			if (it.type == BFL_ITEM_RECORD) {
+				r = leaves_add(lv, &cap, &it);
+			} else {
+				char *n = realloc(lv->last_cp, it.note_len);
 
-			if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - off)
-				break;
-			if (lv->n == cap) {
-				u64 nc = cap ? 2 * cap : 1024;
-				bfl_hash *nl = realloc(lv->leaf, nc * sizeof(*nl));
-				u8 **nr;
-				size_t *nlen;
-
-				if (nl)
-					lv->leaf = nl;
-				nr = nl ? realloc(lv->rec, nc * sizeof(*nr)) : NULL;
-				if (nr)
-					lv->rec = nr;
-				nlen = nr ? realloc(lv->rec_len, nc * sizeof(*nlen)) : NULL;
-				if (!nlen) {
-					free(buf);
-					r = bfl_errf(e, -ENOMEM, "out of memory");
-					goto out;
+				if (n) {
+					memcpy(n, it.note, it.note_len);
+					lv->last_cp = n;
+					lv->last_cp_len = it.note_len;
 				}
-				lv->rec_len = nlen;
-				cap = nc;
+				r = n ? 0 : -ENOMEM;
 			}
-			lv->rec[lv->n] = malloc((size_t)k);
-			if (!lv->rec[lv->n]) {
-				free(buf);
-				r = bfl_errf(e, -ENOMEM, "out of memory");
-				goto out;
-			}
-			memcpy(lv->rec[lv->n], buf + off, (size_t)k);
-			lv->rec_len[lv->n] = (size_t)k;
-			bfl_leaf_hash(buf + off, (size_t)k, lv->leaf[lv->n]);
-			lv->n++;
-			off += (size_t)k + BFL_ENTRY_EXTRA;
+			off += it.len;
 		}
 		free(buf);
+		if (r)
+			r = bfl_errf(e, r, "out of memory");
 	}
-out:
 	free(l.v);
 	close(sfd);
 	if (r)
@@ -1180,9 +924,19 @@ int bfl_store_export_proof(const char *store, u64 index, const char *outdir,
 		r = bfl_errf(e, -errno, "%s: %s", store, strerror(errno));
 		goto out;
 	}
-	r = bfl_read_file(dfd, "checkpoint", BFL_NOTE_MAX, &cpbuf, &cplen, e);
-	if (!r)
-		r = bfl_checkpoint_open((const char *)cpbuf, cplen, &cp, note, e);
+	/* The latest checkpoint entry: the checkpoint file may lag it. */
+	if (!lv.last_cp) {
+		r = bfl_errf(e, -ENOENT, "%s: no checkpoint in the segments", store);
+		goto out;
+	}
+	cplen = lv.last_cp_len;
+	cpbuf = malloc(cplen);
+	if (!cpbuf) {
+		r = bfl_errf(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(cpbuf, lv.last_cp, cplen);
+	r = bfl_checkpoint_open((const char *)cpbuf, cplen, &cp, note, e);
 	if (r)
 		goto out;
 	if (index >= cp.size || cp.size > lv.n) {

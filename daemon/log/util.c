@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bflog.h"
+#include "internal.h"
 
 int bfl_errf(struct bfl_err *e, int code, const char *fmt, ...)
 {
@@ -213,8 +213,8 @@ int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 	return 0;
 }
 
-int bfl_write_atomic(int dirfd, const char *name, const void *buf,
-		     size_t len, struct bfl_err *e)
+int bfl_write_replace(int dirfd, const char *name, const void *buf,
+		      size_t len, bool durable, struct bfl_err *e)
 {
 	char tmp[300];
 	const u8 *p = buf;
@@ -237,7 +237,7 @@ int bfl_write_atomic(int dirfd, const char *name, const void *buf,
 		}
 		done += (size_t)k;
 	}
-	if (fsync(fd)) {
+	if (durable && fsync(fd)) {
 		r = -errno;
 		goto fail;
 	}
@@ -251,7 +251,7 @@ int bfl_write_atomic(int dirfd, const char *name, const void *buf,
 		r = -errno;
 		goto fail;
 	}
-	if (fsync(dirfd))
+	if (durable && fsync(dirfd))
 		return bfl_errf(e, -errno, "%s: fsync of directory: %s", name,
 				strerror(errno));
 	return 0;
@@ -260,4 +260,20 @@ fail:
 		close(fd);
 	unlinkat(dirfd, tmp, 0);
 	return bfl_errf(e, r, "%s: %s", name, strerror(-r));
+}
+
+int bfl_write_atomic(int dirfd, const char *name, const void *buf,
+		     size_t len, struct bfl_err *e)
+{
+	return bfl_write_replace(dirfd, name, buf, len, true, e);
+}
+
+int bfl_rewrap(struct bfl_err *e, int code, const char *prefix)
+{
+	char old[sizeof(e->msg)];
+
+	if (!e)
+		return code;
+	memcpy(old, e->msg, sizeof(old));
+	return bfl_errf(e, code, "%s: %s", prefix, old);
 }

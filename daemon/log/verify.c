@@ -6,9 +6,11 @@
  *  1. epoch certificates: root signature, numbering 1..E, origin, start
  *     sizes, NV counter strictly increasing (and, if the auditor read the
  *     counter, equal to the last claim);
- *  2. checkpoints (each epoch's final one, the latest one, a pinned one):
- *     signature by the certified key of the epoch they name, sizes within
- *     the epoch, the latest one not older than the newest epoch;
+ *  2. checkpoints (every checkpoint entry in the segments, each epoch's
+ *     final one, the checkpoint file, a pinned one): signature by the
+ *     certified key of the epoch they name, sizes within the epoch, each
+ *     entry exactly after the records it seals, the latest one not older
+ *     than the newest epoch;
  *  3. records: segment continuity, record format, the Merkle root at
  *     every checkpoint's size recomputed from the records themselves
  *     (which proves inclusion of every record and consistency between
@@ -63,8 +65,16 @@ struct vctx {
 
 	struct ep *ep;
 	unsigned int nep;
-	struct cpc cps[1024];
-	unsigned int ncp;
+	struct cpc *cps;	/* checkpoint files: finals, latest, pinned */
+	unsigned int ncp, capcp;
+
+	/* checkpoint entries in the segments */
+	bool have_entry;
+	struct bfl_checkpoint last_entry;
+	char *last_entry_text;
+	char last_entry_where[96];
+	u64 last_epoch_entries;	/* entries signed by last_entry's epoch */
+	u64 prev_entry_epoch;	/* the epoch of the entries before those */
 
 	/* sequence run of one boot id */
 	bool run_active;
@@ -116,6 +126,14 @@ static void add(struct vctx *c, enum bfl_severity sev, int cls, u64 pos,
 
 #define ERR(c, kind, where, ...) add(c, BFL_SEV_ERROR, 0, 0, kind, where, __VA_ARGS__)
 
+/* A root mismatch says only that something among the records before a
+ * checkpoint is wrong; a finding at the same place that names the
+ * record (seq-order, record-altered...) goes first. */
+static int vague(const struct fnd *x)
+{
+	return !strcmp(x->f.kind, "root-mismatch");
+}
+
 static int fnd_cmp(const void *a, const void *b)
 {
 	const struct fnd *x = a, *y = b;
@@ -126,14 +144,25 @@ static int fnd_cmp(const void *a, const void *b)
 		return x->cls - y->cls;
 	if (x->pos != y->pos)
 		return x->pos < y->pos ? -1 : 1;
+	if (vague(x) != vague(y))
+		return vague(x) - vague(y);
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 static void add_cp(struct vctx *c, const struct bfl_checkpoint *cp,
 		   const char *where)
 {
-	if (c->ncp == sizeof(c->cps) / sizeof(c->cps[0]))
-		return;
+	if (c->ncp == c->capcp) {
+		unsigned int nc = c->capcp ? 2 * c->capcp : 64;
+		struct cpc *nv = realloc(c->cps, nc * sizeof(*nv));
+
+		if (!nv) {
+			c->unreadable = true;
+			return;
+		}
+		c->cps = nv;
+		c->capcp = nc;
+	}
 	c->cps[c->ncp].size = cp->size;
 	memcpy(c->cps[c->ncp].root, cp->root, BFL_HASH_SIZE);
 	snprintf(c->cps[c->ncp].where, sizeof(c->cps[0].where), "%s", where);
@@ -148,6 +177,16 @@ static void io_problem(struct vctx *c, int r, const char *where,
 	if (r == -EACCES || r == -EIO || r == -EPERM || r == -ENOMEM)
 		c->unreadable = true;
 	ERR(c, r == -ENOENT ? "missing-file" : "unreadable", where, "%s", msg);
+}
+
+static bool all_zero(const u8 *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
 }
 
 /* --------------------------------------------------------------- epochs */
@@ -519,47 +558,128 @@ struct scan {
 	u64 done_bytes, total_bytes;
 	bool stop;
 	bool altered_named;
+	u64 root_mismatches;	/* checkpoints whose root did not match */
 	u64 verified_upto;	/* largest checkpoint size that matched */
 };
 
-static void check_roots_at(struct vctx *c, struct scan *s)
+/*
+ * Compares a checkpoint's root with the tree of the records read so far
+ * (s->count of them): a match proves every one of them is included.  On
+ * a mismatch, names the first altered record when the stored leaf
+ * hashes still reproduce the signed root.
+ */
+static void compare_root(struct vctx *c, struct scan *s, const bfl_hash root,
+			 const char *cpwhere)
 {
-	unsigned int i;
 	bfl_hash rl, rs;
-	bool have = false;
+	char where[80];
 
-	for (i = 0; i < c->ncp; i++) {
-		char where[80];
-
-		if (c->cps[i].size != s->count)
-			continue;
-		if (!have) {
-			bfl_tree_root(&s->tl, rl);
-			bfl_tree_root(&s->ts, rs);
-			have = true;
-		}
-		if (!memcmp(rl, c->cps[i].root, BFL_HASH_SIZE)) {
-			s->verified_upto = s->count;
-			continue;
-		}
-		if (s->mismatch && s->first_mismatch < s->count &&
-		    !memcmp(rs, c->cps[i].root, BFL_HASH_SIZE)) {
-			snprintf(where, sizeof(where), "record %llu",
-				 (unsigned long long)s->first_mismatch);
-			add(c, BFL_SEV_ERROR, 1, s->first_mismatch, "record-altered", where,
-			    "record %llu was modified after it was sealed: it no longer hashes to its leaf in the tree of %s",
-			    (unsigned long long)s->first_mismatch, c->cps[i].where);
-			s->altered_named = true;
-		} else {
-			snprintf(where, sizeof(where), "%s", c->cps[i].where);
-			add(c, BFL_SEV_ERROR, 1, s->count, "root-mismatch", where,
-			    "the first %llu records do not hash to this checkpoint's root: records were altered, removed, inserted or reordered",
-			    (unsigned long long)s->count);
-		}
+	bfl_tree_root(&s->tl, rl);
+	if (!memcmp(rl, root, BFL_HASH_SIZE)) {
+		s->verified_upto = s->count;
+		return;
+	}
+	bfl_tree_root(&s->ts, rs);
+	if (s->mismatch && s->first_mismatch < s->count &&
+	    !memcmp(rs, root, BFL_HASH_SIZE)) {
+		if (s->altered_named)
+			return;
+		snprintf(where, sizeof(where), "record %llu",
+			 (unsigned long long)s->first_mismatch);
+		add(c, BFL_SEV_ERROR, 1, s->first_mismatch, "record-altered", where,
+		    "record %llu was modified after it was sealed: it no longer hashes to its leaf in the tree of %s",
+		    (unsigned long long)s->first_mismatch, cpwhere);
+		s->altered_named = true;
+	} else if (!s->root_mismatches++) {
+		/* the first names it; later ones follow from it */
+		add(c, BFL_SEV_ERROR, 1, s->count, "root-mismatch", cpwhere,
+		    "the first %llu records do not hash to this checkpoint's root: records were altered, removed, inserted or reordered",
+		    (unsigned long long)s->count);
 	}
 }
 
-static void scan_segments(struct vctx *c, int segdirfd, struct scan *s)
+/* Checkpoint files whose size is the number of records read so far. */
+static void check_roots_at(struct vctx *c, struct scan *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->ncp; i++)
+		if (c->cps[i].size == s->count)
+			compare_root(c, s, c->cps[i].root, c->cps[i].where);
+}
+
+/*
+ * A checkpoint entry: signed by its epoch's certified key, at the place
+ * in the stream its size says (it seals exactly the records before it),
+ * epochs in order, and never beyond its epoch's final checkpoint.
+ */
+static void scan_entry(struct vctx *c, struct scan *s, const struct bfl_item *it,
+		       const char *seg, const char *origin)
+{
+	struct bfl_checkpoint cp;
+	char where[sizeof(c->last_entry_where)];
+
+	snprintf(where, sizeof(where), "%.40s offset %zu (checkpoint entry)", seg, it->off);
+	if (check_cp_sig(c, it->note, it->note_len, &cp, where, origin))
+		return;
+	c->res->checkpoints++;
+	if (cp.size != s->count) {
+		add(c, BFL_SEV_ERROR, 1, s->count, "checkpoint-position", where,
+		    "a checkpoint for tree size %llu stands after record %llu: checkpoint entries were moved, copied or records removed around them",
+		    (unsigned long long)cp.size, (unsigned long long)s->count);
+		return;
+	}
+	if (c->have_entry && cp.epoch < c->last_entry.epoch)
+		add(c, BFL_SEV_ERROR, 1, s->count, "checkpoint-order", where,
+		    "signed by epoch %llu after a checkpoint of epoch %llu (%s)",
+		    (unsigned long long)cp.epoch,
+		    (unsigned long long)c->last_entry.epoch, c->last_entry_where);
+	if (cp.epoch < c->nep && c->ep[cp.epoch - 1].have_final &&
+	    cp.size > c->ep[cp.epoch - 1].final.size)
+		add(c, BFL_SEV_ERROR, 1, s->count, "checkpoint-after-final", where,
+		    "epoch %llu signed tree size %llu, beyond its final checkpoint (size %llu)",
+		    (unsigned long long)cp.epoch, (unsigned long long)cp.size,
+		    (unsigned long long)c->ep[cp.epoch - 1].final.size);
+	compare_root(c, s, cp.root, where);
+	{
+		char *t = realloc(c->last_entry_text, it->note_len + 1);
+
+		if (!t) {
+			c->unreadable = true;
+			return;
+		}
+		memcpy(t, it->note, it->note_len);
+		t[it->note_len] = 0;
+		c->last_entry_text = t;
+	}
+	if (!c->have_entry || cp.epoch != c->last_entry.epoch) {
+		c->prev_entry_epoch = c->have_entry ? c->last_entry.epoch : 0;
+		c->last_epoch_entries = 0;
+	}
+	c->last_epoch_entries++;
+	c->have_entry = true;
+	c->last_entry = cp;
+	snprintf(c->last_entry_where, sizeof(c->last_entry_where), "%s", where);
+}
+
+static void scan_record(struct vctx *c, struct scan *s, const struct bfl_item *it)
+{
+	bfl_hash lh;
+
+	bfl_leaf_hash(it->data, it->data_len, lh);
+	if (memcmp(lh, it->stored_leaf, BFL_HASH_SIZE) && !s->mismatch) {
+		s->mismatch = true;
+		s->first_mismatch = s->count;
+	}
+	bfl_tree_append(&s->tl, lh);
+	bfl_tree_append(&s->ts, it->stored_leaf);
+	seq_note(c, &it->rec, s->count);
+	s->count++;
+	check_roots_at(c, s);
+}
+
+static void scan_segments(struct vctx *c, int segdirfd, struct scan *s,
+			  const char *origin)
 {
 	struct bfl_seg_list l;
 	struct bfl_err e = { 0 };
@@ -582,17 +702,27 @@ static void scan_segments(struct vctx *c, int segdirfd, struct scan *s)
 	}
 	check_roots_at(c, s);	/* checkpoints of size 0 */
 	for (i = 0; i < l.n && !s->stop; i++) {
+		struct bfl_item it;
 		char where[80];
 		u8 *buf;
 		size_t len, off;
 		u64 first;
-		int r;
+		int r, k;
 
 		snprintf(where, sizeof(where), "segments/%s", l.v[i].name);
 		r = bfl_read_file(segdirfd, l.v[i].name, BFL_SEG_FILE_MAX, &buf, &len, &e);
 		if (r) {
 			io_problem(c, r, where, e.msg);
 			s->stop = true;
+			break;
+		}
+		if (i + 1 == l.n && (len < BFL_SEG_HDR_SIZE || all_zero(buf, len))) {
+			/* created, then the power went before its first
+			 * write reached the disk: nothing in it was sealed */
+			add(c, BFL_SEV_WARN, 2, s->count, "torn-tail", where,
+			    "the last segment is empty or zeros (%zu bytes): an interrupted write",
+			    len);
+			free(buf);
 			break;
 		}
 		if (bfl_seg_header_check(buf, len, &first, &e)) {
@@ -621,42 +751,27 @@ static void scan_segments(struct vctx *c, int segdirfd, struct scan *s)
 			break;
 		}
 		off = BFL_SEG_HDR_SIZE;
-		while (off < len) {
-			struct bfl_record rec;
-			bfl_hash lh;
-			int k = bfl_record_parse(buf + off, len - off, &rec, &e);
+		while ((k = bfl_seg_next(buf, len, off, &it, &e)) > 0) {
+			if (it.type == BFL_ITEM_RECORD)
+				scan_record(c, s, &it);
+			else
+				scan_entry(c, s, &it, where, origin);
+			off += it.len;
+		}
+		if ((k == -ENODATA || (k < 0 && all_zero(buf + off, len - off))) &&
+		    i + 1 == l.n) {
+			/* a torn final entry, or zeros where the file system
+			 * had not written it yet: unsealed by construction */
+			add(c, BFL_SEV_WARN, 2, s->count, "torn-tail", where,
+			    "%zu bytes at offset %zu are an incomplete entry (an interrupted write)",
+			    len - off, off);
+		} else if (k < 0) {
 			char rw[64];
 
-			if (k < 0 || (size_t)k + BFL_ENTRY_EXTRA > len - off) {
-				bool last = i + 1 == l.n;
-
-				snprintf(rw, sizeof(rw), "record %llu",
-					 (unsigned long long)s->count);
-				if ((k == -ENODATA || k >= 0) && last) {
-					/* a torn final entry: unsealed by
-					 * construction, checked at the end */
-					add(c, BFL_SEV_WARN, 2, s->count, "torn-tail", where,
-					    "%zu bytes at offset %zu are an incomplete record (an interrupted write)",
-					    len - off, off);
-				} else {
-					add(c, BFL_SEV_ERROR, 1, s->count, "record-format", rw,
-					    "%s at offset %zu: %s", where, off,
-					    k < 0 ? e.msg : "entry cut short");
-					s->stop = true;
-				}
-				break;
-			}
-			bfl_leaf_hash(buf + off, (size_t)k, lh);
-			if (memcmp(lh, buf + off + k, BFL_HASH_SIZE) && !s->mismatch) {
-				s->mismatch = true;
-				s->first_mismatch = s->count;
-			}
-			bfl_tree_append(&s->tl, lh);
-			bfl_tree_append(&s->ts, buf + off + k);
-			seq_note(c, &rec, s->count);
-			s->count++;
-			off += (size_t)k + BFL_ENTRY_EXTRA;
-			check_roots_at(c, s);
+			snprintf(rw, sizeof(rw), "record %llu", (unsigned long long)s->count);
+			add(c, BFL_SEV_ERROR, 1, s->count, "record-format", rw,
+			    "%s at offset %zu: %s", where, off, e.msg);
+			s->stop = true;
 		}
 		s->done_bytes += len;
 		if (c->o && c->o->progress)
@@ -676,8 +791,10 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 	struct vctx c;
 	struct scan s;
 	struct bfl_err e = { 0 };
-	struct bfl_checkpoint latest, pinned;
-	char origin[BFL_NAME_MAX + 1] = "";
+	struct bfl_checkpoint latest, pinned, file_cp;
+	char origin[BFL_NAME_MAX + 1] = "", latest_where[96] = "";
+	char *file_text = NULL;
+	bool have_file = false;
 	int dirfd, segdirfd = -1, epdirfd = -1, r;
 	bool have_latest = false, have_pinned = false;
 	u8 *buf = NULL;
@@ -687,6 +804,7 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
 	memset(&s, 0, sizeof(s));
+	memset(&latest, 0, sizeof(latest));
 	c.o = opts;
 	c.res = res;
 	bfl_tree_init(&s.tl);
@@ -716,41 +834,24 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 
 	check_epochs(&c, epdirfd, root, origin);
 
-	/* The latest checkpoint. */
+	/* The checkpoint file: a copy of a checkpoint entry, which may lag
+	 * the entries by up to a second (or more after a crash). */
 	r = bfl_read_file(dirfd, "checkpoint", BFL_NOTE_MAX, &buf, &len, &e);
-	if (r) {
+	if (r == -ENOENT) {
+		/* allowed: the entries carry the checkpoints */
+	} else if (r) {
 		io_problem(&c, r, "checkpoint", e.msg);
-	} else if (!check_cp_sig(&c, (const char *)buf, len, &latest, "checkpoint", origin)) {
-		u64 j;
-
-		have_latest = true;
-		res->checkpoint_text = (char *)buf;
+	} else if (all_zero(buf, len)) {
+		/* replaced without a sync when the power went; the next
+		 * open of the store rewrites it */
+		add(&c, BFL_SEV_WARN, 0, 0, "checkpoint-copy-lost", "checkpoint",
+		    "the checkpoint file is empty (a crash while it was replaced); the checkpoint entries are intact");
+	} else if (!check_cp_sig(&c, (const char *)buf, len, &file_cp, "checkpoint", origin)) {
+		have_file = true;
+		file_text = (char *)buf;
 		buf = NULL;
-		res->sealed = latest.size;
-		memcpy(res->root, latest.root, BFL_HASH_SIZE);
 		res->checkpoints++;
-		add_cp(&c, &latest, "checkpoint");
-		/* Later epochs must be empty and start at its size; an
-		 * earlier epoch's final must be this very checkpoint. */
-		for (j = latest.epoch + 1; j <= c.nep; j++) {
-			struct ep *ep = ep_get(&c, j);
-
-			if (ep && ep->start != latest.size) {
-				ERR(&c, "checkpoint-rollback", "checkpoint",
-				    "signed by epoch %llu at tree size %llu, but epoch %llu starts at %llu: this is an older checkpoint (rollback)",
-				    (unsigned long long)latest.epoch,
-				    (unsigned long long)latest.size,
-				    (unsigned long long)j, (unsigned long long)ep->start);
-				break;
-			}
-		}
-		if (latest.epoch < c.nep && c.ep[latest.epoch - 1].have_final &&
-		    c.ep[latest.epoch - 1].final.size != latest.size)
-			ERR(&c, "checkpoint-rollback", "checkpoint",
-			    "epoch %llu's final checkpoint is at %llu, this one at %llu",
-			    (unsigned long long)latest.epoch,
-			    (unsigned long long)c.ep[latest.epoch - 1].final.size,
-			    (unsigned long long)latest.size);
+		add_cp(&c, &file_cp, "checkpoint");
 	}
 	free(buf);
 	buf = NULL;
@@ -772,18 +873,88 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 					 "pinned checkpoint", origin)) {
 			have_pinned = true;
 			add_cp(&c, &pinned, "the pinned checkpoint");
-			if (have_latest && pinned.size > latest.size)
-				ERR(&c, "truncated", "checkpoint",
-				    "the store's latest checkpoint (size %llu) is older than the pinned one (size %llu): the log was truncated or rolled back",
-				    (unsigned long long)latest.size,
-				    (unsigned long long)pinned.size);
 		}
 		free(pn);
 	}
 
-	scan_segments(&c, segdirfd, &s);
+	scan_segments(&c, segdirfd, &s, origin);
 	res->records = s.count;
 	res->boots = c.nboots;
+	if (s.root_mismatches > 1)
+		add(&c, BFL_SEV_INFO, 1, s.count, "root-mismatch", "segments/",
+		    "%llu further checkpoints do not match the records either",
+		    (unsigned long long)(s.root_mismatches - 1));
+
+	/* The latest checkpoint: the last entry, or the file if that is
+	 * further on (which only removing entries can make happen). */
+	if (have_file && (!c.have_entry || file_cp.size > c.last_entry.size ||
+			  (file_cp.size == c.last_entry.size &&
+			   file_cp.epoch > c.last_entry.epoch))) {
+		if (!s.stop && s.count >= file_cp.size)
+			add(&c, BFL_SEV_ERROR, 2, file_cp.size, "checkpoint-entry-missing", "checkpoint",
+			    "the checkpoint file (size %llu, epoch %llu) is not among the checkpoint entries%s: entries were removed",
+			    (unsigned long long)file_cp.size,
+			    (unsigned long long)file_cp.epoch,
+			    c.have_entry ? ", which end earlier" : ", which are missing");
+		latest = file_cp;
+		have_latest = true;
+		res->checkpoint_text = file_text;
+		file_text = NULL;
+		snprintf(latest_where, sizeof(latest_where), "checkpoint");
+	} else if (c.have_entry) {
+		latest = c.last_entry;
+		have_latest = true;
+		res->checkpoint_text = c.last_entry_text;
+		c.last_entry_text = NULL;
+		snprintf(latest_where, sizeof(latest_where), "%s", c.last_entry_where);
+		/* The file is replaced durably right after an epoch's first
+		 * entry, so it names an earlier epoch only when a crash came
+		 * between the two: then the last epoch has one entry and the
+		 * file is from the last epoch that signed entries before it
+		 * (epochs between, started by crashed opens, have none). */
+		if (have_file && file_cp.epoch < c.last_entry.epoch &&
+		    (file_cp.epoch != c.prev_entry_epoch || c.last_epoch_entries > 1))
+			ERR(&c, "checkpoint-rollback", "checkpoint",
+			    "the checkpoint file is signed by epoch %llu (tree size %llu) but the segments hold checkpoints of epoch %llu: an older copy was put back",
+			    (unsigned long long)file_cp.epoch,
+			    (unsigned long long)file_cp.size,
+			    (unsigned long long)c.last_entry.epoch);
+	} else if (!s.stop) {
+		ERR(&c, "checkpoint-missing", "segments/",
+		    "the store holds no valid checkpoint at all");
+	}
+	if (have_latest) {
+		u64 j;
+
+		res->sealed = latest.size;
+		memcpy(res->root, latest.root, BFL_HASH_SIZE);
+		/* Later epochs must be empty and start at its size; an
+		 * earlier epoch's final must be this very checkpoint. */
+		for (j = latest.epoch + 1; j <= c.nep; j++) {
+			struct ep *ep = ep_get(&c, j);
+
+			if (ep && ep->start != latest.size) {
+				ERR(&c, "checkpoint-rollback", latest_where,
+				    "signed by epoch %llu at tree size %llu, but epoch %llu starts at %llu: this is an older checkpoint (rollback)",
+				    (unsigned long long)latest.epoch,
+				    (unsigned long long)latest.size,
+				    (unsigned long long)j, (unsigned long long)ep->start);
+				break;
+			}
+		}
+		if (latest.epoch < c.nep && c.ep[latest.epoch - 1].have_final &&
+		    c.ep[latest.epoch - 1].final.size != latest.size)
+			ERR(&c, "checkpoint-rollback", latest_where,
+			    "epoch %llu's final checkpoint is at %llu, this one at %llu",
+			    (unsigned long long)latest.epoch,
+			    (unsigned long long)c.ep[latest.epoch - 1].final.size,
+			    (unsigned long long)latest.size);
+		if (have_pinned && pinned.size > latest.size)
+			ERR(&c, "truncated", latest_where,
+			    "the store's latest checkpoint (size %llu) is older than the pinned one (size %llu): the log was truncated or rolled back",
+			    (unsigned long long)latest.size,
+			    (unsigned long long)pinned.size);
+	}
 	if (s.mismatch && !s.altered_named) {
 		char where[64];
 
@@ -791,6 +962,12 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		if (s.first_mismatch < s.verified_upto)
 			add(&c, BFL_SEV_ERROR, 1, s.first_mismatch, "leaf-hash-altered", where,
 			    "the leaf hash stored after record %llu was altered (the record itself matches the sealed tree)",
+			    (unsigned long long)s.first_mismatch);
+		else if (have_latest && s.first_mismatch >= latest.size)
+			/* no checkpoint covers it: a write the power cut
+			 * short (pages of zeros), not a sealed record */
+			add(&c, BFL_SEV_WARN, 2, s.first_mismatch, "torn-tail", where,
+			    "record %llu, after the latest checkpoint, does not match the leaf hash stored with it: an interrupted write",
 			    (unsigned long long)s.first_mismatch);
 		else
 			add(&c, BFL_SEV_ERROR, 1, s.first_mismatch, "record-altered", where,
@@ -800,8 +977,9 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 	if (!s.stop) {
 		u64 maxsz = have_latest ? latest.size : 0;
 
-		if (have_pinned && pinned.size > maxsz)
-			maxsz = pinned.size;
+		for (i = 0; i < c.ncp; i++)
+			if (c.cps[i].size > maxsz)
+				maxsz = c.cps[i].size;
 		if (s.count < maxsz)
 			add(&c, BFL_SEV_ERROR, 2, s.count, "truncated", "segments/",
 			    "checkpoints cover %llu records but the store holds %llu: records %llu..%llu were removed (tail truncated)",
@@ -809,7 +987,7 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 			    (unsigned long long)s.count, (unsigned long long)maxsz - 1);
 		else if (have_latest && s.count > latest.size)
 			add(&c, BFL_SEV_WARN, 2, s.count, "unsealed-tail", "segments/",
-			    "%llu record(s) after the latest checkpoint (size %llu) are not sealed: the writer was interrupted, or the checkpoint was replaced by an older one",
+			    "%llu record(s) after the latest checkpoint (size %llu) are not sealed: the writer was interrupted, or the checkpoints after them were removed",
 			    (unsigned long long)(s.count - latest.size),
 			    (unsigned long long)latest.size);
 	}
@@ -830,6 +1008,9 @@ done:
 		if (c.ep[i].have)
 			bfl_key_free(&c.ep[i].key);
 	free(c.ep);
+	free(c.cps);
+	free(c.last_entry_text);
+	free(file_text);
 	free(c.run);
 	free(c.seen_boots);
 	if (c.nf)

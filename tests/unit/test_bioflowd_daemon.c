@@ -132,29 +132,28 @@ static void fake_close(struct fake *f)
 }
 
 /* Is kernel seq s in the leaves the store's checkpoint covers? */
+/* Whether kernel seq s is sealed: under the store's latest checkpoint
+ * entry (the checkpoint file is only a copy, refreshed lazily). */
 static bool durable(u64 s)
 {
 	struct bfl_checkpoint cp;
 	struct bfl_leaves lv;
 	struct bfl_note *note = malloc(sizeof(*note));
 	struct bfl_err e;
-	char p[400];
-	u8 *buf = NULL;
-	size_t len;
 	bool ok = false;
 	u64 i;
 
-	snprintf(p, sizeof(p), "%s/checkpoint", store);
-	if (!note || bfl_read_file(AT_FDCWD, p, BFL_NOTE_MAX, &buf, &len, &e) ||
-	    bfl_checkpoint_open((const char *)buf, len, &cp, note, &e)) {
-		free(buf);
+	if (!note || bfl_store_load_leaves(store, &lv, &e)) {
 		free(note);
 		return false;
 	}
-	free(buf);
-	free(note);
-	if (bfl_store_load_leaves(store, &lv, &e))
+	if (!lv.last_cp ||
+	    bfl_checkpoint_open(lv.last_cp, lv.last_cp_len, &cp, note, &e)) {
+		free(note);
+		bfl_leaves_free(&lv);
 		return false;
+	}
+	free(note);
 	for (i = 0; i < lv.n && i < cp.size; i++) {
 		struct bfl_record r;
 

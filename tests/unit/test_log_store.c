@@ -4,9 +4,13 @@
  * with a new epoch, recovery from a crash at each point of a commit and
  * of an epoch start, redelivery filtering, segment and epoch rotation,
  * inclusion proof export, and refusal to continue a damaged or foreign
- * store.  Each state is checked with the verifier.
+ * store.  Each state is checked with the verifier.  Store format v2
+ * (checkpoint entries in the segments): a torn or zeroed last entry, a
+ * crash inside a commit, a lost checkpoint file, the file ahead of the
+ * entries, a signed entry after damage, a v1 store, the lagging file.
  */
 #include <endian.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,8 +22,10 @@
 #include <linux/bioreader_audit.h>
 
 #include "bflog.h"
+#include "internal.h"
 #include "ktap.h"
 #include "lib/audit_rec.h"
+#include "lib/store_files.h"
 
 static char tmp[200];
 static char dir[256], counter[256];
@@ -88,6 +94,288 @@ static off_t seg_size(const char *name)
 	return stat(p, &sb) ? -1 : sb.st_size;
 }
 
+/* ------------------------------------------- store format v2 helpers */
+
+#define ENTRY (BFL_RECORD_MIN + BFL_ENTRY_EXTRA)
+
+/* The checkpoint file is only a copy: keep it from being refreshed by a
+ * commit during these tests, so that it is where a crash leaves it. */
+static const struct bfl_store_opts lag = { .checkpoint_file_ms = 60000 };
+
+/* A power cut: nothing more reaches the disk (bfl_store_close() would
+ * refresh the checkpoint file, which a dead process does not do). */
+static void crash(struct bfl_store *st)
+{
+	st->failed = true;
+	bfl_store_close(st);
+}
+
+static int reopen_with(const struct bfl_store_opts *o, struct bfl_store **st,
+		       struct bfl_recovery *rep)
+{
+	struct bfl_err e = { 0 };
+	int r = bfl_store_open(dir, rs, o, st, rep, &e);
+
+	if (r)
+		ktap_diag("open: %s", e.msg);
+	return r;
+}
+
+/* Whether the file at path holds exactly b[0..len). */
+static bool same(const char *path, const u8 *b, size_t len)
+{
+	size_t l;
+	u8 *x = slurp(path, &l);
+	bool eq = x && b && l == len && !memcmp(x, b, len);
+
+	free(x);
+	return eq;
+}
+
+/* Path of the store's last segment (names sort as their indices). */
+static int last_seg(char *path, size_t cap)
+{
+	char p[400], best[64] = "";
+	struct dirent *d;
+	DIR *dd;
+
+	snprintf(p, sizeof(p), "%s/segments", dir);
+	dd = opendir(p);
+	if (!dd)
+		return -1;
+	while ((d = readdir(dd)))
+		if (strlen(d->d_name) == 24 && !strcmp(d->d_name + 20, ".seg") &&
+		    strcmp(d->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%.24s", d->d_name);
+	closedir(dd);
+	snprintf(path, cap, "%s/segments/%s", dir, best);
+	return best[0] ? 0 : -1;
+}
+
+/* Entries of type t in the segment at path: the one skip places before
+ * the last (0: the last), its offset and length. */
+static int nth_last(const char *path, enum bfl_item_type t, unsigned int skip,
+		    size_t *off, size_t *len)
+{
+	struct bfl_item it;
+	size_t blen, o = BFL_SEG_HDR_SIZE, *offs = NULL, *lens = NULL;
+	unsigned int n = 0, cap = 0;
+	u8 *b = slurp(path, &blen);
+	int r = -1;
+
+	while (b && bfl_seg_next(b, blen, o, &it, NULL) > 0) {
+		if (it.type == t) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				offs = realloc(offs, cap * sizeof(*offs));
+				lens = realloc(lens, cap * sizeof(*lens));
+				if (!offs || !lens)
+					break;
+			}
+			offs[n] = o;
+			lens[n++] = it.len;
+		}
+		o += it.len;
+	}
+	if (offs && lens && skip < n) {
+		*off = offs[n - 1 - skip];
+		*len = lens[n - 1 - skip];
+		r = 0;
+	}
+	free(offs);
+	free(lens);
+	free(b);
+	return r;
+}
+
+/* Files in a directory of the store. */
+static int count_files(const char *sub)
+{
+	char p[400];
+	struct dirent *d;
+	DIR *dd;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	dd = opendir(p);
+	if (!dd)
+		return -1;
+	while ((d = readdir(dd)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dd);
+	return n;
+}
+
+/* Whether the checkpoint file is the store's last checkpoint entry; the
+ * tree size it names in *size. */
+static bool file_is_last_entry(u64 *size)
+{
+	struct bfl_leaves lv;
+	struct bfl_checkpoint cp;
+	struct bfl_note *note = malloc(sizeof(*note));
+	char p[400];
+	size_t len;
+	u8 *b;
+	bool eq = false;
+
+	*size = (u64)-1;
+	snprintf(p, sizeof(p), "%s/checkpoint", dir);
+	b = slurp(p, &len);
+	if (b && note && !bfl_checkpoint_open((char *)b, len, &cp, note, NULL))
+		*size = cp.size;
+	if (b && !bfl_store_load_leaves(dir, &lv, NULL)) {
+		eq = lv.last_cp && lv.last_cp_len == len && !memcmp(lv.last_cp, b, len);
+		bfl_leaves_free(&lv);
+	}
+	free(note);
+	free(b);
+	return eq;
+}
+
+/* A fresh store in dir with two commits, of 10 and of n2 records, then
+ * a power cut.  0 on success. */
+static int two_commits(const struct bfl_store_opts *o, unsigned int n2)
+{
+	struct bfl_store *st;
+	struct bfl_err e = { 0 };
+	char cmd[300];
+	int ok;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) || bfl_store_create(dir, "bioflow.example/cut", rs, o, &st, &e))
+		return -1;
+	ok = put(st, 1, 10) == 10 && !bfl_store_commit(st, &e) &&
+	     put(st, 11, n2) == n2 && !bfl_store_commit(st, &e);
+	crash(st);
+	return ok ? 0 : -1;
+}
+
+/*
+ * What recovery may cut and what it must not: damage that a power cut
+ * cannot make, in the last (acknowledged) commit, is refused; what an
+ * interrupted commit leaves is cut, and the verifier only warns on it.
+ */
+static void interrupted_commits(void)
+{
+	struct bfl_recovery rep;
+	struct bfl_store *st = NULL;
+	const char *kind;
+	char p[400];
+	size_t len, off, elen, rec;
+	u8 *b = NULL;
+	int r;
+	bool ok;
+
+	/* one bit of the last checkpoint entry's magic */
+	ok = !two_commits(NULL, 5) && !last_seg(p, sizeof(p)) &&
+	     !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) && (b = slurp(p, &len));
+	if (ok) {
+		b[off + 7] ^= 0x01;
+		ok = !spit(p, b, len);
+	}
+	r = reopen_with(&lag, &st, &rep);
+	ktap_check(ok && r == -EUCLEAN && same(p, b, len),
+		   "a flipped bit in the last checkpoint entry's magic: open refuses, nothing cut");
+	if (!r)
+		bfl_store_close(st);
+	free(b);
+	b = NULL;
+
+	/* the last record's size made to cover the last checkpoint entry */
+	ok = !two_commits(NULL, 5) && !last_seg(p, sizeof(p)) &&
+	     !nth_last(p, BFL_ITEM_RECORD, 0, &rec, &elen) && (b = slurp(p, &len));
+	if (ok) {
+		size_t ns = len - rec - BFL_ENTRY_EXTRA;
+
+		b[rec + 6] = (u8)ns;
+		b[rec + 7] = (u8)(ns >> 8);
+		ok = !spit(p, b, len);
+	}
+	r = reopen_with(&lag, &st, &rep);
+	ktap_check(ok && r == -EUCLEAN && same(p, b, len),
+		   "a record's size stretched over the last checkpoint entry: open refuses");
+	if (!r)
+		bfl_store_close(st);
+	free(b);
+	b = NULL;
+
+	/* the second commit interrupted: zeros from a page boundary on */
+	ok = !two_commits(NULL, 30) && !last_seg(p, sizeof(p)) &&
+	     !nth_last(p, BFL_ITEM_CHECKPOINT, 1, &off, &elen) && (b = slurp(p, &len));
+	if (ok) {
+		size_t z = (off + elen + 4095) & ~(size_t)4095;
+
+		ok = z < len;
+		if (ok) {
+			memset(b + z, 0, len - z);
+			ok = !spit(p, b, len);
+		}
+	}
+	ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "torn-tail"),
+		   "a commit zero-filled from a page boundary: the verifier warns (torn-tail)");
+	r = reopen_with(&lag, &st, &rep);
+	ktap_check(ok && !r && rep.sealed_size == 10 && rep.discarded_records >= 1,
+		   "and open cuts it back to the first commit");
+	if (!r)
+		bfl_store_close(st);
+	free(b);
+	b = NULL;
+
+	/* a segment created at a rollover, empty when the power went */
+	{
+		struct bfl_store_opts so = { .segment_max_bytes = 2048,
+					     .checkpoint_file_ms = 60000 };
+
+		ok = !two_commits(&so, 5) && count_files("segments") > 1 &&
+		     !last_seg(p, sizeof(p)) && !truncate(p, 0);
+		ktap_check(ok && verify(&kind, NULL) == BFL_WARN,
+			   "an empty last segment: the verifier warns");
+		r = reopen_with(&so, &st, &rep);
+		ktap_check(ok && !r && verify(NULL, NULL) == BFL_OK,
+			   "and open recovers");
+		if (!r)
+			bfl_store_close(st);
+	}
+
+	/* two crashes at epoch starts: the file from epoch 1, epoch 2
+	 * certified and empty, epoch 3's first entry durable, the file not
+	 * yet replaced -- a state the verifier must not call a rollback */
+	{
+		char fp[400];
+		size_t flen;
+		u8 *f1 = NULL;
+
+		snprintf(fp, sizeof(fp), "%s/checkpoint", dir);
+		ok = !two_commits(NULL, 5);
+		if (ok) {
+			r = reopen_with(&lag, &st, &rep);	/* epoch 2 */
+			ok = !r;
+			if (!r)
+				bfl_store_close(st);
+			ok = ok && (f1 = slurp(fp, &flen));	/* the file: epoch 2 */
+		}
+		ok = ok && !reopen_with(&lag, &st, &rep);	/* epoch 3 */
+		if (ok) {
+			crash(st);
+			ok = !last_seg(p, sizeof(p)) &&
+			     !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+			     (b = slurp(p, &len)) && !spit(p, b, off) &&	/* no entry of 3 */
+			     !spit(fp, f1, flen);
+		}
+		ok = ok && !reopen_with(&lag, &st, &rep);	/* epoch 4, one entry */
+		if (ok) {
+			crash(st);
+			ok = !spit(fp, f1, flen);	/* the file still from epoch 2 */
+		}
+		ktap_check(ok && verify(&kind, NULL) == BFL_OK,
+			   "crashes at two epoch starts in a row: no false rollback");
+		free(f1);
+		free(b);
+		b = NULL;
+	}
+}
+
 int main(void)
 {
 	struct bfl_store *st = NULL;
@@ -108,7 +396,7 @@ int main(void)
 	rs = bfl_soft_root_new(NULL, counter, &e);
 	if (!rs)
 		return 1;
-	ktap_plan(26);
+	ktap_plan(51);
 
 	/* 1. create, commit in groups, verify */
 	r = bfl_store_create(dir, "bioflow.example/kiosk-1", rs, &fast, &st, &e);
@@ -331,6 +619,267 @@ int main(void)
 			ktap_diag("%s", e.msg);
 		bfl_store_close(st);
 	}
+
+	/* 11. store format v2: checkpoint entries in the segment stream.  A
+	 * store of its own (the one above is damaged on purpose); kernel seq
+	 * s is the next one the "kernel" delivers. */
+	snprintf(dir, sizeof(dir), "%s/v2", tmp);
+	{
+		char p[400], cpf[400], cmd[900], v1[300];
+		size_t off = 0, elen = 0, len = 0, len2 = 0, cpl = 0;
+		u64 s = 1, sealed = 0, fsz;
+		u8 *b = NULL, *b2 = NULL, *cpb = NULL;
+		int nep, nseg;
+
+		snprintf(cpf, sizeof(cpf), "%s/checkpoint", dir);
+		r = bfl_store_create(dir, "bioflow.example/kiosk-2", rs, &lag, &st, &e);
+		ok = !r;
+		for (i = 0; ok && i < 3; i++, s += 10)
+			ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		if (!r)
+			bfl_store_close(st);
+		st = NULL;
+		snprintf(p, sizeof(p), "%s/log-info", dir);
+		b = slurp(p, &len);
+		ok &= b && len > 17 && !memcmp(b, "bioflow-store v2\n", 17);
+		free(b);
+		b = NULL;
+		ok &= !last_seg(p, sizeof(p)) &&
+		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+		      (b = slurp(p, &len)) && !memcmp(b, "BFLSEG02", 8) &&
+		      !memcmp(b + off, "BFLCKP02", 8) && off + elen == len;
+		free(b);
+		b = NULL;
+		ktap_check(ok && verify(NULL, &n) == BFL_OK && n == 30,
+			   "v2: log-info v2, BFLSEG02 segment ending in a BFLCKP02 entry, verifies");
+
+		/* a torn checkpoint entry at the tail: its commit never returned */
+		r = reopen_with(&lag, &st, &rep);
+		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		sealed = !r ? bfl_store_sealed_size(st) : 0;
+		ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+		if (!r)
+			crash(st);
+		st = NULL;
+		ok &= !last_seg(p, sizeof(p)) &&
+		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+		      !truncate(p, (off_t)(off + elen / 2));
+		ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "torn-tail"),
+			   "torn checkpoint entry at the tail: the verifier warns (torn-tail)");
+		r = reopen_with(&lag, &st, &rep);
+		ktap_diag("sealed %llu, discarded %llu records, %llu bytes",
+			  (unsigned long long)rep.sealed_size,
+			  (unsigned long long)rep.discarded_records,
+			  (unsigned long long)rep.discarded_bytes);
+		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
+			   rep.discarded_bytes == 5 * ENTRY + elen / 2 && !rep.removed_segments,
+			   "reopen: back to the previous entry, the 5 records after it discarded");
+		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed,
+			   "verifier: OK after the torn entry is cut");
+		ktap_check(!r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
+			   bfl_store_sealed_size(st) == sealed + 5 &&
+			   verify(NULL, &n) == BFL_OK && n == sealed + 5,
+			   "the store continues: the 5 redelivered records sealed and verified");
+		s += 15;
+
+		/* the same with the last entry's bytes zeroed, length kept */
+		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		sealed = !r ? bfl_store_sealed_size(st) : 0;
+		ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+		if (!r)
+			crash(st);
+		st = NULL;
+		ok &= !last_seg(p, sizeof(p)) &&
+		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+		      (b = slurp(p, &len)) && off + elen == len;
+		if (ok) {
+			memset(b + off, 0, elen);
+			ok = !spit(p, b, len);
+		}
+		free(b);
+		b = NULL;
+		{
+			enum bfl_verdict v = verify(&kind, NULL);
+
+			ktap_diag("before recovery the verifier says %d (%s)", v, kind);
+		}
+		r = reopen_with(&lag, &st, &rep);
+		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
+			   rep.discarded_bytes == 5 * ENTRY + elen,
+			   "last checkpoint entry zeroed (length kept): back to the previous entry");
+		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
+			   put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
+			   verify(NULL, &n) == BFL_OK && n == sealed + 5,
+			   "verifier OK after it, and the store continues");
+		s += 15;
+
+		/* records written, their entry never (a crash inside a commit);
+		 * with small segments they went to new segment files */
+		if (!r)
+			bfl_store_close(st);
+		st = NULL;
+		{
+			struct bfl_store_opts so = lag;
+
+			so.segment_max_bytes = 4096;
+			r = reopen_with(&so, &st, &rep);
+		}
+		sealed = !r ? bfl_store_sealed_size(st) : 0;
+		nseg = count_files("segments");
+		ok = !r && put(st, s, 30) == 30 && count_files("segments") > nseg;
+		if (!r)
+			crash(st);
+		st = NULL;
+		r = reopen_with(&lag, &st, &rep);
+		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 30 &&
+			   rep.removed_segments >= 1 && count_files("segments") == nseg,
+			   "records without their checkpoint entry: discarded, new segments removed");
+		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
+			   put(st, s, 30) == 30 && !bfl_store_commit(st, &e) &&
+			   verify(NULL, &n) == BFL_OK && n == sealed + 30,
+			   "verifier OK after it; the redelivered records are sealed");
+		s += 30;
+
+		/* an empty checkpoint file after a crash (replaced without sync) */
+		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		s += 10;
+		if (!r)
+			crash(st);
+		st = NULL;
+		ok &= !truncate(cpf, 0);
+		{
+			enum bfl_verdict v = verify(&kind, NULL);
+
+			ktap_diag("with it the verifier says %d (%s)", v, kind);
+		}
+		r = reopen_with(&lag, &st, &rep);
+		ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
+			   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
+			   "empty checkpoint file: open succeeds, lost_checkpoint_file, file rewritten");
+
+		/* the same with a file of zeros */
+		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		s += 10;
+		if (!r)
+			crash(st);
+		st = NULL;
+		ok &= (b = slurp(cpf, &len)) && len > 0;
+		if (ok) {
+			memset(b, 0, len);
+			ok = !spit(cpf, b, len);
+		}
+		free(b);
+		b = NULL;
+		r = reopen_with(&lag, &st, &rep);
+		ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
+			   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
+			   "checkpoint file of zeros: accepted the same way, rewritten");
+
+		/* the checkpoint file ahead of the entries: the last entry cut
+		 * off the segment, the file (a copy of it) kept */
+		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
+		     put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+		s += 15;
+		if (!r)
+			bfl_store_close(st);
+		st = NULL;
+		ok &= file_is_last_entry(&fsz) && !last_seg(p, sizeof(p)) &&
+		      (b2 = slurp(p, &len2)) &&
+		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+		      !truncate(p, (off_t)off) &&
+		      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
+		nep = count_files("epochs");
+		nseg = count_files("segments");
+		r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
+		if (r)
+			ktap_diag("open: %s", e.msg);
+		ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
+			   count_files("epochs") == nep && count_files("segments") == nseg,
+			   "checkpoint file ahead of the entries: open refuses, files untouched");
+		st = NULL;
+		ok = b2 && !spit(p, b2, len2);	/* put the entry back */
+		free(b);
+		free(b2);
+		free(cpb);
+		b = b2 = cpb = NULL;
+
+		/* a record altered in the middle, signed entries after it */
+		r = reopen_with(&lag, &st, &rep);
+		ok &= !r;
+		for (i = 0; ok && i < 3; i++, s += 10)
+			ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+		if (!r)
+			bfl_store_close(st);
+		st = NULL;
+		ok &= !last_seg(p, sizeof(p)) && !nth_last(p, BFL_ITEM_RECORD, 15, &off, &elen) &&
+		      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
+		if (ok) {
+			b[off + 140] ^= 0x20;
+			ok = !spit(p, b, len);
+		}
+		nep = count_files("epochs");
+		nseg = count_files("segments");
+		r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
+		if (r)
+			ktap_diag("open: %s", e.msg);
+		ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
+			   count_files("epochs") == nep && count_files("segments") == nseg,
+			   "a signed entry after an altered record: open refuses, nothing truncated");
+		st = NULL;
+		if (b) {
+			b[off + 140] ^= 0x20;
+			spit(p, b, len);
+		}
+		free(b);
+		free(cpb);
+		b = cpb = NULL;
+
+		/* a store of format v1 */
+		snprintf(v1, sizeof(v1), "%s/v1", tmp);
+		snprintf(cmd, sizeof(cmd), "cp -a %s %s", dir, v1);
+		snprintf(p, sizeof(p), "%s/log-info", v1);
+		ok = !system(cmd) && !spit(p, "bioflow-store v1\norigin X\n", 26);
+		memset(&e, 0, sizeof(e));
+		r = bfl_store_open(v1, rs, &lag, &st, &rep, &e);
+		ktap_diag("open: %s", e.msg);
+		ktap_check(ok && r == -EPROTONOSUPPORT && strstr(e.msg, "v1") &&
+			   strstr(e.msg, "v2"),
+			   "a v1 store: -EPROTONOSUPPORT, the message names v1 and v2");
+		st = NULL;
+
+		/* the checkpoint file is a lagging copy: one sync per commit */
+		{
+			struct bfl_store_opts o = { .checkpoint_file_ms = 1000 };
+
+			r = reopen_with(&o, &st, &rep);
+			ok = !r && file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st);
+			sealed = !r ? bfl_store_sealed_size(st) : 0;
+			ok &= !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
+			      bfl_store_sealed_size(st) == sealed + 10;
+			s += 10;
+			ktap_check(ok && !file_is_last_entry(&fsz) && fsz == sealed,
+				   "checkpoint_file_ms 1000: after a commit the file still lags the entry");
+			if (!r)
+				bfl_store_close(st);
+			st = NULL;
+			ktap_check(!r && file_is_last_entry(&fsz) && fsz == sealed + 10,
+				   "after close the checkpoint file is the last entry");
+			o.checkpoint_file_ms = -1;
+			r = reopen_with(&o, &st, &rep);
+			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+			s += 10;
+			ktap_check(ok && file_is_last_entry(&fsz) &&
+				   fsz == bfl_store_sealed_size(st),
+				   "checkpoint_file_ms < 0: the file follows every commit");
+			if (!r)
+				bfl_store_close(st);
+			st = NULL;
+		}
+		ktap_check(verify(NULL, &n) == BFL_OK && n == s - 1,
+			   "verifier: the v2 store is OK after all of it");
+	}
+
+	interrupted_commits();
 
 	bfl_root_signer_free(rs);
 	{

@@ -4,7 +4,8 @@
  * two boots, daemon records, many segments and epochs is built once; each
  * case starts from a pristine copy, tampers with it the way an attacker
  * with root on the appliance could, and checks that the verifier fails
- * and names the first bad record / file and why.
+ * and names the first bad record / file and why: records, files, and
+ * the checkpoint entries between the records.
  */
 #include <endian.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "bflog.h"
 #include "internal.h"
 #include "ktap.h"
+#include "lib/store_files.h"
 
 #define ENTRY (BFL_RECORD_MIN + BFL_ENTRY_EXTRA)
 #define ORIGIN "bioflow.example/kiosk-7"
@@ -75,13 +77,18 @@ static void fresh(void)
 		ktap_diag("copy failed");
 }
 
-/* Path of the segment holding leaf idx, and the entry's offset. */
+/* Path of the segment holding leaf idx, and the record entry's offset
+ * (checkpoint entries stand between records: walk the segment). */
 static int locate(const char *dir, u64 idx, char *path, size_t cap, off_t *off)
 {
 	struct bfl_seg_list l;
+	struct bfl_item it;
 	char p[400];
 	unsigned int i;
-	int fd, found = -1;
+	int fd, found = -1, k = 0;
+	size_t len, o = BFL_SEG_HDR_SIZE;
+	u64 n;
+	u8 *b;
 
 	snprintf(p, sizeof(p), "%s/segments", dir);
 	fd = open(p, O_RDONLY | O_DIRECTORY);
@@ -91,31 +98,23 @@ static int locate(const char *dir, u64 idx, char *path, size_t cap, off_t *off)
 	for (i = 0; i < l.n; i++)
 		if (l.v[i].first <= idx)
 			found = (int)i;
-	if (found >= 0) {
-		snprintf(path, cap, "%s/segments/%s", dir, l.v[found].name);
-		*off = BFL_SEG_HDR_SIZE + (off_t)(idx - l.v[found].first) * ENTRY;
+	if (found < 0) {
+		free(l.v);
+		return -1;
 	}
+	snprintf(path, cap, "%s/segments/%s", dir, l.v[found].name);
+	n = l.v[found].first;
 	free(l.v);
-	return found < 0 ? -1 : 0;
-}
-
-static u8 *slurp(const char *path, size_t *len)
-{
-	u8 *b = NULL;
-
-	if (bfl_read_file(AT_FDCWD, path, 1 << 26, &b, len, NULL))
-		return NULL;
-	return b;
-}
-
-static int spit(const char *path, const void *b, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	int ok = fd >= 0 && write(fd, b, len) == (ssize_t)len;
-
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
+	if (bfl_read_file(AT_FDCWD, path, 1 << 26, &b, &len, NULL))
+		return -1;
+	while ((k = bfl_seg_next(b, len, o, &it, NULL)) > 0) {
+		if (it.type == BFL_ITEM_RECORD && n++ == idx)
+			break;
+		o += it.len;
+	}
+	free(b);
+	*off = (off_t)o;
+	return k > 0 ? 0 : -1;
 }
 
 static void flip(const char *dir, u64 idx, size_t at)
@@ -169,6 +168,156 @@ static bool has(const char *kind, const char *where)
 		    (!where || strstr(res.find[i].where, where)))
 			return true;
 	return false;
+}
+
+/* A checkpoint entry of a store, in stream order. */
+struct cpent {
+	char path[400];		/* its segment */
+	unsigned int seg;	/* index of the segment */
+	size_t off, len;	/* of the whole entry */
+	u64 size, epoch;	/* what it says */
+	unsigned int recs_after;	/* records after it up to the next entry */
+};
+
+#define MAX_CPENT 256
+
+/* Walks every segment of dir: its checkpoint entries into v (up to
+ * MAX_CPENT); the number found, *nseg the number of segments, and
+ * *last_rec_end the offset after the last record of the last segment. */
+static unsigned int entries(const char *dir, struct cpent *v, unsigned int *nseg,
+			    size_t *last_rec_end)
+{
+	struct bfl_note *note = malloc(sizeof(*note));
+	struct bfl_seg_list l;
+	struct bfl_checkpoint cp;
+	struct bfl_item it;
+	char p[400];
+	unsigned int i, n = 0;
+	int fd;
+
+	*nseg = 0;
+	*last_rec_end = BFL_SEG_HDR_SIZE;
+	snprintf(p, sizeof(p), "%s/segments", dir);
+	fd = open(p, O_RDONLY | O_DIRECTORY);
+	if (!note || fd < 0 || bfl_list_segments(fd, &l, NULL)) {
+		if (fd >= 0)
+			close(fd);
+		free(note);
+		return 0;
+	}
+	close(fd);
+	for (i = 0; i < l.n; i++) {
+		size_t len, o = BFL_SEG_HDR_SIZE;
+		u8 *b;
+
+		snprintf(p, sizeof(p), "%s/segments/%s", dir, l.v[i].name);
+		if (bfl_read_file(AT_FDCWD, p, 1 << 26, &b, &len, NULL))
+			continue;
+		*last_rec_end = BFL_SEG_HDR_SIZE;
+		while (bfl_seg_next(b, len, o, &it, NULL) > 0) {
+			if (it.type == BFL_ITEM_RECORD) {
+				*last_rec_end = o + it.len;
+				if (n && v[n - 1].seg == i)
+					v[n - 1].recs_after++;
+			} else if (n < MAX_CPENT) {
+				memset(&v[n], 0, sizeof(v[n]));
+				snprintf(v[n].path, sizeof(v[n].path), "%s", p);
+				v[n].seg = i;
+				v[n].off = o;
+				v[n].len = it.len;
+				if (!bfl_checkpoint_open(it.note, it.note_len, &cp, note, NULL)) {
+					v[n].size = cp.size;
+					v[n].epoch = cp.epoch;
+				}
+				n++;
+			}
+			o += it.len;
+		}
+		free(b);
+	}
+	*nseg = l.n;
+	free(l.v);
+	free(note);
+	return n;
+}
+
+/* Moves the len bytes at off of a file to end at to (to >= off + len,
+ * an offset in the file as it is now): what lies between moves up. */
+static int move_bytes(const char *path, size_t off, size_t len, size_t to)
+{
+	size_t flen;
+	u8 *b = slurp(path, &flen), *t = malloc(len);
+	int r = -1;
+
+	if (b && t && to >= off + len && to <= flen) {
+		memcpy(t, b + off, len);
+		memmove(b + off, b + off + len, to - off - len);
+		memcpy(b + to - len, t, len);
+		r = spit(path, b, flen);
+	}
+	free(t);
+	free(b);
+	return r;
+}
+
+/* Removes from one segment the checkpoint entries at offsets >= from;
+ * the number removed, or -1. */
+static int drop_entries(const char *path, size_t from)
+{
+	struct bfl_item it;
+	size_t len, o = BFL_SEG_HDR_SIZE, w = BFL_SEG_HDR_SIZE;
+	u8 *b = slurp(path, &len);
+	int k, n = 0;
+
+	if (!b || len < BFL_SEG_HDR_SIZE) {
+		free(b);
+		return -1;
+	}
+	while ((k = bfl_seg_next(b, len, o, &it, NULL)) > 0) {
+		if (it.type == BFL_ITEM_CHECKPOINT && o >= from) {
+			n++;
+		} else {
+			memmove(b + w, b + o, it.len);
+			w += it.len;
+		}
+		o += it.len;
+	}
+	memmove(b + w, b + o, len - o);	/* whatever follows, as it was */
+	w += len - o;
+	k = spit(path, b, w);
+	free(b);
+	return k ? -1 : n;
+}
+
+static void entry_where(const struct cpent *c, size_t off, char *out, size_t cap)
+{
+	snprintf(out, cap, "segments/%s offset %zu (checkpoint entry)",
+		 strrchr(c->path, '/') + 1, off);
+}
+
+/* Removes every checkpoint entry of every segment; the number removed. */
+static int drop_all_entries(const char *dir)
+{
+	struct bfl_seg_list l;
+	char p[400];
+	unsigned int i;
+	int fd, k, n = 0;
+
+	snprintf(p, sizeof(p), "%s/segments", dir);
+	fd = open(p, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 || bfl_list_segments(fd, &l, NULL)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < l.n && n >= 0; i++) {
+		snprintf(p, sizeof(p), "%s/segments/%s", dir, l.v[i].name);
+		k = drop_entries(p, 0);
+		n = k < 0 ? -1 : n + k;
+	}
+	free(l.v);
+	return n;
 }
 
 static int build(void)
@@ -249,7 +398,7 @@ int main(void)
 	rs = bfl_soft_root_new(NULL, counter, &e);
 	if (!rs || build())
 		return 1;
-	ktap_plan(32);
+	ktap_plan(39);
 	memset(&vo, 0, sizeof(vo));
 
 	fresh();
@@ -296,14 +445,16 @@ int main(void)
 	/* reorder two */
 	fresh();
 	{
-		off_t off;
+		off_t off, off2;
 		u8 t[ENTRY];
 
-		ok = !locate(work, 40, p, sizeof(p), &off) && (b = slurp(p, &len));
+		ok = !locate(work, 40, p, sizeof(p), &off) &&
+		     !locate(work, 41, q, sizeof(q), &off2) && !strcmp(p, q) &&
+		     (b = slurp(p, &len));
 		if (ok) {
 			memcpy(t, b + off, ENTRY);
-			memcpy(b + off, b + off + ENTRY, ENTRY);
-			memcpy(b + off + ENTRY, t, ENTRY);
+			memcpy(b + off, b + off2, ENTRY);
+			memcpy(b + off2, t, ENTRY);
 			spit(p, b, len);
 			free(b);
 		}
@@ -506,8 +657,11 @@ int main(void)
 	fresh();
 	snprintf(p, sizeof(p), "%s/checkpoint", work);
 	spit(p, "", 0);
-	ktap_check(fails("checkpoint-format", "checkpoint", NULL, NULL),
-		   "empty checkpoint: named");
+	vs(work, &rs->key, NULL, &res);
+	ok = res.verdict == BFL_WARN && has("checkpoint-copy-lost", "checkpoint");
+	spit(p, "bioflow.example/kiosk-7\n12\n", 27);
+	ktap_check(ok && fails("checkpoint-format", "checkpoint", NULL, NULL),
+		   "empty checkpoint file: a warning (a copy lost in a crash); a garbled one: named");
 	fresh();
 	{
 		u8 hdr[BFL_SEG_HDR_SIZE] = "NOTASEGMENT";
@@ -533,6 +687,117 @@ int main(void)
 	snprintf(p, sizeof(p), "%s/nonexistent", tmp);
 	vs(p, &rs->key, NULL, &res);
 	ktap_check(res.verdict == BFL_UNREADABLE, "a missing store is unreadable (exit 3)");
+
+	/* checkpoint entries in the segments (store format v2) */
+	{
+		static struct cpent ce[MAX_CPENT];
+		const struct cpent *c;
+		unsigned int nce, nseg, j;
+		size_t lre;
+		char where[200];
+		int k;
+
+		/* a byte of one entry's signature changed, still valid base64 */
+		fresh();
+		nce = entries(work, ce, &nseg, &lre);
+		ktap_diag("%u checkpoint entries in %u segments", nce, nseg);
+		c = &ce[nce / 2];
+		ok = nce > 8 && (b = slurp(c->path, &len)) != NULL;
+		if (ok) {
+			char *note = (char *)b + c->off + BFL_CPE_HDR_SIZE;
+			char *end = note + bfl_get_le32(b + c->off + 8) - 1, *x, *sig = NULL;
+
+			/* the last line: "<em dash> <key name> <base64>\n" */
+			for (x = end - 1; x > note && !sig; x--)
+				if (*x == ' ')
+					sig = x + 1;
+			ok = sig && end - sig > 40;
+			if (ok) {
+				x = sig + (end - sig) / 2;
+				*x = *x == 'A' ? 'B' : 'A';
+				ok = !spit(c->path, b, len);
+			}
+			free(b);
+		}
+		entry_where(c, c->off, where, sizeof(where));
+		ktap_check(ok && fails("checkpoint-signature", where, NULL, NULL),
+			   "checkpoint-signature: a byte of an entry's signature line, the entry named");
+
+		/* an entry cut out and put back three records later */
+		fresh();
+		nce = entries(work, ce, &nseg, &lre);
+		for (j = 1; j < nce && !(ce[j].recs_after >= 3 && ce[j].size > 0); j++)
+			;
+		c = &ce[j < nce ? j : 0];
+		ok = j < nce && !move_bytes(c->path, c->off, c->len, c->off + c->len + 3 * ENTRY);
+		entry_where(c, c->off + 3 * ENTRY, where, sizeof(where));
+		if (ok)
+			ktap_diag("moved the entry for size %llu from offset %zu to %zu",
+				  (unsigned long long)c->size, c->off, c->off + 3 * ENTRY);
+		ktap_check(ok && fails("checkpoint-position", where, NULL, NULL),
+			   "checkpoint-position: an entry moved three records on, named where it stands");
+
+		/* the entries after the last record removed, the file kept */
+		fresh();
+		nce = entries(work, ce, &nseg, &lre);
+		c = &ce[nce ? nce - 1 : 0];
+		k = nce && c->seg + 1 == nseg ? drop_entries(c->path, lre) : -1;
+		ktap_diag("removed %d entries at the end of %s", k, strrchr(c->path, '/') + 1);
+		ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL) &&
+			   !strcmp(bfl_first_error(&res)->where, "checkpoint"),
+			   "checkpoint-entry-missing: the last entries removed, records and file kept");
+
+		/* the two entries of an epoch boundary swapped */
+		fresh();
+		nce = entries(work, ce, &nseg, &lre);
+		for (j = 0; j + 2 < nce; j++)
+			if (ce[j].size > 0 && ce[j + 1].seg == ce[j].seg &&
+			    ce[j + 1].off == ce[j].off + ce[j].len &&
+			    ce[j + 1].size == ce[j].size && ce[j + 1].epoch == ce[j].epoch + 1)
+				break;
+		c = &ce[j + 2 < nce ? j : 0];
+		ok = j + 2 < nce && !move_bytes(c->path, c->off, c->len, c[1].off + c[1].len);
+		if (ok)
+			ktap_diag("swapped the entries of epochs %llu and %llu at size %llu",
+				  (unsigned long long)c->epoch, (unsigned long long)c[1].epoch,
+				  (unsigned long long)c->size);
+		entry_where(c, c->off + c[1].len, where, sizeof(where));
+		ktap_check(ok && fails("checkpoint-order", where, NULL, NULL),
+			   "checkpoint-order: entries of epochs E and E+1 swapped, the epoch E one named");
+
+		/* an epoch's final replaced by an earlier checkpoint of it */
+		fresh();
+		nce = entries(work, ce, &nseg, &lre);
+		for (j = 0; j < nce && ce[j].epoch != 2; j++)
+			;
+		c = &ce[j < nce ? j : 0];
+		ok = j < nce && (b = slurp(c->path, &len)) != NULL;
+		if (ok) {
+			snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
+			ok = !spit(p, b + c->off + BFL_CPE_HDR_SIZE,
+				   bfl_get_le32(b + c->off + 8));
+			free(b);
+		}
+		ktap_check(ok && fails("final-size", "epochs/0000000002.final", NULL, NULL) &&
+			   has("checkpoint-after-final", "(checkpoint entry)"),
+			   "checkpoint-after-final: epoch 2's later entries go beyond a shortened final");
+
+		/* every entry removed, the checkpoint file kept */
+		fresh();
+		k = drop_all_entries(work);
+		ktap_diag("removed %d entries", k);
+		ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL),
+			   "checkpoint-entry-missing: no entries left, the checkpoint file ahead");
+
+		/* no entries and no checkpoint file */
+		fresh();
+		k = drop_all_entries(work);
+		snprintf(p, sizeof(p), "%s/checkpoint", work);
+		ok = k > 0 && !unlink(p);
+		ktap_check(ok && fails("checkpoint-missing", NULL, NULL, NULL) &&
+			   res.verdict == BFL_FAIL,
+			   "checkpoint-missing: no checkpoint entries and no checkpoint file");
+	}
 
 	/* random single-byte corruption anywhere: always detected */
 	{

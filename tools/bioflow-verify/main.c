@@ -52,7 +52,8 @@ static void usage(FILE *f)
 "  2  bad command line\n"
 "  3  the store or a file could not be read (missing, permission, I/O)\n"
 "  4  verified, with warnings (records after the latest checkpoint are\n"
-"     not sealed: a writer is running or was interrupted)\n");
+"     not sealed, a torn last entry, an empty checkpoint copy: a writer\n"
+"     is running or was interrupted)\n");
 }
 
 static void progress(void *arg, u64 done, u64 total)
