@@ -53,17 +53,10 @@
 #include <openssl/evp.h>
 
 #include "bflog.h"
+#include "bench_ref.h"
 
 #define REC_SIZE BIOREADER_AUDIT_RECORD_SIZE
 #define TMPFS_MAGIC_NR 0x01021994
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const struct bfl_err *e)
 {
@@ -115,29 +108,6 @@ static void make_records(u8 *buf, unsigned int n)
 static char base_dir[512];
 static struct bfl_root_signer *rs;
 static struct bfl_store_opts sopts;	/* fdatasync on, no epoch rotation */
-
-static void rm_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char sub[1024];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat sb;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (!lstat(sub, &sb) && S_ISDIR(sb.st_mode))
-			rm_dir(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 static struct bfl_store *new_store(const char *name, char *path, size_t cap)
 {
@@ -263,39 +233,6 @@ static void measure_io(unsigned int batch, double secs, double *t_sync,
 
 /* ------------------------------------------------------------ crypto */
 
-/* SHA-256 of inputs of @len bytes, context reused: seconds per hash. */
-static double measure_sha(size_t len, double secs)
-{
-	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	u8 in[256], out[32];
-	unsigned int ol;
-	double t0, t;
-	u64 n = 0;
-	int i;
-
-	if (!md || !c)
-		die("SHA-256 unavailable", NULL);
-	for (i = 0; i < (int)sizeof(in); i++)
-		in[i] = (u8)i;
-	t0 = now_s();
-	do {
-		for (i = 0; i < 1024; i++) {
-			in[0] = (u8)i;
-			if (!EVP_DigestInit_ex2(c, md, NULL) ||
-			    !EVP_DigestUpdate(c, in, len) ||
-			    !EVP_DigestFinal_ex(c, out, &ol))
-				die("SHA-256", NULL);
-			sink += out[0];
-		}
-		n += 1024;
-		t = now_s();
-	} while (t - t0 < secs);
-	EVP_MD_CTX_free(c);
-	EVP_MD_free(md);
-	return (t - t0) / (double)n;
-}
-
 /* The library's leaf hash (bfl_leaf_hash) of a 160-byte record. */
 static double measure_leaf_hash(double secs)
 {
@@ -342,48 +279,7 @@ static double measure_node_hash(double secs)
 	return (t - t0) / (double)n;
 }
 
-/* Raw Ed25519 signatures of a checkpoint-sized message: seconds each. */
-static double measure_ed25519(double secs)
-{
-	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-	EVP_PKEY *pk = NULL;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	u8 msg[140], sig[64];
-	double t0, t;
-	u64 n = 0;
-	int i;
-
-	if (!kc || !c || EVP_PKEY_keygen_init(kc) != 1 || EVP_PKEY_keygen(kc, &pk) != 1)
-		die("Ed25519 key generation", NULL);
-	memset(msg, 'm', sizeof(msg));
-	t0 = now_s();
-	do {
-		for (i = 0; i < 64; i++) {
-			size_t sl = sizeof(sig);
-
-			msg[0] = (u8)i;
-			if (EVP_DigestSignInit(c, NULL, NULL, NULL, pk) != 1 ||
-			    EVP_DigestSign(c, sig, &sl, msg, sizeof(msg)) != 1)
-				die("Ed25519 sign", NULL);
-			sink += sig[0];
-		}
-		n += 64;
-		t = now_s();
-	} while (t - t0 < secs);
-	EVP_MD_CTX_free(c);
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(kc);
-	return (t - t0) / (double)n;
-}
-
 /* ----------------------------------------------------------- latency */
-
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void sleep_until(double t)
 {
@@ -532,9 +428,13 @@ int main(int argc, char **argv)
 	tp = measure_store(batch, secs);
 	t_sha = measure_sha(REC_SIZE, secs);
 	t_sha65 = measure_sha(65, secs / 2);
+	if (t_sha < 0 || t_sha65 < 0)
+		die("SHA-256", NULL);
 	t_leaf = measure_leaf_hash(secs / 2);
 	t_node = measure_node_hash(secs / 2);
 	t_sig = measure_ed25519(secs);
+	if (t_sig < 0)
+		die("Ed25519", NULL);
 	measure_io(batch, secs, &t_sync, &t_atomic);
 	{
 		struct tput tp2 = measure_store(batch, secs);

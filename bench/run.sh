@@ -6,7 +6,9 @@
 # command.  Builds first if needed.
 #
 #   bash bench/run.sh [SECONDS_PER_MEASUREMENT]
-#   (bench_log makes its scratch store under BENCH_LOG_DIR, default /var/tmp)
+#   (bench_log and bench_daemon make their scratch stores under
+#   BENCH_LOG_DIR, default /var/tmp; bench_daemon runs bioflowd, so only
+#   as root, with its own defaults: bench/bench_daemon.c)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 make -s user >/dev/null
@@ -17,3 +19,8 @@ build/bench/bench_frame 640 480 "$secs"
 build/bench/bench_frame 640 480 "$secs" "person 42 dist=30"
 build/bench/bench_frame 320 240 "$secs"
 build/bench/bench_log -d "${BENCH_LOG_DIR:-/var/tmp}" -b 1024 -s "$secs"
+if [ "$(id -u)" -eq 0 ]; then
+	build/bench/bench_daemon -d "${BENCH_LOG_DIR:-/var/tmp}"
+else
+	echo "bench_daemon: skipped: needs root (bioflowd starts as root and drops to \"nobody\")"
+fi
