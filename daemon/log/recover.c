@@ -19,6 +19,10 @@
  * would destroy sealed records rather than an interrupted commit:
  *  - a signed checkpoint entry anywhere after the first damaged byte
  *    (records it covers were acknowledged);
+ *  - non-zero bytes after a damaged entry, unless it is a write cut
+ *    short at the very end: a power cut leaves zeros or nothing there,
+ *    so anything else may be an acknowledged commit whose checkpoint
+ *    entry was damaged;
  *  - a checkpoint entry that agrees with the records but whose
  *    signature does not verify (forged, or a bug: never a torn write);
  *  - fewer sealed records than the checkpoint file, or the last epoch
