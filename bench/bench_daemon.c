@@ -77,7 +77,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,7 +94,6 @@
 #define TICK		0.0005		/* paced source: sends at most this often */
 #define LATE		0.002		/* a record sent this long after it was due */
 #define PHASE_MAX	120.0		/* seconds any phase may take */
-#define TMPFS_MAGIC_NR	0x01021994
 
 static char base_dir[512], store[600], sockpath[600], keypath[600], logpath[600];
 static char daemon_bin[4096];
@@ -592,7 +590,6 @@ int main(int argc, char **argv)
 	struct bfl_root_signer *rs;
 	struct bfl_err e = { 0 };
 	struct source src;
-	struct statfs sfs;
 	struct check ck;
 	struct lat lt;
 	int o, st;
@@ -671,18 +668,11 @@ int main(int argc, char **argv)
 
 	drate = (rate1 + rate2) / 2;
 	sha_bound = 1 / (2 * t_sha);
-	if (statfs(base_dir, &sfs))
-		sfs.f_type = 0;
 	printf("bench_daemon: bioflowd end to end (%s), %u-byte records, commit at %u records or %u ms,\n"
 	       "  source queue %llu records, messages of up to %u records, store in %s%s\n",
 	       daemon_bin, REC_SIZE, commit_records, commit_ms, queue, MSG_MAX, dir,
-	       sfs.f_type == TMPFS_MAGIC_NR ? " (tmpfs: syncs are free, numbers meaningless)" : "");
-	printf("  SHA-256, 160-byte input (reference) %9.3f us  %9.0f hashes/s\n",
-	       t_sha * 1e6, 1 / t_sha);
-	printf("    -> records/s bound, 2 hashes/record            %9.0f records/s\n",
-	       sha_bound);
-	printf("  Ed25519 sign (reference)            %9.1f us  %9.0f signatures/s\n",
-	       t_sig * 1e6, 1 / t_sig);
+	       bench_tmpfs_warning(base_dir));
+	bench_print_refs(t_sha, t_sig);
 	printf("  store library alone (reference)               %9.0f records/s   (append + commit of %u, one thread;"
 	       " runs: %.0f, %.0f)\n",
 	       store_rate, commit_records, store1, store2);

@@ -45,7 +45,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,7 +55,6 @@
 #include "bench_ref.h"
 
 #define REC_SIZE BIOREADER_AUDIT_RECORD_SIZE
-#define TMPFS_MAGIC_NR 0x01021994
 
 static void die(const char *what, const struct bfl_err *e)
 {
@@ -391,7 +389,6 @@ int main(int argc, char **argv)
 	double secs = 2, rate = 50000, max_wait_ms = 5;
 	double t_sha, t_sha65, t_leaf, t_node, t_sig, t_sync, t_atomic, sha_bound;
 	struct bfl_err e = { 0 };
-	struct statfs sfs;
 	struct tput tp;
 	double rate1, rate2;
 	struct lat lt;
@@ -450,17 +447,10 @@ int main(int argc, char **argv)
 	lt = measure_latency(batch, rate, max_wait_ms / 1000, secs * 2);
 
 	sha_bound = 1 / (2 * t_sha);
-	if (statfs(base_dir, &sfs))
-		sfs.f_type = 0;
 	printf("bench_log: %u-byte records, group commit of %u, fdatasync on, in %s%s\n",
 	       REC_SIZE, batch, dir,
-	       sfs.f_type == TMPFS_MAGIC_NR ? " (tmpfs: syncs are free, numbers meaningless)" : "");
-	printf("  SHA-256, 160-byte input (reference) %9.3f us  %9.0f hashes/s\n",
-	       t_sha * 1e6, 1 / t_sha);
-	printf("    -> records/s bound, 2 hashes/leaf              %9.0f records/s\n",
-	       sha_bound);
-	printf("  Ed25519 sign (reference)            %9.1f us  %9.0f signatures/s\n",
-	       t_sig * 1e6, 1 / t_sig);
+	       bench_tmpfs_warning(base_dir));
+	bench_print_refs(t_sha, t_sig);
 	printf("  store: append + commit              %9.0f records/s   ratio to SHA-256 bound %.3f"
 	       "  (runs: %.0f, %.0f)\n",
 	       tp.rate, tp.rate / sha_bound, rate1, rate2);

@@ -11,12 +11,15 @@
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "bflog.h"
+
+#define TMPFS_MAGIC_NR	0x01021994
 
 static volatile u64 bench_sink;	/* keeps the measured work from being dropped */
 
@@ -132,6 +135,26 @@ out:
 	EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(kc);
 	return r;
+}
+
+/* What to append to a line naming dir: syncs on tmpfs cost nothing. */
+static inline const char *bench_tmpfs_warning(const char *dir)
+{
+	struct statfs sfs;
+
+	return !statfs(dir, &sfs) && sfs.f_type == TMPFS_MAGIC_NR ?
+	       " (tmpfs: syncs are free, numbers meaningless)" : "";
+}
+
+/* The references' lines, the same in every benchmark of the log. */
+static inline void bench_print_refs(double t_sha, double t_sig)
+{
+	printf("  SHA-256, 160-byte input (reference) %9.3f us  %9.0f hashes/s\n",
+	       t_sha * 1e6, 1 / t_sha);
+	printf("    -> records/s bound, 2 hashes/record            %9.0f records/s\n",
+	       1 / (2 * t_sha));
+	printf("  Ed25519 sign (reference)            %9.1f us  %9.0f signatures/s\n",
+	       t_sig * 1e6, 1 / t_sig);
 }
 
 #endif /* BENCH_REF_H */

@@ -40,6 +40,8 @@ void bfl_seg_header_make(u8 hdr[BFL_SEG_HDR_SIZE], u64 first);
 int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e);
 void bfl_epoch_file(char *out, size_t cap, u64 epoch, const char *ext);
 void bfl_remove_tmp(int dirfd, unsigned int *count);
+/* Whether all len bytes are zero (what a power cut leaves unwritten). */
+bool bfl_all_zero(const u8 *b, size_t len);
 /* Replaces e's message by "prefix: message" with a new code; returns it. */
 int bfl_rewrap(struct bfl_err *e, int code, const char *prefix);
 

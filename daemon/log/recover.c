@@ -220,21 +220,9 @@ static int replay_checkpoint(struct rctx *c, const struct bfl_item *it,
 	bfl_hash root;
 	int r;
 
+	if (c->damaged)
+		return 0;	/* check_damage() looks at every entry past it */
 	r = parse_cp(c, it->note, it->note_len, &cp, &pe);
-	if (c->damaged) {
-		/* Past damage, an entry that is signed means records it
-		 * covers were acknowledged: not ours to cut. */
-		if (r)
-			return 0;
-		r = signed_ok(c, &cp, &pe);
-		if (r < 0)
-			return bfl_errf(c->e, r, "%s", pe.msg);
-		if (r == 0)
-			return bfl_errf(c->e, -EUCLEAN,
-					"segments/%s offset %zu: a signed checkpoint (size %llu) follows damaged data (%s): sealed records are damaged",
-					seg, it->off, (unsigned long long)cp.size, c->damage);
-		return 0;
-	}
 	if (r) {
 		char why[600];
 
@@ -278,8 +266,27 @@ static int replay_checkpoint(struct rctx *c, const struct bfl_item *it,
  * `from` on.  A string that only looks like one (an operator id can hold
  * any printable text) is harmless: what counts is a note that verifies.
  */
+static int refuse_if_signed(struct rctx *c, const struct bfl_item *it,
+			    const char *seg)
+{
+	struct bfl_checkpoint cp;
+	struct bfl_err pe = { 0 };
+	int r;
+
+	if (parse_cp(c, it->note, it->note_len, &cp, &pe))
+		return 0;
+	r = signed_ok(c, &cp, &pe);
+	if (r < 0)
+		return bfl_errf(c->e, r, "%s", pe.msg);
+	if (r == 0)
+		return bfl_errf(c->e, -EUCLEAN,
+				"segments/%s offset %zu: a signed checkpoint (size %llu) follows damaged data (%s): sealed records are damaged",
+				seg, it->off, (unsigned long long)cp.size, c->damage);
+	return 0;
+}
+
 static int find_signed_entries(struct rctx *c, const u8 *buf, size_t len,
-			       size_t from, const char *seg, unsigned int segi)
+			       size_t from, const char *seg)
 {
 	size_t off;
 	int r;
@@ -291,21 +298,11 @@ static int find_signed_entries(struct rctx *c, const u8 *buf, size_t len,
 		    bfl_seg_next(buf, len, off, &it, NULL) <= 0 ||
 		    it.type != BFL_ITEM_CHECKPOINT)
 			continue;
-		r = replay_checkpoint(c, &it, seg, segi);
+		r = refuse_if_signed(c, &it, seg);
 		if (r)
 			return r;
 	}
 	return 0;
-}
-
-static bool zeros(const u8 *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
 }
 
 /*
@@ -332,8 +329,8 @@ static int check_damage(struct rctx *c, const struct bfl_seg_list *l)
 				  &buf, &len, c->e);
 		if (r)
 			return bfl_rewrap(c->e, r, "segments");
-		r = find_signed_entries(c, buf, len, from, l->v[i].name, i);
-		if (!r && !torn_end && tail < len && !zeros(buf + tail, len - tail))
+		r = find_signed_entries(c, buf, len, from, l->v[i].name);
+		if (!r && !torn_end && tail < len && !bfl_all_zero(buf + tail, len - tail))
 			r = bfl_errf(c->e, -EUCLEAN,
 				     "%s, and non-zero data follows it in segments/%s: not an interrupted commit; refusing to cut what may be sealed records",
 				     c->damage, l->v[i].name);
@@ -348,7 +345,7 @@ static int read_checkpoint_file(struct rctx *c, struct bfl_recovery *rep)
 {
 	struct bfl_err pe = { 0 };
 	u8 *buf;
-	size_t len, i;
+	size_t len;
 	int r;
 
 	r = bfl_read_file(c->st->dirfd, "checkpoint", BFL_NOTE_MAX, &buf, &len, c->e);
@@ -356,9 +353,7 @@ static int read_checkpoint_file(struct rctx *c, struct bfl_recovery *rep)
 		return 0;
 	if (r)
 		return bfl_rewrap(c->e, r, "checkpoint");
-	for (i = 0; i < len && !buf[i]; i++)
-		;
-	if (i == len) {
+	if (bfl_all_zero(buf, len)) {
 		/* Empty or zeros: a copy replaced without a sync when the
 		 * power went.  The entries are what is durable. */
 		rep->lost_checkpoint_file = true;

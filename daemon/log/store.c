@@ -750,8 +750,9 @@ int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
 	r = bfl_list_segments(sfd, &l, e);
 	for (i = 0; !r && i < l.n; i++) {
 		struct bfl_item it;
+		const char *cp_note;
 		u8 *buf;
-		size_t len, off = BFL_SEG_HDR_SIZE;
+		size_t len, off = BFL_SEG_HDR_SIZE, cp_len = 0;
 		u64 first;
 
 		r = bfl_read_file(sfd, l.v[i].name, BFL_SEG_FILE_MAX, &buf, &len, e);
@@ -765,20 +766,25 @@ int bfl_store_load_leaves(const char *dir, struct bfl_leaves *lv,
 		}
 		/* Up to the first unreadable entry: a torn tail is not
 		 * sealed, and what is sealed the proof's checkpoint says. */
+		cp_note = NULL;
 		while (!r && bfl_seg_next(buf, len, off, &it, NULL) > 0) {
 			if (it.type == BFL_ITEM_RECORD) {
 				r = leaves_add(lv, &cap, &it);
 			} else {
-				char *n = realloc(lv->last_cp, it.note_len);
-
-				if (n) {
-					memcpy(n, it.note, it.note_len);
-					lv->last_cp = n;
-					lv->last_cp_len = it.note_len;
-				}
-				r = n ? 0 : -ENOMEM;
+				cp_note = it.note;
+				cp_len = it.note_len;
 			}
 			off += it.len;
+		}
+		if (!r && cp_note) {	/* the segment's last checkpoint */
+			char *n = realloc(lv->last_cp, cp_len);
+
+			if (n) {
+				memcpy(n, cp_note, cp_len);
+				lv->last_cp = n;
+				lv->last_cp_len = cp_len;
+			}
+			r = n ? 0 : -ENOMEM;
 		}
 		free(buf);
 		if (r)

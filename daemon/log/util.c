@@ -277,3 +277,13 @@ int bfl_rewrap(struct bfl_err *e, int code, const char *prefix)
 	memcpy(old, e->msg, sizeof(old));
 	return bfl_errf(e, code, "%s: %s", prefix, old);
 }
+
+bool bfl_all_zero(const u8 *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}

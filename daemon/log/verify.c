@@ -179,16 +179,6 @@ static void io_problem(struct vctx *c, int r, const char *where,
 	ERR(c, r == -ENOENT ? "missing-file" : "unreadable", where, "%s", msg);
 }
 
-static bool all_zero(const u8 *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 /* --------------------------------------------------------------- epochs */
 
 static struct ep *ep_get(struct vctx *c, u64 epoch)
@@ -716,7 +706,7 @@ static void scan_segments(struct vctx *c, int segdirfd, struct scan *s,
 			s->stop = true;
 			break;
 		}
-		if (i + 1 == l.n && (len < BFL_SEG_HDR_SIZE || all_zero(buf, len))) {
+		if (i + 1 == l.n && (len < BFL_SEG_HDR_SIZE || bfl_all_zero(buf, len))) {
 			/* created, then the power went before its first
 			 * write reached the disk: nothing in it was sealed */
 			add(c, BFL_SEV_WARN, 2, s->count, "torn-tail", where,
@@ -758,7 +748,7 @@ static void scan_segments(struct vctx *c, int segdirfd, struct scan *s,
 				scan_entry(c, s, &it, where, origin);
 			off += it.len;
 		}
-		if ((k == -ENODATA || (k < 0 && all_zero(buf + off, len - off))) &&
+		if ((k == -ENODATA || (k < 0 && bfl_all_zero(buf + off, len - off))) &&
 		    i + 1 == l.n) {
 			/* a torn final entry, or zeros where the file system
 			 * had not written it yet: unsealed by construction */
@@ -841,7 +831,7 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		/* allowed: the entries carry the checkpoints */
 	} else if (r) {
 		io_problem(&c, r, "checkpoint", e.msg);
-	} else if (all_zero(buf, len)) {
+	} else if (bfl_all_zero(buf, len)) {
 		/* replaced without a sync when the power went; the next
 		 * open of the store rewrites it */
 		add(&c, BFL_SEV_WARN, 0, 0, "checkpoint-copy-lost", "checkpoint",
