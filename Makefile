@@ -182,6 +182,11 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
+# Benchmarks that run inside the VM use the VM tests' library.
+$(B)/bench/vm_%: $(B)/obj/bench/vm_%.o $(VM_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS) -lpthread
+
 $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/fuzz_%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)

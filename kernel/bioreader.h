@@ -111,8 +111,11 @@ struct br_session {
 
 /*
  * Per open file.  @has_session and @verdict* are protected by the
- * reader's lock; @verdict_ready is also read locklessly (READ_ONCE) by
- * poll() and by the WAIT sleeper's wake-up condition.
+ * reader's lock.  @verdict_ready is also read locklessly by poll() and
+ * by the WAIT sleeper's wake-up condition (br_verdict_released()): it is
+ * set with smp_store_release() after @verdict is filled in and read with
+ * smp_load_acquire(), so a lockless reader that sees it true also sees
+ * @verdict.audit_seq.
  */
 struct br_file {
 	struct bioreader *br;
@@ -159,10 +162,16 @@ struct bioreader {
 	u32 ring_tail;		/* next slot to post (the one free slot) */
 	u32 dropped_last;	/* DROPPED register at the last sync */
 
-	/* Session end wakes WAIT sleepers and poll() here. */
+	/*
+	 * Session end, removal and every audit acknowledgment (which may
+	 * release a verdict) wake WAIT sleepers and poll() here.
+	 */
 	wait_queue_head_t wq;
 	/* Session timeout; takes @lock. */
 	struct delayed_work timeout_work;
+
+	/* On br_readers from probe to release; under br_readers_lock. */
+	struct list_head node;
 };
 
 /* Capabilities liveness needs: both bands, depth, the floods. */
@@ -190,6 +199,8 @@ void br_platform_unregister(void);
 /* bioreader_dev.c */
 int br_reader_probe(struct platform_device *pdev, struct regmap *map);
 void br_reader_remove(struct bioreader *br);
+/* Wake every reader's WAIT and poll(), removed ones with open files too. */
+void br_readers_wake_all(void);
 
 /* bioreader_ioctl.c */
 long br_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -226,12 +237,16 @@ extern const struct attribute_group *br_groups[];
  * bioreader.lock, never the other way round).  The session hooks run
  * with bioreader.lock held.  Fail closed: br_audit_session_admit(),
  * br_audit_policy() and br_audit_stats_reset() return -ENOLINK when no
- * consumer is attached or the queue is full, and a verdict whose
- * record is queued is handed out only while br_audit_attached().
+ * consumer is attached or the queue is full, and a verdict is handed
+ * out only once br_audit_durable() says the consumer acknowledged its
+ * VERDICT record (that is, the record is in durable storage).
  */
 int br_audit_init(void);
 void br_audit_exit(void);
 bool br_audit_attached(void);
+/* Has the consumer acknowledged (made durable) every record up to @seq? */
+bool br_audit_durable(u64 seq);
+
 /* SESSION_START: reserve the session's records before starting it. */
 int br_audit_session_admit(struct bioreader *br);
 /* The start failed after admission: give the reservation back. */
@@ -251,5 +266,18 @@ int br_audit_policy(struct bioreader *br, const struct bioreader_policy *old,
 int br_audit_stats_reset(struct bioreader *br);
 void br_audit_reader_added(struct bioreader *br);
 void br_audit_reader_removed(struct bioreader *br);
+
+/*
+ * May @f's verdict be handed out?  Only once it is ready and the audit
+ * consumer has acknowledged its VERDICT record: a verdict is never
+ * released before the record of it is durable.  Lockless (the WAIT
+ * sleeper's condition and poll()); see struct br_file for the ordering.
+ */
+static inline bool br_verdict_released(struct br_file *f)
+{
+	/* Pairs with smp_store_release() of @verdict_ready. */
+	return smp_load_acquire(&f->verdict_ready) &&
+	       br_audit_durable(READ_ONCE(f->verdict.audit_seq));
+}
 
 #endif /* _BIOREADER_H */

@@ -14,9 +14,11 @@
  * attached and the queue has room for its records.  A session reserves
  * queue slots for every record it may still produce (its start, an
  * integrity failure, a lockout, its verdict), so those records are
- * always queued; its verdict is released to the caller only while a
- * consumer is attached (br_audit_attached()), otherwise SESSION_WAIT
- * holds it back and fails with -ENOLINK at its timeout.
+ * always queued; its verdict is released to the caller only once the
+ * consumer has acknowledged the VERDICT record, that is, once the record
+ * is durable (br_audit_durable()); until then SESSION_WAIT holds it back
+ * and fails with -ENOLINK at its timeout.  Every acknowledgment that
+ * moves @acked forward wakes the readers' WAIT sleepers and poll().
  *
  * Records nobody can refuse (reader added/removed, consumer attached)
  * use a headroom that admission leaves free; should even that run out
@@ -313,6 +315,17 @@ bool br_audit_attached(void)
 	return READ_ONCE(br_audit.attached);
 }
 
+bool br_audit_durable(u64 seq)
+{
+	bool durable;
+
+	/* Locked: a u64 is not read in one access on every architecture. */
+	spin_lock(&br_audit_lock);
+	durable = seq && seq <= br_audit.acked;
+	spin_unlock(&br_audit_lock);
+	return durable;
+}
+
 int br_audit_session_admit(struct bioreader *br)
 {
 	struct br_audit_sess *as = &br_audit_sess[br->index];
@@ -486,13 +499,6 @@ static bool br_audit_unread(void)
 	return READ_ONCE(br_audit.next_seq) - 1 > READ_ONCE(br_audit.delivered);
 }
 
-/* A held verdict may be released now: wake every WAIT and poll(). */
-static int br_audit_wake_reader(struct device *dev, void *data)
-{
-	wake_up_interruptible_all(&to_bioreader(dev)->wq);
-	return 0;
-}
-
 static int br_audit_open(struct inode *inode, struct file *file)
 {
 	struct bioreader_audit_record r;
@@ -529,7 +535,6 @@ static int br_audit_open(struct inode *inode, struct file *file)
 		return ret;
 
 	wake_up_interruptible(&br_audit_wq);
-	class_for_each_device(br_class, NULL, NULL, br_audit_wake_reader);
 	return stream_open(inode, file);
 }
 
@@ -615,6 +620,7 @@ static __poll_t br_audit_poll(struct file *file, poll_table *wait)
 static long br_audit_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
+	bool advanced = false;
 	u64 seq;
 	int ret = 0;
 
@@ -624,11 +630,16 @@ static long br_audit_ioctl(struct file *file, unsigned int cmd,
 		return -EFAULT;
 
 	spin_lock(&br_audit_lock);
-	if (seq > br_audit.delivered)
+	if (seq > br_audit.delivered) {
 		ret = -EINVAL;		/* not delivered (since the open) */
-	else if (seq > br_audit.acked)
+	} else if (seq > br_audit.acked) {
 		br_audit.acked = seq;	/* older acks are no-ops */
+		advanced = true;
+	}
 	spin_unlock(&br_audit_lock);
+	/* Durable now: verdicts whose records these are may be released. */
+	if (advanced)
+		br_readers_wake_all();
 	return ret;
 }
 
@@ -696,6 +707,14 @@ static ssize_t acked_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(acked);
 
+/* Read by the current consumer; between @acked and this: not yet durable. */
+static ssize_t delivered_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", br_audit_get(&br_audit.delivered));
+}
+static DEVICE_ATTR_RO(delivered);
+
 static ssize_t lost_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
@@ -716,6 +735,7 @@ static struct attribute *br_audit_attrs[] = {
 	&dev_attr_pending.attr,
 	&dev_attr_next_seq.attr,
 	&dev_attr_acked.attr,
+	&dev_attr_delivered.attr,
 	&dev_attr_lost.attr,
 	&dev_attr_stream_id.attr,
 	NULL

@@ -15,11 +15,38 @@
 
 static DEFINE_IDA(br_ida);
 
+/*
+ * Every reader object from probe until its last reference is gone,
+ * including removed readers that open files still hold: a WAIT blocked
+ * on a removed reader is still waiting for its DEVICE_REMOVED verdict to
+ * be acknowledged.  br_readers_lock protects the list; it is taken
+ * inside nothing but the wait queues' own locks (wake-ups under it).
+ */
+static LIST_HEAD(br_readers);
+static DEFINE_SPINLOCK(br_readers_lock);
+
+/*
+ * The audit consumer acknowledged records: verdicts may be released.
+ * Called from process context (the consumer's ioctl) with no lock held.
+ */
+void br_readers_wake_all(void)
+{
+	struct bioreader *br;
+
+	spin_lock(&br_readers_lock);
+	list_for_each_entry(br, &br_readers, node)
+		wake_up_interruptible_all(&br->wq);
+	spin_unlock(&br_readers_lock);
+}
+
 /* Last reference gone: no file, no cdev, no bound device. */
 static void br_dev_release(struct device *dev)
 {
 	struct bioreader *br = to_bioreader(dev);
 
+	spin_lock(&br_readers_lock);
+	list_del(&br->node);
+	spin_unlock(&br_readers_lock);
 	/* Already wiped when the session ended; once more, cheaply. */
 	memzero_explicit(&br->sess, sizeof(br->sess));
 	mutex_destroy(&br->lock);
@@ -87,8 +114,8 @@ static __poll_t br_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &br->wq, wait);
 	if (READ_ONCE(br->gone))
 		return EPOLLERR | EPOLLHUP;
-	/* A verdict is held back while no audit consumer is attached. */
-	if (READ_ONCE(f->verdict_ready) && br_audit_attached())
+	/* A verdict is held back until its audit record is durable. */
+	if (br_verdict_released(f))
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }
@@ -187,6 +214,9 @@ int br_reader_probe(struct platform_device *pdev, struct regmap *map)
 	init_waitqueue_head(&br->wq);
 	INIT_DELAYED_WORK(&br->timeout_work, br_session_timeout_work);
 	br_session_policy_default(&br->policy);
+	spin_lock(&br_readers_lock);
+	list_add_tail(&br->node, &br_readers);
+	spin_unlock(&br_readers_lock);
 
 	device_initialize(&br->dev);
 	br->dev.class = br_class;

@@ -156,11 +156,16 @@ static void br_take_verdict(struct br_file *f, struct bioreader_verdict *v)
 	WRITE_ONCE(f->verdict_ready, false);
 }
 
-/* Wake-up condition of WAIT; read without the lock. */
+/*
+ * Wake-up condition of WAIT; read without the lock.  A removed reader
+ * ends the wait only when no verdict is pending: the DEVICE_REMOVED
+ * verdict of a session the removal ended is still released (once its
+ * record is durable) to the WAIT that was blocked on it.
+ */
 static bool br_wait_done(struct br_file *f)
 {
-	return (READ_ONCE(f->verdict_ready) && br_audit_attached()) ||
-	       READ_ONCE(f->br->gone);
+	return br_verdict_released(f) ||
+	       (READ_ONCE(f->br->gone) && !READ_ONCE(f->verdict_ready));
 }
 
 static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
@@ -179,14 +184,15 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 		return -EINVAL;
 
 	mutex_lock(&br->lock);
-	if (br->gone) {
+	if (br_verdict_released(f)) {
+		/* Even on a removed reader: its DEVICE_REMOVED verdict. */
+		br_take_verdict(f, &v);
+	} else if (br->gone && !f->verdict_ready) {
 		ret = -ENODEV;
 	} else if (!f->has_session) {
 		ret = -ENOENT;
-	} else if (f->verdict_ready && br_audit_attached()) {
-		br_take_verdict(f, &v);
 	} else if (!v.timeout_ms) {
-		/* A verdict is held back while no audit consumer is attached. */
+		/* Held back until its audit record is durable. */
 		ret = f->verdict_ready ? -ENOLINK : -EAGAIN;
 	} else {
 		mutex_unlock(&br->lock);
@@ -194,17 +200,17 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 							br_wait_done(f),
 							msecs_to_jiffies(v.timeout_ms));
 		mutex_lock(&br->lock);
-		/* A verdict that arrived while we slept is delivered. */
-		if (f->verdict_ready && br_audit_attached())
+		/* A verdict released while we slept is delivered. */
+		if (br_verdict_released(f))
 			br_take_verdict(f, &v);
-		else if (br->gone)
+		else if (br->gone && !f->verdict_ready)
 			ret = -ENODEV;
 		else if (!f->has_session)
 			ret = -ENOENT;	/* taken by a concurrent WAIT */
 		else if (left < 0)
 			ret = -EINTR;
 		else if (f->verdict_ready)
-			ret = -ENOLINK;	/* held: no audit consumer */
+			ret = -ENOLINK;	/* held: its record is not durable */
 		else
 			ret = -ETIMEDOUT;
 	}
@@ -218,7 +224,8 @@ static int br_ioc_session_wait(struct br_file *f, void __user *uarg,
 		mutex_lock(&br->lock);
 		if (!f->has_session && !f->verdict_ready) {
 			f->has_session = true;
-			WRITE_ONCE(f->verdict_ready, true);
+			/* Pairs with br_verdict_released()'s acquire. */
+			smp_store_release(&f->verdict_ready, true);
 		}
 		mutex_unlock(&br->lock);
 	}
@@ -323,7 +330,11 @@ long br_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	size_t usize = _IOC_SIZE(cmd);
 	unsigned int dir = _IOC_DIR(cmd);
 
-	if (READ_ONCE(f->br->gone))
+	/*
+	 * A removed reader answers -ENODEV, except to WAIT for the verdict
+	 * of the session the removal ended (br_ioc_session_wait() decides).
+	 */
+	if (READ_ONCE(f->br->gone) && cmd != BIOREADER_IOC_SESSION_WAIT)
 		return -ENODEV;
 	if (_IOC_TYPE(cmd) != BIOREADER_IOC_MAGIC)
 		return -ENOTTY;

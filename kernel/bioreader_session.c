@@ -338,7 +338,8 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	owner->verdict.pad0 = 0;
 	owner->verdict.session_id = id;
 	owner->verdict.audit_seq = audit_seq;
-	WRITE_ONCE(owner->verdict_ready, true);
+	/* Publishes verdict.audit_seq to the lockless br_verdict_released(). */
+	smp_store_release(&owner->verdict_ready, true);
 	wake_up_interruptible_all(&br->wq);
 
 	dev_dbg(&br->dev, "session %llu ended: outcome %u reason %u class %u%s\n",
