@@ -95,9 +95,14 @@ size_t bfl_b64_encode(const u8 *in, size_t n, char *out);
 /* Strict decode: canonical padding only; -EINVAL on anything else. */
 int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
 		   size_t *outlen);
-/* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes. */
+/* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes.
+ * Opened with O_NONBLOCK | O_NOFOLLOW: anything but a regular file (a
+ * FIFO, a socket, a device, a directory, a symbolic link) is -EINVAL,
+ * without waiting and without reading it. */
 int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 		  size_t *len, struct bfl_err *e);
+/* "FIFO", "directory", ... for an st_mode. */
+const char *bfl_file_type(unsigned int mode);
 /* Durable replace: NAME.tmp, write, fsync, rename over NAME, fsync dir. */
 int bfl_write_atomic(int dirfd, const char *name, const void *buf,
 		     size_t len, struct bfl_err *e);

@@ -176,7 +176,10 @@ static void io_problem(struct vctx *c, int r, const char *where,
 	 * store is bad; a missing file in a store is a finding. */
 	if (r == -EACCES || r == -EIO || r == -EPERM || r == -ENOMEM)
 		c->unreadable = true;
-	ERR(c, r == -ENOENT ? "missing-file" : "unreadable", where, "%s", msg);
+	/* bfl_read_file: -EINVAL is a FIFO, socket, device, directory or
+	 * symbolic link where a store file must be (refused unread). */
+	ERR(c, r == -ENOENT ? "missing-file" : r == -EINVAL ? "not-regular-file" :
+	    "unreadable", where, "%s", msg);
 }
 
 /* --------------------------------------------------------------- epochs */
@@ -814,11 +817,29 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		goto done;
 	}
 	snprintf(res->origin, sizeof(res->origin), "%s", origin);
-	epdirfd = openat(dirfd, "epochs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	segdirfd = openat(dirfd, "segments", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (epdirfd < 0 || segdirfd < 0) {
-		ERR(&c, "missing-file", epdirfd < 0 ? "epochs/" : "segments/",
-		    "directory missing: %s", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		const char *dn = i ? "segments" : "epochs";
+		int fd = openat(dirfd, dn, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+				O_NOFOLLOW | O_NONBLOCK), err = errno;
+
+		if (i)
+			segdirfd = fd;
+		else
+			epdirfd = fd;
+		if (fd >= 0)
+			continue;
+		/* Missing (or not a directory) is a finding about the
+		 * store; permission or I/O trouble means we could not look
+		 * (exit 3, bioflow-verify(1)). */
+		if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
+			ERR(&c, "missing-file", i ? "segments/" : "epochs/",
+			    "%s", err == ENOENT ? "directory missing" :
+			    "not a directory (a file or a symbolic link in its place)");
+		} else {
+			c.unreadable = true;
+			ERR(&c, "unreadable", i ? "segments/" : "epochs/",
+			    "cannot open the directory: %s", strerror(err));
+		}
 		goto done;
 	}
 
