@@ -1110,7 +1110,7 @@ static void test_tpm(void)
 	ok = acked_at_least(&f, 1500, 60000);
 	ok = ok && !swtpm_stop(&tpm, SIGKILL);
 	/* the next rotation is due within 3000 records */
-	ok = ok && log_until(&f, "root counter:", 1, 30000);
+	ok = ok && log_until(&f, "root signer: TPM", 1, 30000);
 	pump(&f, 300);
 	a = f.acked;
 	pump(&f, 2000);
