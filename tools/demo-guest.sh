@@ -78,18 +78,18 @@ flow_start() {
 
 	echo "The audit daemon bioflowd takes them: it seals them into a signed,"
 	echo "append-only log whose root key lives in the TPM."
-	run bioflow-provision --tcti "$TCTI" --out-pubkey "$ROOT_PUB"
+	run bioflow-provision --tcti "$TCTI" --out-pubkey "$ROOT_PUB" --auth-file "$WORK/tpm-root.auth"
 	rc=$?
 	if [ $rc -eq 4 ]; then
-		echo "(the TPM root exists already: exporting its public key again)"
-		run bioflow-provision --tcti "$TCTI" --export-pubkey "$ROOT_PUB"
+		echo "(the TPM root exists already: provisioning it again for a new authorization file)"
+		run bioflow-provision --tcti "$TCTI" --out-pubkey "$ROOT_PUB" --auth-file "$WORK/tpm-root.auth" --force
 		rc=$?
 	fi
 	[ $rc -eq 0 ] || return 1
 	# the packaged bioflowd user, else nobody (the worker never runs as root)
 	getent passwd bioflowd >/dev/null || user=nobody
-	printf '$ %s\n' "bioflowd --tpm $TCTI --user $user --store $STORE &"
-	setsid bioflowd --tpm "$TCTI" --user "$user" --store "$STORE" \
+	printf '$ %s\n' "bioflowd --tpm $TCTI --tpm-auth $WORK/tpm-root.auth --user $user --store $STORE &"
+	setsid bioflowd --tpm "$TCTI" --tpm-auth "$WORK/tpm-root.auth" --user "$user" --store "$STORE" \
 		</dev/null >/dev/null 2>"$WORK/bioflowd.log" &
 	FLOW_PID=$!
 	for _ in $(seq 300); do

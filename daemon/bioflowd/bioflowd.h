@@ -74,6 +74,10 @@ enum bfd_fault {
 	BFD_FAULT_URING_SETUP,	/* io_uring_setup() once sandboxed */
 	BFD_FAULT_URING_REGISTER, /* io_uring_register() once sandboxed */
 	BFD_FAULT_URING_OP,	/* opcodes/fds outside the ring's restrictions */
+	BFD_FAULT_PROTO_INC,	/* COUNTER_INC without an epoch start */
+	BFD_FAULT_PROTO_CERTIFY2, /* a second CERTIFY for the same epoch */
+	BFD_FAULT_PROTO_UNKNOWN, /* a message type no table lists */
+	BFD_FAULT_PROTO_FLOOD,	/* epoch starts as fast as possible */
 };
 
 struct bfd_config {
@@ -83,6 +87,7 @@ struct bfd_config {
 	const char *user;
 	const char *root_key;	/* software root signer, or */
 	const char *tpm;	/* the TPM root signer's TCTI */
+	const char *tpm_auth;	/* its authorization file */
 	const char *root_counter;
 	const char *origin;	/* for a new store; NULL: bioflow/<hostname> */
 	uint64_t epoch_records;
@@ -101,17 +106,27 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c);
 
 /* ------------------------------------------------------- messages -- */
 
-#define BFD_PROTO_VERSION	1
+#define BFD_PROTO_VERSION	2
 #define BFD_MSG_MAX		8192
 #define BFD_INIT_RECORDS	16	/* daemon records carried by INIT */
 
+/* Root signer requests are answered in the order an epoch start makes
+ * them, and only then (monitor.c, the dispatch table): COUNTER_READ,
+ * CERTIFY (the new epoch's certificate body), then, once the worker
+ * holds the certificate durably, COUNTER_INC with it.  COUNTER_INC
+ * with an older certificate that attests the counter's current value
+ * finishes a start that stopped before its increment (once per
+ * worker).  Anything else kills the worker. */
 enum bfd_msg_type {
 	BFD_MSG_INIT = 1,	/* M->W, with the source and store fds */
 	BFD_MSG_READY,		/* W->M: daemon records sealed, running */
-	BFD_MSG_COUNTER_INC,	/* W->M: increment the root counter */
-	BFD_MSG_SIGN,		/* W->M: certify an epoch key (cert body) */
-	BFD_MSG_REPLY,		/* M->W: answer to COUNTER_INC or SIGN */
+	BFD_MSG_COUNTER_INC,	/* W->M: epoch certificate file text */
+	BFD_MSG_CERTIFY,	/* W->M: epoch certificate body */
+	BFD_MSG_REPLY,		/* M->W: answer to the three requests */
+	BFD_MSG_COUNTER_READ,	/* W->M: no payload */
 };
+
+#define BFD_TEST_MSG_UNKNOWN	99	/* a type no table lists (tests) */
 
 struct bfd_msg_hdr {
 	uint32_t type;
@@ -148,9 +163,9 @@ struct bfd_ready {
 
 struct bfd_reply {
 	int32_t status;		/* 0 or a negative errno */
-	uint32_t sig_len;
-	uint64_t value;		/* COUNTER_INC: the new counter value */
-	uint8_t sig[BFL_SIG_MAX];
+	uint32_t pad;
+	uint64_t value;		/* COUNTER_READ, COUNTER_INC: the counter */
+	struct bfl_attestation att;	/* CERTIFY */
 	char msg[256];		/* why, when status != 0 */
 };
 
@@ -168,6 +183,8 @@ ssize_t bfd_recv(int sock, uint32_t *type, void *payload, size_t cap,
 enum bfd_event {
 	BFD_EV_START = 1,	 /* the daemon started */
 	BFD_EV_WORKER_DIED = 2,	 /* a worker died and is being restarted */
+	BFD_EV_REFUSED = 3,	 /* the monitor refused a worker's request and
+				  * killed it (detail[1] pid, [2] type) */
 };
 
 /* ---------------------------------------------------------- parts -- */

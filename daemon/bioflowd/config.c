@@ -23,6 +23,8 @@ static const char usage[] =
 "  -u, --user NAME           user the worker runs as (default " BFD_DEFAULT_USER ")\n"
 "      --tpm TCTI            TPM root signer (provisioned with\n"
 "                            bioflow-provision), e.g. device:/dev/tpmrm0\n"
+"      --tpm-auth FILE       its authorization file (default\n"
+"                            " BFL_TPM_AUTH_DEFAULT ")\n"
 "      --root-key PEM        software root signer: its private key\n"
 "      --root-counter FILE   its monotonic counter (default PEM.counter)\n"
 "      --origin NAME         log origin for a new store\n"
@@ -47,6 +49,7 @@ enum {
 	OPT_SOCKET = 256, OPT_ROOT_KEY, OPT_ROOT_COUNTER, OPT_ORIGIN,
 	OPT_EPOCH_RECORDS, OPT_EPOCH_SECONDS, OPT_COMMIT_RECORDS,
 	OPT_COMMIT_LATENCY, OPT_SEGMENT, OPT_VERSION, OPT_WORKER, OPT_TPM,
+	OPT_TPM_AUTH,
 };
 
 static const struct option opts[] = {
@@ -55,6 +58,7 @@ static const struct option opts[] = {
 	{ "audit-socket", required_argument, NULL, OPT_SOCKET },
 	{ "user", required_argument, NULL, 'u' },
 	{ "tpm", required_argument, NULL, OPT_TPM },
+	{ "tpm-auth", required_argument, NULL, OPT_TPM_AUTH },
 	{ "root-key", required_argument, NULL, OPT_ROOT_KEY },
 	{ "root-counter", required_argument, NULL, OPT_ROOT_COUNTER },
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
@@ -86,7 +90,8 @@ static int num(const char *opt, const char *s, uint64_t min, uint64_t max,
 
 #ifdef BIOFLOWD_TEST_HOOKS
 /* BIOFLOWD_TEST_FAULT: "syscall:N", "uring-setup", "uring-register",
- * "uring-op".  Only the first worker gets it. */
+ * "uring-op", "proto-inc", "proto-certify-twice", "proto-unknown",
+ * "proto-flood".  Only the first worker gets it. */
 static int test_fault(struct bfd_config *c)
 {
 	const char *f = getenv("BIOFLOWD_TEST_FAULT");
@@ -103,6 +108,14 @@ static int test_fault(struct bfd_config *c)
 		c->fault = BFD_FAULT_URING_REGISTER;
 	else if (!strcmp(f, "uring-op"))
 		c->fault = BFD_FAULT_URING_OP;
+	else if (!strcmp(f, "proto-inc"))
+		c->fault = BFD_FAULT_PROTO_INC;
+	else if (!strcmp(f, "proto-certify-twice"))
+		c->fault = BFD_FAULT_PROTO_CERTIFY2;
+	else if (!strcmp(f, "proto-unknown"))
+		c->fault = BFD_FAULT_PROTO_UNKNOWN;
+	else if (!strcmp(f, "proto-flood"))
+		c->fault = BFD_FAULT_PROTO_FLOOD;
 	else
 		return -1;
 	return 0;
@@ -148,6 +161,9 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 				return BFD_EXIT_USAGE;
 			}
 			c->tpm = optarg;
+			break;
+		case OPT_TPM_AUTH:
+			c->tpm_auth = optarg;
 			break;
 		case OPT_ROOT_KEY:
 			c->root_key = optarg;
@@ -213,6 +229,12 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 		fprintf(stderr, "bioflowd: give exactly one root signer: --tpm TCTI or --root-key PEM\n");
 		return BFD_EXIT_USAGE;
 	}
+	if (c->tpm_auth && !c->tpm) {
+		fprintf(stderr, "bioflowd: --tpm-auth goes with --tpm\n");
+		return BFD_EXIT_USAGE;
+	}
+	if (c->tpm && !c->tpm_auth)
+		c->tpm_auth = BFL_TPM_AUTH_DEFAULT;
 	if (c->root_counter && !c->root_key) {
 		fprintf(stderr, "bioflowd: --root-counter goes with --root-key (the TPM keeps its own counter)\n");
 		return BFD_EXIT_USAGE;

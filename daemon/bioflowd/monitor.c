@@ -12,9 +12,11 @@
  *     then closes its own copy of the source, so that the source sees the
  *     consumer go away exactly when the worker does (the kernel then
  *     redelivers everything not acknowledged);
- *   - answers the worker's two root-signer requests, and only in order:
- *     "increment the counter", then "sign the epoch certificate carrying
- *     that counter value and this store's origin";
+ *   - answers the worker's root-signer requests through a dispatch
+ *     table with per-request permits (in the manner of OpenSSH's
+ *     monitor): only in the order an epoch start makes them, at most as
+ *     often as it makes them, the counter increments rate-limited;
+ *     anything else kills the worker;
  *   - restarts a worker that dies and records that as a
  *     BIOREADER_AUDIT_DAEMON record, which the next worker seals first.
  */
@@ -48,6 +50,10 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define STABLE_MS	1000
+/* Counter increments (each epoch start costs one NV write): a bucket of
+ * INC_BURST, refilled by one every INC_REFILL_MS. */
+#define INC_BURST	100
+#define INC_REFILL_MS	10000
 
 struct monitor {
 	const struct bfd_config *c;
@@ -73,8 +79,16 @@ struct monitor {
 	u64 worker_started;	/* ms */
 	bool ready;		/* the worker sent READY */
 	bool waiting_logged;	/* said that we wait for the source */
-	bool permit;		/* a counter value awaits its certificate */
-	u64 permit_value;
+	/* The worker's root-signer conversation (reset at each spawn). */
+	unsigned int permit;	/* bit per request type allowed now */
+	unsigned int done;	/* bit per request type made (MON_ONCE) */
+	bool certified;		/* a CERTIFY awaits its COUNTER_INC */
+	u8 cert_hash[BFL_HASH_SIZE];	/* SHA-256 of that body */
+	u64 cert_epoch;		/* the last epoch certified for it */
+	u64 cert_value;
+	double tokens;		/* counter increments left (bucket) */
+	u64 tokens_at;		/* ms of the last refill */
+	int fatal;		/* an exit status to stop with, or 0 */
 	unsigned int failures;	/* consecutive worker deaths */
 	u64 next_spawn;		/* ms; 0: now */
 	bool stopping;
@@ -203,8 +217,17 @@ static int setup_root(struct monitor *m)
 
 	if (m->c->tpm) {
 		struct bfl_tpm_config tc = { .tcti = m->c->tpm };
+		struct bfl_tpm_auth auth;
 
+		if (bfl_tpm_auth_read(m->c->tpm_auth, &auth, &e)) {
+			bfd_log("root signer: %s", e.msg);
+			return -1;
+		}
+		tc.auth = auth.value;
+		tc.auth_len = auth.len;
+		tc.pcrs = auth.pcrs;
 		m->rs = bfl_tpm_root_open(&tc, &e);
+		bfl_tpm_auth_cleanse(&auth);
 		if (!m->rs) {
 			bfd_log("root signer: TPM %s: %s (provisioned with bioflow-provision?)",
 				m->c->tpm, e.msg);
@@ -504,6 +527,13 @@ static int open_source(struct monitor *m, unsigned int *kind)
 	return fd;
 }
 
+#define BIT(t)		(1u << (t))
+#define MON_ONCE	1u
+#define PERMIT_START	(BIT(BFD_MSG_COUNTER_READ) | BIT(BFD_MSG_CERTIFY) | \
+			 BIT(BFD_MSG_COUNTER_INC) | BIT(BFD_MSG_READY))
+#define PERMIT_IDLE	(BIT(BFD_MSG_COUNTER_READ) | BIT(BFD_MSG_CERTIFY) | \
+			 BIT(BFD_MSG_READY))
+
 /* ----------------------------------------------------------- worker -- */
 
 static int spawn(struct monitor *m, int src, unsigned int kind)
@@ -578,7 +608,10 @@ static int spawn(struct monitor *m, int src, unsigned int kind)
 	}
 	m->worker = pid;
 	m->sock = sp[0];
-	m->permit = false;
+	m->permit = PERMIT_START;
+	m->done = 0;
+	m->certified = false;
+	m->cert_epoch = 0;
 	m->ready = false;
 	m->worker_started = ms_now();
 	bfd_log("worker %d started (generation %u, %s source)", (int)pid, m->generation,
@@ -586,106 +619,290 @@ static int spawn(struct monitor *m, int src, unsigned int kind)
 	return 0;
 }
 
-static void reply(struct monitor *m, int status, u64 value, const u8 *sig,
-		  size_t sig_len, const char *msg)
+static void reply(struct monitor *m, int status, u64 value,
+		  const struct bfl_attestation *att, const char *msg)
 {
 	static struct bfd_reply rep;
 
 	memset(&rep, 0, sizeof(rep));
 	rep.status = status;
 	rep.value = value;
-	if (sig && sig_len <= sizeof(rep.sig)) {
-		memcpy(rep.sig, sig, sig_len);
-		rep.sig_len = (u32)sig_len;
-	}
+	if (att)
+		rep.att = *att;
 	snprintf(rep.msg, sizeof(rep.msg), "%s", msg ? msg : "");
 	if (bfd_send(m->sock, BFD_MSG_REPLY, &rep, sizeof(rep), NULL, 0))
 		bfd_log("reply to the worker lost");
 }
 
-/* SIGN: only the certificate for the counter value just handed out,
- * for this store's origin. */
-static void handle_sign(struct monitor *m, const char *body, size_t len)
+/* ------------------------------------------------ root signer requests -- */
+
+/*
+ * The dispatch table.  A request is answered only while its bit is in
+ * m->permit; a MON_ONCE request at most once per worker.  A handler
+ * returns 0 when it answered (with success or a refusal the protocol
+ * allows, e.g. a TPM failure), or -EPERM for a request that no honest
+ * worker makes: the worker is then killed.  The permits follow the
+ * epoch start of store.c:
+ *
+ *   start:        COUNTER_READ, CERTIFY, COUNTER_INC (finishing an
+ *                 interrupted start, MON_ONCE), READY (MON_ONCE)
+ *   after CERTIFY: COUNTER_INC (with that very certificate)
+ *   after its INC: COUNTER_READ, CERTIFY, READY
+ */
+struct mon_dispatch {
+	uint32_t type;
+	const char *name;
+	unsigned int flags;
+	size_t min, max;	/* payload bytes */
+	int (*handler)(struct monitor *m, const u8 *p, size_t len);
+};
+
+/* A token for a counter increment, or false (rate-limited). */
+static bool take_token(struct monitor *m)
 {
-	struct bfl_epoch_cert c;
+	u64 now = ms_now();
+
+	if (!m->tokens_at) {
+		m->tokens = INC_BURST;
+	} else {
+		m->tokens += (double)(now - m->tokens_at) / INC_REFILL_MS;
+		if (m->tokens > INC_BURST)
+			m->tokens = INC_BURST;
+	}
+	m->tokens_at = now;
+	if (m->tokens < 1)
+		return false;
+	m->tokens -= 1;
+	return true;
+}
+
+/* A TPM refusing its key (the PCR policy, the authorization): nothing
+ * can be certified until the appliance boots what it was provisioned
+ * for; stop rather than restart workers for ever. */
+static void signer_failed(struct monitor *m, int r, const char *msg)
+{
+	bfd_log("root signer: %s", msg);
+	if (r == -EACCES && m->c->tpm && !m->fatal) {
+		bfd_log("the TPM refuses the root key: no epoch can start, nothing is sealed; stopping (exit status %d)",
+			BFD_EXIT_FAIL);
+		m->fatal = BFD_EXIT_FAIL;
+		m->stopping = true;
+		m->stop_deadline = ms_now() + STOP_GRACE_MS;
+		if (m->worker)
+			kill(m->worker, SIGTERM);
+	}
+}
+
+static int on_counter_read(struct monitor *m, const u8 *p, size_t len)
+{
 	struct bfl_err e = { 0 };
-	u8 sig[BFL_SIG_MAX];
-	size_t sl = sizeof(sig);
+	u64 v = 0;
 	int r;
 
-	if (!m->permit) {
-		bfd_log("worker asked for a certificate without a counter increment: refused");
-		reply(m, -EPERM, 0, NULL, 0, "no counter increment before this certificate");
-		return;
+	(void)p;
+	(void)len;
+	r = m->rs->ops->counter_read(m->rs, &v, &e);
+	if (r)
+		signer_failed(m, r, e.msg);
+	reply(m, r, v, NULL, r ? e.msg : NULL);
+	return 0;
+}
+
+/* CERTIFY: the body of this store's next epoch certificate, for the
+ * counter's current value; each epoch once per worker. */
+static int on_certify(struct monitor *m, const u8 *p, size_t len)
+{
+	static struct bfl_attestation att;
+	struct bfl_epoch_cert c;
+	struct bfl_err e = { 0 };
+	u64 now = 0;
+	int r;
+
+	if (bfl_cert_parse_body((const char *)p, len, &c, &e)) {
+		bfd_log("worker asked to certify something that is not an epoch certificate body (%s)",
+			e.msg);
+		return -EPERM;
 	}
-	m->permit = false;
-	r = bfl_cert_parse_body(body, len, &c, &e);
-	if (r || c.nv_counter != m->permit_value || strcmp(c.origin, m->origin)) {
-		bfd_log("worker asked to sign something other than its epoch certificate: refused");
-		reply(m, -EPERM, 0, NULL, 0, "not the expected epoch certificate");
-		return;
+	if (strcmp(c.origin, m->origin)) {
+		bfd_log("worker asked to certify an epoch of another log (origin \"%s\")",
+			c.origin);
+		return -EPERM;
 	}
-	r = m->rs->ops->sign(m->rs, (const u8 *)body, len, sig, &sl, &e);
+	if (c.epoch <= m->cert_epoch) {
+		bfd_log("worker asked to certify epoch %llu again (it certified epoch %llu already)",
+			(unsigned long long)c.epoch, (unsigned long long)m->cert_epoch);
+		return -EPERM;
+	}
+	r = m->rs->ops->counter_read(m->rs, &now, &e);
 	if (r) {
-		bfd_log("root signer: %s", e.msg);
-		reply(m, r, 0, NULL, 0, e.msg);
-		return;
+		signer_failed(m, r, e.msg);
+		reply(m, r, 0, NULL, e.msg);
+		return 0;
 	}
+	if (c.nv_counter != now) {
+		bfd_log("worker asked to certify counter value %llu, the counter reads %llu",
+			(unsigned long long)c.nv_counter, (unsigned long long)now);
+		return -EPERM;
+	}
+	memset(&att, 0, sizeof(att));
+	r = m->rs->ops->certify(m->rs, (const char *)p, len, &att, &e);
+	if (r) {
+		signer_failed(m, r, e.msg);
+		reply(m, r, 0, NULL, e.msg);
+		return 0;
+	}
+	m->cert_epoch = c.epoch;
+	m->cert_value = c.nv_counter;
+	bfl_sha256(p, len, NULL, 0, m->cert_hash);
+	m->certified = true;
+	m->permit = BIT(BFD_MSG_COUNTER_INC);
 	bfd_log("certified epoch %llu (counter %llu, starts at %llu)",
 		(unsigned long long)c.epoch, (unsigned long long)c.nv_counter,
 		(unsigned long long)c.start_size);
-	reply(m, 0, 0, sig, sl, NULL);
+	reply(m, 0, 0, &att, NULL);
+	return 0;
+}
+
+/* COUNTER_INC: with a certificate of this store, root-attested, that
+ * attests the counter's current value: the one just certified, or (once,
+ * before any CERTIFY) the one of a start that stopped before its
+ * increment. */
+static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
+{
+	struct bfl_epoch_cert c;
+	struct bfl_err e = { 0 };
+	u8 h[BFL_HASH_SIZE];
+	const u8 *body_end = p;
+	u64 now = 0, v = 0;
+	int r, i;
+
+	r = bfl_cert_open((const char *)p, len, &m->rs->key, &c, &e);
+	if (r || strcmp(c.origin, m->origin)) {
+		bfd_log("worker asked for a counter increment without a valid certificate of this log%s%s",
+			r ? ": " : "", r ? e.msg : "");
+		return -EPERM;
+	}
+	for (i = 0; i < 7 && body_end; i++) {	/* the body: seven lines */
+		body_end = memchr(body_end, '\n', len - (size_t)(body_end - p));
+		if (body_end)
+			body_end++;
+	}
+	if (!body_end)
+		return -EPERM;
+	bfl_sha256(p, (size_t)(body_end - p), NULL, 0, h);
+	if (m->certified && memcmp(h, m->cert_hash, sizeof(h))) {
+		bfd_log("worker asked for a counter increment with another certificate than the one just certified");
+		return -EPERM;
+	}
+	r = m->rs->ops->counter_read(m->rs, &now, &e);
+	if (r) {
+		signer_failed(m, r, e.msg);
+		reply(m, r, 0, NULL, e.msg);
+		return 0;
+	}
+	if (c.nv_counter != now) {
+		bfd_log("worker asked for a counter increment with a certificate of counter %llu; the counter reads %llu",
+			(unsigned long long)c.nv_counter, (unsigned long long)now);
+		return -EPERM;
+	}
+	if (!take_token(m)) {
+		bfd_log("counter increments rate-limited (%u in a burst, then one per %u s): epoch start refused",
+			INC_BURST, INC_REFILL_MS / 1000);
+		reply(m, -EAGAIN, 0, NULL, "counter increments rate-limited");
+		return 0;
+	}
+	r = m->rs->ops->counter_increment(m->rs, (const char *)p, len, &v, &e);
+	if (r) {
+		signer_failed(m, r, e.msg);
+		reply(m, r, 0, NULL, e.msg);
+		return 0;
+	}
+	if (!m->certified)
+		bfd_log("finished epoch %llu's start (its increment was interrupted): counter %llu",
+			(unsigned long long)c.epoch, (unsigned long long)v);
+	m->certified = false;
+	m->permit = PERMIT_IDLE;
+	reply(m, 0, v, NULL, NULL);
+	return 0;
+}
+
+static int on_ready(struct monitor *m, const u8 *p, size_t len)
+{
+	struct bfd_ready rd;
+
+	(void)len;
+	memcpy(&rd, p, sizeof(rd));
+	bfd_log("worker %d running: %llu records sealed, epoch %llu",
+		(int)m->worker, (unsigned long long)rd.size,
+		(unsigned long long)rd.epoch);
+	/* the daemon records it got are sealed now */
+	m->ready = true;
+	m->nrec = 0;
+	m->suppressed = 0;
+	return 0;
+}
+
+static const struct mon_dispatch mon_table[] = {
+	{ BFD_MSG_COUNTER_READ, "COUNTER_READ", 0, 0, 0, on_counter_read },
+	{ BFD_MSG_CERTIFY, "CERTIFY", 0, 1, BFD_MSG_MAX, on_certify },
+	{ BFD_MSG_COUNTER_INC, "COUNTER_INC", 0, 1, BFD_MSG_MAX, on_counter_inc },
+	{ BFD_MSG_READY, "READY", MON_ONCE, sizeof(struct bfd_ready),
+	  sizeof(struct bfd_ready), on_ready },
+};
+
+static void refuse(struct monitor *m, uint32_t t, const char *name, const char *why)
+{
+	bfd_log("worker %d sent %s (type %u): %s; refused, killing it",
+		(int)m->worker, name, t, why);
+	add_event(m, BFD_EV_REFUSED, (u32)m->worker, t, 0, m->generation);
+	kill(m->worker, SIGKILL);
+	m->permit = 0;
+	close(m->sock);
+	m->sock = -1;
 }
 
 static void handle_worker_msg(struct monitor *m)
 {
 	static u8 buf[BFD_MSG_MAX];
-	struct bfl_err e = { 0 };
+	const struct mon_dispatch *d = NULL;
 	uint32_t t;
 	ssize_t k;
-	u64 v;
-	int r;
+	size_t i;
 
 	k = bfd_recv(m->sock, &t, buf, sizeof(buf), NULL, NULL);
 	if (k < 0 || t == 0) {
-		/* the worker is gone; SIGCHLD tells how */
-		close(m->sock);
+		/* the worker is gone (or sent more than a message holds);
+		 * SIGCHLD tells how */
+		if (k == -EMSGSIZE)
+			refuse(m, t, "a message", "larger than a message may be");
+		if (m->sock >= 0)
+			close(m->sock);
 		m->sock = -1;
 		return;
 	}
-	switch (t) {
-	case BFD_MSG_COUNTER_INC:
-		r = m->rs->ops->counter_increment(m->rs, &v, &e);
-		if (r) {
-			bfd_log("root counter: %s", e.msg);
-			reply(m, r, 0, NULL, 0, e.msg);
-			break;
-		}
-		m->permit = true;
-		m->permit_value = v;
-		reply(m, 0, v, NULL, 0, NULL);
-		break;
-	case BFD_MSG_SIGN:
-		handle_sign(m, (const char *)buf, (size_t)k);
-		break;
-	case BFD_MSG_READY:
-		if ((size_t)k == sizeof(struct bfd_ready)) {
-			struct bfd_ready rd;
-
-			memcpy(&rd, buf, sizeof(rd));
-			bfd_log("worker %d running: %llu records sealed, epoch %llu",
-				(int)m->worker, (unsigned long long)rd.size,
-				(unsigned long long)rd.epoch);
-			/* the daemon records it got are sealed now */
-			m->ready = true;
-			m->nrec = 0;
-			m->suppressed = 0;
-		}
-		break;
-	default:
-		bfd_log("worker sent message type %u: killing it", t);
-		kill(m->worker, SIGKILL);
+	for (i = 0; i < sizeof(mon_table) / sizeof(mon_table[0]); i++)
+		if (mon_table[i].type == t)
+			d = &mon_table[i];
+	if (!d) {
+		refuse(m, t, "an unknown request", "no such request");
+		return;
 	}
+	if (t >= 32 || !(m->permit & BIT(t)) ||
+	    ((d->flags & MON_ONCE) && (m->done & BIT(t)))) {
+		refuse(m, t, d->name, "not permitted now (out of order, or repeated)");
+		return;
+	}
+	if ((size_t)k < d->min || (size_t)k > d->max) {
+		refuse(m, t, d->name, "payload size out of bounds");
+		return;
+	}
+	m->done |= BIT(t);
+	/* Finishing an interrupted start is allowed once, before the
+	 * worker's own epoch start. */
+	if (t == BFD_MSG_CERTIFY || t == BFD_MSG_COUNTER_INC)
+		m->permit &= ~BIT(BFD_MSG_COUNTER_INC);
+	if (d->handler(m, buf, (size_t)k) == -EPERM)
+		refuse(m, t, d->name, "not what an epoch start asks for");
 }
 
 static const char *status_text(int st, char *buf, size_t cap)
@@ -712,6 +929,10 @@ static int reap(struct monitor *m, int st)
 		m->sock = -1;
 	}
 	status_text(st, why, sizeof(why));
+	if (m->fatal) {
+		bfd_log("worker %d ended: %s", (int)pid, why);
+		return m->fatal;
+	}
 	if (m->stopping) {
 		bfd_log("worker %d ended: %s", (int)pid, why);
 		return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? BFD_EXIT_OK : BFD_EXIT_FAIL;

@@ -75,33 +75,36 @@ static int rpc(uint32_t type, const void *req, size_t len, struct bfd_reply *rep
 	return 0;
 }
 
-static int proxy_sign(struct bfl_root_signer *rs, const u8 *msg, size_t len,
-		      u8 *sig, size_t *sig_len, struct bfl_err *e)
+static int proxy_certify(struct bfl_root_signer *rs, const char *body, size_t len,
+			 struct bfl_attestation *a, struct bfl_err *e)
 {
-	struct bfd_reply rep;
+	static struct bfd_reply rep;
 	int r;
 
 	(void)rs;
 	if (len > BFD_MSG_MAX)
 		return bfl_errf(e, -EMSGSIZE, "certificate too large to send");
-	r = rpc(BFD_MSG_SIGN, msg, len, &rep, e);
+	r = rpc(BFD_MSG_CERTIFY, body, len, &rep, e);
 	if (r)
 		return r;
-	if (rep.sig_len > sizeof(rep.sig) || rep.sig_len > *sig_len)
-		return bfl_errf(e, -EPROTO, "root signature of %u bytes", rep.sig_len);
-	memcpy(sig, rep.sig, rep.sig_len);
-	*sig_len = rep.sig_len;
+	if (rep.att.nvpub_len > sizeof(a->nvpub) ||
+	    rep.att.attest_len > sizeof(a->attest) ||
+	    rep.att.sig_len > sizeof(a->sig))
+		return bfl_errf(e, -EPROTO, "malformed attestation from the monitor");
+	*a = rep.att;
 	return 0;
 }
 
-static int proxy_counter_increment(struct bfl_root_signer *rs, u64 *value,
-				   struct bfl_err *e)
+static int proxy_counter_increment(struct bfl_root_signer *rs, const char *cert,
+				   size_t cert_len, u64 *value, struct bfl_err *e)
 {
-	struct bfd_reply rep;
+	static struct bfd_reply rep;
 	int r;
 
 	(void)rs;
-	r = rpc(BFD_MSG_COUNTER_INC, NULL, 0, &rep, e);
+	if (cert_len > BFD_MSG_MAX)
+		return bfl_errf(e, -EMSGSIZE, "certificate too large to send");
+	r = rpc(BFD_MSG_COUNTER_INC, cert, cert_len, &rep, e);
 	if (!r)
 		*value = rep.value;
 	return r;
@@ -110,9 +113,14 @@ static int proxy_counter_increment(struct bfl_root_signer *rs, u64 *value,
 static int proxy_counter_read(struct bfl_root_signer *rs, u64 *value,
 			      struct bfl_err *e)
 {
+	static struct bfd_reply rep;
+	int r;
+
 	(void)rs;
-	(void)value;
-	return bfl_errf(e, -EOPNOTSUPP, "the worker does not read the counter");
+	r = rpc(BFD_MSG_COUNTER_READ, NULL, 0, &rep, e);
+	if (!r)
+		*value = rep.value;
+	return r;
 }
 
 static void proxy_destroy(struct bfl_root_signer *rs)
@@ -122,7 +130,7 @@ static void proxy_destroy(struct bfl_root_signer *rs)
 }
 
 static const struct bfl_root_signer_ops proxy_ops = {
-	.sign = proxy_sign,
+	.certify = proxy_certify,
 	.counter_increment = proxy_counter_increment,
 	.counter_read = proxy_counter_read,
 	.destroy = proxy_destroy,
@@ -354,6 +362,54 @@ static void apply_early_fault(struct worker *w)
 	}
 	if (w->init.fault == BFD_FAULT_URING_OP)
 		fault_uring_ops(w);
+#else
+	(void)w;
+#endif
+}
+
+/* Requests the monitor must refuse (and kill us for), or must rate-
+ * limit; sent once the worker has started its epoch. */
+static void apply_proto_fault(struct worker *w)
+{
+#ifdef BIOFLOWD_TEST_HOOKS
+	static struct bfd_reply rep;
+	struct bfl_err e = { 0 };
+	struct bfl_epoch_cert c;
+	char body[1024];
+	size_t len;
+	unsigned int n = 0;
+	int r = 0;
+
+	switch (w->init.fault) {
+	case BFD_FAULT_PROTO_INC:
+		bfd_log("test fault: COUNTER_INC without an epoch start");
+		r = rpc(BFD_MSG_COUNTER_INC, "x", 1, &rep, &e);
+		break;
+	case BFD_FAULT_PROTO_CERTIFY2:
+		memset(&c, 0, sizeof(c));
+		snprintf(c.origin, sizeof(c.origin), "%s", w->init.origin);
+		c.epoch = bfl_store_epoch(w->st);
+		if (!bfl_cert_format_body(&c, body, sizeof(body), &len)) {
+			bfd_log("test fault: a second CERTIFY for epoch %llu",
+				(unsigned long long)c.epoch);
+			r = rpc(BFD_MSG_CERTIFY, body, len, &rep, &e);
+		}
+		break;
+	case BFD_FAULT_PROTO_UNKNOWN:
+		bfd_log("test fault: message type %d", BFD_TEST_MSG_UNKNOWN);
+		r = rpc(BFD_TEST_MSG_UNKNOWN, NULL, 0, &rep, &e);
+		break;
+	case BFD_FAULT_PROTO_FLOOD:
+		bfd_log("test fault: epoch starts as fast as they are granted");
+		while (!(r = bfl_store_rotate_epoch(w->st, &e)))
+			n++;
+		bfd_log("test fault: %u epoch starts granted, then: %s", n, e.msg);
+		_exit(BFD_WEXIT_ERROR);
+	default:
+		return;
+	}
+	bfd_log("test fault: the monitor answered (%d: %s): not refused", r, e.msg);
+	_exit(BFD_WEXIT_ERROR);
 #else
 	(void)w;
 #endif
@@ -699,6 +755,7 @@ int bfd_worker_main(void)
 	r = open_store(&w, rs);
 	if (r >= 0)
 		return r;
+	apply_proto_fault(&w);
 	if (w.init.nrecords) {
 		unsigned int app = 0;
 

@@ -11,6 +11,7 @@
  *   checkpoint.c C2SP tlog-checkpoint bodies
  *   epoch.c      epoch keys (Ed25519), epoch certificates, the root
  *                signer interface
+ *   attest.c     TPM2_NV_Certify attestations of the counter
  *   softroot.c   the software root signer (tests; the TPM one plugs into
  *                the same interface)
  *   tpmroot.c    the TPM root signer (tpm2-tss): key, NV counter,
@@ -35,6 +36,7 @@
 #include <openssl/evp.h>
 
 typedef uint8_t u8;
+typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
@@ -95,9 +97,14 @@ size_t bfl_b64_encode(const u8 *in, size_t n, char *out);
 /* Strict decode: canonical padding only; -EINVAL on anything else. */
 int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
 		   size_t *outlen);
-/* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes. */
+/* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes.
+ * Opened with O_NONBLOCK | O_NOFOLLOW: anything but a regular file (a
+ * FIFO, a socket, a device, a directory, a symbolic link) is -EINVAL,
+ * without waiting and without reading it. */
 int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 		  size_t *len, struct bfl_err *e);
+/* "FIFO", "directory", ... for an st_mode. */
+const char *bfl_file_type(unsigned int mode);
 /* Durable replace: NAME.tmp, write, fsync, rename over NAME, fsync dir. */
 int bfl_write_atomic(int dirfd, const char *name, const void *buf,
 		     size_t len, struct bfl_err *e);
@@ -254,18 +261,38 @@ int bfl_checkpoint_open(const char *buf, size_t len,
 /* ----------------------------------------------------------- epoch.c -- */
 
 /* The root signer: the key that certifies epoch keys and the monotonic
- * counter that numbers epochs.  Software now; the TPM-backed one
- * (tpm2-tss: a non-exportable key, an NV counter) implements the same
- * operations. */
+ * counter that numbers epochs.  In production a restricted key in the
+ * TPM that signs only what the TPM itself generates (tpmroot.c); the
+ * software one (softroot.c) imitates it for tests. */
 struct bfl_root_signer;
 
+#define BFL_ATTEST_MAX		1024	/* a marshalled TPMS_ATTEST */
+#define BFL_NVPUB_MAX		128	/* a marshalled TPMS_NV_PUBLIC */
+#define BFL_NV_NAME_SIZE	34	/* nameAlg SHA-256 || digest */
+
+/* A TPM2_NV_Certify of the counter: its public area, the attestation
+ * the TPM made, and the root key's signature over it. */
+struct bfl_attestation {
+	u8 nvpub[BFL_NVPUB_MAX];
+	size_t nvpub_len;
+	u8 attest[BFL_ATTEST_MAX];
+	size_t attest_len;
+	u8 sig[BFL_SIG_MAX];
+	size_t sig_len;
+};
+
 struct bfl_root_signer_ops {
-	/* Sign msg (the epoch certificate text). */
-	int (*sign)(struct bfl_root_signer *rs, const u8 *msg, size_t len,
-		    u8 *sig, size_t *sig_len, struct bfl_err *e);
-	/* Increment the monotonic counter; *value = its new value. */
-	int (*counter_increment)(struct bfl_root_signer *rs, u64 *value,
-				 struct bfl_err *e);
+	/* TPM2_NV_Certify of the counter with qualifying data SHA-256(body)
+	 * (an epoch certificate's body), signed by the root key.  The value
+	 * attested is what the counter holds now. */
+	int (*certify)(struct bfl_root_signer *rs, const char *body, size_t len,
+		       struct bfl_attestation *a, struct bfl_err *e);
+	/* Increment the counter past the value that cert (an epoch
+	 * certificate file, durable in the store) attests; *value = the
+	 * new value.  bioflowd's monitor checks cert before it increments;
+	 * the TPM and software signers leave that to their caller. */
+	int (*counter_increment)(struct bfl_root_signer *rs, const char *cert,
+				 size_t cert_len, u64 *value, struct bfl_err *e);
 	int (*counter_read)(struct bfl_root_signer *rs, u64 *value,
 			    struct bfl_err *e);
 	void (*destroy)(struct bfl_root_signer *rs);
@@ -280,25 +307,59 @@ struct bfl_root_signer {
 
 void bfl_root_signer_free(struct bfl_root_signer *rs);
 
+/* attest.c: an attestation taken apart (structure and sizes checked;
+ * the name of the index is recomputed from its public area). */
+struct bfl_nv_attest {
+	u32 nv_index;
+	u32 nv_attrs;
+	u64 value;		/* the counter when it was certified */
+	u8 extra[BFL_HASH_SIZE];	/* the qualifying data */
+	u8 signer[66];		/* qualifiedSigner (TPM name of the key) */
+	u16 signer_len;
+	u64 clock;
+	u32 reset_count, restart_count;
+	u8 safe;
+	u64 firmware;
+};
+
+int bfl_nv_attest_parse(const struct bfl_attestation *a,
+			struct bfl_nv_attest *o, struct bfl_err *e);
+/* The software signer's imitation: public area and TPMS_ATTEST (the
+ * signature is the caller's). */
+int bfl_nv_attest_make(u32 nv_index, u64 value, const u8 qual[BFL_HASH_SIZE],
+		       struct bfl_attestation *a);
+void bfl_nv_name(const u8 *nvpub, size_t len, u8 name[BFL_NV_NAME_SIZE]);
+
+/* The body of an epoch certificate (the attestation's qualifying data
+ * is its SHA-256); bfl_cert_open() also fills nv_index. */
 struct bfl_epoch_cert {
 	char origin[BFL_NAME_MAX + 1];
 	u64 epoch;		/* 1, 2, 3, ... */
 	u64 start_size;		/* tree size at which the epoch begins */
-	u64 nv_counter;		/* root signer's counter after its increment */
+	u64 nv_counter;		/* the counter value the TPM attested */
 	u64 issued;		/* unix seconds, informational */
 	u8 pub[32];		/* the epoch's Ed25519 public key */
+	u32 nv_index;		/* the attested counter's index */
 };
 
+#define BFL_CERT_MAGIC		"bioflow-epoch-cert v2"
+#define BFL_CERT_MAGIC_OLD	"bioflow-epoch-cert v1"
+
+/* The body: the first seven lines of the certificate. */
 int bfl_cert_format_body(const struct bfl_epoch_cert *c, char *out,
 			 size_t cap, size_t *len);
 int bfl_cert_parse_body(const char *text, size_t len,
 			struct bfl_epoch_cert *c, struct bfl_err *e);
-/* Certificate file text: body signed by the root signer. */
+/* Certificate file text: the body, then the TPM's attestation of the
+ * counter (qualifying data = SHA-256 of the body) and the root key's
+ * signature over it.  The attestation must attest c->nv_counter. */
 int bfl_cert_issue(struct bfl_root_signer *rs,
 		   const struct bfl_epoch_cert *c, char *out, size_t cap,
 		   size_t *len, struct bfl_err *e);
-/* Parse a certificate file and check the root signature (root may be
- * NULL to skip that: parsing only). */
+/* Parse a certificate file, check that the attestation is of a counter,
+ * binds this body and attests its nv-counter, and (root not NULL) that
+ * the root key signed it: -ENOKEY not by this key, -EKEYREJECTED does
+ * not verify, -EPROTONOSUPPORT the old format, -EBADMSG malformed. */
 int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
 		  struct bfl_epoch_cert *c, struct bfl_err *e);
 
@@ -337,7 +398,8 @@ struct bfl_root_signer *bfl_soft_root_load(const char *key_pem,
 					   struct bfl_err *e);
 int bfl_soft_root_save_key(struct bfl_root_signer *rs, const char *path,
 			   struct bfl_err *e);
-/* Test hook: set the software counter (to simulate a rewound claim). */
+/* Test hook: set the software counter (to simulate a rewound counter;
+ * the TPM's cannot be). */
 int bfl_soft_root_set_counter(struct bfl_root_signer *rs, u64 value);
 int bfl_write_pubkey_pem(EVP_PKEY *pk, const char *path, struct bfl_err *e);
 EVP_PKEY *bfl_read_pubkey_pem(const char *path, struct bfl_err *e);
@@ -345,11 +407,15 @@ EVP_PKEY *bfl_read_pubkey_pem(const char *path, struct bfl_err *e);
 /* --------------------------------------------------------- tpmroot.c -- */
 
 /*
- * The TPM root signer (TPM 2.0 through tpm2-tss ESYS; docs/tpm.md): an
- * ECC P-256 ECDSA-SHA256 signing key that never leaves the TPM, created
- * from a fixed template under the owner hierarchy and persisted at
- * key_handle, and an NV counter index (TPM2_NT_COUNTER) at nv_index.
- * bioflow-provision creates both; the daemon only loads them.
+ * The TPM root signer (TPM 2.0 through tpm2-tss ESYS; docs/tpm.md): a
+ * restricted ECC P-256 ECDSA-SHA256 signing key that never leaves the
+ * TPM and signs only what the TPM generates (here TPM2_NV_Certify of the
+ * counter), created from a fixed template under the owner hierarchy and
+ * persisted at key_handle, usable only through its policy
+ * ([PolicyPCR] PolicyAuthValue); and an NV counter index
+ * (TPM2_NT_COUNTER, not orderly) at nv_index with the same authValue.
+ * bioflow-provision creates both and the authorization file; the daemon
+ * only loads them.
  *
  * A program that calls these functions links -ltss2-esys -ltss2-tctildr
  * -ltss2-rc (LDLIBS_TSS2 in the Makefile).  Nothing else in libbflog.a
@@ -360,45 +426,72 @@ EVP_PKEY *bfl_read_pubkey_pem(const char *path, struct bfl_err *e);
  * operation and the decoded TPM response code: -ENODEV TPM absent or not
  * answering, -ENOENT no key or counter at the handle, -EEXIST (provision)
  * a key is already there, -EMEDIUMTYPE the object there is not what it
- * must be, -EACCES authorization failed or TPM in lockout, -EIO other
- * TPM or TCTI failures.
+ * must be, -EACCES authorization failed, the PCR policy is not satisfied
+ * or TPM in lockout, -EIO other TPM or TCTI failures.
  */
 #define BFL_TPM_TCTI_DEFAULT	"device:/dev/tpmrm0"
 #define BFL_TPM_KEY_HANDLE	0x81000B10u	/* persistent, owner range */
 #define BFL_TPM_NV_INDEX	0x01B10001u	/* NV counter index */
+#define BFL_TPM_AUTH_DEFAULT	"/etc/bioflow/tpm-root.auth"
+#define BFL_TPM_AUTH_MAX	64
+#define BFL_TPM_PCR_MASK	0x00ffffffu	/* PCRs 0-23, SHA-256 bank */
 
 struct bfl_tpm_config {
 	const char *tcti;	/* tctildr string; NULL: BFL_TPM_TCTI_DEFAULT */
 	u32 key_handle;		/* 0: BFL_TPM_KEY_HANDLE */
 	u32 nv_index;		/* 0: BFL_TPM_NV_INDEX */
+	const u8 *auth;		/* the key's and counter's authValue */
+	size_t auth_len;
+	u32 pcrs;		/* SHA-256 PCRs in the key's policy (bits) */
 };
 
-/* Connects, loads the key at key_handle (checks that it is a
- * non-exportable P-256 ECDSA-SHA256 signing key) and the counter index
- * (checks its type); creates nothing.  kind "tpm2". */
+/* The authorization file bioflow-provision writes (root only, 0600). */
+struct bfl_tpm_auth {
+	u8 value[BFL_TPM_AUTH_MAX];
+	size_t len;
+	u32 pcrs;
+};
+
+/* Reads it; refuses a file that is not regular, not owned by the
+ * caller's uid or accessible to group or others.  Wipe with
+ * bfl_tpm_auth_cleanse(). */
+int bfl_tpm_auth_read(const char *path, struct bfl_tpm_auth *a,
+		      struct bfl_err *e);
+void bfl_tpm_auth_cleanse(struct bfl_tpm_auth *a);
+
+/* Connects, loads the key at key_handle (checks that it is a restricted,
+ * non-exportable P-256 ECDSA-SHA256 signing key with a policy) and the
+ * counter index (checks its type), and checks that the key's policy can
+ * be satisfied now (-EACCES naming the PCRs if not); creates nothing.
+ * kind "tpm2". */
 struct bfl_root_signer *bfl_tpm_root_open(const struct bfl_tpm_config *cfg,
 					  struct bfl_err *e);
 
 struct bfl_tpm_provision_opts {
-	struct bfl_tpm_config cfg;
+	struct bfl_tpm_config cfg;	/* auth and pcrs are not used */
 	const u8 *owner_auth;	/* owner hierarchy authValue; NULL: empty */
 	size_t owner_auth_len;	/* at most 64 */
 	bool force;		/* replace an object already at key_handle */
-	bool orderly;		/* a new counter gets TPMA_NV_ORDERLY */
+	u32 pcrs;		/* bind the key to these PCRs' values now */
+	const char *auth_file;	/* written atomically, mode 0600 */
 };
 
 struct bfl_tpm_provision_report {
 	bool key_replaced;	/* an object at key_handle was evicted first */
-	bool nv_defined;	/* false: the counter index existed (kept) */
-	bool nv_orderly;	/* the counter index has TPMA_NV_ORDERLY */
-	u64 counter;		/* its value now (0: never incremented) */
+	bool nv_defined;	/* the counter index was defined */
+	bool nv_replaced;	/* ... after deleting the one that was there */
+	bool auth_failed;	/* the authorization file could not be written */
+	u32 pcrs;
+	u64 counter;		/* its value now (at least 1) */
 	EVP_PKEY *pub;		/* the root public key; the caller frees it */
 };
 
-/* Creates the primary signing key from the fixed template, persists it
- * at key_handle and defines the counter index if missing (an existing
- * counter is kept: it must never go back).  An object already at
- * key_handle: -EEXIST unless force. */
+/* Creates a new authorization value (written to auth_file), the primary
+ * key from the fixed template with the policy for it and pcrs, persists
+ * it at key_handle, and (re)defines the counter index with that
+ * authorization (a re-defined counter never starts below the old one)
+ * and increments it once.  An object already at key_handle: -EEXIST
+ * unless force. */
 int bfl_tpm_provision(const struct bfl_tpm_provision_opts *o,
 		      struct bfl_tpm_provision_report *rep,
 		      struct bfl_err *e);

@@ -3,20 +3,24 @@
  * Epoch keys and epoch certificates.
  *
  * Checkpoints are signed by a short-lived Ed25519 epoch key that exists
- * only in the writer's memory.  Its public half is bound, by the root
- * signer (TPM key in production), to the log's origin, the epoch number,
- * the tree size at which the epoch starts and the value of a monotonic
- * counter incremented for this epoch.  The certificate is a signed note:
+ * only in the writer's memory.  Its public half is bound to the log's
+ * origin, the epoch number, the tree size at which the epoch starts and
+ * the value of the TPM's monotonic counter by a TPM2_NV_Certify of that
+ * counter whose qualifying data is the SHA-256 of the certificate's
+ * body, signed by the root key (restricted: it signs only what the TPM
+ * generates).  So the counter value is the one the TPM held when it
+ * certified, and no later signature can claim it again.
  *
- *   bioflow-epoch-cert v1
- *   origin <origin>
- *   epoch <N>
- *   start-size <tree size>
- *   nv-counter <counter value>
- *   issued <unix seconds>
- *   key ed25519 <base64 public key>
- *
- *   — bioflow-root <base64(key ID || signature)>
+ *   bioflow-epoch-cert v2                  \
+ *   origin <origin>                        |
+ *   epoch <N>                              |  the body:
+ *   start-size <tree size>                 |  qualifying data =
+ *   nv-counter <counter value>             |  SHA-256 of these lines
+ *   issued <unix seconds>                  |
+ *   key ed25519 <base64 public key>        /
+ *   nv-public <base64 TPMS_NV_PUBLIC of the counter>
+ *   nv-attest <base64 TPMS_ATTEST (TPM_ST_ATTEST_NV)>
+ *   root-signature <key ID, 8 hex digits> <base64 signature over nv-attest>
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +31,8 @@
 
 #include "bflog.h"
 
-#define CERT_MAGIC "bioflow-epoch-cert v1"
+#define CERT_LINES	7	/* in the body */
+#define B64_CAP(n)	(4 * (((n) + 2) / 3) + 1)
 
 void bfl_root_signer_free(struct bfl_root_signer *rs)
 {
@@ -43,7 +48,7 @@ int bfl_cert_format_body(const struct bfl_epoch_cert *c, char *out,
 
 	bfl_b64_encode(c->pub, 32, b64);
 	k = snprintf(out, cap,
-		     CERT_MAGIC "\norigin %s\nepoch %llu\nstart-size %llu\n"
+		     BFL_CERT_MAGIC "\norigin %s\nepoch %llu\nstart-size %llu\n"
 		     "nv-counter %llu\nissued %llu\nkey ed25519 %s\n",
 		     c->origin, (unsigned long long)c->epoch,
 		     (unsigned long long)c->start_size,
@@ -71,17 +76,35 @@ static int field(const char **p, const char *end, const char *key,
 	return 0;
 }
 
+/* The old format (store v2 and before): the root key's signature over a
+ * counter claim.  Named, so that nobody reads it as "garbage". */
+static int old_format(const char *text, size_t len, struct bfl_err *e)
+{
+	if (len >= sizeof(BFL_CERT_MAGIC_OLD) &&
+	    !memcmp(text, BFL_CERT_MAGIC_OLD "\n", sizeof(BFL_CERT_MAGIC_OLD)))
+		return bfl_errf(e, -EPROTONOSUPPORT,
+				"epoch certificate format \"" BFL_CERT_MAGIC_OLD
+				"\" (a root-key signature over a claimed counter value) is no longer accepted; this version reads \""
+				BFL_CERT_MAGIC "\" (a TPM2_NV_Certify of the counter) only: verify the old store with the bioflow-verify that wrote it (docs/log-format.md, \"Migration\")");
+	return 0;
+}
+
 int bfl_cert_parse_body(const char *text, size_t len,
 			struct bfl_epoch_cert *c, struct bfl_err *e)
 {
 	const char *p = text, *end = text + len, *v;
 	size_t vl, got;
 	u8 pub[36];
+	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (len < sizeof(CERT_MAGIC) || memcmp(p, CERT_MAGIC "\n", sizeof(CERT_MAGIC)))
+	r = old_format(text, len, e);
+	if (r)
+		return r;
+	if (len < sizeof(BFL_CERT_MAGIC) ||
+	    memcmp(p, BFL_CERT_MAGIC "\n", sizeof(BFL_CERT_MAGIC)))
 		return bfl_errf(e, -EBADMSG, "not a bioflow epoch certificate (first line)");
-	p += sizeof(CERT_MAGIC);
+	p += sizeof(BFL_CERT_MAGIC);
 	if (field(&p, end, "origin", &v, &vl) || vl > BFL_NAME_MAX)
 		return bfl_errf(e, -EBADMSG, "epoch certificate: bad origin line");
 	memcpy(c->origin, v, vl);
@@ -109,50 +132,182 @@ int bfl_cert_parse_body(const char *text, size_t len,
 	return 0;
 }
 
+/* Appends "<name> <base64>\n". */
+static int add_b64(char *out, size_t cap, size_t *l, const char *name,
+		   const u8 *b, size_t n)
+{
+	size_t nl = strlen(name);
+
+	if (*l + nl + 2 + B64_CAP(n) > cap)
+		return -ENOSPC;
+	memcpy(out + *l, name, nl);
+	*l += nl;
+	out[(*l)++] = ' ';
+	*l += bfl_b64_encode(b, n, out + *l);
+	out[(*l)++] = '\n';
+	out[*l] = 0;
+	return 0;
+}
+
+/* Checks an attestation against a certificate body: it certifies a
+ * counter, binds exactly this body, and attests its nv-counter. */
+static int check_attestation(const char *body, size_t body_len,
+			     const struct bfl_epoch_cert *c,
+			     const struct bfl_attestation *a,
+			     struct bfl_nv_attest *na, struct bfl_err *e)
+{
+	u8 h[BFL_HASH_SIZE];
+	int r;
+
+	r = bfl_nv_attest_parse(a, na, e);
+	if (r)
+		return r;
+	bfl_sha256(body, body_len, NULL, 0, h);
+	if (memcmp(h, na->extra, BFL_HASH_SIZE))
+		return bfl_errf(e, -EBADMSG,
+				"epoch certificate: the TPM attestation was made for another certificate body (qualifying data differs)");
+	if (na->value != c->nv_counter)
+		return bfl_errf(e, -ERANGE,
+				"epoch certificate: claims nv-counter %llu but the TPM attested %llu",
+				(unsigned long long)c->nv_counter,
+				(unsigned long long)na->value);
+	return 0;
+}
+
 int bfl_cert_issue(struct bfl_root_signer *rs,
 		   const struct bfl_epoch_cert *c, char *out, size_t cap,
 		   size_t *len, struct bfl_err *e)
 {
-	u8 sig[BFL_SIG_MAX];
-	size_t sl = sizeof(sig), l;
-	int r;
+	struct bfl_attestation *a = malloc(sizeof(*a));
+	struct bfl_nv_attest na;
+	size_t l;
+	int r, k;
 
+	if (!a)
+		return bfl_errf(e, -ENOMEM, "out of memory");
 	r = bfl_cert_format_body(c, out, cap, &l);
+	if (r) {
+		r = bfl_errf(e, r, "epoch certificate does not fit");
+		goto out;
+	}
+	memset(a, 0, sizeof(*a));
+	r = rs->ops->certify(rs, out, l, a, e);
 	if (r)
-		return bfl_errf(e, r, "epoch certificate does not fit");
-	r = rs->ops->sign(rs, (const u8 *)out, l, sig, &sl, e);
+		goto out;
+	r = check_attestation(out, l, c, a, &na, e);
+	if (r == -ERANGE)
+		r = bfl_errf(e, -ESTALE,
+			     "the counter moved: the certificate was to attest %llu, the TPM attested %llu",
+			     (unsigned long long)c->nv_counter,
+			     (unsigned long long)na.value);
+	if (!r && bfl_verify_sig(rs->key.pk, a->attest, a->attest_len, a->sig,
+				 a->sig_len))
+		r = bfl_errf(e, -EIO,
+			     "the root signer's attestation does not verify with the root key");
 	if (r)
-		return r;
-	if (l + 1 >= cap)
-		return bfl_errf(e, -ENOSPC, "epoch certificate does not fit");
-	out[l++] = '\n';
-	r = bfl_note_add_sig(out, cap, &l, rs->key.name, rs->key.key_id, sig, sl);
-	if (r)
-		return bfl_errf(e, r, "epoch certificate does not fit");
-	*len = l;
+		goto out;
+	r = add_b64(out, cap, &l, "nv-public", a->nvpub, a->nvpub_len);
+	if (!r)
+		r = add_b64(out, cap, &l, "nv-attest", a->attest, a->attest_len);
+	if (!r) {
+		k = snprintf(out + l, cap - l, "root-signature %08x ", rs->key.key_id);
+		if (k < 0 || (size_t)k >= cap - l)
+			r = -ENOSPC;
+		else
+			l += (size_t)k;
+	}
+	if (!r && l + B64_CAP(a->sig_len) + 1 > cap)
+		r = -ENOSPC;
+	if (!r) {
+		l += bfl_b64_encode(a->sig, a->sig_len, out + l);
+		out[l++] = '\n';
+		out[l] = 0;
+		*len = l;
+	} else {
+		r = bfl_errf(e, r, "epoch certificate does not fit");
+	}
+out:
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+	return r;
+}
+
+/* "<name> <base64>\n" at *p into b (cap bytes). */
+static int b64_line(const char **p, const char *end, const char *name,
+		    u8 *b, size_t cap, size_t *n)
+{
+	const char *v;
+	size_t vl;
+
+	if (field(p, end, name, &v, &vl) || vl > 4 * ((cap + 2) / 3) ||
+	    bfl_b64_decode(v, vl, b, cap, n))
+		return -EBADMSG;
 	return 0;
 }
 
 int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
 		  struct bfl_epoch_cert *c, struct bfl_err *e)
 {
-	struct bfl_note *n = malloc(sizeof(*n));
-	int r;
+	struct bfl_attestation *a = malloc(sizeof(*a));
+	struct bfl_nv_attest na;
+	const char *p = buf, *end = buf + len, *v;
+	size_t body_len, vl;
+	unsigned long kid;
+	char *kend;
+	int r, i;
 
-	if (!n)
+	memset(c, 0, sizeof(*c));
+	if (!a)
 		return bfl_errf(e, -ENOMEM, "out of memory");
-	r = bfl_note_parse(buf, len, n, e);
-	if (!r)
-		r = bfl_cert_parse_body(n->text, n->text_len, c, e);
-	if (!r && root) {
-		r = bfl_note_verify(n, root, e);
-		if (r == -ENOKEY)
-			bfl_errf(e, r, "not signed by the root key (%s, key ID %08x)",
-				 root->name, root->key_id);
-		else if (r)
-			bfl_errf(e, r, "root signature does not verify");
+	memset(a, 0, sizeof(*a));
+	r = old_format(buf, len, e);
+	if (r)
+		goto out;
+	for (i = 0; i < CERT_LINES && p; i++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p)
+			p++;
 	}
-	free(n);
+	if (!p) {
+		r = bfl_errf(e, -EBADMSG, "not a bioflow epoch certificate (too short)");
+		goto out;
+	}
+	body_len = (size_t)(p - buf);
+	r = bfl_cert_parse_body(buf, body_len, c, e);
+	if (r)
+		goto out;
+	if (b64_line(&p, end, "nv-public", a->nvpub, sizeof(a->nvpub), &a->nvpub_len) ||
+	    b64_line(&p, end, "nv-attest", a->attest, sizeof(a->attest), &a->attest_len) ||
+	    field(&p, end, "root-signature", &v, &vl) || vl < 10 || v[8] != ' ' ||
+	    bfl_b64_decode(v + 9, vl - 9, a->sig, sizeof(a->sig), &a->sig_len) ||
+	    a->sig_len == 0 || p != end) {
+		r = bfl_errf(e, -EBADMSG,
+			     "epoch certificate: the nv-public, nv-attest and root-signature lines after the key are missing or malformed");
+		goto out;
+	}
+	kid = strtoul(v, &kend, 16);
+	if (kend != v + 8) {
+		r = bfl_errf(e, -EBADMSG, "epoch certificate: bad root key ID");
+		goto out;
+	}
+	r = check_attestation(buf, body_len, c, a, &na, e);
+	if (r) {
+		r = -EBADMSG;
+		goto out;
+	}
+	c->nv_index = na.nv_index;
+	if (root && (u32)kid != root->key_id) {
+		r = bfl_errf(e, -ENOKEY, "not signed by the root key (%s, key ID %08x)",
+			     root->name, root->key_id);
+	} else if (root && bfl_verify_sig(root->pk, a->attest, a->attest_len,
+					  a->sig, a->sig_len)) {
+		r = bfl_errf(e, -EKEYREJECTED,
+			     "the root key's signature over the TPM attestation does not verify");
+	}
+out:
+	free(a);
+	if (r)
+		memset(c, 0, sizeof(*c));
 	return r;
 }
 

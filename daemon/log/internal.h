@@ -11,7 +11,7 @@
 #define BFL_SEG_NAME_LEN	24	/* 20 digits + ".seg" */
 #define BFL_SEG_FILE_MAX	(1ULL << 31)
 #define BFL_LOG_INFO		"log-info"
-#define BFL_LOG_INFO_MAGIC	"bioflow-store v2\n"
+#define BFL_LOG_INFO_MAGIC	"bioflow-store v3\n"
 #define BFL_LOG_INFO_PREFIX	"bioflow-store v"
 
 struct bfl_seg {
@@ -48,6 +48,7 @@ int bfl_rewrap(struct bfl_err *e, int code, const char *prefix);
 /* ------------------------------------------ the writer (store.c) */
 
 #define BFL_CP_CAP		BFL_NOTE_MAX	/* a signed checkpoint note */
+#define BFL_CERT_CAP		4096	/* an epoch certificate file */
 #define BFL_WBUF_SIZE		(1U << 20)
 
 /*
@@ -73,6 +74,13 @@ struct bfl_store {
 	bool segdir_dirty;
 
 	struct bfl_epoch_key key;
+	/* The certificate of the last certified epoch (the current one, or
+	 * one whose start was interrupted) and the counter it attests. */
+	char cert[BFL_CERT_CAP];
+	size_t cert_len;
+	u64 cert_nv;
+	u64 cert_epoch;
+	bool have_cert;
 	u64 epoch_start;	/* tree size */
 	time_t epoch_time;
 

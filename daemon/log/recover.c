@@ -115,7 +115,7 @@ static const struct rkey *epoch_key(struct rctx *c, u64 epoch, struct bfl_err *e
 	snprintf(pre, sizeof(pre), "epochs/%s", name);
 	r = bfl_read_file(st->epdirfd, name, BFL_NOTE_MAX, &buf, &len, e);
 	if (r) {
-		bfl_rewrap(e, r == -ENOENT ? -EUCLEAN : r, pre);
+		bfl_rewrap(e, r == -ENOENT || r == -EINVAL ? -EUCLEAN : r, pre);
 		return NULL;
 	}
 	r = bfl_cert_open((const char *)buf, len, &st->rs->key, &cert, e);
@@ -328,7 +328,7 @@ static int check_damage(struct rctx *c, const struct bfl_seg_list *l)
 		r = bfl_read_file(c->st->segdirfd, l->v[i].name, BFL_SEG_FILE_MAX,
 				  &buf, &len, c->e);
 		if (r)
-			return bfl_rewrap(c->e, r, "segments");
+			return bfl_rewrap(c->e, r == -EINVAL ? -EUCLEAN : r, "segments");
 		r = find_signed_entries(c, buf, len, from, l->v[i].name);
 		if (!r && !torn_end && tail < len && !bfl_all_zero(buf + tail, len - tail))
 			r = bfl_errf(c->e, -EUCLEAN,
@@ -352,7 +352,7 @@ static int read_checkpoint_file(struct rctx *c, struct bfl_recovery *rep)
 	if (r == -ENOENT)
 		return 0;
 	if (r)
-		return bfl_rewrap(c->e, r, "checkpoint");
+		return bfl_rewrap(c->e, r == -EINVAL ? -EUCLEAN : r, "checkpoint");
 	if (bfl_all_zero(buf, len)) {
 		/* Empty or zeros: a copy replaced without a sync when the
 		 * power went.  The entries are what is durable. */
@@ -394,7 +394,8 @@ static int cut_tail(struct rctx *c, const struct bfl_seg_list *l,
 	if (c->have_cp) {
 		const char *name = l->v[c->cp_seg].name;
 
-		st->segfd = openat(st->segdirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+		st->segfd = openat(st->segdirfd, name,
+				   O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (st->segfd < 0 || fstat(st->segfd, &sb))
 			return bfl_errf(c->e, -errno, "segments/%s: %s", name,
 					strerror(errno));
@@ -432,7 +433,7 @@ static int replay(struct rctx *c, const struct bfl_seg_list *l)
 		r = bfl_read_file(c->st->segdirfd, name, BFL_SEG_FILE_MAX, &buf, &len,
 				  c->e);
 		if (r)
-			return bfl_rewrap(c->e, r, "segments");
+			return bfl_rewrap(c->e, r == -EINVAL ? -EUCLEAN : r, "segments");
 		if (bfl_seg_header_check(buf, len, &first, &se) ||
 		    first != l->v[i].first || first != c->n) {
 			set_damage(c, i, name, 0, 0,

@@ -24,16 +24,6 @@ struct soft_root {
 	u64 counter;
 };
 
-static int soft_sign(struct bfl_root_signer *rs, const u8 *msg, size_t len,
-		     u8 *sig, size_t *sig_len, struct bfl_err *e)
-{
-	struct soft_root *s = rs->priv;
-
-	if (bfl_sign(s->key, msg, len, sig, sig_len))
-		return bfl_errf(e, -EIO, "root signing failed");
-	return 0;
-}
-
 static int counter_load(struct soft_root *s, struct bfl_err *e)
 {
 	u8 *buf;
@@ -92,12 +82,33 @@ static int counter_store(struct soft_root *s, u64 v, struct bfl_err *e)
 	return r;
 }
 
-static int soft_increment(struct bfl_root_signer *rs, u64 *value,
-			  struct bfl_err *e)
+/* An imitation of TPM2_NV_Certify: the same structures, signed with the
+ * software key over the counter as it is now. */
+static int soft_certify(struct bfl_root_signer *rs, const char *body, size_t len,
+			struct bfl_attestation *a, struct bfl_err *e)
+{
+	struct soft_root *s = rs->priv;
+	u8 qual[BFL_HASH_SIZE];
+	int r = counter_load(s, e);
+
+	if (r)
+		return r;
+	bfl_sha256(body, len, NULL, 0, qual);
+	bfl_nv_attest_make(BFL_TPM_NV_INDEX, s->counter, qual, a);
+	a->sig_len = sizeof(a->sig);
+	if (bfl_sign(s->key, a->attest, a->attest_len, a->sig, &a->sig_len))
+		return bfl_errf(e, -EIO, "root signing failed");
+	return 0;
+}
+
+static int soft_increment(struct bfl_root_signer *rs, const char *cert,
+			  size_t cert_len, u64 *value, struct bfl_err *e)
 {
 	struct soft_root *s = rs->priv;
 	int r = counter_load(s, e);
 
+	(void)cert;
+	(void)cert_len;
 	if (r)
 		return r;
 	if (s->counter == UINT64_MAX)
@@ -133,7 +144,7 @@ static void soft_destroy(struct bfl_root_signer *rs)
 }
 
 static const struct bfl_root_signer_ops soft_ops = {
-	.sign = soft_sign,
+	.certify = soft_certify,
 	.counter_increment = soft_increment,
 	.counter_read = soft_read,
 	.destroy = soft_destroy,

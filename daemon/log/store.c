@@ -17,13 +17,22 @@
  *
  * Epochs: the private key of an epoch lives only in this process.  Every
  * open starts a new epoch; rotation also happens on size and time.  The
- * order of a rotation makes every crash point recoverable:
+ * order of a rotation makes every crash point recoverable and leaves no
+ * gap in the counter values the certificates attest:
  *   1. epochs/E.final = the latest checkpoint (signed by E), durably
- *   2. counter_increment -> V
- *   3. epochs/E+1.cert (root-signed: origin, E+1, start = sealed size, V)
- *   4. checkpoint entry at the same size signed by E+1; the checkpoint
+ *   2. read the counter -> V; it must be E's attested value + 1 (if it
+ *      equals E's value, E's start was interrupted before its increment:
+ *      increment now, V = that + 1); anything else is refused
+ *   3. epochs/E+1.cert: body (origin, E+1, start = sealed size, V) and
+ *      the TPM's NV_Certify of the counter (= V) bound to the body,
+ *      durably
+ *   4. increment the counter -> V + 1 (so the next epoch attests V + 1)
+ *   5. checkpoint entry at the same size signed by E+1; the checkpoint
  *      file replaced durably
- *   5. E's private key freed and wiped
+ *   6. E's private key freed and wiped
+ * A crash before 3 leaves the counter at V (the next start certifies V
+ * again); between 3 and 4 the counter still reads V, which 2 completes;
+ * after 4, the next start finds V + 1.
  */
 #include <dirent.h>
 #include <endian.h>
@@ -128,10 +137,16 @@ int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e)
 		int n = (int)((nl ? (size_t)(nl - buf) : len) < 40 ?
 			      (nl ? (size_t)(nl - buf) : len) : 40);
 
+		bool v2 = len >= 16 && !memcmp(buf, "bioflow-store v2", 16) &&
+			  (len == 16 || buf[16] == '\n');
+
 		r = bfl_errf(e, -EPROTONOSUPPORT,
-			     "%s: store format \"%.*s\"; this version reads \"%.*s\" only",
+			     "%s: store format \"%.*s\"; this version reads \"%.*s\" only%s",
 			     BFL_LOG_INFO, n, (const char *)buf, (int)(ml - 1),
-			     BFL_LOG_INFO_MAGIC);
+			     BFL_LOG_INFO_MAGIC,
+			     v2 ? " (v2 stores carry epoch certificates \"" BFL_CERT_MAGIC_OLD
+			     "\", signed by the root key over a claimed counter value; v3 carries \""
+			     BFL_CERT_MAGIC "\", a TPM2_NV_Certify of the counter: keep the old store with the bioflow-verify and root key that wrote it, and start a new store; docs/log-format.md, \"Migration\")" : "");
 		free(buf);
 		return r;
 	}
@@ -398,17 +413,74 @@ fail:
 	return r;
 }
 
-/* Steps 2-5 of a rotation: a new epoch starting at the sealed size. */
+/* Keeps the certificate of the last certified epoch. */
+static int keep_cert(struct bfl_store *st, const char *text, size_t len,
+		     u64 epoch, u64 nv, struct bfl_err *e)
+{
+	if (len >= sizeof(st->cert))
+		return bfl_errf(e, -EFBIG, "epoch %llu's certificate is too large",
+				(unsigned long long)epoch);
+	memcpy(st->cert, text, len);
+	st->cert[len] = 0;
+	st->cert_len = len;
+	st->cert_nv = nv;
+	st->cert_epoch = epoch;
+	st->have_cert = true;
+	return 0;
+}
+
+/* Step 2: the counter value the new epoch attests (see the top). */
+static int next_counter(struct bfl_store *st, u64 *out, struct bfl_err *e)
+{
+	u64 c = 0, v = 0;
+	int r;
+
+	r = st->rs->ops->counter_read(st->rs, &c, e);
+	if (r || !st->have_cert) {
+		*out = c;
+		return r;
+	}
+	if (c == st->cert_nv) {
+		/* The last start made its certificate durable and stopped
+		 * before the increment: finish it. */
+		r = st->rs->ops->counter_increment(st->rs, st->cert, st->cert_len,
+						   &v, e);
+		if (r)
+			return r;
+		if (v != c + 1)
+			return bfl_errf(e, -EIO,
+					"the counter went from %llu to %llu in one increment",
+					(unsigned long long)c, (unsigned long long)v);
+		*out = v;
+		return 0;
+	}
+	if (c < st->cert_nv)
+		return bfl_errf(e, -EUCLEAN,
+				"the root signer's counter reads %llu, below the %llu that epoch %llu's certificate attests: this store was not sealed with this counter",
+				(unsigned long long)c, (unsigned long long)st->cert_nv,
+				(unsigned long long)st->cert_epoch);
+	if (c != st->cert_nv + 1)
+		return bfl_errf(e, -EUCLEAN,
+				"the root signer's counter reads %llu but the store's last certificate (epoch %llu) attests %llu: %llu increment(s) were made outside this store (its later epochs were removed, i.e. it was rolled back to an older copy, or another program incremented the counter); a new epoch here would leave a gap, which verification reports as an error: refusing (move the store aside and start a new one; docs/tpm.md)",
+				(unsigned long long)c,
+				(unsigned long long)st->cert_epoch,
+				(unsigned long long)st->cert_nv,
+				(unsigned long long)(c - st->cert_nv - 1));
+	*out = c;
+	return 0;
+}
+
+/* Steps 2-6 of a rotation: a new epoch starting at the sealed size. */
 static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
 {
 	struct bfl_epoch_key nk;
 	struct bfl_epoch_cert c;
-	char text[BFL_CP_CAP], name[32];
+	char text[BFL_CERT_CAP], name[32];
 	size_t len;
-	u64 v;
+	u64 v = 0, after = 0;
 	int r;
 
-	r = st->rs->ops->counter_increment(st->rs, &v, e);
+	r = next_counter(st, &v, e);
 	if (r)
 		return r;
 	r = bfl_epoch_key_generate(&nk, st->origin, epoch, e);
@@ -430,6 +502,15 @@ static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
 		bfl_epoch_file(name, sizeof(name), epoch, "cert");
 		r = bfl_write_atomic(st->epdirfd, name, text, len, e);
 	}
+	if (!r)
+		r = keep_cert(st, text, len, epoch, v, e);
+	/* Durable: now the counter may pass the value it attests. */
+	if (!r)
+		r = st->rs->ops->counter_increment(st->rs, text, len, &after, e);
+	if (!r && after != v + 1)
+		r = bfl_errf(e, -EIO,
+			     "the counter went from %llu to %llu in one increment",
+			     (unsigned long long)v, (unsigned long long)after);
 	if (r) {
 		bfl_epoch_key_destroy(&nk);
 		return r;
@@ -440,6 +521,29 @@ static int start_epoch(struct bfl_store *st, u64 epoch, struct bfl_err *e)
 	st->epoch_start = st->tree.size;
 	st->epoch_time = time(NULL);
 	return seal(st, true, e);
+}
+
+/* The certificate of the store's last epoch (checked by recovery). */
+static int load_last_cert(struct bfl_store *st, u64 epoch, struct bfl_err *e)
+{
+	struct bfl_epoch_cert c;
+	char name[32];
+	u8 *buf;
+	size_t len;
+	int r;
+
+	bfl_epoch_file(name, sizeof(name), epoch, "cert");
+	r = bfl_read_file(st->epdirfd, name, BFL_CERT_CAP - 1, &buf, &len, e);
+	if (r)
+		return bfl_rewrap(e, r == -ENOENT || r == -EINVAL || r == -EFBIG ?
+				  -EUCLEAN : r, "epochs");
+	r = bfl_cert_open((const char *)buf, len, &st->rs->key, &c, e);
+	if (!r)
+		r = keep_cert(st, (const char *)buf, len, epoch, c.nv_counter, e);
+	else if (r != -EPROTONOSUPPORT)
+		r = bfl_rewrap(e, -EUCLEAN, name);
+	free(buf);
+	return r;
 }
 
 int bfl_store_rotate_epoch(struct bfl_store *st, struct bfl_err *e)
@@ -550,6 +654,11 @@ int bfl_store_open(const char *dir, struct bfl_root_signer *rs,
 		if (r)
 			goto fail;
 		rep->wrote_final = true;
+	}
+	if (last_ep) {
+		r = load_last_cert(st, last_ep, e);
+		if (r)
+			goto fail;
 	}
 	r = start_epoch(st, last_ep + 1, e);
 	if (r)

@@ -7,17 +7,23 @@
  *   key      a primary ECC P-256 key under the owner hierarchy, created
  *            from a fixed template (below) and persisted at a persistent
  *            handle (BFL_TPM_KEY_HANDLE).  Attributes fixedTPM,
- *            fixedParent, sensitiveDataOrigin, userWithAuth, noDA, sign; not
- *            restricted (so TPM2_Sign signs any digest with a NULL
- *            ticket), not decrypt; scheme ECDSA with SHA-256.  The
- *            private part never leaves the TPM.
+ *            fixedParent, sensitiveDataOrigin, noDA, restricted, sign;
+ *            not userWithAuth: usable only through its policy,
+ *            PolicyAuthValue (the authorization value the monitor holds
+ *            in a root-only file), optionally after PolicyPCR (the PCRs
+ *            that measure the boot).  Restricted: it signs only
+ *            structures the TPM generates itself, here TPM2_NV_Certify
+ *            of the counter.  The private part never leaves the TPM.
  *   counter  an NV index of type counter (BFL_TPM_NV_INDEX), 8 bytes,
- *            written and read with its own (empty) authValue; optionally
+ *            written and read with its authValue (the same value), never
  *            orderly.  A counter can only go up.
  *
- * bfl_tpm_provision() creates both (bioflow-provision calls it);
- * bfl_tpm_root_open() only loads them and checks that they are what they
- * must be.  docs/tpm.md tells the whole story.
+ * Every command that needs an authorization runs in an HMAC or policy
+ * session (the authValue never crosses the bus in clear), flushed after
+ * the command.  bfl_tpm_provision() creates key, counter and the
+ * authorization file (bioflow-provision calls it); bfl_tpm_root_open()
+ * only loads them and checks that they are what they must be.
+ * docs/tpm.md tells the whole story.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +35,11 @@
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
@@ -38,18 +48,18 @@
 #include "bflog.h"
 
 /* The key's template "unique" field: makes the primary key ours (a
- * primary key is derived from the hierarchy seed and its template). */
-#define TPM_KEY_LABEL		"bioflow-root-key v1"
+ * primary key is derived from the hierarchy seed and its template).
+ * v1 was the unrestricted key that signed any digest. */
+#define TPM_KEY_LABEL		"bioflow-root-key v2"
 
-/* noDA: the key's authValue is empty, so dictionary-attack protection
- * guards nothing; without it a TPM that saw a few power cuts (each
- * non-orderly startup counts as a failed try) refuses to sign until its
- * lockout heals, and the log stops. */
+/* noDA: the authValue is 32 random bytes, which no dictionary attack
+ * guesses; with DA protection every non-orderly TPM startup (a power
+ * cut) after the key was used would count as a failed authorization and
+ * a few of them would stop the log (TPM_RC_LOCKOUT). */
 #define OBJ_REQUIRED	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-			 TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-			 TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | \
-			 TPMA_OBJECT_SIGN_ENCRYPT)
-#define OBJ_FORBIDDEN	(TPMA_OBJECT_DECRYPT | TPMA_OBJECT_RESTRICTED)
+			 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_NODA | \
+			 TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
+#define OBJ_FORBIDDEN	(TPMA_OBJECT_DECRYPT | TPMA_OBJECT_USERWITHAUTH)
 #define NV_ATTRS	(TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | \
 			 TPMA_NV_OWNERREAD | TPMA_NV_NO_DA)
 
@@ -59,14 +69,18 @@ struct tpm {
 	char tcti_conf[256];
 	u32 key_handle;
 	u32 nv_index;
+	TPM2B_AUTH auth;	/* of the key and the counter; wiped */
+	u32 pcrs;		/* SHA-256 PCRs in the key's policy */
 };
 
 struct tpm_root {
 	struct tpm t;
-	struct bfl_tpm_config cfg;	/* tcti points to tcti below */
+	struct bfl_tpm_config cfg;	/* tcti and auth point below */
 	char tcti[256];
+	u8 auth[BFL_TPM_AUTH_MAX];
 	ESYS_TR key;
 	ESYS_TR nv;
+	TPM2B_DIGEST policy;	/* the key's authPolicy */
 	bool broken;	/* the TCTI failed: reconnect before the next command */
 };
 
@@ -100,6 +114,8 @@ static int rc_errno(TSS2_RC rc)
 	case TPM2_RC_LOCKOUT:
 	case TPM2_RC_NV_AUTHORIZATION:
 	case TPM2_RC_HIERARCHY:
+	case TPM2_RC_POLICY_FAIL:
+	case TPM2_RC_PCR_CHANGED:
 		return -EACCES;
 	case TPM2_RC_NV_SPACE:
 	case TPM2_RC_OBJECT_MEMORY:
@@ -125,7 +141,10 @@ static const char *rc_hint(TSS2_RC rc)
 		return " (the TPM is in dictionary-attack lockout)";
 	case TPM2_RC_AUTH_FAIL:
 	case TPM2_RC_BAD_AUTH:
-		return " (wrong authorization value)";
+		return " (wrong authorization value: not the one in the authorization file bioflow-provision wrote)";
+	case TPM2_RC_POLICY_FAIL:
+	case TPM2_RC_PCR_CHANGED:
+		return " (the root key's policy is not satisfied: the PCR values differ from those at provisioning)";
 	case TPM2_RC_NV_RATE:
 		return " (NV writes are rate-limited: try again later)";
 	case TPM2_RC_FAILURE:
@@ -153,6 +172,7 @@ static void tpm_close(struct tpm *t)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 	t->esys = NULL;
 	t->tcti = NULL;
+	OPENSSL_cleanse(&t->auth, sizeof(t->auth));
 }
 
 static int tpm_connect(struct tpm *t, const struct bfl_tpm_config *cfg,
@@ -165,6 +185,17 @@ static int tpm_connect(struct tpm *t, const struct bfl_tpm_config *cfg,
 	int n;
 
 	memset(t, 0, sizeof(*t));
+	if (cfg && cfg->auth_len > sizeof(t->auth.buffer))
+		return bfl_errf(e, -EINVAL, "authorization value longer than %zu bytes",
+				sizeof(t->auth.buffer));
+	if (cfg && cfg->auth_len) {
+		memcpy(t->auth.buffer, cfg->auth, cfg->auth_len);
+		t->auth.size = (UINT16)cfg->auth_len;
+	}
+	t->pcrs = cfg ? cfg->pcrs : 0;
+	if (t->pcrs & ~BFL_TPM_PCR_MASK)
+		return bfl_errf(e, -EINVAL, "PCR selection 0x%x: only PCRs 0-23",
+				t->pcrs);
 	t->key_handle = cfg && cfg->key_handle ? cfg->key_handle : BFL_TPM_KEY_HANDLE;
 	t->nv_index = cfg && cfg->nv_index ? cfg->nv_index : BFL_TPM_NV_INDEX;
 	if (t->key_handle < 0x81000000u || t->key_handle > 0x817fffffu)
@@ -226,9 +257,22 @@ static int tpm_exists(struct tpm *t, u32 h, bool *yes, struct bfl_err *e)
 	return 0;
 }
 
+/* Closes an ESYS handle, overwriting the authValue ESYS keeps for it. */
+static void tr_close(struct tpm *t, ESYS_TR *h)
+{
+	TPM2B_AUTH none;
+
+	if (t->esys && *h != ESYS_TR_NONE) {
+		memset(&none, 0, sizeof(none));
+		(void)Esys_TR_SetAuth(t->esys, *h, &none);
+		(void)Esys_TR_Close(t->esys, h);
+	}
+	*h = ESYS_TR_NONE;
+}
+
 /* ---------------------------------------------------------- the key -- */
 
-static void key_template(TPM2B_PUBLIC *p)
+static void key_template(TPM2B_PUBLIC *p, const TPM2B_DIGEST *policy)
 {
 	TPMT_PUBLIC *a = &p->publicArea;
 
@@ -236,7 +280,7 @@ static void key_template(TPM2B_PUBLIC *p)
 	a->type = TPM2_ALG_ECC;
 	a->nameAlg = TPM2_ALG_SHA256;
 	a->objectAttributes = OBJ_REQUIRED;
-	a->authPolicy.size = 0;
+	a->authPolicy = *policy;
 	a->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
 	a->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
 	a->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
@@ -304,11 +348,17 @@ static int check_key_public(const TPM2B_PUBLIC *p, u32 h, EVP_PKEY **pk,
 		return bfl_errf(e, -EMEDIUMTYPE,
 				"TPM: the object at 0x%08x is not an ECC key with SHA-256 name (type 0x%x): not a bioflow root key",
 				h, a->type);
-	if ((a->objectAttributes & OBJ_REQUIRED) != OBJ_REQUIRED ||
-	    (a->objectAttributes & OBJ_FORBIDDEN))
+	if (!(a->objectAttributes & TPMA_OBJECT_RESTRICTED) &&
+	    (a->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT))
 		return bfl_errf(e, -EMEDIUMTYPE,
-				"TPM: the key at 0x%08x has attributes 0x%08x; a bioflow root key needs fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign and neither decrypt nor restricted",
+				"TPM: the key at 0x%08x is not restricted (attributes 0x%08x): a root key of the old kind, which signs any digest; run bioflow-provision --force to create the restricted one (and give auditors its new public key)",
 				h, (unsigned int)a->objectAttributes);
+	if ((a->objectAttributes & OBJ_REQUIRED) != OBJ_REQUIRED ||
+	    (a->objectAttributes & OBJ_FORBIDDEN) ||
+	    a->authPolicy.size != SHA256_DIGEST_LENGTH)
+		return bfl_errf(e, -EMEDIUMTYPE,
+				"TPM: the key at 0x%08x has attributes 0x%08x (policy of %u bytes); a bioflow root key needs fixedTPM|fixedParent|sensitiveDataOrigin|noDA|restricted|sign, a SHA-256 policy, and neither decrypt nor userWithAuth",
+				h, (unsigned int)a->objectAttributes, a->authPolicy.size);
 	if (ecc->curveID != TPM2_ECC_NIST_P256 ||
 	    ecc->scheme.scheme != TPM2_ALG_ECDSA ||
 	    ecc->scheme.details.ecdsa.hashAlg != TPM2_ALG_SHA256)
@@ -325,7 +375,7 @@ static int check_key_public(const TPM2B_PUBLIC *p, u32 h, EVP_PKEY **pk,
 
 /* Loads the persistent key: *tr its ESYS handle, *pk its public key. */
 static int load_key(struct tpm *t, ESYS_TR *tr, EVP_PKEY **pk,
-		    struct bfl_err *e)
+		    TPM2B_DIGEST *policy, struct bfl_err *e)
 {
 	TPM2B_PUBLIC *pub = NULL;
 	bool present;
@@ -353,11 +403,16 @@ static int load_key(struct tpm *t, ESYS_TR *tr, EVP_PKEY **pk,
 		r = tpm_err(e, rc, "ReadPublic of the root key");
 	else
 		r = check_key_public(pub, t->key_handle, pk, e);
-	Esys_Free(pub);
-	if (r) {
-		(void)Esys_TR_Close(t->esys, tr);
-		*tr = ESYS_TR_NONE;
+	if (!r && policy)
+		*policy = pub->publicArea.authPolicy;
+	if (!r && t->auth.size) {
+		rc = Esys_TR_SetAuth(t->esys, *tr, &t->auth);
+		if (rc)
+			r = tpm_err(e, rc, "setting the root key's authorization");
 	}
+	Esys_Free(pub);
+	if (r)
+		tr_close(t, tr);
 	return r;
 }
 
@@ -378,11 +433,14 @@ static int check_nv_public(const TPM2B_NV_PUBLIC *p, u32 idx,
 		return bfl_errf(e, -EMEDIUMTYPE,
 				"TPM: NV counter 0x%08x is not writable and readable with its authValue (attributes 0x%08x)",
 				idx, (unsigned int)n->attributes);
+	if (n->attributes & TPMA_NV_ORDERLY)
+		return bfl_errf(e, -EMEDIUMTYPE,
+				"TPM: NV counter 0x%08x is orderly: it jumps ahead after a power cut, which leaves a gap in the attested values; run bioflow-provision --force to define it again (its value never goes back)",
+				idx);
 	return 0;
 }
 
-static int load_nv(struct tpm *t, ESYS_TR *tr, bool *orderly,
-		   struct bfl_err *e)
+static int load_nv(struct tpm *t, ESYS_TR *tr, struct bfl_err *e)
 {
 	TPM2B_NV_PUBLIC *pub = NULL;
 	bool present;
@@ -409,19 +467,146 @@ static int load_nv(struct tpm *t, ESYS_TR *tr, bool *orderly,
 		r = tpm_err(e, rc, "NV_ReadPublic of the counter");
 	} else {
 		r = check_nv_public(pub, t->nv_index, e);
-		if (orderly)
-			*orderly = pub->nvPublic.attributes & TPMA_NV_ORDERLY;
+	}
+	if (!r && t->auth.size) {
+		rc = Esys_TR_SetAuth(t->esys, *tr, &t->auth);
+		if (rc)
+			r = tpm_err(e, rc, "setting the counter's authorization");
 	}
 	Esys_Free(pub);
-	if (r) {
-		(void)Esys_TR_Close(t->esys, tr);
-		*tr = ESYS_TR_NONE;
-	}
+	if (r)
+		tr_close(t, tr);
 	return r;
+}
+
+/* --------------------------------------------------------- sessions -- */
+
+static int sess_start(struct tpm *t, TPM2_SE type, ESYS_TR *s, struct bfl_err *e)
+{
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	TSS2_RC rc;
+
+	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL,
+				   type, &sym, TPM2_ALG_SHA256, s);
+	if (rc) {
+		*s = ESYS_TR_NONE;
+		return tpm_err(e, rc, type == TPM2_SE_HMAC ? "StartAuthSession (HMAC)" :
+			       "StartAuthSession (policy)");
+	}
+	return 0;
+}
+
+/* Sessions keep continueSession and are flushed here, after success or
+ * failure alike. */
+static void sess_end(struct tpm *t, ESYS_TR *s)
+{
+	if (*s != ESYS_TR_NONE && t->esys)
+		(void)Esys_FlushContext(t->esys, *s);
+	*s = ESYS_TR_NONE;
+}
+
+static void pcr_selection(u32 pcrs, TPML_PCR_SELECTION *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->count = 1;
+	sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+	sel->pcrSelections[0].sizeofSelect = 3;
+	sel->pcrSelections[0].pcrSelect[0] = (u8)pcrs;
+	sel->pcrSelections[0].pcrSelect[1] = (u8)(pcrs >> 8);
+	sel->pcrSelections[0].pcrSelect[2] = (u8)(pcrs >> 16);
+}
+
+/* "sha256:7" or "sha256:0,7" (out at least 80 bytes). */
+static void pcr_text(u32 pcrs, char *out, size_t cap)
+{
+	size_t l = 0;
+	int i;
+
+	l = (size_t)snprintf(out, cap, "sha256:");
+	for (i = 0; i < 24 && l < cap; i++)
+		if (pcrs & (1u << i))
+			l += (size_t)snprintf(out + l, cap - l, "%s%d",
+					      out[l - 1] == ':' ? "" : ",", i);
+}
+
+/* The key's policy: [PolicyPCR(pcrs, as they are now)] PolicyAuthValue. */
+static int policy_apply(struct tpm *t, ESYS_TR s, struct bfl_err *e)
+{
+	TPML_PCR_SELECTION sel;
+	TPM2B_DIGEST none = { .size = 0 };
+	TSS2_RC rc;
+
+	if (t->pcrs) {
+		pcr_selection(t->pcrs, &sel);
+		rc = Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE,
+				    ESYS_TR_NONE, &none, &sel);
+		if (rc)
+			return tpm_err(e, rc, "PolicyPCR");
+	}
+	rc = Esys_PolicyAuthValue(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE,
+				  ESYS_TR_NONE);
+	if (rc)
+		return tpm_err(e, rc, "PolicyAuthValue");
+	return 0;
+}
+
+static int policy_get(struct tpm *t, ESYS_TR s, TPM2B_DIGEST *out,
+		      struct bfl_err *e)
+{
+	TPM2B_DIGEST *d = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_PolicyGetDigest(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE,
+				  ESYS_TR_NONE, &d);
+	if (rc)
+		return tpm_err(e, rc, "PolicyGetDigest");
+	*out = *d;
+	Esys_Free(d);
+	return 0;
+}
+
+/* The policy digest for the PCR values as they are now (trial session). */
+static int policy_digest(struct tpm *t, TPM2B_DIGEST *out, struct bfl_err *e)
+{
+	ESYS_TR s = ESYS_TR_NONE;
+	int r = sess_start(t, TPM2_SE_TRIAL, &s, e);
+
+	if (!r)
+		r = policy_apply(t, s, e);
+	if (!r)
+		r = policy_get(t, s, out, e);
+	sess_end(t, &s);
+	return r;
+}
+
+/* Refuses, with the reason, when the key's policy cannot be satisfied
+ * now: the PCRs moved since provisioning (the appliance did not boot
+ * what it booted then), or the authorization file names other PCRs. */
+static int policy_check(struct tpm *t, const TPM2B_DIGEST *key_policy,
+			struct bfl_err *e)
+{
+	TPM2B_DIGEST now;
+	char pt[96];
+	int r = policy_digest(t, &now, e);
+
+	if (r)
+		return r;
+	if (now.size == key_policy->size &&
+	    !memcmp(now.buffer, key_policy->buffer, now.size))
+		return 0;
+	if (!t->pcrs)
+		return bfl_errf(e, -EACCES,
+				"TPM: the root key's policy is not PolicyAuthValue alone: it was provisioned with PCRs, which the authorization file does not name");
+	pcr_text(t->pcrs, pt, sizeof(pt));
+	return bfl_errf(e, -EACCES,
+			"TPM: the root key's policy is not satisfied: PCR %s differs from its value at provisioning (the appliance did not boot the expected software, or the PCR was extended since); the key certifies nothing",
+			pt);
 }
 
 static int nv_read(struct tpm *t, ESYS_TR nv, u64 *value, struct bfl_err *e)
 {
+	ESYS_TR hs = ESYS_TR_NONE;
 	TPM2B_MAX_NV_BUFFER *d = NULL;
 	TPM2B_NV_PUBLIC *pub = NULL;
 	bool written;
@@ -441,8 +626,11 @@ static int nv_read(struct tpm *t, ESYS_TR nv, u64 *value, struct bfl_err *e)
 		*value = 0;
 		return 0;
 	}
-	rc = Esys_NV_Read(t->esys, nv, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			  ESYS_TR_NONE, 8, 0, &d);
+	i = sess_start(t, TPM2_SE_HMAC, &hs, e);
+	if (i)
+		return i;
+	rc = Esys_NV_Read(t->esys, nv, nv, hs, ESYS_TR_NONE, ESYS_TR_NONE, 8, 0, &d);
+	sess_end(t, &hs);
 	if (rc)
 		return tpm_err(e, rc, "NV_Read of the counter");
 	if (d->size != 8) {
@@ -461,12 +649,8 @@ static int nv_read(struct tpm *t, ESYS_TR nv, u64 *value, struct bfl_err *e)
 
 static void close_handles(struct tpm_root *tr)
 {
-	if (tr->t.esys && tr->key != ESYS_TR_NONE)
-		(void)Esys_TR_Close(tr->t.esys, &tr->key);
-	if (tr->t.esys && tr->nv != ESYS_TR_NONE)
-		(void)Esys_TR_Close(tr->t.esys, &tr->nv);
-	tr->key = ESYS_TR_NONE;
-	tr->nv = ESYS_TR_NONE;
+	tr_close(&tr->t, &tr->key);
+	tr_close(&tr->t, &tr->nv);
 }
 
 /* Connects and loads the key and the counter; the key must be the one
@@ -480,9 +664,14 @@ static int tpm_attach(struct tpm_root *tr, EVP_PKEY *pk, EVP_PKEY **got,
 	r = tpm_connect(&tr->t, &tr->cfg, e);
 	if (r)
 		return r;
-	r = load_key(&tr->t, &tr->key, &now, e);
+	r = load_key(&tr->t, &tr->key, &now, &tr->policy, e);
 	if (!r)
-		r = load_nv(&tr->t, &tr->nv, NULL, e);
+		r = load_nv(&tr->t, &tr->nv, e);
+	if (!r && !tr->cfg.auth_len)
+		r = bfl_errf(e, -EINVAL,
+			     "TPM: no authorization value for the root key (the file bioflow-provision wrote)");
+	if (!r)
+		r = policy_check(&tr->t, &tr->policy, e);
 	if (!r && pk && EVP_PKEY_eq(pk, now) != 1)
 		r = bfl_errf(e, -EKEYREJECTED,
 			     "TPM: the key at 0x%08x is not the root key this signer was opened with",
@@ -531,43 +720,51 @@ static void tpm_note(struct tpm_root *tr, TSS2_RC rc)
 		tr->broken = true;
 }
 
-static int tpm_sign(struct bfl_root_signer *rs, const u8 *msg, size_t len,
-		    u8 *sig, size_t *sig_len, struct bfl_err *e)
+/* TPMS_NV_PUBLIC as the TPM marshals it (its SHA-256 is the index's
+ * name, which the attestation carries). */
+static size_t marshal_nv_public(const TPMS_NV_PUBLIC *n, u8 *out, size_t cap)
+{
+	size_t need = 4 + 2 + 4 + 2 + n->authPolicy.size + 2;
+	u8 *p = out;
+
+	if (need > cap || n->authPolicy.size > sizeof(n->authPolicy.buffer))
+		return 0;
+	*p++ = (u8)(n->nvIndex >> 24);
+	*p++ = (u8)(n->nvIndex >> 16);
+	*p++ = (u8)(n->nvIndex >> 8);
+	*p++ = (u8)n->nvIndex;
+	*p++ = (u8)(n->nameAlg >> 8);
+	*p++ = (u8)n->nameAlg;
+	*p++ = (u8)(n->attributes >> 24);
+	*p++ = (u8)(n->attributes >> 16);
+	*p++ = (u8)(n->attributes >> 8);
+	*p++ = (u8)n->attributes;
+	*p++ = (u8)(n->authPolicy.size >> 8);
+	*p++ = (u8)n->authPolicy.size;
+	memcpy(p, n->authPolicy.buffer, n->authPolicy.size);
+	p += n->authPolicy.size;
+	*p++ = (u8)(n->dataSize >> 8);
+	*p++ = (u8)n->dataSize;
+	return (size_t)(p - out);
+}
+
+/* The TPM's ECDSA signature as DER, checked against the key. */
+static int sig_der(struct bfl_root_signer *rs, const TPMT_SIGNATURE *ts,
+		   const u8 *msg, size_t len, u8 *sig, size_t *sig_len,
+		   struct bfl_err *e)
 {
 	struct tpm_root *tr = rs->priv;
-	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_ECDSA };
-	TPMT_TK_HASHCHECK ticket = {
-		.tag = TPM2_ST_HASHCHECK,
-		.hierarchy = TPM2_RH_NULL,
-		.digest = { .size = 0 },
-	};
-	TPM2B_DIGEST dig = { .size = SHA256_DIGEST_LENGTH };
-	TPMT_SIGNATURE *ts = NULL;
 	ECDSA_SIG *es = NULL;
 	BIGNUM *br = NULL, *bs = NULL;
 	u8 *der = NULL;
 	int dlen, r;
-	TSS2_RC rc;
 
-	scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-	r = tpm_ready(rs, "Sign with the root key", e);
-	if (r)
-		return r;
-	if (!SHA256(msg, len, dig.buffer))
-		return bfl_errf(e, -EIO, "SHA-256 failed");
-	rc = Esys_Sign(tr->t.esys, tr->key, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-		       ESYS_TR_NONE, &dig, &scheme, &ticket, &ts);
-	tpm_note(tr, rc);
-	if (rc)
-		return tpm_err(e, rc, "Sign with the root key");
 	if (ts->sigAlg != TPM2_ALG_ECDSA ||
 	    ts->signature.ecdsa.hash != TPM2_ALG_SHA256 ||
 	    ts->signature.ecdsa.signatureR.size > 32 ||
-	    ts->signature.ecdsa.signatureS.size > 32) {
-		r = bfl_errf(e, -EIO, "TPM: Sign returned an unexpected signature (alg 0x%x)",
-			     ts->sigAlg);
-		goto out;
-	}
+	    ts->signature.ecdsa.signatureS.size > 32)
+		return bfl_errf(e, -EIO, "TPM: NV_Certify returned an unexpected signature (alg 0x%x)",
+				ts->sigAlg);
 	br = BN_bin2bn(ts->signature.ecdsa.signatureR.buffer,
 		       ts->signature.ecdsa.signatureR.size, NULL);
 	bs = BN_bin2bn(ts->signature.ecdsa.signatureS.buffer,
@@ -603,6 +800,83 @@ out:
 	ECDSA_SIG_free(es);
 	BN_free(br);
 	BN_free(bs);
+	return r;
+}
+
+/* TPM2_NV_Certify of the whole counter, qualifying data qual, signed by
+ * the root key through its policy session; the NV authorization in an
+ * HMAC session. */
+static int tpm_certify(struct bfl_root_signer *rs, const char *body, size_t len,
+		       struct bfl_attestation *a, struct bfl_err *e)
+{
+	struct tpm_root *tr = rs->priv;
+	struct tpm *t = &tr->t;
+	TPM2B_DATA q = { .size = BFL_HASH_SIZE };
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL };
+	TPM2B_NV_PUBLIC *pub = NULL;
+	TPM2B_ATTEST *info = NULL;
+	TPMT_SIGNATURE *ts = NULL;
+	TPM2B_DIGEST now;
+	ESYS_TR ps = ESYS_TR_NONE, hs = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	r = tpm_ready(rs, "NV_Certify of the counter", e);
+	if (r)
+		return r;
+	bfl_sha256(body, len, NULL, 0, q.buffer);
+	memset(a, 0, sizeof(*a));
+	rc = Esys_NV_ReadPublic(t->esys, tr->nv, ESYS_TR_NONE, ESYS_TR_NONE,
+				ESYS_TR_NONE, &pub, NULL);
+	tpm_note(tr, rc);
+	if (rc)
+		return tpm_err(e, rc, "NV_ReadPublic of the counter");
+	if (!(pub->nvPublic.attributes & TPMA_NV_WRITTEN)) {
+		Esys_Free(pub);
+		return bfl_errf(e, -ENODATA,
+				"TPM: the counter 0x%08x was never incremented, so it cannot be certified (run bioflow-provision, which increments it once)",
+				t->nv_index);
+	}
+	a->nvpub_len = marshal_nv_public(&pub->nvPublic, a->nvpub, sizeof(a->nvpub));
+	Esys_Free(pub);
+	if (!a->nvpub_len)
+		return bfl_errf(e, -EIO, "TPM: the counter's public area is too large");
+
+	r = sess_start(t, TPM2_SE_POLICY, &ps, e);
+	if (!r)
+		r = policy_apply(t, ps, e);
+	/* A clear reason rather than TPM_RC_POLICY_FAIL: the policy as
+	 * it stands now against the key's. */
+	if (!r)
+		r = policy_get(t, ps, &now, e);
+	if (!r && (now.size != tr->policy.size ||
+		   memcmp(now.buffer, tr->policy.buffer, now.size)))
+		r = policy_check(t, &tr->policy, e);
+	if (!r)
+		r = sess_start(t, TPM2_SE_HMAC, &hs, e);
+	if (!r) {
+		rc = Esys_NV_Certify(t->esys, tr->key, tr->nv, tr->nv, ps, hs,
+				     ESYS_TR_NONE, &q, &scheme, 8, 0, &info, &ts);
+		tpm_note(tr, rc);
+		if (rc)
+			r = tpm_err(e, rc, "NV_Certify of the counter with the root key");
+	}
+	sess_end(t, &ps);
+	sess_end(t, &hs);
+	if (r == -ENODEV)
+		tr->broken = true;
+	if (r)
+		goto out;
+	if (info->size > sizeof(a->attest)) {
+		r = bfl_errf(e, -EIO, "TPM: an attestation of %u bytes", info->size);
+		goto out;
+	}
+	memcpy(a->attest, info->attestationData, info->size);
+	a->attest_len = info->size;
+	a->sig_len = sizeof(a->sig);
+	r = sig_der(rs, ts, a->attest, a->attest_len, a->sig, &a->sig_len, e);
+out:
+	Esys_Free(info);
 	Esys_Free(ts);
 	return r;
 }
@@ -621,20 +895,41 @@ static int tpm_counter_read(struct bfl_root_signer *rs, u64 *value,
 	return r;
 }
 
-static int tpm_counter_increment(struct bfl_root_signer *rs, u64 *value,
-				 struct bfl_err *e)
+static int nv_increment(struct tpm *t, ESYS_TR nv, struct bfl_err *e,
+			TSS2_RC *rcp)
+{
+	ESYS_TR hs = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r = sess_start(t, TPM2_SE_HMAC, &hs, e);
+
+	*rcp = 0;
+	if (r)
+		return r;
+	rc = Esys_NV_Increment(t->esys, nv, nv, hs, ESYS_TR_NONE, ESYS_TR_NONE);
+	sess_end(t, &hs);
+	*rcp = rc;
+	if (rc)
+		return tpm_err(e, rc, "NV_Increment of the counter");
+	return 0;
+}
+
+static int tpm_counter_increment(struct bfl_root_signer *rs, const char *cert,
+				 size_t cert_len, u64 *value, struct bfl_err *e)
 {
 	struct tpm_root *tr = rs->priv;
 	TSS2_RC rc;
 	int r = tpm_ready(rs, "NV_Increment of the counter", e);
 
+	(void)cert;
+	(void)cert_len;
 	if (r)
 		return r;
-	rc = Esys_NV_Increment(tr->t.esys, tr->nv, tr->nv, ESYS_TR_PASSWORD,
-			       ESYS_TR_NONE, ESYS_TR_NONE);
+	r = nv_increment(&tr->t, tr->nv, e, &rc);
 	tpm_note(tr, rc);
-	if (rc)
-		return tpm_err(e, rc, "NV_Increment of the counter");
+	if (r == -ENODEV)
+		tr->broken = true;
+	if (r)
+		return r;
 	r = nv_read(&tr->t, tr->nv, value, e);
 	if (r == -ENODEV)
 		tr->broken = true;
@@ -649,6 +944,7 @@ static void tpm_destroy(struct bfl_root_signer *rs)
 		/* Persistent objects stay; only the ESYS handles go. */
 		close_handles(tr);
 		tpm_close(&tr->t);
+		OPENSSL_cleanse(tr, sizeof(*tr));
 		free(tr);
 	}
 	bfl_key_free(&rs->key);
@@ -656,7 +952,7 @@ static void tpm_destroy(struct bfl_root_signer *rs)
 }
 
 static const struct bfl_root_signer_ops tpm_ops = {
-	.sign = tpm_sign,
+	.certify = tpm_certify,
 	.counter_increment = tpm_counter_increment,
 	.counter_read = tpm_counter_read,
 	.destroy = tpm_destroy,
@@ -682,6 +978,15 @@ struct bfl_root_signer *bfl_tpm_root_open(const struct bfl_tpm_config *cfg,
 	rs->priv = tr;
 	if (cfg)
 		tr->cfg = *cfg;
+	if (tr->cfg.auth_len > sizeof(tr->auth)) {
+		bfl_errf(e, -EINVAL, "authorization value longer than %zu bytes",
+			 sizeof(tr->auth));
+		goto fail;
+	}
+	/* Kept (for reconnects) in our own memory, wiped at destroy. */
+	if (tr->cfg.auth_len)
+		memcpy(tr->auth, tr->cfg.auth, tr->cfg.auth_len);
+	tr->cfg.auth = tr->auth;
 	if (tpm_attach(tr, NULL, &pk, e))
 		goto fail;
 	/* Reconnects use the same settings (the caller's string may go). */
@@ -708,8 +1013,8 @@ EVP_PKEY *bfl_tpm_read_pubkey(const struct bfl_tpm_config *cfg,
 
 	if (tpm_connect(&t, cfg, e))
 		return NULL;
-	if (!load_key(&t, &key, &pk, e))
-		(void)Esys_TR_Close(t.esys, &key);
+	if (!load_key(&t, &key, &pk, NULL, e))
+		tr_close(&t, &key);
 	tpm_close(&t);
 	return pk;
 }
@@ -757,7 +1062,8 @@ static int evict_existing(struct tpm *t, struct bfl_err *e)
 	return 0;
 }
 
-static int create_key(struct tpm *t, EVP_PKEY **pk, struct bfl_err *e)
+static int create_key(struct tpm *t, const TPM2B_DIGEST *policy, EVP_PKEY **pk,
+		      struct bfl_err *e)
 {
 	TPM2B_SENSITIVE_CREATE sens;
 	TPM2B_PUBLIC tmpl;
@@ -769,11 +1075,13 @@ static int create_key(struct tpm *t, EVP_PKEY **pk, struct bfl_err *e)
 	int r;
 
 	memset(&sens, 0, sizeof(sens));
-	key_template(&tmpl);
+	sens.sensitive.userAuth = t->auth;
+	key_template(&tmpl, policy);
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
 				ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl,
 				&outside, &pcrs, &prim, &pub, NULL, NULL,
 				NULL);
+	OPENSSL_cleanse(&sens, sizeof(sens));
 	if (rc)
 		return tpm_err(e, rc, "CreatePrimary (root key, owner hierarchy)");
 	r = check_key_public(pub, t->key_handle, pk, e);
@@ -785,7 +1093,7 @@ static int create_key(struct tpm *t, EVP_PKEY **pk, struct bfl_err *e)
 		if (rc)
 			r = tpm_err(e, rc, "EvictControl (persisting the root key)");
 		else
-			(void)Esys_TR_Close(t->esys, &pers);
+			tr_close(t, &pers);
 	}
 	rc = Esys_FlushContext(t->esys, prim);
 	if (rc && !r)
@@ -797,9 +1105,8 @@ static int create_key(struct tpm *t, EVP_PKEY **pk, struct bfl_err *e)
 	return r;
 }
 
-static int define_nv(struct tpm *t, bool orderly, struct bfl_err *e)
+static int define_nv(struct tpm *t, struct bfl_err *e)
 {
-	TPM2B_AUTH auth = { .size = 0 };
 	TPM2B_NV_PUBLIC pub;
 	ESYS_TR nv = ESYS_TR_NONE;
 	TSS2_RC rc;
@@ -808,15 +1115,14 @@ static int define_nv(struct tpm *t, bool orderly, struct bfl_err *e)
 	pub.nvPublic.nvIndex = t->nv_index;
 	pub.nvPublic.nameAlg = TPM2_ALG_SHA256;
 	pub.nvPublic.attributes = NV_ATTRS |
-		((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) & TPMA_NV_TPM2_NT_MASK) |
-		(orderly ? TPMA_NV_ORDERLY : 0);
+		((TPM2_NT_COUNTER << TPMA_NV_TPM2_NT_SHIFT) & TPMA_NV_TPM2_NT_MASK);
 	pub.nvPublic.authPolicy.size = 0;
 	pub.nvPublic.dataSize = 8;
 	rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-				 ESYS_TR_NONE, ESYS_TR_NONE, &auth, &pub, &nv);
+				 ESYS_TR_NONE, ESYS_TR_NONE, &t->auth, &pub, &nv);
 	if (rc)
 		return tpm_err(e, rc, "NV_DefineSpace (the counter)");
-	(void)Esys_TR_Close(t->esys, &nv);
+	tr_close(t, &nv);
 	return 0;
 }
 
@@ -833,23 +1139,226 @@ static int undefine_nv(struct tpm *t, struct bfl_err *e)
 				   ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				   ESYS_TR_NONE);
 	if (rc) {
-		(void)Esys_TR_Close(t->esys, &nv);
+		tr_close(t, &nv);
 		return tpm_err(e, rc, "NV_UndefineSpace (the old NV index)");
 	}
 	return 0;
 }
 
+/* ---------------------------------------------- authorization file -- */
+
+/*
+ *   bioflow-tpm-auth v1
+ *   auth <hex, 32 bytes>
+ *   pcrs none | sha256:<n>[,<n>...]
+ *
+ * Root's only (owner root, mode 0600, checked when read): whoever reads
+ * it can use the key and the counter as the monitor does.
+ */
+#define AUTH_MAGIC	"bioflow-tpm-auth v1\n"
+
+static int auth_format(const struct bfl_tpm_auth *a, char *out, size_t cap)
+{
+	size_t l, i;
+	char pt[96];
+
+	l = (size_t)snprintf(out, cap, AUTH_MAGIC "auth ");
+	for (i = 0; i < a->len && l + 3 < cap; i++)
+		l += (size_t)snprintf(out + l, cap - l, "%02x", a->value[i]);
+	if (a->pcrs)
+		pcr_text(a->pcrs, pt, sizeof(pt));
+	else
+		snprintf(pt, sizeof(pt), "none");
+	l += (size_t)snprintf(out + l, cap - l, "\npcrs %s\n", pt);
+	return l < cap ? (int)l : -ENOSPC;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int auth_parse(const char *b, size_t len, struct bfl_tpm_auth *a)
+{
+	const char *p = b, *end = b + len, *nl;
+	size_t ml = strlen(AUTH_MAGIC), n;
+
+	memset(a, 0, sizeof(*a));
+	if (len < ml || memcmp(p, AUTH_MAGIC, ml))
+		return -EBADMSG;
+	p += ml;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl || nl - p < 5 || memcmp(p, "auth ", 5))
+		return -EBADMSG;
+	p += 5;
+	n = (size_t)(nl - p);
+	if (n % 2 || n / 2 < 16 || n / 2 > sizeof(a->value))
+		return -EBADMSG;
+	for (a->len = 0; a->len < n / 2; a->len++) {
+		int hi = hexval(p[2 * a->len]), lo = hexval(p[2 * a->len + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EBADMSG;
+		a->value[a->len] = (u8)(hi << 4 | lo);
+	}
+	p = nl + 1;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl || nl + 1 != end || nl - p < 9 || memcmp(p, "pcrs ", 5))
+		return -EBADMSG;
+	p += 5;
+	if (nl - p == 4 && !memcmp(p, "none", 4))
+		return 0;
+	if (nl - p < 8 || memcmp(p, "sha256:", 7))
+		return -EBADMSG;
+	p += 7;
+	while (p < nl) {
+		unsigned int v = 0, digits = 0;
+
+		while (p < nl && *p >= '0' && *p <= '9' && digits < 3) {
+			v = v * 10 + (unsigned int)(*p++ - '0');
+			digits++;
+		}
+		if (!digits || v > 23 || (p < nl && *p != ','))
+			return -EBADMSG;
+		a->pcrs |= 1u << v;
+		if (p < nl)
+			p++;
+		if (p == nl && p[-1] == ',')
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+int bfl_tpm_auth_read(const char *path, struct bfl_tpm_auth *a, struct bfl_err *e)
+{
+	char buf[512];
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	memset(a, 0, sizeof(*a));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return bfl_errf(e, -errno,
+				"TPM authorization file %s: %s (written by bioflow-provision)",
+				path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return bfl_errf(e, -EINVAL, "TPM authorization file %s: not a regular file",
+				path);
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return bfl_errf(e, -EPERM,
+				"TPM authorization file %s: owned by uid %u with mode %04o; it must be owned by %u and not accessible to group or others (0600): refusing a secret others could have read or replaced",
+				path, (unsigned int)st.st_uid,
+				(unsigned int)(st.st_mode & 07777),
+				(unsigned int)geteuid());
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return bfl_errf(e, n < 0 ? -EIO : -EFBIG,
+				"TPM authorization file %s: %s", path,
+				n < 0 ? strerror(errno) : "too large");
+	}
+	r = auth_parse(buf, (size_t)n, a);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (r) {
+		bfl_tpm_auth_cleanse(a);
+		return bfl_errf(e, r, "TPM authorization file %s: malformed (not what bioflow-provision writes)",
+				path);
+	}
+	return 0;
+}
+
+void bfl_tpm_auth_cleanse(struct bfl_tpm_auth *a)
+{
+	OPENSSL_cleanse(a, sizeof(*a));
+}
+
+/* The new file as PATH.tmp (0600, created exclusively, durable). */
+static int auth_stage(const char *path, const struct bfl_tpm_auth *a,
+		      char *tmp, size_t tcap, struct bfl_err *e)
+{
+	char buf[512];
+	int fd, n, r = 0;
+
+	if ((size_t)snprintf(tmp, tcap, "%s.tmp", path) >= tcap)
+		return bfl_errf(e, -ENAMETOOLONG, "%s: name too long", path);
+	n = auth_format(a, buf, sizeof(buf));
+	if (n < 0)
+		return bfl_errf(e, -ENOSPC, "authorization does not fit");
+	(void)unlink(tmp);	/* a leftover of an interrupted run */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = bfl_errf(e, -errno, "%s: %s", tmp, strerror(errno));
+	} else {
+		if (fchmod(fd, 0600) || write(fd, buf, (size_t)n) != n || fsync(fd))
+			r = bfl_errf(e, -errno, "%s: %s", tmp, strerror(errno));
+		if (close(fd) && !r)
+			r = bfl_errf(e, -errno, "%s: %s", tmp, strerror(errno));
+		if (r)
+			unlink(tmp);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return r;
+}
+
+static int auth_commit(const char *tmp, const char *path, struct bfl_err *e)
+{
+	char *dup = strdup(path), *slash;
+	int dfd;
+
+	if (rename(tmp, path)) {
+		int r = -errno;
+
+		free(dup);
+		return bfl_errf(e, r, "%s: %s", path, strerror(-r));
+	}
+	if (!dup)
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	slash = strrchr(dup, '/');
+	if (slash == dup)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	dfd = open(slash ? dup : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dup);
+	return 0;
+}
+
+/* ----------------------------------------------------- provisioning -- */
+
 int bfl_tpm_provision(const struct bfl_tpm_provision_opts *o,
 		      struct bfl_tpm_provision_report *rep,
 		      struct bfl_err *e)
 {
+	struct bfl_tpm_auth auth;
 	struct bfl_err sub;
 	struct tpm t;
+	TPM2B_DIGEST policy;
 	ESYS_TR nv = ESYS_TR_NONE;
-	bool have_key, have_nv, orderly = false;
+	char tmp[4200] = "";
+	bool have_key, have_nv;
+	TSS2_RC rc;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
+	memset(&auth, 0, sizeof(auth));
+	if (!o->auth_file)
+		return bfl_errf(e, -EINVAL, "no path for the authorization file");
+	if (o->pcrs & ~BFL_TPM_PCR_MASK)
+		return bfl_errf(e, -EINVAL, "PCR selection 0x%x: only PCRs 0-23", o->pcrs);
 	r = tpm_connect(&t, &o->cfg, e);
 	if (r)
 		return r;
@@ -866,10 +1375,10 @@ int bfl_tpm_provision(const struct bfl_tpm_provision_opts *o,
 	if (have_key && !o->force) {
 		ESYS_TR k;
 		EVP_PKEY *pk = NULL;
-		bool ours = !load_key(&t, &k, &pk, &sub);
+		bool ours = !load_key(&t, &k, &pk, NULL, &sub);
 
 		if (ours)
-			(void)Esys_TR_Close(t.esys, &k);
+			tr_close(&t, &k);
 		EVP_PKEY_free(pk);
 		r = bfl_errf(e, -EEXIST,
 			     "TPM: persistent handle 0x%08x already holds %s; not replacing it without --force (to export its public key again use --export-pubkey)",
@@ -878,45 +1387,81 @@ int bfl_tpm_provision(const struct bfl_tpm_provision_opts *o,
 		goto out;
 	}
 	if (have_nv) {
-		r = load_nv(&t, &nv, &orderly, e);
-		if (r == -EMEDIUMTYPE && o->force) {
-			r = undefine_nv(&t, e);
-			have_nv = false;
-		} else if (r == -EMEDIUMTYPE && e) {
-			memcpy(sub.msg, e->msg, sizeof(sub.msg));
-			bfl_errf(e, r, "%s; not replacing it without --force",
-				 sub.msg);
-		}
-		if (r)
+		r = load_nv(&t, &nv, &sub);
+		tr_close(&t, &nv);
+		if (r == -EMEDIUMTYPE && !o->force &&
+		    !strstr(sub.msg, "orderly") && !strstr(sub.msg, "authValue")) {
+			r = bfl_errf(e, r, "%s; not replacing it without --force", sub.msg);
 			goto out;
+		}
+		r = 0;
 	}
 
+	/* A new authorization value, staged on disk before the TPM holds
+	 * it (a file that cannot be written changes nothing). */
+	if (RAND_priv_bytes(auth.value, 32) != 1) {
+		r = bfl_errf(e, -EIO, "no random bytes for the authorization value");
+		goto out;
+	}
+	auth.len = 32;
+	auth.pcrs = o->pcrs;
+	memcpy(t.auth.buffer, auth.value, auth.len);
+	t.auth.size = (UINT16)auth.len;
+	t.pcrs = o->pcrs;
+	r = auth_stage(o->auth_file, &auth, tmp, sizeof(tmp), e);
+	if (r) {
+		tmp[0] = 0;
+		rep->auth_failed = true;
+		goto out;
+	}
+	r = policy_digest(&t, &policy, e);
+	if (r)
+		goto out;
 	if (have_key) {
 		r = evict_existing(&t, e);
 		if (r)
 			goto out;
 		rep->key_replaced = true;
 	}
-	r = create_key(&t, &rep->pub, e);
+	r = create_key(&t, &policy, &rep->pub, e);
 	if (r)
 		goto out;
-	if (!have_nv) {
-		r = define_nv(&t, o->orderly, e);
-		if (!r)
-			r = load_nv(&t, &nv, &orderly, e);
+	/* The counter gets the new authorization: defined again if it
+	 * exists (a counter defined again starts above every value any
+	 * counter on this TPM had: it never goes back). */
+	if (have_nv) {
+		r = undefine_nv(&t, e);
 		if (r)
 			goto out;
-		rep->nv_defined = true;
+		rep->nv_replaced = true;
 	}
-	rep->nv_orderly = orderly;
-	r = nv_read(&t, nv, &rep->counter, e);
+	r = define_nv(&t, e);
+	if (!r)
+		r = load_nv(&t, &nv, e);
+	if (r)
+		goto out;
+	rep->nv_defined = true;
+	/* Written once, so that NV_Certify can read it. */
+	r = nv_increment(&t, nv, e, &rc);
+	if (!r)
+		r = nv_read(&t, nv, &rep->counter, e);
+	if (r)
+		goto out;
+	r = auth_commit(tmp, o->auth_file, e);
+	if (r)
+		rep->auth_failed = true;
+	else
+		tmp[0] = 0;
+	rep->pcrs = o->pcrs;
 out:
-	if (nv != ESYS_TR_NONE)
-		(void)Esys_TR_Close(t.esys, &nv);
+	tr_close(&t, &nv);
+	if (tmp[0])
+		unlink(tmp);
 	if (r) {
 		EVP_PKEY_free(rep->pub);
 		rep->pub = NULL;
 	}
+	bfl_tpm_auth_cleanse(&auth);
 	tpm_close(&t);
 	return r;
 }

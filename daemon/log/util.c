@@ -162,6 +162,28 @@ void bfl_sha256(const void *a, size_t alen, const void *b, size_t blen,
 	}
 }
 
+const char *bfl_file_type(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "regular file";
+	case S_IFDIR:
+		return "directory";
+	case S_IFIFO:
+		return "FIFO";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "character device";
+	case S_IFBLK:
+		return "block device";
+	case S_IFLNK:
+		return "symbolic link";
+	default:
+		return "special file";
+	}
+}
+
 int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 		  size_t *len, struct bfl_err *e)
 {
@@ -170,7 +192,14 @@ int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 	u8 *b;
 	int fd, r;
 
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is
+	 * refused below); O_NOFOLLOW: a symbolic link is refused too. */
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY);
+	if (fd < 0 && errno == ELOOP)
+		return bfl_errf(e, -EINVAL,
+				"%s: a symbolic link, not a regular file (refused)",
+				path);
 	if (fd < 0)
 		return bfl_errf(e, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st)) {
@@ -180,7 +209,8 @@ int bfl_read_file(int dirfd, const char *path, size_t max, u8 **buf,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return bfl_errf(e, -EINVAL, "%s: not a regular file", path);
+		return bfl_errf(e, -EINVAL, "%s: a %s, not a regular file (refused)",
+				path, bfl_file_type(st.st_mode));
 	}
 	if ((u64)st.st_size > max) {
 		close(fd);

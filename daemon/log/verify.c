@@ -176,7 +176,10 @@ static void io_problem(struct vctx *c, int r, const char *where,
 	 * store is bad; a missing file in a store is a finding. */
 	if (r == -EACCES || r == -EIO || r == -EPERM || r == -ENOMEM)
 		c->unreadable = true;
-	ERR(c, r == -ENOENT ? "missing-file" : "unreadable", where, "%s", msg);
+	/* bfl_read_file: -EINVAL is a FIFO, socket, device, directory or
+	 * symbolic link where a store file must be (refused unread). */
+	ERR(c, r == -ENOENT ? "missing-file" : r == -EINVAL ? "not-regular-file" :
+	    "unreadable", where, "%s", msg);
 }
 
 /* --------------------------------------------------------------- epochs */
@@ -249,6 +252,7 @@ static void check_epochs(struct vctx *c, int epdirfd, const struct bfl_key *root
 			 const char *origin)
 {
 	u64 *nums = NULL, prev_nv = 0, prev_start = 0, i;
+	u32 prev_index = 0;
 	unsigned int n = 0, k;
 	struct bfl_err e = { 0 };
 	bool prev_ok = false;
@@ -328,17 +332,31 @@ static void check_epochs(struct vctx *c, int epdirfd, const struct bfl_key *root
 			ERR(c, "epoch-start", where, "epoch 1 starts at tree size %llu, not 0",
 			    (unsigned long long)cert.start_size);
 		if (i > 1 && prev_ok) {
+			/* Each epoch attests its predecessor's value + 1: the
+			 * counter is certified by the TPM before the increment
+			 * that the next epoch then finds (docs/tpm.md).  A gap
+			 * is epochs removed and re-made later (a rollback) or
+			 * increments made outside the store. */
 			if (cert.nv_counter <= prev_nv)
 				ERR(c, "nv-rollback", where,
-				    "NV counter claim %llu is not above epoch %llu's %llu: the counter was rewound",
+				    "epoch %llu's certificate attests NV counter %llu, not above epoch %llu's %llu: the counter cannot go back, so this certificate is not from this sequence",
+				    (unsigned long long)i,
 				    (unsigned long long)cert.nv_counter,
 				    (unsigned long long)(i - 1),
 				    (unsigned long long)prev_nv);
-			else if (cert.nv_counter > prev_nv + 1)
-				add(c, BFL_SEV_INFO, 0, 0, "nv-gap", where,
-				    "NV counter went from %llu to %llu (an epoch start did not complete)",
+			else if (cert.nv_counter != prev_nv + 1)
+				ERR(c, "nv-gap", where,
+				    "epoch %llu's certificate attests NV counter %llu but epoch %llu attested %llu: %llu value(s) missing in between (epochs were removed and the store continued from an older copy, i.e. a rollback, or the counter was incremented outside the store)",
+				    (unsigned long long)i,
+				    (unsigned long long)cert.nv_counter,
+				    (unsigned long long)(i - 1),
 				    (unsigned long long)prev_nv,
-				    (unsigned long long)cert.nv_counter);
+				    (unsigned long long)(cert.nv_counter - prev_nv - 1));
+			if (cert.nv_index != prev_index)
+				ERR(c, "nv-index", where,
+				    "epoch %llu attests NV index 0x%08x, epoch %llu attested 0x%08x: one store has one counter",
+				    (unsigned long long)i, cert.nv_index,
+				    (unsigned long long)(i - 1), prev_index);
 			if (cert.start_size < prev_start)
 				ERR(c, "epoch-start", where,
 				    "starts at tree size %llu, before epoch %llu's start %llu",
@@ -356,23 +374,35 @@ static void check_epochs(struct vctx *c, int epdirfd, const struct bfl_key *root
 		ep->nv = cert.nv_counter;
 		prev_ok = true;
 		prev_nv = cert.nv_counter;
+		prev_index = cert.nv_index;
 		prev_start = cert.start_size;
 		c->res->last_nv = cert.nv_counter;
 	}
 	free(nums);
 	c->res->epochs = c->nep;
-	if (c->o && c->o->have_nv && c->nep && c->ep[c->nep - 1].have &&
-	    c->ep[c->nep - 1].nv != c->o->nv_counter) {
+	/* The auditor's reading of the counter N: the newest epoch attested
+	 * N - 1 and then incremented it.  N itself means its start stopped
+	 * between its durable certificate and the increment (the daemon
+	 * finishes that at its next start): a warning. */
+	if (c->o && c->o->have_nv && c->nep && c->ep[c->nep - 1].have) {
+		u64 last = c->ep[c->nep - 1].nv, n = c->o->nv_counter;
+
 		bfl_epoch_file(name, sizeof(name), c->nep, "cert");
 		snprintf(where, sizeof(where), "epochs/%s", name);
-		ERR(c, c->ep[c->nep - 1].nv < c->o->nv_counter ? "nv-behind" : "nv-ahead",
-		    where,
-		    "the last epoch claims NV counter %llu but the counter reads %llu%s",
-		    (unsigned long long)c->ep[c->nep - 1].nv,
-		    (unsigned long long)c->o->nv_counter,
-		    c->ep[c->nep - 1].nv < c->o->nv_counter ?
-		    ": later epochs were removed (truncation or rollback to an older copy)" :
-		    ": the claim is forged");
+		if (last == n)
+			add(c, BFL_SEV_WARN, 0, 0, "nv-pending", where,
+			    "the last epoch (%u) attests NV counter %llu, which the counter still reads: its start stopped before the increment that follows the certificate (the daemon completes it when it starts next)",
+			    c->nep, (unsigned long long)last);
+		else if (last > n)
+			ERR(c, "nv-ahead", where,
+			    "the last epoch (%u) attests NV counter %llu but the counter reads %llu: not this counter, or a wrong reading",
+			    c->nep, (unsigned long long)last, (unsigned long long)n);
+		else if (last + 1 != n)
+			ERR(c, "nv-behind", where,
+			    "the last epoch (%u) attests NV counter %llu but the counter reads %llu, so the last epoch must have attested %llu: %llu later epoch(s) are missing (the store was truncated or rolled back to an older copy), or the counter was incremented outside the store",
+			    c->nep, (unsigned long long)last, (unsigned long long)n,
+			    (unsigned long long)(n - 1),
+			    (unsigned long long)(n - 1 - last));
 	}
 
 	/* Each epoch's final checkpoint ends exactly where the next begins. */
@@ -814,11 +844,29 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		goto done;
 	}
 	snprintf(res->origin, sizeof(res->origin), "%s", origin);
-	epdirfd = openat(dirfd, "epochs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	segdirfd = openat(dirfd, "segments", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (epdirfd < 0 || segdirfd < 0) {
-		ERR(&c, "missing-file", epdirfd < 0 ? "epochs/" : "segments/",
-		    "directory missing: %s", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		const char *dn = i ? "segments" : "epochs";
+		int fd = openat(dirfd, dn, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+				O_NOFOLLOW | O_NONBLOCK), err = errno;
+
+		if (i)
+			segdirfd = fd;
+		else
+			epdirfd = fd;
+		if (fd >= 0)
+			continue;
+		/* Missing (or not a directory) is a finding about the
+		 * store; permission or I/O trouble means we could not look
+		 * (exit 3, bioflow-verify(1)). */
+		if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
+			ERR(&c, "missing-file", i ? "segments/" : "epochs/",
+			    "%s", err == ENOENT ? "directory missing" :
+			    "not a directory (a file or a symbolic link in its place)");
+		} else {
+			c.unreadable = true;
+			ERR(&c, "unreadable", i ? "segments/" : "epochs/",
+			    "cannot open the directory: %s", strerror(err));
+		}
 		goto done;
 	}
 

@@ -61,6 +61,7 @@
 #define EV_WORKER_DIED	2
 
 static char tmp[200], store[300], sockpath[300], keypath[400], logpath[300];
+static char tpm_auth[300];	/* the TPM authorization file (with --tpm) */
 static char daemon_bin[4096];
 static struct bfl_root_signer *rs;
 static const char *tpm_tcti;		/* set: --tpm this instead of --root-key */
@@ -303,6 +304,10 @@ static pid_t daemon_start(const char *fault, const char *const *extra)
 	argv[n++] = sockpath;
 	argv[n++] = tpm_tcti ? "--tpm" : "--root-key";
 	argv[n++] = tpm_tcti ? tpm_tcti : keypath;
+	if (tpm_tcti) {
+		argv[n++] = "--tpm-auth";
+		argv[n++] = tpm_auth;
+	}
 	argv[n++] = "--user";
 	argv[n++] = "nobody";
 	argv[n++] = "--origin";
@@ -1056,10 +1061,11 @@ static void test_tpm(void)
 		miss = "swtpm does not start";
 	snprintf(pem, sizeof(pem), "%s/tpm-root.pem", tmp);
 	if (!miss) {
-		char cmd[5000];
+		char cmd[6000];
 
-		snprintf(cmd, sizeof(cmd), "'%s' --tcti '%s' --out-pubkey '%s' >/dev/null 2>&1",
-			 prov, tpm.tcti, pem);
+		snprintf(tpm_auth, sizeof(tpm_auth), "%s/tpm-root.auth", tmp);
+		snprintf(cmd, sizeof(cmd), "'%s' --tcti '%s' --out-pubkey '%s' --auth-file '%s' >/dev/null 2>&1",
+			 prov, tpm.tcti, pem, tpm_auth);
 		if (system(cmd))
 			miss = "bioflow-provision failed on swtpm";
 	}
@@ -1104,7 +1110,7 @@ static void test_tpm(void)
 	ok = acked_at_least(&f, 1500, 60000);
 	ok = ok && !swtpm_stop(&tpm, SIGKILL);
 	/* the next rotation is due within 3000 records */
-	ok = ok && log_until(&f, "root counter:", 1, 30000);
+	ok = ok && log_until(&f, "root signer: TPM", 1, 30000);
 	pump(&f, 300);
 	a = f.acked;
 	pump(&f, 2000);

@@ -195,9 +195,10 @@ static void test_cert(void)
 	c.start_size = 1000;
 	c.issued = 1700000000;
 	memset(c.pub, 0x11, 32);
-	ok = rs && other && !rs->ops->counter_increment(rs, &v, &e) && v == 1 &&
-	     !rs->ops->counter_increment(rs, &v, &e) && v == 2;
+	ok = rs && other && !rs->ops->counter_increment(rs, NULL, 0, &v, &e) && v == 1 &&
+	     !rs->ops->counter_increment(rs, NULL, 0, &v, &e) && v == 2;
 	c.nv_counter = v;
+	c.nv_index = BFL_TPM_NV_INDEX;
 	ok = ok && !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e);
 	ktap_check(ok && !bfl_cert_open(text, len, &rs->key, &got, &e) &&
 		   !memcmp(&got, &c, sizeof(c)), "epoch certificate: issue, parse, root-verify");
@@ -206,9 +207,20 @@ static void test_cert(void)
 	text[40] ^= 1;
 	ktap_check(bfl_cert_open(text, len, &rs->key, &got, &e) != 0,
 		   "epoch certificate: altered body rejected");
-	ok = bfl_cert_parse_body("bioflow-epoch-cert v1\norigin o\nepoch 0\n", 38, &got, NULL) &&
-	     bfl_cert_parse_body("bioflow-epoch-cert v2\n", 22, &got, NULL);
+	ok = bfl_cert_parse_body("bioflow-epoch-cert v2\norigin o\nepoch 0\n", 38, &got, NULL) &&
+	     bfl_cert_parse_body("bioflow-epoch-cert v3\n", 22, &got, NULL);
 	ktap_check(ok, "epoch certificate: epoch 0, wrong version rejected");
+	memset(&e, 0, sizeof(e));
+	ok = bfl_cert_open("bioflow-epoch-cert v1\norigin o\n", 31, &rs->key, &got, &e) ==
+	     -EPROTONOSUPPORT && strstr(e.msg, "bioflow-epoch-cert v1") &&
+	     strstr(e.msg, "bioflow-epoch-cert v2");
+	ktap_diag("old format: %s", e.msg);
+	ktap_check(ok, "epoch certificate: the old format (v1) refused with a message naming both formats");
+	/* a claim the attestation does not make */
+	c.nv_counter = 7;
+	memset(&e, 0, sizeof(e));
+	ok = bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e) == -ESTALE;
+	ktap_check(ok, "epoch certificate: no certificate for a counter value the counter does not hold");
 
 	memset(&p, 0, sizeof(p));
 	p.index = 5;
@@ -232,7 +244,7 @@ static void test_cert(void)
 
 int main(void)
 {
-	ktap_plan(20);
+	ktap_plan(22);
 	test_b64();
 	test_u64();
 	test_record();

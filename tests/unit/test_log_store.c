@@ -505,7 +505,7 @@ int main(void)
 		snprintf(c.origin, sizeof(c.origin), "bioflow.example/kiosk-1");
 		c.epoch = bfl_store_epoch(st) + 1;
 		c.start_size = bfl_store_sealed_size(st);
-		rs->ops->counter_increment(rs, &c.nv_counter, &e);
+		rs->ops->counter_read(rs, &c.nv_counter, &e);
 		bfl_epoch_key_generate(&k, c.origin, c.epoch, &e);
 		EVP_PKEY_get_raw_public_key(k.priv, c.pub, &len);
 		bfl_epoch_key_destroy(&k);	/* the crash loses the key */
@@ -648,7 +648,7 @@ int main(void)
 		st = NULL;
 		snprintf(p, sizeof(p), "%s/log-info", dir);
 		b = slurp(p, &len);
-		ok &= b && len > 17 && !memcmp(b, "bioflow-store v2\n", 17);
+		ok &= b && len > 17 && !memcmp(b, "bioflow-store v3\n", 17);
 		free(b);
 		b = NULL;
 		ok &= !last_seg(p, sizeof(p)) &&
@@ -658,7 +658,7 @@ int main(void)
 		free(b);
 		b = NULL;
 		ktap_check(ok && verify(NULL, &n) == BFL_OK && n == 30,
-			   "v2: log-info v2, BFLSEG02 segment ending in a BFLCKP02 entry, verifies");
+			   "v3: log-info v3, BFLSEG02 segment ending in a BFLCKP02 entry, verifies");
 
 		/* a torn checkpoint entry at the tail: its commit never returned */
 		r = reopen_with(&lag, &st, &rep);
@@ -851,9 +851,19 @@ int main(void)
 		memset(&e, 0, sizeof(e));
 		r = bfl_store_open(v1, rs, &lag, &st, &rep, &e);
 		ktap_diag("open: %s", e.msg);
-		ktap_check(ok && r == -EPROTONOSUPPORT && strstr(e.msg, "v1") &&
-			   strstr(e.msg, "v2"),
-			   "a v1 store: -EPROTONOSUPPORT, the message names v1 and v2");
+		ok = ok && r == -EPROTONOSUPPORT && strstr(e.msg, "v1") &&
+		     strstr(e.msg, "v3");
+		/* a store of format v2: its certificates are root-signed
+		 * counter claims (bioflow-epoch-cert v1) */
+		ok = ok && !spit(p, "bioflow-store v2\norigin X\n", 26);
+		memset(&e, 0, sizeof(e));
+		r = bfl_store_open(v1, rs, &lag, &st, &rep, &e);
+		ktap_diag("open: %s", e.msg);
+		ktap_check(ok && r == -EPROTONOSUPPORT && strstr(e.msg, "bioflow-store v2") &&
+			   strstr(e.msg, "bioflow-store v3") &&
+			   strstr(e.msg, "bioflow-epoch-cert v1") &&
+			   strstr(e.msg, "bioflow-epoch-cert v2"),
+			   "v1 and v2 stores: -EPROTONOSUPPORT, the message names the formats (store and certificate)");
 		st = NULL;
 
 		/* the checkpoint file is a lagging copy: one sync per commit */

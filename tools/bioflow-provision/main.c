@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * bioflow-provision: creates the audit log's root of trust in the TPM
- * (a non-exportable P-256 signing key at a persistent handle and an NV
- * counter) and exports the root public key as PEM for auditors.
+ * (a non-exportable, restricted P-256 signing key at a persistent handle,
+ * usable only with an authorization value and optionally only while the
+ * PCRs hold the values they hold now, and an NV counter) and the
+ * authorization file the daemon's monitor reads, and exports the root
+ * public key as PEM for auditors.
  * docs/tpm.md describes the key hierarchy and every step.
  */
 #include <errno.h>
@@ -31,16 +34,21 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: bioflow-provision [--tcti TCTI] --out-pubkey PEM [--force] [--orderly]\n"
+"Usage: bioflow-provision [--tcti TCTI] --out-pubkey PEM [--force]\n"
+"                         [--auth-file FILE] [--pcrs LIST]\n"
 "                         [--owner-auth-file FILE] [--key-handle H]\n"
 "                         [--nv-index I]\n"
 "       bioflow-provision [--tcti TCTI] --export-pubkey PEM [--key-handle H]\n"
 "\n"
-"Provisions the TPM root of the bioflow audit log: creates a non-exportable\n"
-"ECC P-256 (ECDSA-SHA256) signing key from a fixed template under the owner\n"
-"hierarchy, persists it, defines the NV counter that numbers epochs (an\n"
-"existing counter is kept: it never goes back), and writes the root public\n"
-"key as PEM, the file auditors give to bioflow-verify --root-key.\n"
+"Provisions the TPM root of the bioflow audit log: creates a new random\n"
+"authorization value (written to the authorization file, mode 0600, which\n"
+"bioflowd's monitor reads), a non-exportable restricted ECC P-256\n"
+"(ECDSA-SHA256) signing key from a fixed template under the owner hierarchy\n"
+"that signs only TPM attestations and only through its policy (PolicyAuthValue,\n"
+"after PolicyPCR with --pcrs), persists it, defines the NV counter that\n"
+"numbers epochs with the same authorization (an existing counter is defined\n"
+"again: its value never goes back) and increments it once, and writes the\n"
+"root public key as PEM, the file auditors give to bioflow-verify --root-key.\n"
 "\n"
 "  --tcti TCTI          tpm2-tss TCTI (default %s;\n"
 "                       e.g. swtpm:host=127.0.0.1,port=2321)\n"
@@ -49,8 +57,11 @@ static void usage(FILE *f)
 "                       half again\n"
 "  --force              replace an object already at the key handle (the\n"
 "                       same template on the same TPM gives the same key)\n"
-"  --orderly            define a new counter with TPMA_NV_ORDERLY (fewer NV\n"
-"                       writes; after a power cut it jumps ahead)\n"
+"  --auth-file FILE     where the authorization goes (default\n"
+"                       %s)\n"
+"  --pcrs LIST          bind the key to the current values of these SHA-256\n"
+"                       PCRs, e.g. 7 (secure boot) or 0,7: it certifies\n"
+"                       nothing once they differ\n"
 "  --owner-auth-file F  the owner hierarchy's authorization value (first\n"
 "                       line of F); default empty\n"
 "  --key-handle H       persistent handle (default 0x%08X)\n"
@@ -59,7 +70,29 @@ static void usage(FILE *f)
 "Exit status: 0 done, 1 TPM absent, failing or refusing, 2 bad command\n"
 "line, 3 a file could not be read or written, 4 a key already exists at the\n"
 "handle (use --export-pubkey, or --force to replace it).\n",
-		BFL_TPM_TCTI_DEFAULT, BFL_TPM_KEY_HANDLE, BFL_TPM_NV_INDEX);
+		BFL_TPM_TCTI_DEFAULT, BFL_TPM_AUTH_DEFAULT, BFL_TPM_KEY_HANDLE,
+		BFL_TPM_NV_INDEX);
+}
+
+/* "7" or "0,7": a PCR bit mask (PCRs 0-23). */
+static int parse_pcrs(const char *s, u32 *out)
+{
+	char *end;
+	unsigned long v;
+
+	*out = 0;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = strtoul(s, &end, 10);
+		if (v > 23 || end == s || (*end && *end != ','))
+			return -1;
+		*out |= 1u << v;
+		s = *end ? end + 1 : end;
+		if (*end && !*s)
+			return -1;
+	}
+	return *out ? 0 : -1;
 }
 
 static int parse_handle(const char *s, u32 *out)
@@ -134,6 +167,8 @@ int main(int argc, char **argv)
 		{ "export-pubkey", required_argument, NULL, 'x' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "orderly", no_argument, NULL, 'O' },
+		{ "auth-file", required_argument, NULL, 'A' },
+		{ "pcrs", required_argument, NULL, 'P' },
 		{ "owner-auth-file", required_argument, NULL, 'a' },
 		{ "key-handle", required_argument, NULL, 'k' },
 		{ "nv-index", required_argument, NULL, 'n' },
@@ -171,7 +206,18 @@ int main(int argc, char **argv)
 			o.force = true;
 			break;
 		case 'O':
-			o.orderly = true;
+			fprintf(stderr, "%s: --orderly is no longer offered: an orderly counter jumps ahead after a power cut, which leaves a gap in the counter values the epoch certificates attest, and verification treats any gap as an error\n",
+				prog);
+			return EXIT_USAGE;
+		case 'A':
+			o.auth_file = optarg;
+			break;
+		case 'P':
+			if (parse_pcrs(optarg, &o.pcrs)) {
+				fprintf(stderr, "%s: bad --pcrs %s (PCR numbers 0-23, comma-separated)\n",
+					prog, optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'a':
 			authf = optarg;
@@ -197,12 +243,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !!out == !!exp ||
-	    (exp && (o.force || o.orderly || authf || o.cfg.nv_index))) {
+	    (exp && (o.force || o.pcrs || o.auth_file || authf || o.cfg.nv_index))) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!o.cfg.tcti)
 		o.cfg.tcti = BFL_TPM_TCTI_DEFAULT;
+	if (!o.auth_file)
+		o.auth_file = BFL_TPM_AUTH_DEFAULT;
 
 	if (exp) {
 		pk = bfl_tpm_read_pubkey(&o.cfg, &e);
@@ -234,20 +282,31 @@ int main(int argc, char **argv)
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (r) {
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
-		return r == -EEXIST ? EXIT_EXISTS : EXIT_TPM;
+		return r == -EEXIST ? EXIT_EXISTS : rep.auth_failed ? EXIT_IO : EXIT_TPM;
 	}
 	printf("%s: provisioned the TPM (%s)\n", prog, o.cfg.tcti);
-	printf("  root key:     %s ECC P-256 ECDSA-SHA256 signing key (fixedTPM, fixedParent,\n"
-	       "                sensitiveDataOrigin, userWithAuth, noDA, sign) from the fixed\n"
-	       "                template, persisted at 0x%08x (owner hierarchy)\n",
+	printf("  root key:     %s restricted ECC P-256 ECDSA-SHA256 signing key\n"
+	       "                (fixedTPM, fixedParent, sensitiveDataOrigin, noDA, restricted,\n"
+	       "                sign; policy: %sPolicyAuthValue) from the fixed template,\n"
+	       "                persisted at 0x%08x (owner hierarchy)\n",
 	       rep.key_replaced ? "replaced the object at the handle with the" : "created the",
+	       rep.pcrs ? "PolicyPCR, then " : "",
 	       o.cfg.key_handle ? o.cfg.key_handle : BFL_TPM_KEY_HANDLE);
-	printf("  NV counter:   %s at 0x%08x (%s), value %llu%s\n",
-	       rep.nv_defined ? "defined" : "kept the existing counter",
+	if (rep.pcrs) {
+		int i;
+
+		printf("  PCRs:         sha256:");
+		for (i = 0, c = 0; i < 24; i++)
+			if (rep.pcrs & (1u << i))
+				printf("%s%d", c++ ? "," : "", i);
+		printf(" at their current values: the key certifies nothing once they differ\n");
+	}
+	printf("  NV counter:   %s at 0x%08x (not orderly), value %llu\n",
+	       rep.nv_replaced ? "defined again (the value continues)" : "defined",
 	       o.cfg.nv_index ? o.cfg.nv_index : BFL_TPM_NV_INDEX,
-	       rep.nv_orderly ? "orderly" : "not orderly",
-	       (unsigned long long)rep.counter,
-	       rep.counter ? "" : " (never incremented)");
+	       (unsigned long long)rep.counter);
+	printf("  authorization: %s (mode 0600; bioflowd --tpm-auth; whoever reads it can use the key)\n",
+	       o.auth_file);
 	r = bfl_write_pubkey_pem(rep.pub, out, &e);
 	if (r) {
 		fprintf(stderr, "%s: %s (the key is provisioned: use --export-pubkey to write it)\n",

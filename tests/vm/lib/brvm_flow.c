@@ -15,15 +15,20 @@
 #include "brvm.h"
 #include "brvm_flow.h"
 
+/* The TPM root key's authorization file (the guest's /tmp is writable). */
+#define BRVM_TPM_AUTH	"/tmp/bioflow-vm-tpm-root.auth"
+
 int brvm_flow_provision(const char *pubkey)
 {
 	int r;
 
-	r = brvm_sh("bioflow-provision --tcti %s --out-pubkey %s >/dev/null",
-		    BRVM_TPM_TCTI, pubkey);
-	if (r == 4)	/* provisioned before in this boot: export again */
-		r = brvm_sh("bioflow-provision --tcti %s --export-pubkey %s >/dev/null",
-			    BRVM_TPM_TCTI, pubkey);
+	r = brvm_sh("bioflow-provision --tcti %s --out-pubkey %s --auth-file %s >/dev/null",
+		    BRVM_TPM_TCTI, pubkey, BRVM_TPM_AUTH);
+	/* provisioned before in this boot: again, for a new authorization
+	 * file (the same key comes back from the fixed template) */
+	if (r == 4)
+		r = brvm_sh("bioflow-provision --tcti %s --out-pubkey %s --auth-file %s --force >/dev/null",
+			    BRVM_TPM_TCTI, pubkey, BRVM_TPM_AUTH);
 	return r == 0 ? 0 : -1;
 }
 
@@ -37,8 +42,8 @@ int brvm_flow_start(struct brvm_flow *f, const char *store, const char *log,
 	snprintf(f->store, sizeof(f->store), "%s", store);
 	snprintf(f->log, sizeof(f->log), "%s", log);
 	snprintf(cmd, sizeof(cmd),
-		 "exec bioflowd --tpm %s --user nobody --store %s %s 2>>%s </dev/null >&2",
-		 BRVM_TPM_TCTI, store, extra ? extra : "", log);
+		 "exec bioflowd --tpm %s --tpm-auth %s --user nobody --store %s %s 2>>%s </dev/null >&2",
+		 BRVM_TPM_TCTI, BRVM_TPM_AUTH, store, extra ? extra : "", log);
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
