@@ -1246,16 +1246,26 @@ int main(int argc, char **argv)
 	}
 	ktap_diag("daemon: %s", daemon_bin);
 
-	test_usage();
-	test_flow();
-	test_forbidden_syscall();
-	test_uring_escape("uring-setup", "io_uring_setup");
-	test_uring_escape("uring-register", "io_uring_register");
-	test_uring_restrictions();
-	test_kill9();
-	test_disk_full();
-	test_tpm();
-	test_foreign_store();
+	KTAP_CASE("usage")
+		test_usage();
+	KTAP_CASE("flow")
+		test_flow();
+	KTAP_CASE("forbidden syscall")
+		test_forbidden_syscall();
+	KTAP_CASE("io_uring escape: uring-setup")
+		test_uring_escape("uring-setup", "io_uring_setup");
+	KTAP_CASE("io_uring escape: uring-register")
+		test_uring_escape("uring-register", "io_uring_register");
+	KTAP_CASE("uring restrictions")
+		test_uring_restrictions();
+	KTAP_CASE("kill9")
+		test_kill9();
+	KTAP_CASE("disk full")
+		test_disk_full();
+	KTAP_CASE("tpm")
+		test_tpm();
+	KTAP_CASE("foreign store")
+		test_foreign_store();
 
 
 	if (!ktap_failed) {

@@ -405,490 +405,513 @@ int main(void)
 		return 1;
 	ktap_plan(51);
 
-	/* 1. create, commit in groups, verify */
-	r = bfl_store_create(dir, "bioflow.example/kiosk-1", rs, &fast, &st, &e);
-	ktap_check(!r && bfl_store_epoch(st) == 1 && bfl_store_sealed_size(st) == 0,
-		   "create: epoch 1, empty tree sealed");
-	ok = 1;
-	for (i = 0; i < 10; i++)
-		ok &= put(st, 1 + 10 * i, 10) == 10 && !bfl_store_commit(st, &e);
-	ktap_check(ok && bfl_store_sealed_size(st) == 100, "ten group commits of ten records");
-	ktap_check(verify(NULL, &n) == BFL_OK && n == 100, "verifier: 100 records OK");
-
-	/* 2. redelivery after a restart is filtered */
-	app = skip = 0;
-	{
-		u8 buf[3 * BFL_RECORD_MIN];
-
-		mkrec(buf, boot_a, 99, 2);
-		mkrec(buf + BFL_RECORD_MIN, boot_a, 100, 2);
-		mkrec(buf + 2 * BFL_RECORD_MIN, boot_a, 101, 2);
-		r = bfl_store_append(st, buf, sizeof(buf), &app, &skip, &e);
-	}
-	ktap_check(!r && app == 1 && skip == 2, "redelivered seq 99, 100 skipped; 101 appended");
-	ktap_check(bfl_store_last_seq(st, stream, &seq) && seq == 101 &&
-		   !memcmp(stream, boot_a, 16), "last stored kernel seq is 101");
-	ktap_check(!bfl_store_commit(st, &e), "commit");
-
-	/* 3. invalid records are refused whole */
-	{
-		u8 buf[2 * BFL_RECORD_MIN];
-
-		mkrec(buf, boot_a, 102, 2);
-		mkrec(buf + BFL_RECORD_MIN, boot_a, 103, 2);
-		buf[BFL_RECORD_MIN] ^= 0xff;	/* magic of the second */
-		r = bfl_store_append(st, buf, sizeof(buf), &app, NULL, &e);
-		ktap_check(r == -EINVAL && bfl_store_size(st) == 101,
-			   "a batch with a malformed record is refused, nothing appended");
-		r = bfl_store_append(st, buf, BFL_RECORD_MIN + 10, &app, NULL, &e);
-		ktap_check(r == -EINVAL && bfl_store_size(st) == 101,
-			   "a batch ending in a partial record is refused");
+	KTAP_CASE("create, commit in groups, verify") {
+		/* 1. create, commit in groups, verify */
+		r = bfl_store_create(dir, "bioflow.example/kiosk-1", rs, &fast, &st, &e);
+		ktap_check(!r && bfl_store_epoch(st) == 1 && bfl_store_sealed_size(st) == 0,
+			   "create: epoch 1, empty tree sealed");
+		ok = 1;
+		for (i = 0; i < 10; i++)
+			ok &= put(st, 1 + 10 * i, 10) == 10 && !bfl_store_commit(st, &e);
+		ktap_check(ok && bfl_store_sealed_size(st) == 100, "ten group commits of ten records");
+		ktap_check(verify(NULL, &n) == BFL_OK && n == 100, "verifier: 100 records OK");
 	}
 
-	/* 4. close without commit: unsealed tail, then recovery */
-	ok = put(st, 102, 5) == 5;
-	bfl_store_close(st);
-	st = NULL;
-	ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "unsealed-tail"),
-		   "uncommitted records are reported as an unsealed tail");
-	r = reopen(&st, &rep);
-	ktap_check(!r && rep.discarded_records == 5 && rep.sealed_size == 101 &&
-		   rep.new_epoch == 2 && rep.wrote_final,
-		   "reopen: 5 unsealed records discarded, epoch 2 started");
-	ktap_check(verify(NULL, &n) == BFL_OK && n == 101, "verifier: OK after recovery");
+	KTAP_CASE_AFTER("redelivery after a restart is filtered") {
+		/* 2. redelivery after a restart is filtered */
+		app = skip = 0;
+		{
+			u8 buf[3 * BFL_RECORD_MIN];
 
-	/* the kernel redelivers them: accepted again (not duplicates) */
-	ktap_check(put(st, 102, 5) == 5 && !bfl_store_commit(st, &e) &&
-		   bfl_store_sealed_size(st) == 106, "redelivered unsealed records are stored");
-
-	/* 5. torn write: a record cut in half at the end of the segment */
-	ok = put(st, 107, 3) == 3;
-	bfl_store_close(st);
-	st = NULL;
-	{
-		char p[400];
-
-		snprintf(p, sizeof(p), "%s/segments/%020d.seg", dir, 0);
-		ok &= truncate(p, seg_size("00000000000000000000.seg") - 100) == 0;
+			mkrec(buf, boot_a, 99, 2);
+			mkrec(buf + BFL_RECORD_MIN, boot_a, 100, 2);
+			mkrec(buf + 2 * BFL_RECORD_MIN, boot_a, 101, 2);
+			r = bfl_store_append(st, buf, sizeof(buf), &app, &skip, &e);
+		}
+		ktap_check(!r && app == 1 && skip == 2, "redelivered seq 99, 100 skipped; 101 appended");
+		ktap_check(bfl_store_last_seq(st, stream, &seq) && seq == 101 &&
+			   !memcmp(stream, boot_a, 16), "last stored kernel seq is 101");
+		ktap_check(!bfl_store_commit(st, &e), "commit");
 	}
-	ktap_check(ok && verify(&kind, NULL) == BFL_WARN, "torn final record: warning only");
-	r = reopen(&st, &rep);
-	ktap_check(!r && rep.discarded_records == 2 && rep.discarded_bytes > 2 * 192 &&
-		   rep.sealed_size == 106, "reopen: 2 whole records and the torn one cut");
 
-	/* 6. crash during the checkpoint write: a stale temporary file */
-	{
-		char p[400];
-		FILE *f;
+	KTAP_CASE_AFTER("invalid records are refused whole") {
+		/* 3. invalid records are refused whole */
+		{
+			u8 buf[2 * BFL_RECORD_MIN];
 
-		snprintf(p, sizeof(p), "%s/checkpoint.tmp", dir);
-		f = fopen(p, "w");
-		if (f) {
-			fputs("garbage\n", f);
-			fclose(f);
+			mkrec(buf, boot_a, 102, 2);
+			mkrec(buf + BFL_RECORD_MIN, boot_a, 103, 2);
+			buf[BFL_RECORD_MIN] ^= 0xff;	/* magic of the second */
+			r = bfl_store_append(st, buf, sizeof(buf), &app, NULL, &e);
+			ktap_check(r == -EINVAL && bfl_store_size(st) == 101,
+				   "a batch with a malformed record is refused, nothing appended");
+			r = bfl_store_append(st, buf, BFL_RECORD_MIN + 10, &app, NULL, &e);
+			ktap_check(r == -EINVAL && bfl_store_size(st) == 101,
+				   "a batch ending in a partial record is refused");
 		}
 	}
-	bfl_store_close(st);
-	st = NULL;
-	r = reopen(&st, &rep);
-	ktap_check(!r && rep.removed_tmp == 1, "reopen removes a half-written checkpoint.tmp");
 
-	/* 7. crash between an epoch certificate and its first checkpoint */
-	{
-		struct bfl_epoch_key k;
-		struct bfl_epoch_cert c;
-		char text[4096], p[400];
-		size_t len = 32;
-		int fd;
-
-		memset(&c, 0, sizeof(c));
-		snprintf(c.origin, sizeof(c.origin), "bioflow.example/kiosk-1");
-		c.epoch = bfl_store_epoch(st) + 1;
-		c.start_size = bfl_store_sealed_size(st);
-		rs->ops->counter_increment(rs, &c.nv_counter, &e);
-		bfl_epoch_key_generate(&k, c.origin, c.epoch, &e);
-		EVP_PKEY_get_raw_public_key(k.priv, c.pub, &len);
-		bfl_epoch_key_destroy(&k);	/* the crash loses the key */
-		ok = !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e);
-		/* the final of the current epoch is written first */
+	KTAP_CASE_AFTER("close without commit: unsealed tail, then recovery") {
+		/* 4. close without commit: unsealed tail, then recovery */
+		ok = put(st, 102, 5) == 5;
 		bfl_store_close(st);
 		st = NULL;
-		snprintf(p, sizeof(p), "%s/epochs/%010llu.final", dir,
-			 (unsigned long long)(c.epoch - 1));
-		{
-			char cp[400];
-			u8 *b;
-			size_t bl;
-
-			snprintf(cp, sizeof(cp), "%s/checkpoint", dir);
-			ok &= !bfl_read_file(AT_FDCWD, cp, 65536, &b, &bl, &e);
-			fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			ok &= fd >= 0 && write(fd, b, bl) == (ssize_t)bl;
-			close(fd);
-			free(b);
-		}
-		snprintf(p, sizeof(p), "%s/epochs/%010llu.cert", dir,
-			 (unsigned long long)c.epoch);
-		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		ok &= fd >= 0 && write(fd, text, len) == (ssize_t)len;
-		close(fd);
-		ktap_check(ok && verify(NULL, NULL) == BFL_OK,
-			   "an epoch certified but never used verifies (empty epoch)");
+		ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "unsealed-tail"),
+			   "uncommitted records are reported as an unsealed tail");
 		r = reopen(&st, &rep);
-		ktap_check(!r && rep.new_epoch == c.epoch + 1 && !rep.wrote_final,
-			   "reopen after it starts the next epoch at the same size");
-		ktap_check(put(st, 107, 7) == 7 && !bfl_store_commit(st, &e) &&
-			   verify(NULL, NULL) == BFL_OK, "and the log continues, verified");
+		ktap_check(!r && rep.discarded_records == 5 && rep.sealed_size == 101 &&
+			   rep.new_epoch == 2 && rep.wrote_final,
+			   "reopen: 5 unsealed records discarded, epoch 2 started");
+		ktap_check(verify(NULL, &n) == BFL_OK && n == 101, "verifier: OK after recovery");
+
+		/* the kernel redelivers them: accepted again (not duplicates) */
+		ktap_check(put(st, 102, 5) == 5 && !bfl_store_commit(st, &e) &&
+			   bfl_store_sealed_size(st) == 106, "redelivered unsealed records are stored");
 	}
 
-	/* 8. segment and epoch rotation */
-	bfl_store_close(st);
-	st = NULL;
-	{
-		struct bfl_store_opts o = { .segment_max_bytes = 4096,
-					    .epoch_max_records = 64 };
-
-		r = bfl_store_open(dir, rs, &o, &st, &rep, &e);
-		ok = !r;
-		for (i = 0; ok && i < 20; i++)
-			ok &= put(st, 114 + 16 * i, 16) == 16 && !bfl_store_commit(st, &e);
-		ktap_check(ok && seg_size("00000000000000000000.seg") > 0,
-			   "small segments and 64-record epochs: 320 records committed");
-		ktap_diag("epoch now %llu", (unsigned long long)bfl_store_epoch(st));
-		ktap_check(bfl_store_epoch(st) >= rep.new_epoch + 4,
-			   "epochs rotated on size");
-		ktap_check(verify(NULL, &n) == BFL_OK && n == bfl_store_size(st),
-			   "verifier: OK across segments and epochs");
-	}
-
-	/* 9. proofs */
-	{
-		char out[300], p[400];
-		struct bfl_verify_result res;
-		u8 *rec, *pf, *cp;
-		size_t rl, pl, cl;
-
-		snprintf(out, sizeof(out), "%s/proof", tmp);
-		r = bfl_store_export_proof(dir, 77, out, &e);
-		ok = !r;
-		snprintf(p, sizeof(p), "%s/record", out);
-		ok &= !bfl_read_file(AT_FDCWD, p, 4096, &rec, &rl, &e);
-		snprintf(p, sizeof(p), "%s/proof", out);
-		ok &= !bfl_read_file(AT_FDCWD, p, 65536, &pf, &pl, &e);
-		snprintf(p, sizeof(p), "%s/checkpoint", out);
-		ok &= !bfl_read_file(AT_FDCWD, p, 65536, &cp, &cl, &e);
-		if (!ok)
-			ktap_diag("%s", e.msg);
-		bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
-					   &rs->key, &res);
-		ktap_check(ok && res.verdict == BFL_OK, "exported inclusion proof verifies");
-		bfl_verify_result_free(&res);
-		rec[150] ^= 1;
-		bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
-					   &rs->key, &res);
-		ktap_check(res.verdict == BFL_FAIL && !strcmp(bfl_first_error(&res)->kind,
-							      "inclusion"),
-			   "an altered record fails its inclusion proof");
-		bfl_verify_result_free(&res);
-		rec[150] ^= 1;
-		cp[cl / 2] ^= 1;
-		bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
-					   &rs->key, &res);
-		ktap_check(res.verdict == BFL_FAIL, "an altered checkpoint fails");
-		bfl_verify_result_free(&res);
-		free(rec);
-		free(pf);
-		free(cp);
-	}
-	bfl_store_close(st);
-	st = NULL;
-
-	/* 10. refusing to continue a foreign or damaged store */
-	{
-		struct bfl_root_signer *other = bfl_soft_root_new(NULL, NULL, &e);
-
-		r = bfl_store_open(dir, other, &fast, &st, &rep, &e);
-		ktap_check(r == -EUCLEAN, "open with another root key is refused");
-		if (r)
-			ktap_diag("%s", e.msg);
+	KTAP_CASE_AFTER("torn write: a record cut in half at the end of the segment") {
+		/* 5. torn write: a record cut in half at the end of the segment */
+		ok = put(st, 107, 3) == 3;
 		bfl_store_close(st);
 		st = NULL;
-		bfl_root_signer_free(other);
-	}
-	{
-		char p[400];
+		{
+			char p[400];
 
-		snprintf(p, sizeof(p), "%s/segments/%020d.seg", dir, 0);
-		ok = truncate(p, seg_size("00000000000000000000.seg") - 192) == 0;
-		r = bfl_store_open(dir, rs, &fast, &st, &rep, &e);
-		ktap_check(ok && r == -EUCLEAN, "sealed records missing: open refuses");
-		if (r)
-			ktap_diag("%s", e.msg);
+			snprintf(p, sizeof(p), "%s/segments/%020d.seg", dir, 0);
+			ok &= truncate(p, seg_size("00000000000000000000.seg") - 100) == 0;
+		}
+		ktap_check(ok && verify(&kind, NULL) == BFL_WARN, "torn final record: warning only");
+		r = reopen(&st, &rep);
+		ktap_check(!r && rep.discarded_records == 2 && rep.discarded_bytes > 2 * 192 &&
+			   rep.sealed_size == 106, "reopen: 2 whole records and the torn one cut");
+	}
+
+	KTAP_CASE_AFTER("crash during the checkpoint write: a stale temporary file") {
+		/* 6. crash during the checkpoint write: a stale temporary file */
+		{
+			char p[400];
+			FILE *f;
+
+			snprintf(p, sizeof(p), "%s/checkpoint.tmp", dir);
+			f = fopen(p, "w");
+			if (f) {
+				fputs("garbage\n", f);
+				fclose(f);
+			}
+		}
 		bfl_store_close(st);
+		st = NULL;
+		r = reopen(&st, &rep);
+		ktap_check(!r && rep.removed_tmp == 1, "reopen removes a half-written checkpoint.tmp");
 	}
 
-	/* 11. store format v2: checkpoint entries in the segment stream.  A
-	 * store of its own (the one above is damaged on purpose); kernel seq
-	 * s is the next one the "kernel" delivers. */
-	snprintf(dir, sizeof(dir), "%s/v2", tmp);
-	{
-		char p[400], cpf[400], cmd[900], v1[300];
-		size_t off = 0, elen = 0, len = 0, len2 = 0, cpl = 0;
-		u64 s = 1, sealed = 0, fsz;
-		u8 *b = NULL, *b2 = NULL, *cpb = NULL;
-		int nep, nseg;
+	KTAP_CASE_AFTER("crash between an epoch certificate and its first checkpoint") {
+		/* 7. crash between an epoch certificate and its first checkpoint */
+		{
+			struct bfl_epoch_key k;
+			struct bfl_epoch_cert c;
+			char text[4096], p[400];
+			size_t len = 32;
+			int fd;
 
-		snprintf(cpf, sizeof(cpf), "%s/checkpoint", dir);
-		r = bfl_store_create(dir, "bioflow.example/kiosk-2", rs, &lag, &st, &e);
-		ok = !r;
-		for (i = 0; ok && i < 3; i++, s += 10)
-			ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		if (!r)
+			memset(&c, 0, sizeof(c));
+			snprintf(c.origin, sizeof(c.origin), "bioflow.example/kiosk-1");
+			c.epoch = bfl_store_epoch(st) + 1;
+			c.start_size = bfl_store_sealed_size(st);
+			rs->ops->counter_increment(rs, &c.nv_counter, &e);
+			bfl_epoch_key_generate(&k, c.origin, c.epoch, &e);
+			EVP_PKEY_get_raw_public_key(k.priv, c.pub, &len);
+			bfl_epoch_key_destroy(&k);	/* the crash loses the key */
+			ok = !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e);
+			/* the final of the current epoch is written first */
 			bfl_store_close(st);
-		st = NULL;
-		snprintf(p, sizeof(p), "%s/log-info", dir);
-		b = slurp(p, &len);
-		ok &= b && len > 17 && !memcmp(b, "bioflow-store v2\n", 17);
-		free(b);
-		b = NULL;
-		ok &= !last_seg(p, sizeof(p)) &&
-		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
-		      (b = slurp(p, &len)) && !memcmp(b, "BFLSEG02", 8) &&
-		      !memcmp(b + off, "BFLCKP02", 8) && off + elen == len;
-		free(b);
-		b = NULL;
-		ktap_check(ok && verify(NULL, &n) == BFL_OK && n == 30,
-			   "v2: log-info v2, BFLSEG02 segment ending in a BFLCKP02 entry, verifies");
+			st = NULL;
+			snprintf(p, sizeof(p), "%s/epochs/%010llu.final", dir,
+				 (unsigned long long)(c.epoch - 1));
+			{
+				char cp[400];
+				u8 *b;
+				size_t bl;
 
-		/* a torn checkpoint entry at the tail: its commit never returned */
-		r = reopen_with(&lag, &st, &rep);
-		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		sealed = !r ? bfl_store_sealed_size(st) : 0;
-		ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
-		if (!r)
-			crash(st);
-		st = NULL;
-		ok &= !last_seg(p, sizeof(p)) &&
-		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
-		      !truncate(p, (off_t)(off + elen / 2));
-		ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "torn-tail"),
-			   "torn checkpoint entry at the tail: the verifier warns (torn-tail)");
-		r = reopen_with(&lag, &st, &rep);
-		ktap_diag("sealed %llu, discarded %llu records, %llu bytes",
-			  (unsigned long long)rep.sealed_size,
-			  (unsigned long long)rep.discarded_records,
-			  (unsigned long long)rep.discarded_bytes);
-		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
-			   rep.discarded_bytes == 5 * ENTRY + elen / 2 && !rep.removed_segments,
-			   "reopen: back to the previous entry, the 5 records after it discarded");
-		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed,
-			   "verifier: OK after the torn entry is cut");
-		ktap_check(!r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
-			   bfl_store_sealed_size(st) == sealed + 5 &&
-			   verify(NULL, &n) == BFL_OK && n == sealed + 5,
-			   "the store continues: the 5 redelivered records sealed and verified");
-		s += 15;
-
-		/* the same with the last entry's bytes zeroed, length kept */
-		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		sealed = !r ? bfl_store_sealed_size(st) : 0;
-		ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
-		if (!r)
-			crash(st);
-		st = NULL;
-		ok &= !last_seg(p, sizeof(p)) &&
-		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
-		      (b = slurp(p, &len)) && off + elen == len;
-		if (ok) {
-			memset(b + off, 0, elen);
-			ok = !spit(p, b, len);
+				snprintf(cp, sizeof(cp), "%s/checkpoint", dir);
+				ok &= !bfl_read_file(AT_FDCWD, cp, 65536, &b, &bl, &e);
+				fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+				ok &= fd >= 0 && write(fd, b, bl) == (ssize_t)bl;
+				close(fd);
+				free(b);
+			}
+			snprintf(p, sizeof(p), "%s/epochs/%010llu.cert", dir,
+				 (unsigned long long)c.epoch);
+			fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			ok &= fd >= 0 && write(fd, text, len) == (ssize_t)len;
+			close(fd);
+			ktap_check(ok && verify(NULL, NULL) == BFL_OK,
+				   "an epoch certified but never used verifies (empty epoch)");
+			r = reopen(&st, &rep);
+			ktap_check(!r && rep.new_epoch == c.epoch + 1 && !rep.wrote_final,
+				   "reopen after it starts the next epoch at the same size");
+			ktap_check(put(st, 107, 7) == 7 && !bfl_store_commit(st, &e) &&
+				   verify(NULL, NULL) == BFL_OK, "and the log continues, verified");
 		}
-		free(b);
-		b = NULL;
+	}
+
+	KTAP_CASE_AFTER("segment and epoch rotation") {
+		/* 8. segment and epoch rotation */
+		bfl_store_close(st);
+		st = NULL;
 		{
-			enum bfl_verdict v = verify(&kind, NULL);
+			struct bfl_store_opts o = { .segment_max_bytes = 4096,
+						    .epoch_max_records = 64 };
 
-			ktap_diag("before recovery the verifier says %d (%s)", v, kind);
+			r = bfl_store_open(dir, rs, &o, &st, &rep, &e);
+			ok = !r;
+			for (i = 0; ok && i < 20; i++)
+				ok &= put(st, 114 + 16 * i, 16) == 16 && !bfl_store_commit(st, &e);
+			ktap_check(ok && seg_size("00000000000000000000.seg") > 0,
+				   "small segments and 64-record epochs: 320 records committed");
+			ktap_diag("epoch now %llu", (unsigned long long)bfl_store_epoch(st));
+			ktap_check(bfl_store_epoch(st) >= rep.new_epoch + 4,
+				   "epochs rotated on size");
+			ktap_check(verify(NULL, &n) == BFL_OK && n == bfl_store_size(st),
+				   "verifier: OK across segments and epochs");
 		}
-		r = reopen_with(&lag, &st, &rep);
-		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
-			   rep.discarded_bytes == 5 * ENTRY + elen,
-			   "last checkpoint entry zeroed (length kept): back to the previous entry");
-		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
-			   put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
-			   verify(NULL, &n) == BFL_OK && n == sealed + 5,
-			   "verifier OK after it, and the store continues");
-		s += 15;
+	}
 
-		/* records written, their entry never (a crash inside a commit);
-		 * with small segments they went to new segment files */
-		if (!r)
+	KTAP_CASE_AFTER("proofs") {
+		/* 9. proofs */
+		{
+			char out[300], p[400];
+			struct bfl_verify_result res;
+			u8 *rec, *pf, *cp;
+			size_t rl, pl, cl;
+
+			snprintf(out, sizeof(out), "%s/proof", tmp);
+			r = bfl_store_export_proof(dir, 77, out, &e);
+			ok = !r;
+			snprintf(p, sizeof(p), "%s/record", out);
+			ok &= !bfl_read_file(AT_FDCWD, p, 4096, &rec, &rl, &e);
+			snprintf(p, sizeof(p), "%s/proof", out);
+			ok &= !bfl_read_file(AT_FDCWD, p, 65536, &pf, &pl, &e);
+			snprintf(p, sizeof(p), "%s/checkpoint", out);
+			ok &= !bfl_read_file(AT_FDCWD, p, 65536, &cp, &cl, &e);
+			if (!ok)
+				ktap_diag("%s", e.msg);
+			bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
+						   &rs->key, &res);
+			ktap_check(ok && res.verdict == BFL_OK, "exported inclusion proof verifies");
+			bfl_verify_result_free(&res);
+			rec[150] ^= 1;
+			bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
+						   &rs->key, &res);
+			ktap_check(res.verdict == BFL_FAIL && !strcmp(bfl_first_error(&res)->kind,
+								      "inclusion"),
+				   "an altered record fails its inclusion proof");
+			bfl_verify_result_free(&res);
+			rec[150] ^= 1;
+			cp[cl / 2] ^= 1;
+			bfl_verify_inclusion_files(rec, rl, (char *)pf, pl, (char *)cp, cl,
+						   &rs->key, &res);
+			ktap_check(res.verdict == BFL_FAIL, "an altered checkpoint fails");
+			bfl_verify_result_free(&res);
+			free(rec);
+			free(pf);
+			free(cp);
+		}
+		bfl_store_close(st);
+		st = NULL;
+	}
+
+	KTAP_CASE_AFTER("refusing to continue a foreign or damaged store") {
+		/* 10. refusing to continue a foreign or damaged store */
+		{
+			struct bfl_root_signer *other = bfl_soft_root_new(NULL, NULL, &e);
+
+			r = bfl_store_open(dir, other, &fast, &st, &rep, &e);
+			ktap_check(r == -EUCLEAN, "open with another root key is refused");
+			if (r)
+				ktap_diag("%s", e.msg);
 			bfl_store_close(st);
-		st = NULL;
+			st = NULL;
+			bfl_root_signer_free(other);
+		}
 		{
-			struct bfl_store_opts so = lag;
+			char p[400];
 
-			so.segment_max_bytes = 4096;
-			r = reopen_with(&so, &st, &rep);
-		}
-		sealed = !r ? bfl_store_sealed_size(st) : 0;
-		nseg = count_files("segments");
-		ok = !r && put(st, s, 30) == 30 && count_files("segments") > nseg;
-		if (!r)
-			crash(st);
-		st = NULL;
-		r = reopen_with(&lag, &st, &rep);
-		ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 30 &&
-			   rep.removed_segments >= 1 && count_files("segments") == nseg,
-			   "records without their checkpoint entry: discarded, new segments removed");
-		ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
-			   put(st, s, 30) == 30 && !bfl_store_commit(st, &e) &&
-			   verify(NULL, &n) == BFL_OK && n == sealed + 30,
-			   "verifier OK after it; the redelivered records are sealed");
-		s += 30;
-
-		/* an empty checkpoint file after a crash (replaced without sync) */
-		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		s += 10;
-		if (!r)
-			crash(st);
-		st = NULL;
-		ok &= !truncate(cpf, 0);
-		{
-			enum bfl_verdict v = verify(&kind, NULL);
-
-			ktap_diag("with it the verifier says %d (%s)", v, kind);
-		}
-		r = reopen_with(&lag, &st, &rep);
-		ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
-			   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
-			   "empty checkpoint file: open succeeds, lost_checkpoint_file, file rewritten");
-
-		/* the same with a file of zeros */
-		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		s += 10;
-		if (!r)
-			crash(st);
-		st = NULL;
-		ok &= (b = slurp(cpf, &len)) && len > 0;
-		if (ok) {
-			memset(b, 0, len);
-			ok = !spit(cpf, b, len);
-		}
-		free(b);
-		b = NULL;
-		r = reopen_with(&lag, &st, &rep);
-		ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
-			   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
-			   "checkpoint file of zeros: accepted the same way, rewritten");
-
-		/* the checkpoint file ahead of the entries: the last entry cut
-		 * off the segment, the file (a copy of it) kept */
-		ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
-		     put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
-		s += 15;
-		if (!r)
+			snprintf(p, sizeof(p), "%s/segments/%020d.seg", dir, 0);
+			ok = truncate(p, seg_size("00000000000000000000.seg") - 192) == 0;
+			r = bfl_store_open(dir, rs, &fast, &st, &rep, &e);
+			ktap_check(ok && r == -EUCLEAN, "sealed records missing: open refuses");
+			if (r)
+				ktap_diag("%s", e.msg);
 			bfl_store_close(st);
-		st = NULL;
-		ok &= file_is_last_entry(&fsz) && !last_seg(p, sizeof(p)) &&
-		      (b2 = slurp(p, &len2)) &&
-		      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
-		      !truncate(p, (off_t)off) &&
-		      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
-		nep = count_files("epochs");
-		nseg = count_files("segments");
-		r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
-		if (r)
-			ktap_diag("open: %s", e.msg);
-		ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
-			   count_files("epochs") == nep && count_files("segments") == nseg,
-			   "checkpoint file ahead of the entries: open refuses, files untouched");
-		st = NULL;
-		ok = b2 && !spit(p, b2, len2);	/* put the entry back */
-		free(b);
-		free(b2);
-		free(cpb);
-		b = b2 = cpb = NULL;
-
-		/* a record altered in the middle, signed entries after it */
-		r = reopen_with(&lag, &st, &rep);
-		ok &= !r;
-		for (i = 0; ok && i < 3; i++, s += 10)
-			ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
-		/* a power cut: the checkpoint file lags, so only the signed
-		 * entries after the damage can say the records were sealed */
-		if (!r)
-			crash(st);
-		st = NULL;
-		ok &= !last_seg(p, sizeof(p)) && !nth_last(p, BFL_ITEM_RECORD, 15, &off, &elen) &&
-		      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
-		if (ok) {
-			b[off + 140] ^= 0x20;
-			ok = !spit(p, b, len);
 		}
-		nep = count_files("epochs");
-		nseg = count_files("segments");
-		r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
-		if (r)
-			ktap_diag("open: %s", e.msg);
-		ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
-			   count_files("epochs") == nep && count_files("segments") == nseg,
-			   "a signed entry after an altered record: open refuses, nothing truncated");
-		st = NULL;
-		if (b) {
-			b[off + 140] ^= 0x20;
-			spit(p, b, len);
-		}
-		free(b);
-		free(cpb);
-		b = cpb = NULL;
+	}
 
-		/* a store of format v1 */
-		snprintf(v1, sizeof(v1), "%s/v1", tmp);
-		snprintf(cmd, sizeof(cmd), "cp -a %s %s", dir, v1);
-		snprintf(p, sizeof(p), "%s/log-info", v1);
-		ok = !system(cmd) && !spit(p, "bioflow-store v1\norigin X\n", 26);
-		memset(&e, 0, sizeof(e));
-		r = bfl_store_open(v1, rs, &lag, &st, &rep, &e);
-		ktap_diag("open: %s", e.msg);
-		ktap_check(ok && r == -EPROTONOSUPPORT && strstr(e.msg, "v1") &&
-			   strstr(e.msg, "v2"),
-			   "a v1 store: -EPROTONOSUPPORT, the message names v1 and v2");
-		st = NULL;
-
-		/* the checkpoint file is a lagging copy: one sync per commit */
+	KTAP_CASE("store format v2: checkpoint entries in the segment stream") {
+		/* 11. store format v2: checkpoint entries in the segment stream.  A
+		 * store of its own (the one above is damaged on purpose); kernel seq
+		 * s is the next one the "kernel" delivers. */
+		snprintf(dir, sizeof(dir), "%s/v2", tmp);
 		{
-			struct bfl_store_opts o = { .checkpoint_file_ms = 1000 };
+			char p[400], cpf[400], cmd[900], v1[300];
+			size_t off = 0, elen = 0, len = 0, len2 = 0, cpl = 0;
+			u64 s = 1, sealed = 0, fsz;
+			u8 *b = NULL, *b2 = NULL, *cpb = NULL;
+			int nep, nseg;
 
-			r = reopen_with(&o, &st, &rep);
-			ok = !r && file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st);
-			sealed = !r ? bfl_store_sealed_size(st) : 0;
-			ok &= !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
-			      bfl_store_sealed_size(st) == sealed + 10;
-			s += 10;
-			ktap_check(ok && !file_is_last_entry(&fsz) && fsz == sealed,
-				   "checkpoint_file_ms 1000: after a commit the file still lags the entry");
+			snprintf(cpf, sizeof(cpf), "%s/checkpoint", dir);
+			r = bfl_store_create(dir, "bioflow.example/kiosk-2", rs, &lag, &st, &e);
+			ok = !r;
+			for (i = 0; ok && i < 3; i++, s += 10)
+				ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
 			if (!r)
 				bfl_store_close(st);
 			st = NULL;
-			ktap_check(!r && file_is_last_entry(&fsz) && fsz == sealed + 10,
-				   "after close the checkpoint file is the last entry");
-			o.checkpoint_file_ms = -1;
-			r = reopen_with(&o, &st, &rep);
+			snprintf(p, sizeof(p), "%s/log-info", dir);
+			b = slurp(p, &len);
+			ok &= b && len > 17 && !memcmp(b, "bioflow-store v2\n", 17);
+			free(b);
+			b = NULL;
+			ok &= !last_seg(p, sizeof(p)) &&
+			      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+			      (b = slurp(p, &len)) && !memcmp(b, "BFLSEG02", 8) &&
+			      !memcmp(b + off, "BFLCKP02", 8) && off + elen == len;
+			free(b);
+			b = NULL;
+			ktap_check(ok && verify(NULL, &n) == BFL_OK && n == 30,
+				   "v2: log-info v2, BFLSEG02 segment ending in a BFLCKP02 entry, verifies");
+
+			/* a torn checkpoint entry at the tail: its commit never returned */
+			r = reopen_with(&lag, &st, &rep);
+			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+			sealed = !r ? bfl_store_sealed_size(st) : 0;
+			ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+			if (!r)
+				crash(st);
+			st = NULL;
+			ok &= !last_seg(p, sizeof(p)) &&
+			      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+			      !truncate(p, (off_t)(off + elen / 2));
+			ktap_check(ok && verify(&kind, NULL) == BFL_WARN && !strcmp(kind, "torn-tail"),
+				   "torn checkpoint entry at the tail: the verifier warns (torn-tail)");
+			r = reopen_with(&lag, &st, &rep);
+			ktap_diag("sealed %llu, discarded %llu records, %llu bytes",
+				  (unsigned long long)rep.sealed_size,
+				  (unsigned long long)rep.discarded_records,
+				  (unsigned long long)rep.discarded_bytes);
+			ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
+				   rep.discarded_bytes == 5 * ENTRY + elen / 2 && !rep.removed_segments,
+				   "reopen: back to the previous entry, the 5 records after it discarded");
+			ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed,
+				   "verifier: OK after the torn entry is cut");
+			ktap_check(!r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
+				   bfl_store_sealed_size(st) == sealed + 5 &&
+				   verify(NULL, &n) == BFL_OK && n == sealed + 5,
+				   "the store continues: the 5 redelivered records sealed and verified");
+			s += 15;
+
+			/* the same with the last entry's bytes zeroed, length kept */
+			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+			sealed = !r ? bfl_store_sealed_size(st) : 0;
+			ok &= !r && put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+			if (!r)
+				crash(st);
+			st = NULL;
+			ok &= !last_seg(p, sizeof(p)) &&
+			      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+			      (b = slurp(p, &len)) && off + elen == len;
+			if (ok) {
+				memset(b + off, 0, elen);
+				ok = !spit(p, b, len);
+			}
+			free(b);
+			b = NULL;
+			{
+				enum bfl_verdict v = verify(&kind, NULL);
+
+				ktap_diag("before recovery the verifier says %d (%s)", v, kind);
+			}
+			r = reopen_with(&lag, &st, &rep);
+			ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 5 &&
+				   rep.discarded_bytes == 5 * ENTRY + elen,
+				   "last checkpoint entry zeroed (length kept): back to the previous entry");
+			ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
+				   put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e) &&
+				   verify(NULL, &n) == BFL_OK && n == sealed + 5,
+				   "verifier OK after it, and the store continues");
+			s += 15;
+
+			/* records written, their entry never (a crash inside a commit);
+			 * with small segments they went to new segment files */
+			if (!r)
+				bfl_store_close(st);
+			st = NULL;
+			{
+				struct bfl_store_opts so = lag;
+
+				so.segment_max_bytes = 4096;
+				r = reopen_with(&so, &st, &rep);
+			}
+			sealed = !r ? bfl_store_sealed_size(st) : 0;
+			nseg = count_files("segments");
+			ok = !r && put(st, s, 30) == 30 && count_files("segments") > nseg;
+			if (!r)
+				crash(st);
+			st = NULL;
+			r = reopen_with(&lag, &st, &rep);
+			ktap_check(ok && !r && rep.sealed_size == sealed && rep.discarded_records == 30 &&
+				   rep.removed_segments >= 1 && count_files("segments") == nseg,
+				   "records without their checkpoint entry: discarded, new segments removed");
+			ktap_check(!r && verify(NULL, &n) == BFL_OK && n == sealed &&
+				   put(st, s, 30) == 30 && !bfl_store_commit(st, &e) &&
+				   verify(NULL, &n) == BFL_OK && n == sealed + 30,
+				   "verifier OK after it; the redelivered records are sealed");
+			s += 30;
+
+			/* an empty checkpoint file after a crash (replaced without sync) */
 			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
 			s += 10;
-			ktap_check(ok && file_is_last_entry(&fsz) &&
-				   fsz == bfl_store_sealed_size(st),
-				   "checkpoint_file_ms < 0: the file follows every commit");
+			if (!r)
+				crash(st);
+			st = NULL;
+			ok &= !truncate(cpf, 0);
+			{
+				enum bfl_verdict v = verify(&kind, NULL);
+
+				ktap_diag("with it the verifier says %d (%s)", v, kind);
+			}
+			r = reopen_with(&lag, &st, &rep);
+			ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
+				   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
+				   "empty checkpoint file: open succeeds, lost_checkpoint_file, file rewritten");
+
+			/* the same with a file of zeros */
+			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+			s += 10;
+			if (!r)
+				crash(st);
+			st = NULL;
+			ok &= (b = slurp(cpf, &len)) && len > 0;
+			if (ok) {
+				memset(b, 0, len);
+				ok = !spit(cpf, b, len);
+			}
+			free(b);
+			b = NULL;
+			r = reopen_with(&lag, &st, &rep);
+			ktap_check(ok && !r && rep.lost_checkpoint_file && !rep.discarded_records &&
+				   file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st),
+				   "checkpoint file of zeros: accepted the same way, rewritten");
+
+			/* the checkpoint file ahead of the entries: the last entry cut
+			 * off the segment, the file (a copy of it) kept */
+			ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
+			     put(st, s + 10, 5) == 5 && !bfl_store_commit(st, &e);
+			s += 15;
 			if (!r)
 				bfl_store_close(st);
 			st = NULL;
+			ok &= file_is_last_entry(&fsz) && !last_seg(p, sizeof(p)) &&
+			      (b2 = slurp(p, &len2)) &&
+			      !nth_last(p, BFL_ITEM_CHECKPOINT, 0, &off, &elen) &&
+			      !truncate(p, (off_t)off) &&
+			      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
+			nep = count_files("epochs");
+			nseg = count_files("segments");
+			r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
+			if (r)
+				ktap_diag("open: %s", e.msg);
+			ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
+				   count_files("epochs") == nep && count_files("segments") == nseg,
+				   "checkpoint file ahead of the entries: open refuses, files untouched");
+			st = NULL;
+			ok = b2 && !spit(p, b2, len2);	/* put the entry back */
+			free(b);
+			free(b2);
+			free(cpb);
+			b = b2 = cpb = NULL;
+
+			/* a record altered in the middle, signed entries after it */
+			r = reopen_with(&lag, &st, &rep);
+			ok &= !r;
+			for (i = 0; ok && i < 3; i++, s += 10)
+				ok &= put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+			/* a power cut: the checkpoint file lags, so only the signed
+			 * entries after the damage can say the records were sealed */
+			if (!r)
+				crash(st);
+			st = NULL;
+			ok &= !last_seg(p, sizeof(p)) && !nth_last(p, BFL_ITEM_RECORD, 15, &off, &elen) &&
+			      (b = slurp(p, &len)) && (cpb = slurp(cpf, &cpl));
+			if (ok) {
+				b[off + 140] ^= 0x20;
+				ok = !spit(p, b, len);
+			}
+			nep = count_files("epochs");
+			nseg = count_files("segments");
+			r = bfl_store_open(dir, rs, &lag, &st, &rep, &e);
+			if (r)
+				ktap_diag("open: %s", e.msg);
+			ktap_check(ok && r == -EUCLEAN && same(p, b, len) && same(cpf, cpb, cpl) &&
+				   count_files("epochs") == nep && count_files("segments") == nseg,
+				   "a signed entry after an altered record: open refuses, nothing truncated");
+			st = NULL;
+			if (b) {
+				b[off + 140] ^= 0x20;
+				spit(p, b, len);
+			}
+			free(b);
+			free(cpb);
+			b = cpb = NULL;
+
+			/* a store of format v1 */
+			snprintf(v1, sizeof(v1), "%s/v1", tmp);
+			snprintf(cmd, sizeof(cmd), "cp -a %s %s", dir, v1);
+			snprintf(p, sizeof(p), "%s/log-info", v1);
+			ok = !system(cmd) && !spit(p, "bioflow-store v1\norigin X\n", 26);
+			memset(&e, 0, sizeof(e));
+			r = bfl_store_open(v1, rs, &lag, &st, &rep, &e);
+			ktap_diag("open: %s", e.msg);
+			ktap_check(ok && r == -EPROTONOSUPPORT && strstr(e.msg, "v1") &&
+				   strstr(e.msg, "v2"),
+				   "a v1 store: -EPROTONOSUPPORT, the message names v1 and v2");
+			st = NULL;
+
+			/* the checkpoint file is a lagging copy: one sync per commit */
+			{
+				struct bfl_store_opts o = { .checkpoint_file_ms = 1000 };
+
+				r = reopen_with(&o, &st, &rep);
+				ok = !r && file_is_last_entry(&fsz) && fsz == bfl_store_sealed_size(st);
+				sealed = !r ? bfl_store_sealed_size(st) : 0;
+				ok &= !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e) &&
+				      bfl_store_sealed_size(st) == sealed + 10;
+				s += 10;
+				ktap_check(ok && !file_is_last_entry(&fsz) && fsz == sealed,
+					   "checkpoint_file_ms 1000: after a commit the file still lags the entry");
+				if (!r)
+					bfl_store_close(st);
+				st = NULL;
+				ktap_check(!r && file_is_last_entry(&fsz) && fsz == sealed + 10,
+					   "after close the checkpoint file is the last entry");
+				o.checkpoint_file_ms = -1;
+				r = reopen_with(&o, &st, &rep);
+				ok = !r && put(st, s, 10) == 10 && !bfl_store_commit(st, &e);
+				s += 10;
+				ktap_check(ok && file_is_last_entry(&fsz) &&
+					   fsz == bfl_store_sealed_size(st),
+					   "checkpoint_file_ms < 0: the file follows every commit");
+				if (!r)
+					bfl_store_close(st);
+				st = NULL;
+			}
+			ktap_check(verify(NULL, &n) == BFL_OK && n == s - 1,
+				   "verifier: the v2 store is OK after all of it");
 		}
-		ktap_check(verify(NULL, &n) == BFL_OK && n == s - 1,
-			   "verifier: the v2 store is OK after all of it");
 	}
 
-	interrupted_commits();
+	KTAP_CASE("interrupted commits")
+		interrupted_commits();
 
 	bfl_root_signer_free(rs);
 	{

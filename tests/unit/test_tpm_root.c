@@ -821,7 +821,7 @@ int main(void)
 {
 	const char *why = swtpm_missing();
 	const char *tmp = getenv("TMPDIR");
-	EVP_PKEY *pub;
+	EVP_PKEY *pub = NULL;
 	u64 last = 0, nv = 0;
 	struct bfl_root_signer *rs;
 	int r;
@@ -848,23 +848,37 @@ int main(void)
 		return 1;
 	ktap_diag("swtpm state in %s, TCTI %s", tpm.state, tpm.tcti);
 
-	test_absent();					/* 2 */
-	test_not_provisioned();				/* 3 */
-	pub = test_provision();				/* 4-6 */
-	test_export(pub);				/* 7 */
+	KTAP_CASE("absent")
+		test_absent();					/* 2 */
+	KTAP_CASE("not provisioned")
+		test_not_provisioned();				/* 3 */
+	KTAP_CASE("provision")
+		pub = test_provision();				/* 4-6 */
+	KTAP_CASE_AFTER("export")
+		test_export(pub);				/* 7 */
 	EVP_PKEY_free(pub);
 	rs = open_signer(&tpm, "open");
-	test_sign(rs);					/* 8-10 */
-	test_counter(rs, &last);			/* 11-12 */
+	KTAP_CASE("sign")
+		test_sign(rs);					/* 8-10 */
+	KTAP_CASE("counter")
+		test_counter(rs, &last);			/* 11-12 */
 	bfl_root_signer_free(rs);
-	test_restart(last);				/* 13-14 */
-	test_tpm_gone();				/* 15-16 */
-	test_orderly();					/* 17-18 */
-	test_recreate();				/* 19 */
-	test_power_cuts();				/* 20 */
-	test_store(&nv);				/* 21-22 */
-	test_verify_cli(nv);				/* 23 */
-	test_provision_cli();				/* 24-28 */
+	KTAP_CASE_AFTER("restart")
+		test_restart(last);				/* 13-14 */
+	KTAP_CASE("tpm gone")
+		test_tpm_gone();				/* 15-16 */
+	KTAP_CASE("orderly")
+		test_orderly();					/* 17-18 */
+	KTAP_CASE("recreate")
+		test_recreate();				/* 19 */
+	KTAP_CASE("power cuts")
+		test_power_cuts();				/* 20 */
+	KTAP_CASE("store")
+		test_store(&nv);				/* 21-22 */
+	KTAP_CASE_AFTER("verify cli")
+		test_verify_cli(nv);				/* 23 */
+	KTAP_CASE("provision cli")
+		test_provision_cli();				/* 24-28 */
 
 	swtpm_destroy(&tpm);
 	{
