@@ -96,8 +96,28 @@ static struct ktap_counts *ktap_c = &ktap_counts_local;
 static unsigned int ktap_case_timeout_s = 60;
 static int ktap_case_sock = -1;		/* child: to the parent */
 
+/* Moves the counters to memory every later process shares. */
+static inline void ktap_share(void)
+{
+	struct ktap_counts *c;
+
+	if (ktap_c != &ktap_counts_local)
+		return;
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		return;		/* cases then run inline */
+	*c = ktap_counts_local;
+	ktap_c = c;
+}
+
 static inline void ktap_plan(int n)
 {
+	/*
+	 * Early, before the test maps and unmaps memory of its own: a test
+	 * may count on an address it unmapped staying unmapped.
+	 */
+	ktap_share();
 	ktap_planned = n;
 	printf("KTAP version 1\n1..%d\n", n);
 	fflush(stdout);
@@ -159,21 +179,6 @@ static inline long long ktap_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Moves the counters to memory every later process shares. */
-static inline void ktap_share(void)
-{
-	struct ktap_counts *c;
-
-	if (ktap_c != &ktap_counts_local)
-		return;
-	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c == MAP_FAILED)
-		return;		/* cases then run inline */
-	*c = ktap_counts_local;
-	ktap_c = c;
 }
 
 static inline unsigned int ktap_timeout_s(void)
