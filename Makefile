@@ -3,10 +3,13 @@
 # bioreader - top-level build.
 #
 #   make               kernel modules (kernel/bioreader.ko, kernel/bioreader_sim.ko)
-#                      and all userspace programs under build/
+#                      and all userspace programs under build/; the programs
+#                      are release builds (build/bioflowd has no test hooks)
 #   make modules       the kernel modules only
 #   make user          userspace only: build/libbioalgo.a, build/NAME for every
-#                      tools/NAME/, build/tests/{unit,vm}/*
+#                      tools/NAME/, build/tests/{unit,vm}/*, and
+#                      build/tests/bioflowd-hooks (the daemon with its test
+#                      fault hooks, for the tests only; never installed)
 #   make check-kernel  clean W=1 C=1 (sparse) rebuild of the modules that fails
 #                      on any warning, then checkpatch.pl --strict on kernel/
 #                      and uapi/ (when a checkpatch.pl is found)
@@ -93,9 +96,15 @@ TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
 prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
 LDLIBS_bioflowd = -lseccomp -luring -ludev $(LDLIBS_TSS2)
-# The test-only fault hooks (docs/bioflowd.md); a release build sets
-# CFLAGS_bioflowd= to leave them out.
-CFLAGS_bioflowd ?= -DBIOFLOWD_TEST_HOOKS
+# build/bioflowd is the release daemon.  Its test-only fault hooks
+# (docs/bioflowd.md) are built only into $(HOOKS_DAEMON), from objects of
+# their own (build/obj-hooks/), which the tests that inject faults run
+# and which no install target knows.  The hooks read the environment
+# variable named below; its name in a binary is the mark of a hook build
+# (make install refuses such a bioflowd, tests/static/t_install.sh checks).
+HOOKS_CFLAGS := -DBIOFLOWD_TEST_HOOKS
+HOOKS_MARK := BIOFLOWD_TEST_FAULT
+HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
@@ -118,7 +127,7 @@ FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 # Benchmarks: bench/NAME.c -> $(B)/bench/NAME (bench/run.sh runs them).
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
+USER_BINS := $(TOOLS) $(HOOKS_DAEMON) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
 
 # `make sanitize`: the unit tests and corpus replays again, under
 # AddressSanitizer and UBSan, in $(B)/san/.
@@ -129,7 +138,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined
 
 .PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir \
-	sanitize san-programs fuzz fuzzers
+	sanitize san-programs fuzz fuzzers check-release-daemon
 .DELETE_ON_ERROR:
 # Keep the objects of the pattern-built programs (no relinks on every make).
 .SECONDARY:
@@ -163,6 +172,20 @@ $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c) $(SR
 $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c)): BR_CFLAGS += $(CFLAGS_$(1))
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+# The daemon again, with its test hooks: same sources, other objects.
+BIOFLOWD_SRCS := $(wildcard $(call prog_dir,bioflowd)*.c) $(SRCS_bioflowd)
+$(HOOKS_DAEMON): $(BIOFLOWD_SRCS:%.c=$(B)/obj-hooks/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS_bioflowd) $(LDLIBS)
+
+$(B)/obj-hooks/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BR_CFLAGS) $(CFLAGS_bioflowd) $(HOOKS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Objects built by an older Makefile, which put the hooks into
+# build/bioflowd by default, are rebuilt.
+$(BIOFLOWD_SRCS:%.c=$(B)/obj/%.o): Makefile
 
 sanitize:
 	@$(MAKE) --no-print-directory B=$(B)/san CFLAGS="$(SAN_CFLAGS)" san-programs
@@ -199,7 +222,7 @@ $(B)/tests/vm/t_%: $(B)/obj/tests/vm/t_%.o $(VM_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS) -lpthread
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/obj-hooks -name '*.d' 2>/dev/null)
 
 # --- kernel checks ----------------------------------------------------------
 
@@ -233,15 +256,24 @@ checkpatch:
 
 # --- install ----------------------------------------------------------------
 #
-#   make install [DESTDIR=] [PREFIX=/usr]   modules, programs, udev rules,
+#   make install [DESTDIR=] [PREFIX=/usr]   the product: the driver module
+#                      (not the simulator), programs, udev rules,
 #                      sysusers.d, tmpfiles.d, modprobe.d, the systemd unit
 #                      and the man pages (docs/install.md); depmod -a unless
 #                      DESTDIR is set.  Build first (make); the modules are
 #                      not rebuilt here.  Every file installed is listed in
-#                      $(PREFIX)/share/bioreader/install-manifest.
-#   make uninstall     removes exactly the files of that manifest.
-#   make dkms-source   the module sources and dkms.conf into
+#                      $(PREFIX)/share/bioreader/install-manifest.  It
+#                      refuses a bioflowd built with the test hooks.
+#   make install-sim   the simulated reader, bioreader_sim.ko, for demos and
+#                      integration tests (never on a production appliance),
+#                      listed in $(PREFIX)/share/bioreader/install-manifest-sim
+#   make uninstall, make uninstall-sim
+#                      remove exactly the files of the manifest.
+#   make dkms-source   the driver's sources and dkms.conf into
 #                      $(DESTDIR)/usr/src/bioreader-$(BR_VERSION)
+#   make dkms-source-sim
+#                      the simulator's into
+#                      $(DESTDIR)/usr/src/bioreader-sim-$(BR_VERSION)
 #   make sign KEY=PEM CERT=X509 [HASH=sha256] [SIGN_MODULES=...]
 #                      signs kernel/*.ko (or SIGN_MODULES) with
 #                      $(KDIR)/scripts/sign-file; an existing signature is
@@ -259,14 +291,17 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 MODPROBEDIR ?= /lib/modprobe.d
 UNITDIR ?= /usr/lib/systemd/system
 MANIFEST ?= $(PREFIX)/share/bioreader/install-manifest
+MANIFEST_SIM ?= $(PREFIX)/share/bioreader/install-manifest-sim
 DEPMOD ?= depmod
 INSTALL ?= install
 
 BR_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' kernel/bioreader_main.c)
 BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
-# The modules make install copies; INSTALL_MODULES= installs none (the
-# Debian packages ship the module sources for DKMS instead, debian/rules).
-INSTALL_MODULES ?= $(BR_MODULES)
+# The module make install copies: the driver only; the simulator is
+# make install-sim's.  INSTALL_MODULES= installs none (the Debian packages
+# ship the module sources for DKMS instead, debian/rules).
+INSTALL_MODULES ?= kernel/bioreader.ko
+SIM_MODULE := kernel/bioreader_sim.ko
 BR_MANPAGES := $(wildcard docs/man/*.[1-8])
 
 # "SOURCE DEST MODE" triples (DEST without DESTDIR).
@@ -283,18 +318,27 @@ BR_INSTALL_FILES := \
 	$(B)/bioflowd.service $(UNITDIR)/bioflowd.service 0644 \
 	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
 
-.PHONY: install uninstall install-check-modules dkms-source sign $(B)/bioflowd.service
+.PHONY: install uninstall install-sim uninstall-sim install-check-modules \
+	dkms-source dkms-source-sim sign $(B)/bioflowd.service
 
 install-check-modules:
 	@for m in $(INSTALL_MODULES); do test -f $$m || { \
 	  echo "install: $$m is missing: run make (as a user) first" >&2; exit 1; }; done
+
+# The daemon installed must be the release build: no test hook.
+# (DAEMON_BIN= checks another binary, without building anything.)
+DAEMON_BIN ?= $(B)/bioflowd
+check-release-daemon: $(DAEMON_BIN)
+	@if grep -qa '$(HOOKS_MARK)' $(DAEMON_BIN); then \
+	  echo "install: $(DAEMON_BIN) was built with the test hooks ($(HOOKS_CFLAGS)):" \
+	       "rebuild it without (make clean; make)" >&2; exit 1; fi
 
 # The unit names the daemon by its installed path.
 $(B)/bioflowd.service: packaging/systemd/bioflowd.service
 	@mkdir -p $(@D)
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
-install: install-check-modules $(B)/bioctl $(B)/bioflow-verify \
+install: install-check-modules check-release-daemon $(B)/bioctl $(B)/bioflow-verify \
 		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service
 	@set -e; set -- $(BR_INSTALL_FILES); list=""; \
 	while [ $$# -ge 3 ]; do \
@@ -332,20 +376,51 @@ ifeq ($(DESTDIR),)
 	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
 endif
 
+# The simulator: its module and a manifest of its own, so that the
+# product's make uninstall and this one's leave each other alone.
+install-sim:
+	@test -f $(SIM_MODULE) || { \
+	  echo "install-sim: $(SIM_MODULE) is missing: run make (as a user) first" >&2; exit 1; }
+	@set -e; echo "  INSTALL $(DESTDIR)$(MODDIR)/$(notdir $(SIM_MODULE))"; \
+	$(INSTALL) -D -m 0644 $(SIM_MODULE) "$(DESTDIR)$(MODDIR)/$(notdir $(SIM_MODULE))"; \
+	$(INSTALL) -d "$(DESTDIR)$(dir $(MANIFEST_SIM))"; \
+	printf '%s\n' $(MODDIR)/$(notdir $(SIM_MODULE)) $(MANIFEST_SIM) >"$(DESTDIR)$(MANIFEST_SIM)"; \
+	echo "  MANIFEST $(DESTDIR)$(MANIFEST_SIM)"
+ifeq ($(DESTDIR),)
+	$(DEPMOD) -a $(KVER)
+endif
+
+uninstall-sim:
+	@$(MAKE) --no-print-directory uninstall MANIFEST=$(MANIFEST_SIM)
+
 # What DKMS builds from: Kbuild files, the module sources and the uAPI.
-BR_DKMS_SRC := Kbuild kernel/Kbuild \
-	$(filter-out %.mod.c,$(shell find kernel -name '*.[ch]' | sort)) \
-	$(shell find uapi -name '*.h' | sort)
+# The driver's tree has no simulator source (kernel/sim/), and its
+# dkms.conf builds the driver alone (BR_ONLY); the simulator's tree has
+# the simulator and the headers and algorithms it shares, not the driver.
+BR_KERNEL_SRC := $(filter-out %.mod.c,$(shell find kernel -name '*.[ch]' | sort))
+BR_UAPI_SRC := $(shell find uapi -name '*.h' | sort)
+BR_DKMS_SRC := Kbuild kernel/Kbuild $(filter-out kernel/sim/%,$(BR_KERNEL_SRC)) $(BR_UAPI_SRC)
+BR_DKMS_SIM_SRC := Kbuild kernel/Kbuild \
+	$(filter kernel/sim/% kernel/algo/% kernel/%.h,$(BR_KERNEL_SRC)) $(BR_UAPI_SRC)
 BR_DKMS_DIR := /usr/src/bioreader-$(BR_VERSION)
+BR_DKMS_SIM_DIR := /usr/src/bioreader-sim-$(BR_VERSION)
+
+# dkms_tree DIR CONF SOURCES
+define dkms_tree
+	@set -e; d="$(DESTDIR)$(1)"; \
+	grep -qx 'PACKAGE_VERSION="$(BR_VERSION)"' $(2) || { \
+	  echo "$@: $(2)'s PACKAGE_VERSION is not $(BR_VERSION)" >&2; exit 1; }; \
+	rm -rf "$$d"; \
+	for f in $(3); do $(INSTALL) -D -m 0644 $$f "$$d/$$f"; done; \
+	$(INSTALL) -m 0644 $(2) "$$d/dkms.conf"; \
+	echo "  DKMS source $$d"
+endef
 
 dkms-source:
-	@set -e; d="$(DESTDIR)$(BR_DKMS_DIR)"; \
-	grep -qx 'PACKAGE_VERSION="$(BR_VERSION)"' packaging/dkms/dkms.conf || { \
-	  echo "dkms-source: dkms.conf's PACKAGE_VERSION is not $(BR_VERSION)" >&2; exit 1; }; \
-	rm -rf "$$d"; \
-	for f in $(BR_DKMS_SRC); do $(INSTALL) -D -m 0644 $$f "$$d/$$f"; done; \
-	$(INSTALL) -m 0644 packaging/dkms/dkms.conf "$$d/dkms.conf"; \
-	echo "  DKMS source $$d"
+	$(call dkms_tree,$(BR_DKMS_DIR),packaging/dkms/dkms.conf,$(BR_DKMS_SRC))
+
+dkms-source-sim:
+	$(call dkms_tree,$(BR_DKMS_SIM_DIR),packaging/dkms/sim/dkms.conf,$(BR_DKMS_SIM_SRC))
 
 # sign-file appends a signature; a module already signed is first cut back
 # to its unsigned length (trailer: signature, 12-byte struct

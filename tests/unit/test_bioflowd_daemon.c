@@ -25,8 +25,9 @@
  *
  * Needs root (the daemon starts as root and drops to "nobody"; 7 mounts
  * a tmpfs; 8 is skipped without swtpm).  The
- * daemon binary is $BIOFLOWD, else build/bioflowd next to this program's
- * build directory.
+ * daemon binary is $BIOFLOWD, else build/tests/bioflowd-hooks: the daemon
+ * built with its test fault hooks (the Makefile; build/bioflowd, the
+ * release build, has none).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -568,7 +569,8 @@ static bool find_daemon(const char *argv0)
 {
 	const char *env = getenv("BIOFLOWD");
 	char self[4096], *slash;
-	const char *rel[] = { "/../../bioflowd", "/../../../bioflowd" };
+	/* build/tests/unit/ or build/san/tests/unit/ -> build/tests/ */
+	const char *rel[] = { "/../bioflowd-hooks", "/../../../tests/bioflowd-hooks" };
 	ssize_t n;
 	unsigned int i;
 
@@ -1051,10 +1053,13 @@ static void test_tpm(void)
 	bool ok;
 
 	ktap_diag("8. the TPM root signer absent, and failing before an epoch rotation");
+	/* next to the daemon, or in build/ above build/tests/bioflowd-hooks */
 	snprintf(prov, sizeof(prov), "%s", daemon_bin);
 	slash = strrchr(prov, '/');
 	if (slash)
 		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/bioflow-provision");
+	if (slash && access(prov, X_OK))
+		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/../bioflow-provision");
 	if (!miss && access(prov, X_OK))
 		miss = "build/bioflow-provision not built";
 	if (!miss && swtpm_start(&tpm))
@@ -1229,7 +1234,7 @@ int main(int argc, char **argv)
 		return ktap_finish();
 	}
 	if (!find_daemon(argv[0])) {
-		skip_all("build/bioflowd not built");
+		skip_all("build/tests/bioflowd-hooks not built");
 		return ktap_finish();
 	}
 	snprintf(tmp, sizeof(tmp), "%s/bfd-test-XXXXXX",
@@ -1247,15 +1252,25 @@ int main(int argc, char **argv)
 	}
 	ktap_diag("daemon: %s", daemon_bin);
 
+	KTAP_CASE("usage")
 	test_usage();
+	KTAP_CASE("flow")
 	test_flow();
+	KTAP_CASE("forbidden syscall")
 	test_forbidden_syscall();
+	KTAP_CASE("io_uring escape: uring-setup")
 	test_uring_escape("uring-setup", "io_uring_setup");
+	KTAP_CASE("io_uring escape: uring-register")
 	test_uring_escape("uring-register", "io_uring_register");
+	KTAP_CASE("uring restrictions")
 	test_uring_restrictions();
+	KTAP_CASE("kill9")
 	test_kill9();
+	KTAP_CASE("disk full")
 	test_disk_full();
+	KTAP_CASE("tpm")
 	test_tpm();
+	KTAP_CASE("foreign store")
 	test_foreign_store();
 
 

@@ -478,81 +478,103 @@ int main(void)
 		return brvm_bail("scene");
 
 	/* 1-7: the attribute */
-	check_attribute();
+	KTAP_CASE("attribute")
+		check_attribute();
 
 	/* 8-9: without an injection the genuine person matches */
-	set_frames(FEW_FRAMES);
-	run_injected(&sim, fd, NULL, -1, 8000, &r);
-	brvm_diag_verdict("baseline", &r.v);
-	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH,
-		   "no injection: genuine person -> MATCH");
-	ok = delta(&r.a, &r.b, "frames_rejected") == 0 &&
-	     delta(&r.a, &r.b, "dma_errors") == 0 &&
-	     delta(&r.a, &r.b, "frames_received") >= FEW_FRAMES;
-	if (!ok)
-		diag_stats(&r.a, &r.b);
-	ktap_check(ok, "no injection: no frame rejected, no DMA error");
+	KTAP_CASE("no injection") {
+		set_frames(FEW_FRAMES);
+		run_injected(&sim, fd, NULL, -1, 8000, &r);
+		brvm_diag_verdict("baseline", &r.v);
+		ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH,
+			   "no injection: genuine person -> MATCH");
+		ok = delta(&r.a, &r.b, "frames_rejected") == 0 &&
+		     delta(&r.a, &r.b, "dma_errors") == 0 &&
+		     delta(&r.a, &r.b, "frames_received") >= FEW_FRAMES;
+		if (!ok)
+			diag_stats(&r.a, &r.b);
+		ktap_check(ok, "no injection: no frame rejected, no DMA error");
+	}
 
 	/* 10-33: frame integrity, after some good frames or at the first */
 	dyndbg = dyndbg_enable();
 	if (set_frames(MANY_FRAMES))
 		return brvm_bail("SET_POLICY");
-	check_integrity("bad_mac", 200, "mid-session", "bad MAC");
-	check_integrity("seq_skip", 200, "mid-session", "sequence");
-	check_integrity("seq_repeat", 200, "mid-session", "sequence");
-	check_integrity("time_back", 200, "mid-session", "timestamp");
-	check_integrity("time_back", -1, "at the first frame (before KEY_TIME)",
+	KTAP_CASE("integrity: bad_mac mid-session")
+		check_integrity("bad_mac", 200, "mid-session", "bad MAC");
+	KTAP_CASE("integrity: seq_skip mid-session")
+		check_integrity("seq_skip", 200, "mid-session", "sequence");
+	KTAP_CASE("integrity: seq_repeat mid-session")
+		check_integrity("seq_repeat", 200, "mid-session", "sequence");
+	KTAP_CASE("integrity: time_back mid-session")
+		check_integrity("time_back", 200, "mid-session", "timestamp");
+	KTAP_CASE("integrity: time_back at the first frame (before KEY_TIME)")
+		check_integrity("time_back", -1, "at the first frame (before KEY_TIME)",
 			"timestamp");
 	/* A lattice sample (covered by the MAC) changed after signing. */
-	check_integrity("pixel_on", 200, "mid-session", "bad MAC");
+	KTAP_CASE("integrity: pixel_on mid-session")
+		check_integrity("pixel_on", 200, "mid-session", "bad MAC");
 
 	/*
 	 * 34-38: replay the first frame of the session just before: its
 	 * seq (0) and timestamp may well pass, its MAC (old key) cannot.
 	 */
 	set_frames(FEW_FRAMES);
-	check_usable("after the attacks a clean session works -> MATCH");
+	KTAP_CASE("a clean session after the attacks")
+		check_usable("after the attacks a clean session works -> MATCH");
 	set_frames(MANY_FRAMES);
-	check_integrity("replay", -1, "of the previous session's frame 0",
+	KTAP_CASE("integrity: replay of the previous session's frame 0")
+		check_integrity("replay", -1, "of the previous session's frame 0",
 			"bad MAC");
 
 	/* 39-41 */
-	check_pixel_off();
+	KTAP_CASE("pixel off")
+		check_pixel_off();
 	set_frames(MANY_FRAMES);
 
 	/* 42-43 */
-	check_replay_nothing_kept();
+	KTAP_CASE("replay nothing kept")
+		check_replay_nothing_kept();
 
 	/* 44-46 */
-	check_dma_error();
+	KTAP_CASE("dma error")
+		check_dma_error();
 	/* 47-50 */
-	check_fault();
+	KTAP_CASE("fault")
+		check_fault();
 	/* 51-57 */
-	check_stall();
+	KTAP_CASE("stall")
+		check_stall();
 
 	/* 58: leave the policy as it was */
-	ktap_check(brvm_set_policy(fd, &def_policy) == 0,
-		   "policy restored to the default");
+	KTAP_CASE("policy restored") {
+		ktap_check(brvm_set_policy(fd, &def_policy) == 0,
+			   "policy restored to the default");
+	}
 	/*
 	 * 59: the instance goes away while a stall holds the line off and
 	 * an injection is armed: the session ends cleanly, nothing leaks
 	 * (the bench checks the kernel log).
 	 */
-	ok = inject(&sim, "stall 5000") == 0 &&
-	     brvm_start_id(fd, GENUINE, 8000, NULL) == 0;
-	brvm_sleep_ms(300);
-	ok = ok && inject(&sim, "bad_mac") == 0 && brvm_sim_unlive(&sim) == 0;
-	/* The verdict, or ENODEV: the reader is gone (like t_remove). */
-	if (ok && brvm_wait(fd, 5000, &r.v) == 0) {
-		brvm_diag_verdict("removed while stalled", &r.v);
-		ok = r.v.outcome == BIOREADER_OUTCOME_ABORTED &&
-		     r.v.reason == BIOREADER_REASON_DEVICE_REMOVED;
-	} else if (ok) {
-		ktap_diag("WAIT after removal: %s", strerror(errno));
-		ok = errno == ENODEV;
+	KTAP_CASE("instance removed during a stall") {
+		ok = inject(&sim, "stall 5000") == 0 &&
+		     brvm_start_id(fd, GENUINE, 8000, NULL) == 0;
+		brvm_sleep_ms(300);
+		ok = ok && inject(&sim, "bad_mac") == 0 && brvm_sim_unlive(&sim) == 0;
+		/* The verdict, or ENODEV: the reader is gone (like t_remove). */
+		if (ok && brvm_wait(fd, 5000, &r.v) == 0) {
+			brvm_diag_verdict("removed while stalled", &r.v);
+			ok = r.v.outcome == BIOREADER_OUTCOME_ABORTED &&
+			     r.v.reason == BIOREADER_REASON_DEVICE_REMOVED;
+		} else if (ok) {
+			ktap_diag("WAIT after removal: %s", strerror(errno));
+			ok = errno == ENODEV;
+		}
+		ktap_check(ok, "instance removed during a stall -> ABORTED/DEVICE_REMOVED or ENODEV");
 	}
-	ktap_check(ok, "instance removed during a stall -> ABORTED/DEVICE_REMOVED or ENODEV");
 
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	dyndbg_disable();
 	close(fd);
 	brvm_sim_destroy(&sim);
