@@ -26,6 +26,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "../bioreader_compat.h"
 #include "../bioreader_hw.h"
 #include "sim_scene.h"
 

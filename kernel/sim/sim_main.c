@@ -109,7 +109,7 @@ err:
 	return ret;
 }
 
-static int sim_remove(struct platform_device *pdev)
+static void sim_remove(struct platform_device *pdev)
 {
 	struct sim_dev *sd = platform_get_drvdata(pdev);
 
@@ -120,7 +120,6 @@ static int sim_remove(struct platform_device *pdev)
 	sim_engine_fini(sd);
 	sim_capture_fini(sd);
 	sim_irq_fini(sd);
-	return 0;
 }
 
 static struct platform_driver sim_driver = {
@@ -131,7 +130,7 @@ static struct platform_driver sim_driver = {
 		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 	.probe = sim_probe,
-	.remove = sim_remove,
+	BR_PLATFORM_REMOVE(sim_remove),
 };
 
 struct platform_device *sim_device_create(struct sim_instance *inst,
