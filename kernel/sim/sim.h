@@ -112,13 +112,24 @@ struct sim_dev {
 	struct platform_device *child;	/* "bioreader.N" */
 
 	/*
-	 * @lock protects the register state below.  It is taken from the
-	 * regmap callbacks (any context, regmap's own spinlock held), the
-	 * interrupt work (hard irq) and the DMA engine (process context),
-	 * always with interrupts off.  The frame engine copies a finished
-	 * frame into the driver's buffer under @lock, after checking @gen,
-	 * so that no byte reaches a buffer once the driver has stopped
-	 * capture, reset the device or changed the key.
+	 * @lock protects the register state below, and the injection and
+	 * stall state after it.  It is taken, always with spin_lock_irqsave(),
+	 * from:
+	 *   - the regmap callbacks, with regmap's own spinlock_t held: in
+	 *     process context, and from the core driver's primary interrupt
+	 *     handler (hard irq; on PREEMPT_RT that handler is force-threaded);
+	 *   - the stall hrtimer (hard irq; on PREEMPT_RT a soft hrtimer, run
+	 *     in softirq context);
+	 *   - the DMA engine's work and probe/remove (process context).
+	 * Never from the interrupt's irq_work, which runs in hard-irq context
+	 * even on PREEMPT_RT, where a spinlock_t sleeps: that work reads only
+	 * @line, @irq_masked and @dead (sim_irq.c).  A raw_spinlock_t is not
+	 * an option: the frame engine copies a whole frame under @lock.
+	 *
+	 * The frame engine copies a finished frame into the driver's buffer
+	 * under @lock, after checking @gen, so that no byte reaches a buffer
+	 * once the driver has stopped capture, reset the device or changed
+	 * the key.
 	 */
 	spinlock_t lock;
 	u32 fps;
@@ -143,7 +154,9 @@ struct sim_dev {
 	u32 illum_len;
 	u32 gen;			/* bumped when in-flight work must die */
 	bool reseed;			/* engine reseeds its PRNG */
-	bool dead;			/* being removed: no timer, no irq */
+	bool dead;			/* being removed: no timer, no irq;
+					 * WRITE_ONCE, also read without @lock
+					 */
 
 	/*
 	 * Injection (sim_inject.c), under @lock.  @inject is a test
@@ -156,12 +169,19 @@ struct sim_dev {
 	ktime_t stall_end;
 	struct hrtimer stall_timer;
 
-	/* Interrupt controller (sim_irq.c). */
+	/*
+	 * Interrupt controller (sim_irq.c).  @line is the level of the
+	 * interrupt line, written under @lock (sim_irq_update_locked()) and
+	 * read without it by the hard-irq work; @irq_masked is written by
+	 * the irq_chip callbacks under the irq descriptor's raw lock; both
+	 * with WRITE_ONCE/READ_ONCE.
+	 */
 	struct fwnode_handle *fwnode;
 	struct irq_domain *domain;
 	unsigned int virq;
 	struct irq_work irq_work;
-	bool irq_masked;		/* READ_ONCE/WRITE_ONCE, no lock */
+	bool line;
+	bool irq_masked;
 
 	/* Frame engine (sim_engine.c). */
 	struct hrtimer timer;

@@ -107,6 +107,7 @@ int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size)
 void sim_stall_start_locked(struct sim_dev *sd, u32 ms)
 {
 	sd->stalled = true;
+	sim_irq_update_locked(sd);
 	sd->stall_end = ktime_add_ms(ktime_get(), ms);
 	hrtimer_start(&sd->stall_timer, sd->stall_end, HRTIMER_MODE_ABS);
 }
