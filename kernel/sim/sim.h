@@ -4,13 +4,15 @@
  * docs/hardware.md.  Internal interfaces between the simulator's parts:
  *
  *   sim_configfs.c  instances and their attributes (userspace control)
- *   sim_main.c      the "bioreader-sim" platform device and driver, and
- *                   the "bioreader" child device the core driver binds
+ *   sim_main.c      the "bioreader-sim" platform device and driver, the
+ *                   "bioreader" child device the core driver binds, and
+ *                   the device's debugfs directory (test features)
  *   sim_regs.c      the register file behind a regmap
  *   sim_irq.c       a one-line interrupt controller
  *   sim_engine.c    the frame clock and the DMA engine
  *   sim_scene.c     what the sensor sees (sim_scene.h)
- *   sim_inject.c    fault and attack injection (a test feature)
+ *   sim_inject.c    fault and attack injection (a test feature, in
+ *                   debugfs)
  *   sim_capture.c   capture of a session's frames in debugfs (a test
  *                   feature)
  */
@@ -200,7 +202,13 @@ struct sim_dev {
 	void *cap;
 	u32 cap_max;			/* frames @cap holds */
 	u64 cap_epoch;
-	struct dentry *cap_dir;
+
+	/*
+	 * debugfs directory of the test features ("inject", "capture"),
+	 * bioreader-sim/<child device>/; removed first at remove(), which
+	 * waits for the files' readers and writers to leave.
+	 */
+	struct dentry *dbg_dir;
 };
 
 /* sim_configfs.c */
@@ -213,10 +221,6 @@ struct platform_device *sim_device_create(struct sim_instance *inst,
 					  const struct sim_config *cfg);
 void sim_device_destroy(struct platform_device *pdev);
 const char *sim_device_child_name(struct platform_device *pdev);
-void sim_device_inject_set(struct platform_device *pdev,
-			   const struct sim_inject *inj);
-void sim_device_inject_get(struct platform_device *pdev,
-			   struct sim_inject *inj);
 
 /* sim_regs.c */
 struct regmap *sim_regmap_init(struct sim_dev *sd);
@@ -235,6 +239,7 @@ int sim_inject_parse(struct sim_inject *inj, const char *buf, size_t len);
 int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size);
 const char *sim_inject_name(enum sim_inject_kind kind);
 int sim_inject_init(struct sim_dev *sd);
+void sim_inject_add_files(struct sim_dev *sd);
 void sim_inject_fini(struct sim_dev *sd);
 void sim_stall_start_locked(struct sim_dev *sd, u32 ms);
 void sim_stall_end_locked(struct sim_dev *sd);
@@ -243,12 +248,9 @@ const void *sim_rec_find(struct sim_dev *sd, u64 epoch);
 void sim_inject_pixel(struct sim_dev *sd, bool on_lattice);
 
 /* sim_capture.c */
-void sim_capture_module_init(void);
-void sim_capture_module_exit(void);
 void sim_capture_init(struct sim_dev *sd);
 void sim_capture_add_files(struct sim_dev *sd);
 void sim_capture_fini(struct sim_dev *sd);
-void sim_capture_remove_files(struct sim_dev *sd);
 void sim_capture_save(struct sim_dev *sd, u64 epoch, const u8 *key,
 		      u64 key_time, const u32 *illum, u32 illum_len,
 		      const void *frame);
