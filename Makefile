@@ -21,11 +21,12 @@
 #                      default first (docs/install.md)
 #   make clean
 #
-# KDIR defaults to the running kernel's build directory when it exists,
-# else to the installed Debian linux-headers-amd64 (Debian 12's 6.1, also
-# when Debian's 6.12 kernels are installed beside it).  KVER is the
-# matching kernel release; the VM tests boot /boot/vmlinuz-$(KVER).
-# KVER=... alone chooses a kernel by release.
+# KDIR defaults to the headers of Debian's linux-headers-amd64 (Debian
+# 12's 6.1, also when Debian's 6.12 kernels are installed beside it, and
+# whichever of them the host runs), else to the running kernel's build
+# directory, else to the newest installed headers.  KVER is the matching
+# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).  KVER=...
+# alone chooses a kernel by release.
 
 SHELL := /bin/bash
 
@@ -49,10 +50,14 @@ meta_kver = $(shell dpkg-query -W -f='$${Status} $${Depends}' $(1) 2>/dev/null |
 
 ifeq ($(origin KDIR),undefined)
   ifeq ($(origin KVER),undefined)
-    ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+    # Debian's default kernel first: installing linux-image-6.12-amd64
+    # may make the host boot 6.12, and the default must stay put.
+    ifneq ($(and $(debian_kver),$(wildcard /usr/src/linux-headers-$(debian_kver)/Makefile)),)
+      KVER := $(debian_kver)
+    else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
       KVER := $(shell uname -r)
     else
-      KVER := $(or $(debian_kver),$(newest_kver))
+      KVER := $(newest_kver)
     endif
   endif
   KDIR := $(firstword $(wildcard /lib/modules/$(KVER)/build/Makefile \
