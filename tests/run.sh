@@ -24,10 +24,11 @@
 #                      bioflowd and the TPM, a reader unplugged
 #                      mid-session, rmmod) on each other supported
 #                      kernel with an image in /boot; results
-#                      vm@KVER/...; about two minutes more than the
-#                      default kernel alone
+#                      vm@KVER/...; under a minute per kernel (with
+#                      their module builds and section 5's checks, the
+#                      two 6.12 kernels add about five minutes to a run)
 #        all           the whole suite on every one of them (the long
-#                      lane: about four minutes per kernel more)
+#                      lane: about four minutes more per kernel)
 #        default       the default kernel only
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
