@@ -5,7 +5,10 @@
 #   make               kernel modules (kernel/bioreader.ko, kernel/bioreader_sim.ko)
 #                      and all userspace programs under build/; the programs
 #                      are release builds (build/bioflowd has no test hooks)
-#   make modules       the kernel modules only
+#   make modules       the kernel modules only (in kernel/, for KDIR)
+#   make modules-kver  the kernel modules for KVER (or KDIR) in their own
+#                      tree, build/kmod/$(KVER)/kernel/*.ko, leaving
+#                      kernel/ alone (the VM bench uses it for --kver)
 #   make user          userspace only: build/libbioalgo.a, build/NAME for every
 #                      tools/NAME/, build/tests/{unit,vm}/*, and
 #                      build/tests/bioflowd-hooks (the daemon with its test
@@ -13,11 +16,20 @@
 #   make check-kernel  clean W=1 C=1 (sparse) rebuild of the modules that fails
 #                      on any warning, then checkpatch.pl --strict on kernel/
 #                      and uapi/ (when a checkpatch.pl is found)
+#   make check-kernel-build   the W=1 C=1 part alone, against KDIR (or
+#                      KVER): a fresh build in build/kcheck/$(KVER)/, so any
+#                      number of kernels can be checked without touching
+#                      kernel/; `make checkpatch` is the other part
+#   make print-kvers   the supported kernels whose headers are installed,
+#                      default first (docs/install.md)
 #   make clean
 #
-# KDIR defaults to the running kernel's build directory when it exists,
-# else to the installed Debian linux-headers-amd64.  KVER is the matching
-# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).
+# KDIR defaults to the headers of Debian's linux-headers-amd64 (Debian
+# 12's 6.1, also when Debian's 6.12 kernels are installed beside it, and
+# whichever of them the host runs), else to the running kernel's build
+# directory, else to the newest installed headers.  KVER is the matching
+# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).  KVER=...
+# alone chooses a kernel by release.
 
 SHELL := /bin/bash
 
@@ -27,16 +39,28 @@ SHELL := /bin/bash
 # depends on ("linux-headers-6.1.0-56-amd64 (= ...)" -> "6.1.0-56-amd64").
 debian_kver = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
 	sed -n 's/^.*linux-headers-\([^ ,]*-amd64\).*$$/\1/p')
-# Fallback when dpkg knows nothing: the newest /usr/src/linux-headers-*-amd64.
+# Fallback when dpkg knows nothing: the newest /usr/src/linux-headers-*-amd64
+# that is not a PREEMPT_RT flavour.
 newest_kver = $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+	grep -v -- '-rt-amd64$$' | \
 	sed 's|^/usr/src/linux-headers-||' | sort -V | tail -n 1)
+# The kernels the modules support, by Debian meta-package: Debian 12's
+# default, Debian's 6.12 and its PREEMPT_RT flavour (docs/install.md).
+BR_KERNEL_METAS := linux-headers-amd64 linux-headers-6.12-amd64 \
+	linux-headers-6.12-rt-amd64
+meta_kver = $(shell dpkg-query -W -f='$${Status} $${Depends}' $(1) 2>/dev/null | \
+	sed -n 's/^install ok installed .*linux-headers-\([^ ,]*-amd64\).*$$/\1/p')
 
 ifeq ($(origin KDIR),undefined)
   ifeq ($(origin KVER),undefined)
-    ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+    # Debian's default kernel first: installing linux-image-6.12-amd64
+    # may make the host boot 6.12, and the default must stay put.
+    ifneq ($(and $(debian_kver),$(wildcard /usr/src/linux-headers-$(debian_kver)/Makefile)),)
+      KVER := $(debian_kver)
+    else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
       KVER := $(shell uname -r)
     else
-      KVER := $(or $(debian_kver),$(newest_kver))
+      KVER := $(newest_kver)
     endif
   endif
   KDIR := $(firstword $(wildcard /lib/modules/$(KVER)/build/Makefile \
@@ -137,7 +161,8 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir \
+.PHONY: all modules modules-kver user check-kernel check-kernel-build \
+	checkpatch clean print-kver print-kdir print-kvers \
 	sanitize san-programs fuzz fuzzers check-release-daemon
 .DELETE_ON_ERROR:
 # Keep the objects of the pattern-built programs (no relinks on every make).
@@ -145,10 +170,24 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
 
 all: modules user
 
-modules:
+modules: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+.PHONY: kdir-check
+kdir-check:
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
 	  echo "No kernel build directory (KDIR='$(KDIR)'): run tools/install-deps.sh" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# The module sources (what Kbuild reads), copied into another tree to
+# build there: one tree per kernel, so that builds for several kernels
+# coexist.  cp -p keeps the times: an unchanged file is not rebuilt.
+BR_KSRC = Kbuild kernel/Kbuild \
+	$(filter-out %.mod.c,$(shell find kernel uapi -name '*.[ch]' | sort))
+KMOD_DIR = $(CURDIR)/$(B)/kmod/$(KVER)
+
+modules-kver: kdir-check
+	@mkdir -p $(KMOD_DIR) && cp -p --parents $(BR_KSRC) $(KMOD_DIR)/
+	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) modules
 
 user: $(LIBS) $(USER_BINS)
 
@@ -226,18 +265,31 @@ $(B)/tests/vm/t_%: $(B)/obj/tests/vm/t_%.o $(VM_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIB
 
 # --- kernel checks ----------------------------------------------------------
 
-# A full rebuild (warnings only show for files that get compiled), with
-# W=1 and sparse; any "warning:" or "error:" line fails.
-check-kernel:
-	@set -o pipefail; mkdir -p $(B); \
-	echo "== W=1 C=1 build against $(KDIR)"; \
-	$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean && \
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=1 modules 2>&1 | tee $(B)/check-kernel.log; \
-	rc=$$?; \
-	if [ $$rc -ne 0 ]; then echo "check-kernel: build failed" >&2; exit 1; fi; \
-	if grep -iE '(warning|error):' $(B)/check-kernel.log >&2; then \
-	  echo "check-kernel: the W=1 C=1 build is not clean (above)" >&2; exit 1; fi
+check-kernel: check-kernel-build
 	@$(MAKE) --no-print-directory checkpatch
+
+# A full rebuild (warnings only show for files that get compiled), with
+# W=1 and sparse, in a fresh copy of the sources; any "warning:" or
+# "error:" line fails.
+KCHECK_DIR = $(CURDIR)/$(B)/kcheck/$(KVER)
+KCHECK_LOG = $(B)/check-kernel-$(KVER).log
+
+check-kernel-build: kdir-check
+	@set -o pipefail; \
+	echo "== W=1 C=1 build against $(KDIR) ($(KVER))"; \
+	rm -rf $(KCHECK_DIR) && mkdir -p $(KCHECK_DIR) && \
+	cp -p --parents $(BR_KSRC) $(KCHECK_DIR)/ && \
+	$(MAKE) -C $(KDIR) M=$(KCHECK_DIR) W=1 C=1 modules 2>&1 | tee $(KCHECK_LOG); \
+	rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "check-kernel: build failed against $(KVER)" >&2; exit 1; fi; \
+	if grep -iE '(warning|error):' $(KCHECK_LOG) >&2; then \
+	  echo "check-kernel: the W=1 C=1 build against $(KVER) is not clean (above)" >&2; exit 1; fi; \
+	echo "check-kernel: W=1 C=1 clean against $(KVER)"
+
+# The compatibility header alone may test LINUX_VERSION_CODE (checkpatch's
+# warning is for code merged upstream, which has no other kernel to build
+# against): kernel/bioreader_compat.h says why.
+BR_COMPAT_H := kernel/bioreader_compat.h
 
 checkpatch:
 	@if [ -z "$(CHECKPATCH)" ]; then \
@@ -247,8 +299,9 @@ checkpatch:
 	files=$$(find kernel uapi -name '*.[ch]' -not -name '*.mod.c' | sort); \
 	bad=0; \
 	for f in $$files; do \
+	  ign=; [ $$f != $(BR_COMPAT_H) ] || ign="--ignore LINUX_VERSION_CODE"; \
 	  out=$$(perl $(CHECKPATCH) --strict --no-tree --no-summary --terse \
-		--show-types -f $$f 2>&1) || bad=1; \
+		--show-types $$ign -f $$f 2>&1) || bad=1; \
 	  [ -z "$$out" ] || { echo "$$out"; bad=1; }; \
 	done; \
 	if [ $$bad -ne 0 ]; then echo "checkpatch: not clean (above)" >&2; exit 1; fi; \
@@ -455,6 +508,14 @@ print-kver:
 
 print-kdir:
 	@echo $(KDIR)
+
+# Only those with a kernel build tree (headers) installed.
+print-kvers:
+	@for k in $(KVER) $(foreach m,$(BR_KERNEL_METAS),$(call meta_kver,$(m))); do \
+	  case " $$seen " in *" $$k "*) continue ;; esac; seen="$$seen $$k"; \
+	  if [ -f /lib/modules/$$k/build/Makefile ] || \
+	     [ -f /usr/src/linux-headers-$$k/Makefile ]; then echo $$k; fi; \
+	done
 
 clean:
 	-@test -f "$(KDIR)/Makefile" && $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean

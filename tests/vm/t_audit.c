@@ -421,8 +421,7 @@ int main(void)
 	p = p0;
 	p.frames_required = 64;		/* no decision before the forgery */
 	brvm_set_policy(fd, &p);
-	snprintf(buf, sizeof(buf), BRVM_CONFIGFS "/%s/inject", s.name);
-	ok = brvm_write_file(buf, "bad_mac") == 0;
+	ok = brvm_sim_inject(&s, "bad_mac") == 0;
 	ok = ok && session(fd, GENUINE, &sid, &v) == 0 &&
 	     v.outcome == BIOREADER_OUTCOME_ATTACK &&
 	     v.reason == BIOREADER_REASON_FRAME_INTEGRITY;

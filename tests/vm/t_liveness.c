@@ -167,9 +167,8 @@ int main(void)
 		}
 
 		/* last: a forged frame in the capture path */
-		snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/inject", s.name);
 		ok = brvm_sim_scene(&s, "person 101") == 0 &&
-		     brvm_write_file(path, "bad_mac") == 0 &&
+	     brvm_sim_inject(&s, "bad_mac") == 0 &&
 		     brvm_run_session(fd, 101, 3000, &v) == 0 &&
 		     v.outcome == BIOREADER_OUTCOME_ATTACK &&
 		     v.reason == BIOREADER_REASON_FRAME_INTEGRITY &&

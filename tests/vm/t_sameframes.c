@@ -114,7 +114,7 @@ int main(void)
 	struct brvm_sim s;
 	uint8_t *genuine = NULL;
 	size_t genuine_len = 0;
-	char path[256], name[200];
+	char name[200];
 	int fd, i, ok;
 
 	ktap_plan(3 + 2 * NCASES + 2);
@@ -123,9 +123,8 @@ int main(void)
 	fd = brvm_open(&s);
 	if (fd < 0 || brvm_get_policy(fd, &pol))
 		return brvm_bail("cannot open the reader");
-	brvm_sh("grep -qw debugfs /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug");
-	snprintf(cap_path, sizeof(cap_path),
-		 "/sys/kernel/debug/bioreader-sim/%s/capture", s.dev_name);
+	if (brvm_sim_debugfs(&s, "capture", cap_path, sizeof(cap_path)))
+		return brvm_bail("no capture file path");
 
 	/* 1-3: the capture file: off by default, bounded, root only */
 	KTAP_CASE("the capture file; the same frames decide the same natively") {
@@ -148,7 +147,6 @@ int main(void)
 		rp.security_level = pol.security_level;
 		rp.frames_required = pol.frames_required;
 		rp.allow_no_liveness = pol.flags & BIOREADER_POLICY_ALLOW_NO_LIVENESS;
-		snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/inject", s.name);
 
 		for (i = 0; i < NCASES; i++) {
 			const struct scase *c = &cases[i];
@@ -163,7 +161,7 @@ int main(void)
 				 c->cls ? ev_class_name(c->cls) : "");
 			f0 = brvm_stat(&s, "frames_received");
 			ok = brvm_sim_scene(&s, c->scene) == 0 &&
-			     (!c->inject || brvm_write_file(path, c->inject) == 0) &&
+		     (!c->inject || brvm_sim_inject(&s, c->inject) == 0) &&
 			     brvm_run_session(fd, c->card, 5000, &v) == 0;
 			f1 = brvm_stat(&s, "frames_received");
 			brvm_diag_verdict(name, &v);
