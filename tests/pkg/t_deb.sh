@@ -14,10 +14,14 @@
 #     kernels only) and no simulator module exists for any kernel; then
 #     dpkg -i bioreader-sim-dkms, and modinfo -k finds both modules in
 #     updates/dkms/;
+#   - DKMS has both modules built and installed for every supported
+#     kernel whose headers are installed (make print-kvers: Debian's 6.1,
+#     6.12 and 6.12-rt), with the right vermagic;
 #   - the VM boots with the installed modules and programs
 #     (tests/vm/qemu/run.sh --installed, tests/pkg/guest-installed.sh:
 #     udevd, node permissions, the daemon by the unit's command line with
-#     the TPM, a verification, bioflow-verify), as a KTAP subtest;
+#     the TPM, a verification, bioflow-verify), as a KTAP subtest, on the
+#     default kernel and again on Debian's 6.12;
 #   - dpkg -r, then dpkg -P (all four): modules, DKMS state, module index
 #     entries and files are gone;
 #   - the machine is left as found (users, groups and directories the
@@ -46,7 +50,7 @@ STOP=""	# set when the remaining steps cannot run: they fail with it
 INSTALLED=0
 T0=$(date +%s)
 
-PLAN=19
+PLAN=21
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -304,22 +308,23 @@ if step "installed: every packaged file, users bioflowd and kiosk, /var/lib/biof
 		"installed: every packaged file, users bioflowd and kiosk, /var/lib/bioflow" "${bad# }"
 fi
 
-# dkms_installed NAME: DKMS has NAME/$VERSION installed for $KVER.
+# dkms_installed NAME [KV]: DKMS has NAME/$VERSION installed for KV
+# (default $KVER).
 dkms_installed() {
-	local st
+	local st kv=${2:-$KVER}
 
-	st=$(dkms status -m "$1" -v "$VERSION" -k "$KVER" 2>&1)
-	echo "# after the postinst: ${st:-nothing for $KVER}"
+	st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
+	echo "# after the postinst: ${st:-nothing for $kv}"
 	# The postinst builds for the running kernel and the newest one; the
 	# VM's may be neither (e.g. a CI machine's kernel of another ABI).
 	if ! grep -q ': installed' <<<"$st"; then
-		echo "# dkms install -k $KVER"
-		dkms install -m "$1" -v "$VERSION" -k "$KVER" >"$TMP/dkms-$1.log" 2>&1 ||
-			diag_tail "$TMP/dkms-$1.log"
-		st=$(dkms status -m "$1" -v "$VERSION" -k "$KVER" 2>&1)
+		echo "# dkms install -k $kv"
+		dkms install -m "$1" -v "$VERSION" -k "$kv" >"$TMP/dkms-$1-$kv.log" 2>&1 ||
+			diag_tail "$TMP/dkms-$1-$kv.log"
+		st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
 	fi
 	echo "# $st"
-	grep -q "^$1/$VERSION, $KVER, [^:]*: installed" <<<"$st"
+	grep -q "^$1/$VERSION, $kv, [^:]*: installed" <<<"$st"
 }
 
 if step "dkms status: bioreader/$VERSION installed for $KVER"; then
@@ -373,22 +378,57 @@ if step "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION"; then
 	result "$([ -z "$bad" ]; echo $?)" "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION" "${bad# }"
 fi
 
-# ---- 11: the VM, on the installed system
+# Every supported kernel installed here: DKMS builds both modules for it.
+KVERS=$(make -s --no-print-directory print-kvers 2>/dev/null)
+ALL_NAME="DKMS: both modules built and installed for every kernel with headers ($(echo $KVERS))"
+if step "$ALL_NAME"; then
+	bad=""
+	for kv in $KVERS; do
+		for m in bioreader bioreader-sim; do
+			dkms_installed $m "$kv" || bad="$bad $m@$kv"
+		done
+		for m in bioreader bioreader_sim; do
+			[ "$(modinfo -k "$kv" -F vermagic $m 2>/dev/null | cut -d' ' -f1)" = "$kv" ] ||
+				bad="$bad $m@$kv:vermagic"
+		done
+	done
+	[ -n "$KVERS" ] || bad="no kernels (make print-kvers)"
+	result "$([ -z "$bad" ]; echo $?)" "$ALL_NAME" "${bad# }"
+fi
+
+# vm_installed NAME DIR [run.sh options]: the installed system in the VM.
+vm_installed() {
+	local name=$1 dir=$2 t rc
+
+	shift 2
+	t=$(date +%s)
+	bash tests/vm/qemu/run.sh -q --installed --timeout 600 --out "$TMP/$dir" "$@" \
+		-- bash tests/pkg/guest-installed.sh >"$TMP/$dir.log" 2>&1
+	rc=$?
+	sed 's/^/    /' "$TMP/$dir/output.log" 2>/dev/null
+	echo "# $(tail -n 1 "$TMP/$dir.log")"
+	echo "# VM: $(secs "$t")"
+	if [ -s "$TMP/$dir/klog-issues" ]; then
+		echo "# kernel log not clean:"
+		diag_tail "$TMP/$dir/klog-issues"
+	fi
+	[ $rc -eq 0 ] || diag_tail "$TMP/$dir.log" 15
+	result $rc "$name" "run.sh status $rc"
+}
+
+# ---- the VM, on the installed system: the default kernel, then 6.12
 VM_NAME="VM boots with the installed modules: udev, permissions, daemon by the unit, verification"
 if step "$VM_NAME"; then
-	t=$(date +%s)
-	bash tests/vm/qemu/run.sh -q --installed --timeout 600 --out "$TMP/vm" \
-		-- bash tests/pkg/guest-installed.sh >"$TMP/vm.log" 2>&1
-	rc=$?
-	sed 's/^/    /' "$TMP/vm/output.log" 2>/dev/null
-	echo "# $(tail -n 1 "$TMP/vm.log")"
-	echo "# VM: $(secs "$t")"
-	if [ -s "$TMP/vm/klog-issues" ]; then
-		echo "# kernel log not clean:"
-		diag_tail "$TMP/vm/klog-issues"
+	vm_installed "$VM_NAME" vm
+fi
+K612=$(for kv in $KVERS; do case $kv in 6.12.*-amd64) [[ $kv == *-rt-* ]] || echo "$kv" ;; esac; done | head -n 1)
+VM612_NAME="VM boots Debian's 6.12 (${K612:-not installed}) with the installed modules: the same checks"
+if step "$VM612_NAME"; then
+	if [ -z "$K612" ]; then
+		not_ok "$VM612_NAME" "no 6.12 kernel headers installed (tools/install-deps.sh)"
+	else
+		vm_installed "$VM612_NAME" vm612 --kver "$K612"
 	fi
-	[ $rc -eq 0 ] || diag_tail "$TMP/vm.log" 15
-	result $rc "$VM_NAME" "run.sh status $rc"
 fi
 
 # ---- 12-16: remove, purge, as found
