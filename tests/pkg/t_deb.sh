@@ -313,7 +313,8 @@ fi
 dkms_installed() {
 	local st kv=${2:-$KVER}
 
-	st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
+	# (dkms status runs readelf, which warns about Debian 6.12's modules)
+	st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>/dev/null)
 	echo "# after the postinst: ${st:-nothing for $kv}"
 	# The postinst builds for the running kernel and the newest one; the
 	# VM's may be neither (e.g. a CI machine's kernel of another ABI).
@@ -321,7 +322,7 @@ dkms_installed() {
 		echo "# dkms install -k $kv"
 		dkms install -m "$1" -v "$VERSION" -k "$kv" >"$TMP/dkms-$1-$kv.log" 2>&1 ||
 			diag_tail "$TMP/dkms-$1-$kv.log"
-		st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
+		st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>/dev/null)
 	fi
 	echo "# $st"
 	grep -q "^$1/$VERSION, $kv, [^:]*: installed" <<<"$st"
@@ -369,7 +370,10 @@ if step "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION"; then
 	bad=""
 	for m in bioreader bioreader_sim; do
 		f=$(modinfo -k "$KVER" -n $m 2>&1)
-		[ "$f" = "$DKMS_DIR/$m.ko" ] || bad="$bad $m:$f"
+		case "$f" in
+		"$DKMS_DIR/$m.ko" | "$DKMS_DIR/$m.ko."[gxz]*) ;;
+		*) bad="$bad $m:$f" ;;
+		esac
 		[ "$(modinfo -k "$KVER" -F version $m 2>/dev/null)" = "$VERSION" ] ||
 			bad="$bad $m:version"
 		[ "$(modinfo -k "$KVER" -F vermagic $m 2>/dev/null | cut -d' ' -f1)" = "$KVER" ] ||
