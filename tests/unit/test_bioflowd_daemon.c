@@ -22,9 +22,19 @@
  *      fail closed, no restart loop, recovery when space returns
  *   8. the TPM root signer (swtpm) absent at start, and gone before an
  *      epoch rotation: fail closed, recovery when it is back
+ *   9. the monitor's permits (BIOFLOWD_TEST_FAULT=proto-*): a COUNTER_INC
+ *      outside an epoch start, a second CERTIFY before the increment, an
+ *      unknown request, a flood of epoch starts: refused, the worker
+ *      killed and restarted, the refusal a daemon record, nothing lost,
+ *      the counter moved only with epochs in the store
+ *  10. the root key bound to PCR 7: extended while running (the daemon
+ *      stops with status 1 at the next epoch start) and at start (status
+ *      1, no worker)
  *
  * Needs root (the daemon starts as root and drops to "nobody"; 7 mounts
- * a tmpfs; 8 is skipped without swtpm).  The
+ * a tmpfs; 8-10 are skipped without swtpm).  BFD_TEST_ONLY=proto,pcr
+ * (parts usage, flow, sandbox, kill9, full, tpm, foreign, proto, pcr)
+ * runs only those; BFD_TEST_FAULTS=proto-inc,... only those of 9.  The
  * daemon binary is $BIOFLOWD, else build/bioflowd next to this program's
  * build directory.
  */
