@@ -3,18 +3,33 @@
 # bioreader - top-level build.
 #
 #   make               kernel modules (kernel/bioreader.ko, kernel/bioreader_sim.ko)
-#                      and all userspace programs under build/
-#   make modules       the kernel modules only
+#                      and all userspace programs under build/; the programs
+#                      are release builds (build/bioflowd has no test hooks)
+#   make modules       the kernel modules only (in kernel/, for KDIR)
+#   make modules-kver  the kernel modules for KVER (or KDIR) in their own
+#                      tree, build/kmod/$(KVER)/kernel/*.ko, leaving
+#                      kernel/ alone (the VM bench uses it for --kver)
 #   make user          userspace only: build/libbioalgo.a, build/NAME for every
-#                      tools/NAME/, build/tests/{unit,vm}/*
+#                      tools/NAME/, build/tests/{unit,vm}/*, and
+#                      build/tests/bioflowd-hooks (the daemon with its test
+#                      fault hooks, for the tests only; never installed)
 #   make check-kernel  clean W=1 C=1 (sparse) rebuild of the modules that fails
 #                      on any warning, then checkpatch.pl --strict on kernel/
 #                      and uapi/ (when a checkpatch.pl is found)
+#   make check-kernel-build   the W=1 C=1 part alone, against KDIR (or
+#                      KVER): a fresh build in build/kcheck/$(KVER)/, so any
+#                      number of kernels can be checked without touching
+#                      kernel/; `make checkpatch` is the other part
+#   make print-kvers   the supported kernels whose headers are installed,
+#                      default first (docs/install.md)
 #   make clean
 #
-# KDIR defaults to the running kernel's build directory when it exists,
-# else to the installed Debian linux-headers-amd64.  KVER is the matching
-# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).
+# KDIR defaults to the headers of Debian's linux-headers-amd64 (Debian
+# 12's 6.1, also when Debian's 6.12 kernels are installed beside it, and
+# whichever of them the host runs), else to the running kernel's build
+# directory, else to the newest installed headers.  KVER is the matching
+# kernel release; the VM tests boot /boot/vmlinuz-$(KVER).  KVER=...
+# alone chooses a kernel by release.
 
 SHELL := /bin/bash
 
@@ -24,16 +39,28 @@ SHELL := /bin/bash
 # depends on ("linux-headers-6.1.0-56-amd64 (= ...)" -> "6.1.0-56-amd64").
 debian_kver = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
 	sed -n 's/^.*linux-headers-\([^ ,]*-amd64\).*$$/\1/p')
-# Fallback when dpkg knows nothing: the newest /usr/src/linux-headers-*-amd64.
+# Fallback when dpkg knows nothing: the newest /usr/src/linux-headers-*-amd64
+# that is not a PREEMPT_RT flavour.
 newest_kver = $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+	grep -v -- '-rt-amd64$$' | \
 	sed 's|^/usr/src/linux-headers-||' | sort -V | tail -n 1)
+# The kernels the modules support, by Debian meta-package: Debian 12's
+# default, Debian's 6.12 and its PREEMPT_RT flavour (docs/install.md).
+BR_KERNEL_METAS := linux-headers-amd64 linux-headers-6.12-amd64 \
+	linux-headers-6.12-rt-amd64
+meta_kver = $(shell dpkg-query -W -f='$${Status} $${Depends}' $(1) 2>/dev/null | \
+	sed -n 's/^install ok installed .*linux-headers-\([^ ,]*-amd64\).*$$/\1/p')
 
 ifeq ($(origin KDIR),undefined)
   ifeq ($(origin KVER),undefined)
-    ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
+    # Debian's default kernel first: installing linux-image-6.12-amd64
+    # may make the host boot 6.12, and the default must stay put.
+    ifneq ($(and $(debian_kver),$(wildcard /usr/src/linux-headers-$(debian_kver)/Makefile)),)
+      KVER := $(debian_kver)
+    else ifneq ($(wildcard /lib/modules/$(shell uname -r)/build/Makefile),)
       KVER := $(shell uname -r)
     else
-      KVER := $(or $(debian_kver),$(newest_kver))
+      KVER := $(newest_kver)
     endif
   endif
   KDIR := $(firstword $(wildcard /lib/modules/$(KVER)/build/Makefile \
@@ -93,9 +120,15 @@ TOOL_NAMES := $(notdir $(patsubst %/,%,$(PROG_DIRS)))
 prog_dir = $(filter %/$(1)/,$(PROG_DIRS))
 TOOLS := $(TOOL_NAMES:%=$(B)/%)
 LDLIBS_bioflowd = -lseccomp -luring -ludev $(LDLIBS_TSS2)
-# The test-only fault hooks (docs/bioflowd.md); a release build sets
-# CFLAGS_bioflowd= to leave them out.
-CFLAGS_bioflowd ?= -DBIOFLOWD_TEST_HOOKS
+# build/bioflowd is the release daemon.  Its test-only fault hooks
+# (docs/bioflowd.md) are built only into $(HOOKS_DAEMON), from objects of
+# their own (build/obj-hooks/), which the tests that inject faults run
+# and which no install target knows.  The hooks read the environment
+# variable named below; its name in a binary is the mark of a hook build
+# (make install refuses such a bioflowd, tests/static/t_install.sh checks).
+HOOKS_CFLAGS := -DBIOFLOWD_TEST_HOOKS
+HOOKS_MARK := BIOFLOWD_TEST_FAULT
+HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
@@ -119,7 +152,7 @@ FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 # Benchmarks: bench/NAME.c -> $(B)/bench/NAME (bench/run.sh runs them).
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-USER_BINS := $(TOOLS) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
+USER_BINS := $(TOOLS) $(HOOKS_DAEMON) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
 
 # `make sanitize`: the unit tests and corpus replays again, under
 # AddressSanitizer and UBSan, in $(B)/san/.
@@ -129,18 +162,33 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer-no-link,address,undefined
 
-.PHONY: all modules user check-kernel checkpatch clean print-kver print-kdir \
-	sanitize san-programs fuzz fuzzers
+.PHONY: all modules modules-kver user check-kernel check-kernel-build \
+	checkpatch clean print-kver print-kdir print-kvers \
+	sanitize san-programs fuzz fuzzers check-release-daemon
 .DELETE_ON_ERROR:
 # Keep the objects of the pattern-built programs (no relinks on every make).
 .SECONDARY:
 
 all: modules user
 
-modules:
+modules: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+.PHONY: kdir-check
+kdir-check:
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
 	  echo "No kernel build directory (KDIR='$(KDIR)'): run tools/install-deps.sh" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# The module sources (what Kbuild reads), copied into another tree to
+# build there: one tree per kernel, so that builds for several kernels
+# coexist.  cp -p keeps the times: an unchanged file is not rebuilt.
+BR_KSRC = Kbuild kernel/Kbuild \
+	$(filter-out %.mod.c,$(shell find kernel uapi -name '*.[ch]' | sort))
+KMOD_DIR = $(CURDIR)/$(B)/kmod/$(KVER)
+
+modules-kver: kdir-check
+	@mkdir -p $(KMOD_DIR) && cp -p --parents $(BR_KSRC) $(KMOD_DIR)/
+	$(MAKE) -C $(KDIR) M=$(KMOD_DIR) modules
 
 user: $(LIBS) $(USER_BINS)
 
@@ -164,6 +212,20 @@ $(B)/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c) $(SR
 $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))*.c)): BR_CFLAGS += $(CFLAGS_$(1))
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+# The daemon again, with its test hooks: same sources, other objects.
+BIOFLOWD_SRCS := $(wildcard $(call prog_dir,bioflowd)*.c) $(SRCS_bioflowd)
+$(HOOKS_DAEMON): $(BIOFLOWD_SRCS:%.c=$(B)/obj-hooks/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS_bioflowd) $(LDLIBS)
+
+$(B)/obj-hooks/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BR_CFLAGS) $(CFLAGS_bioflowd) $(HOOKS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Objects built by an older Makefile, which put the hooks into
+# build/bioflowd by default, are rebuilt.
+$(BIOFLOWD_SRCS:%.c=$(B)/obj/%.o): Makefile
 
 sanitize:
 	@$(MAKE) --no-print-directory B=$(B)/san CFLAGS="$(SAN_CFLAGS)" san-programs
@@ -200,22 +262,35 @@ $(B)/tests/vm/t_%: $(B)/obj/tests/vm/t_%.o $(VM_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS) -lpthread
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/obj-hooks -name '*.d' 2>/dev/null)
 
 # --- kernel checks ----------------------------------------------------------
 
-# A full rebuild (warnings only show for files that get compiled), with
-# W=1 and sparse; any "warning:" or "error:" line fails.
-check-kernel:
-	@set -o pipefail; mkdir -p $(B); \
-	echo "== W=1 C=1 build against $(KDIR)"; \
-	$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean && \
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=1 modules 2>&1 | tee $(B)/check-kernel.log; \
-	rc=$$?; \
-	if [ $$rc -ne 0 ]; then echo "check-kernel: build failed" >&2; exit 1; fi; \
-	if grep -iE '(warning|error):' $(B)/check-kernel.log >&2; then \
-	  echo "check-kernel: the W=1 C=1 build is not clean (above)" >&2; exit 1; fi
+check-kernel: check-kernel-build
 	@$(MAKE) --no-print-directory checkpatch
+
+# A full rebuild (warnings only show for files that get compiled), with
+# W=1 and sparse, in a fresh copy of the sources; any "warning:" or
+# "error:" line fails.
+KCHECK_DIR = $(CURDIR)/$(B)/kcheck/$(KVER)
+KCHECK_LOG = $(B)/check-kernel-$(KVER).log
+
+check-kernel-build: kdir-check
+	@set -o pipefail; \
+	echo "== W=1 C=1 build against $(KDIR) ($(KVER))"; \
+	rm -rf $(KCHECK_DIR) && mkdir -p $(KCHECK_DIR) && \
+	cp -p --parents $(BR_KSRC) $(KCHECK_DIR)/ && \
+	$(MAKE) -C $(KDIR) M=$(KCHECK_DIR) W=1 C=1 modules 2>&1 | tee $(KCHECK_LOG); \
+	rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "check-kernel: build failed against $(KVER)" >&2; exit 1; fi; \
+	if grep -iE '(warning|error):' $(KCHECK_LOG) >&2; then \
+	  echo "check-kernel: the W=1 C=1 build against $(KVER) is not clean (above)" >&2; exit 1; fi; \
+	echo "check-kernel: W=1 C=1 clean against $(KVER)"
+
+# The compatibility header alone may test LINUX_VERSION_CODE (checkpatch's
+# warning is for code merged upstream, which has no other kernel to build
+# against): kernel/bioreader_compat.h says why.
+BR_COMPAT_H := kernel/bioreader_compat.h
 
 checkpatch:
 	@if [ -z "$(CHECKPATCH)" ]; then \
@@ -225,8 +300,9 @@ checkpatch:
 	files=$$(find kernel uapi -name '*.[ch]' -not -name '*.mod.c' | sort); \
 	bad=0; \
 	for f in $$files; do \
+	  ign=; [ $$f != $(BR_COMPAT_H) ] || ign="--ignore LINUX_VERSION_CODE"; \
 	  out=$$(perl $(CHECKPATCH) --strict --no-tree --no-summary --terse \
-		--show-types -f $$f 2>&1) || bad=1; \
+		--show-types $$ign -f $$f 2>&1) || bad=1; \
 	  [ -z "$$out" ] || { echo "$$out"; bad=1; }; \
 	done; \
 	if [ $$bad -ne 0 ]; then echo "checkpatch: not clean (above)" >&2; exit 1; fi; \
@@ -234,15 +310,24 @@ checkpatch:
 
 # --- install ----------------------------------------------------------------
 #
-#   make install [DESTDIR=] [PREFIX=/usr]   modules, programs, udev rules,
+#   make install [DESTDIR=] [PREFIX=/usr]   the product: the driver module
+#                      (not the simulator), programs, udev rules,
 #                      sysusers.d, tmpfiles.d, modprobe.d, the systemd unit
 #                      and the man pages (docs/install.md); depmod -a unless
 #                      DESTDIR is set.  Build first (make); the modules are
 #                      not rebuilt here.  Every file installed is listed in
-#                      $(PREFIX)/share/bioreader/install-manifest.
-#   make uninstall     removes exactly the files of that manifest.
-#   make dkms-source   the module sources and dkms.conf into
+#                      $(PREFIX)/share/bioreader/install-manifest.  It
+#                      refuses a bioflowd built with the test hooks.
+#   make install-sim   the simulated reader, bioreader_sim.ko, for demos and
+#                      integration tests (never on a production appliance),
+#                      listed in $(PREFIX)/share/bioreader/install-manifest-sim
+#   make uninstall, make uninstall-sim
+#                      remove exactly the files of the manifest.
+#   make dkms-source   the driver's sources and dkms.conf into
 #                      $(DESTDIR)/usr/src/bioreader-$(BR_VERSION)
+#   make dkms-source-sim
+#                      the simulator's into
+#                      $(DESTDIR)/usr/src/bioreader-sim-$(BR_VERSION)
 #   make sign KEY=PEM CERT=X509 [HASH=sha256] [SIGN_MODULES=...]
 #                      signs kernel/*.ko (or SIGN_MODULES) with
 #                      $(KDIR)/scripts/sign-file; an existing signature is
@@ -260,14 +345,17 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 MODPROBEDIR ?= /lib/modprobe.d
 UNITDIR ?= /usr/lib/systemd/system
 MANIFEST ?= $(PREFIX)/share/bioreader/install-manifest
+MANIFEST_SIM ?= $(PREFIX)/share/bioreader/install-manifest-sim
 DEPMOD ?= depmod
 INSTALL ?= install
 
 BR_VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' kernel/bioreader_main.c)
 BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
-# The modules make install copies; INSTALL_MODULES= installs none (the
-# Debian packages ship the module sources for DKMS instead, debian/rules).
-INSTALL_MODULES ?= $(BR_MODULES)
+# The module make install copies: the driver only; the simulator is
+# make install-sim's.  INSTALL_MODULES= installs none (the Debian packages
+# ship the module sources for DKMS instead, debian/rules).
+INSTALL_MODULES ?= kernel/bioreader.ko
+SIM_MODULE := kernel/bioreader_sim.ko
 BR_MANPAGES := $(wildcard docs/man/*.[1-8])
 
 # "SOURCE DEST MODE" triples (DEST without DESTDIR).
@@ -284,18 +372,27 @@ BR_INSTALL_FILES := \
 	$(B)/bioflowd.service $(UNITDIR)/bioflowd.service 0644 \
 	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
 
-.PHONY: install uninstall install-check-modules dkms-source sign $(B)/bioflowd.service
+.PHONY: install uninstall install-sim uninstall-sim install-check-modules \
+	dkms-source dkms-source-sim sign $(B)/bioflowd.service
 
 install-check-modules:
 	@for m in $(INSTALL_MODULES); do test -f $$m || { \
 	  echo "install: $$m is missing: run make (as a user) first" >&2; exit 1; }; done
+
+# The daemon installed must be the release build: no test hook.
+# (DAEMON_BIN= checks another binary, without building anything.)
+DAEMON_BIN ?= $(B)/bioflowd
+check-release-daemon: $(DAEMON_BIN)
+	@if grep -qa '$(HOOKS_MARK)' $(DAEMON_BIN); then \
+	  echo "install: $(DAEMON_BIN) was built with the test hooks ($(HOOKS_CFLAGS)):" \
+	       "rebuild it without (make clean; make)" >&2; exit 1; fi
 
 # The unit names the daemon by its installed path.
 $(B)/bioflowd.service: packaging/systemd/bioflowd.service
 	@mkdir -p $(@D)
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
-install: install-check-modules $(B)/bioctl $(B)/bioflow-verify \
+install: install-check-modules check-release-daemon $(B)/bioctl $(B)/bioflow-verify \
 		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service
 	@set -e; set -- $(BR_INSTALL_FILES); list=""; \
 	while [ $$# -ge 3 ]; do \
@@ -333,20 +430,51 @@ ifeq ($(DESTDIR),)
 	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
 endif
 
+# The simulator: its module and a manifest of its own, so that the
+# product's make uninstall and this one's leave each other alone.
+install-sim:
+	@test -f $(SIM_MODULE) || { \
+	  echo "install-sim: $(SIM_MODULE) is missing: run make (as a user) first" >&2; exit 1; }
+	@set -e; echo "  INSTALL $(DESTDIR)$(MODDIR)/$(notdir $(SIM_MODULE))"; \
+	$(INSTALL) -D -m 0644 $(SIM_MODULE) "$(DESTDIR)$(MODDIR)/$(notdir $(SIM_MODULE))"; \
+	$(INSTALL) -d "$(DESTDIR)$(dir $(MANIFEST_SIM))"; \
+	printf '%s\n' $(MODDIR)/$(notdir $(SIM_MODULE)) $(MANIFEST_SIM) >"$(DESTDIR)$(MANIFEST_SIM)"; \
+	echo "  MANIFEST $(DESTDIR)$(MANIFEST_SIM)"
+ifeq ($(DESTDIR),)
+	$(DEPMOD) -a $(KVER)
+endif
+
+uninstall-sim:
+	@$(MAKE) --no-print-directory uninstall MANIFEST=$(MANIFEST_SIM)
+
 # What DKMS builds from: Kbuild files, the module sources and the uAPI.
-BR_DKMS_SRC := Kbuild kernel/Kbuild \
-	$(filter-out %.mod.c,$(shell find kernel -name '*.[ch]' | sort)) \
-	$(shell find uapi -name '*.h' | sort)
+# The driver's tree has no simulator source (kernel/sim/), and its
+# dkms.conf builds the driver alone (BR_ONLY); the simulator's tree has
+# the simulator and the headers and algorithms it shares, not the driver.
+BR_KERNEL_SRC := $(filter-out %.mod.c,$(shell find kernel -name '*.[ch]' | sort))
+BR_UAPI_SRC := $(shell find uapi -name '*.h' | sort)
+BR_DKMS_SRC := Kbuild kernel/Kbuild $(filter-out kernel/sim/%,$(BR_KERNEL_SRC)) $(BR_UAPI_SRC)
+BR_DKMS_SIM_SRC := Kbuild kernel/Kbuild \
+	$(filter kernel/sim/% kernel/algo/% kernel/%.h,$(BR_KERNEL_SRC)) $(BR_UAPI_SRC)
 BR_DKMS_DIR := /usr/src/bioreader-$(BR_VERSION)
+BR_DKMS_SIM_DIR := /usr/src/bioreader-sim-$(BR_VERSION)
+
+# dkms_tree DIR CONF SOURCES
+define dkms_tree
+	@set -e; d="$(DESTDIR)$(1)"; \
+	grep -qx 'PACKAGE_VERSION="$(BR_VERSION)"' $(2) || { \
+	  echo "$@: $(2)'s PACKAGE_VERSION is not $(BR_VERSION)" >&2; exit 1; }; \
+	rm -rf "$$d"; \
+	for f in $(3); do $(INSTALL) -D -m 0644 $$f "$$d/$$f"; done; \
+	$(INSTALL) -m 0644 $(2) "$$d/dkms.conf"; \
+	echo "  DKMS source $$d"
+endef
 
 dkms-source:
-	@set -e; d="$(DESTDIR)$(BR_DKMS_DIR)"; \
-	grep -qx 'PACKAGE_VERSION="$(BR_VERSION)"' packaging/dkms/dkms.conf || { \
-	  echo "dkms-source: dkms.conf's PACKAGE_VERSION is not $(BR_VERSION)" >&2; exit 1; }; \
-	rm -rf "$$d"; \
-	for f in $(BR_DKMS_SRC); do $(INSTALL) -D -m 0644 $$f "$$d/$$f"; done; \
-	$(INSTALL) -m 0644 packaging/dkms/dkms.conf "$$d/dkms.conf"; \
-	echo "  DKMS source $$d"
+	$(call dkms_tree,$(BR_DKMS_DIR),packaging/dkms/dkms.conf,$(BR_DKMS_SRC))
+
+dkms-source-sim:
+	$(call dkms_tree,$(BR_DKMS_SIM_DIR),packaging/dkms/sim/dkms.conf,$(BR_DKMS_SIM_SRC))
 
 # sign-file appends a signature; a module already signed is first cut back
 # to its unsigned length (trailer: signature, 12-byte struct
@@ -381,6 +509,14 @@ print-kver:
 
 print-kdir:
 	@echo $(KDIR)
+
+# Only those with a kernel build tree (headers) installed.
+print-kvers:
+	@for k in $(KVER) $(foreach m,$(BR_KERNEL_METAS),$(call meta_kver,$(m))); do \
+	  case " $$seen " in *" $$k "*) continue ;; esac; seen="$$seen $$k"; \
+	  if [ -f /lib/modules/$$k/build/Makefile ] || \
+	     [ -f /usr/src/linux-headers-$$k/Makefile ]; then echo $$k; fi; \
+	done
 
 clean:
 	-@test -f "$(KDIR)/Makefile" && $(MAKE) -s -C $(KDIR) M=$(CURDIR) clean

@@ -8,7 +8,8 @@
 #   bash bench/run.sh [SECONDS_PER_MEASUREMENT]
 #   (bench_log and bench_daemon make their scratch stores under
 #   BENCH_LOG_DIR, default /var/tmp; bench_daemon runs bioflowd, so only
-#   as root, with its own defaults: bench/bench_daemon.c)
+#   as root, with its own defaults: bench/bench_daemon.c; the verdict
+#   latency runs in the QEMU VM, bench/vm-verdict.sh, also as root)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 make -s user >/dev/null
@@ -23,4 +24,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	build/bench/bench_daemon -d "${BENCH_LOG_DIR:-/var/tmp}"
 else
 	echo "bench_daemon: skipped: needs root (bioflowd starts as root and drops to \"nobody\")"
+fi
+if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null; then
+	bash bench/vm-verdict.sh 10 3
+else
+	echo "vm_verdict: skipped: needs root and qemu-system-x86_64 (bench/vm-verdict.sh)"
 fi

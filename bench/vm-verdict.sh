@@ -18,5 +18,11 @@ done
 [ "${1:-}" != -- ] || shift
 make -s user >/dev/null
 make -s modules >/dev/null
-exec bash tests/vm/qemu/run.sh -q "$@" -- \
-	"modprobe bioreader_sim && modprobe bioreader boot_id=\$(cat /proc/sys/kernel/random/boot_id) && build/bench/vm_verdict ${args[*]}"
+out=$(mktemp -d "${TMPDIR:-/tmp}/vm-verdict.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+rc=0
+bash tests/vm/qemu/run.sh -q --out "$out" "$@" -- \
+	"modprobe bioreader_sim && modprobe bioreader boot_id=\$(cat /proc/sys/kernel/random/boot_id) && build/bench/vm_verdict ${args[*]}" ||
+	rc=$?
+cat "$out/output.log" 2>/dev/null
+exit $rc

@@ -33,6 +33,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "bioreader_compat.h"
 #include "bioreader_hw.h"
 #include "algo/bio_frame.h"
 #include "algo/bio_match.h"	/* and the uAPI header */

@@ -651,7 +651,6 @@ static const struct file_operations br_audit_fops = {
 	.poll = br_audit_poll,
 	.unlocked_ioctl = br_audit_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
 };
 
 /* ---- state in sysfs: /sys/class/misc/bioreader-audit/ ---- */

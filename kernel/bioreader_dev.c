@@ -127,7 +127,6 @@ static const struct file_operations br_fops = {
 	.poll = br_poll,
 	.unlocked_ioctl = br_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
 };
 
 static int br_hw_identify(struct bioreader *br)

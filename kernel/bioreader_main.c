@@ -30,7 +30,7 @@ static int __init br_init(void)
 	if (ret)
 		goto err_audit;
 
-	br_class = class_create(THIS_MODULE, BR_DRV_NAME);
+	br_class = br_class_create(BR_DRV_NAME);
 	if (IS_ERR(br_class)) {
 		ret = PTR_ERR(br_class);
 		goto err_region;

@@ -112,10 +112,9 @@ static int br_platform_probe(struct platform_device *pdev)
 	return br_reader_probe(pdev, map);
 }
 
-static int br_platform_remove(struct platform_device *pdev)
+static void br_platform_remove(struct platform_device *pdev)
 {
 	br_reader_remove(platform_get_drvdata(pdev));
-	return 0;
 }
 
 static const struct of_device_id br_of_match[] = {
@@ -136,7 +135,7 @@ static struct platform_driver br_platform_driver = {
 		.of_match_table = br_of_match,
 	},
 	.probe = br_platform_probe,
-	.remove = br_platform_remove,
+	BR_PLATFORM_REMOVE(br_platform_remove),
 	.id_table = br_id_table,
 };
 

@@ -26,7 +26,6 @@
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
 
 #include "bioreader.h"
 

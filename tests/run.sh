@@ -10,10 +10,26 @@
 #   3. unit tests, natively: build/tests/unit/test_*, the fuzz corpus
 #      replays, and both again under ASan/UBSan (make sanitize)
 #   4. static checks: tests/static/*.sh
-#   5. kernel checks: `make check-kernel` (W=1 C=1 clean and
-#      checkpatch --strict clean) as one result
+#   5. kernel checks: a W=1 C=1 (sparse) build that must be clean
+#      (`make check-kernel-build`) against every supported kernel whose
+#      headers are installed (`make print-kvers`: Debian 12's 6.1 always,
+#      Debian's 6.12 and 6.12 PREEMPT_RT when present), one result each,
+#      and checkpatch --strict clean (`make checkpatch`), one result
 #   6. VM tests: tests/vm/guest-suite.sh in the QEMU bench
-#      (tests/vm/qemu/run.sh), plus one result "kernel log clean"
+#      (tests/vm/qemu/run.sh), plus one result "kernel log clean", per
+#      kernel as --kernels says:
+#        ci (default)  the whole suite on the default kernel (6.1), and
+#                      the smoke test (tests/vm/t_smoke.c: modules, a
+#                      reader, a verification and an attack through
+#                      bioflowd and the TPM, a reader unplugged
+#                      mid-session, rmmod) on each other supported
+#                      kernel with an image in /boot; results
+#                      vm@KVER/...; under a minute per kernel (with
+#                      their module builds and section 5's checks, the
+#                      two 6.12 kernels add about five minutes to a run)
+#        all           the whole suite on every one of them (the long
+#                      lane: about four minutes more per kernel)
+#        default       the default kernel only
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
 #      them (root; it changes the machine for a few minutes, then
@@ -23,9 +39,11 @@
 # `not ok` lines without subtests); `ok ... # SKIP` is a skip; a program
 # that exits non-zero without any `not ok` counts as one failure.
 #
-# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--pkg] [-v] [--no-deps]
+# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--pkg]
+#                    [--kernels ci|all|default] [-v] [--no-deps]
 #   --unit/--static/--kernel/--vm/--pkg  run only these parts (the build
 #                   always runs)
+#   --kernels MODE  which kernels the VM tests run on (6., above)
 #   -v              print every program's full output (default: failures only;
 #                   the VM's console is always shown live)
 #   --no-deps       do not run tools/install-deps.sh
@@ -38,13 +56,25 @@ cd "$ROOT" || exit 1
 parts=()
 VERBOSE=0
 DEPS=1
+KERNELS=ci
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--unit | --static | --kernel | --vm | --pkg) parts+=("${1#--}") ;;
+	--kernels)
+		KERNELS=${2:-}
+		case "$KERNELS" in
+		ci | all | default) ;;
+		*)
+			echo "run.sh: --kernels ci|all|default" >&2
+			exit 2
+			;;
+		esac
+		shift
+		;;
 	-v | --verbose) VERBOSE=1 ;;
 	--no-deps) DEPS=0 ;;
 	-h | --help)
-		sed -n '3,31p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,49p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -154,6 +184,27 @@ if [ $DEPS -eq 1 ]; then
 	bash tools/install-deps.sh || echo "install-deps failed; continuing with what is there"
 fi
 
+# --- kernels --------------------------------------------------------------
+# The default kernel (`make print-kver`, Debian 12's 6.1) and the other
+# supported kernels whose headers are installed (`make print-kvers`);
+# the VM tests need an image too.
+DEF_KVER=$(make -s --no-print-directory print-kver 2>/dev/null)
+OTHER_KVERS=()
+while read -r k; do
+	[ -n "$k" ] && [ "$k" != "$DEF_KVER" ] && OTHER_KVERS+=("$k")
+done < <(make -s --no-print-directory print-kvers 2>/dev/null)
+# VM_RUNS: "KVER MODE" lines, MODE full or smoke.
+VM_RUNS=("$DEF_KVER full")
+if [ "$KERNELS" != default ]; then
+	for k in "${OTHER_KVERS[@]}"; do
+		if [ "$KERNELS" = all ]; then
+			VM_RUNS+=("$k full")
+		else
+			VM_RUNS+=("$k smoke")
+		fi
+	done
+fi
+
 # --- 2. build -------------------------------------------------------------
 section "build"
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -168,6 +219,19 @@ if want kernel || want vm; then
 	rc=$?
 	[ $rc -eq 0 ] || grep -E 'error|Error|undefined' "$LOGS/build-modules.log" | head -n 30
 	result "build: kernel modules" $rc "$LOGS/build-modules.ktap"
+fi
+# The other kernels' modules, for their VM runs (the bench would build
+# them itself; here a failure is a result of its own).
+if want vm; then
+	for run in "${VM_RUNS[@]:1}"; do
+		k=${run%% *}
+		[ -r "/boot/vmlinuz-$k" ] || continue
+		echo "make modules-kver KVER=$k (log: build/test-logs/build-modules-$k.log)"
+		make -j"$JOBS" modules-kver KVER="$k" >"$LOGS/build-modules-$k.log" 2>&1
+		rc=$?
+		[ $rc -eq 0 ] || grep -E 'error|Error|undefined' "$LOGS/build-modules-$k.log" | head -n 30
+		result "build: kernel modules for $k" $rc "$LOGS/build-modules-$k.ktap"
+	done
 fi
 
 # --- 3. unit tests --------------------------------------------------------
@@ -224,69 +288,108 @@ fi
 
 # --- 5. kernel checks -----------------------------------------------------
 if want kernel; then
-	section "kernel checks (W=1 C=1, checkpatch --strict)"
-	echo "make check-kernel: clean rebuild with W=1 C=1, then checkpatch (about a minute)"
-	make check-kernel >"$LOGS/check-kernel.log" 2>&1
+	section "kernel checks (W=1 C=1 per kernel, checkpatch --strict)"
+	for k in "$DEF_KVER" "${OTHER_KVERS[@]}"; do
+		echo "make check-kernel-build KVER=$k: fresh W=1 C=1 build (about a minute)"
+		make check-kernel-build KVER="$k" >"$LOGS/check-kernel-$k.log" 2>&1
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			grep -iE '(warning|error):|not clean|failed' "$LOGS/check-kernel-$k.log" | head -n 40
+		else
+			tail -n 1 "$LOGS/check-kernel-$k.log"
+		fi
+		result "kernel $k: W=1 C=1 clean" $rc "$LOGS/check-kernel-$k.ktap"
+	done
+	make checkpatch >"$LOGS/checkpatch.log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ]; then
-		grep -iE '(warning|error|check):|not clean|failed' "$LOGS/check-kernel.log" | head -n 40
+		grep -iE '(warning|error|check):|not clean|no checkpatch' "$LOGS/checkpatch.log" | head -n 40
 	else
-		tail -n 1 "$LOGS/check-kernel.log"
+		tail -n 1 "$LOGS/checkpatch.log"
 	fi
-	result "kernel: W=1 C=1, checkpatch clean" $rc "$LOGS/check-kernel.ktap"
+	# Without checkpatch.pl `make checkpatch` says so and succeeds: that
+	# is not a pass.
+	grep -q 'no checkpatch.pl found' "$LOGS/checkpatch.log" && rc=1
+	result "kernel: checkpatch --strict clean" $rc "$LOGS/checkpatch.ktap"
 fi
 
 # --- 6. VM tests ----------------------------------------------------------
-if want vm; then
-	section "VM tests (QEMU, tests/vm/guest-suite.sh)"
-	mkdir -p "$LOGS/vm"
-	if [ ! -f tests/vm/guest-suite.sh ]; then
-		echo "not ok 1 vm suite: tests/vm/guest-suite.sh is missing" >"$LOGS/vm/suite.ktap"
-		record "vm/suite" "$LOGS/vm/suite.ktap" 1
+
+# vm_run KVER MODE: the suite (MODE full) or the smoke test (smoke) in the
+# VM on kernel KVER; results named vm/... for the default kernel and
+# vm@KVER/... for the others, logs in build/test-logs/vm[-KVER]/.
+vm_run() {
+	local kver=$1 mode=$2 pre dir rc out gstat before prog prc p f s nb
+	local cmd=(tests/vm/guest-suite.sh)
+
+	if [ "$kver" = "$DEF_KVER" ]; then
+		pre=vm
+		dir=$LOGS/vm
 	else
-		bash tests/vm/qemu/run.sh --out "$LOGS/vm" -- tests/vm/guest-suite.sh
-		rc=$?
-		echo
-		out=$LOGS/vm/output.log
-		[ -f "$out" ] || : >"$out"
-		# The guest command's own status (run.sh also fails for a dirty
-		# kernel log, which is counted on its own below).
-		gstat=$(cat "$LOGS/vm/status" 2>/dev/null) || gstat=
-		# Per program, split at the suite's "# program: NAME" lines.
-		awk -v dir="$LOGS/vm" '
-			/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
-			file != "" { print > file }
-			END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
-		' "$out"
-		before=$FAIL
-		if [ -s "$LOGS/vm/programs" ]; then
-			while read -r prog; do
-				# The suite logs "# suite: NAME exited RC after Ns".
-				prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
-					"$LOGS/vm/prog-$prog.log" | tail -n 1)
-				record "vm/$prog" "$LOGS/vm/prog-$prog.log" "${prc:-0}"
-			done <"$LOGS/vm/programs"
-			# Whatever the suite printed before the first program.
-			awk '/^# program: /{exit} {print}' "$out" >"$LOGS/vm/preamble.log"
-			read -r p f s nb < <(count_ktap "$LOGS/vm/preamble.log")
-			[ $((p + f + s)) -eq 0 ] || record "vm/suite setup" "$LOGS/vm/preamble.log" 0
-		else
-			record "vm/suite" "$out" "${gstat:-0}"
-		fi
-		if [ -z "$gstat" ]; then
-			echo "# no status came back from the VM (run.sh exit $rc: timeout or crash)" >"$LOGS/vm/exit.log"
-			result "vm: the VM run completed" 1 "$LOGS/vm/exit.log"
-		elif [ "$gstat" -ne 0 ] && [ "$FAIL" -eq "$before" ]; then
-			echo "# the suite exited with status $gstat" >"$LOGS/vm/exit.log"
-			result "vm: suite exit status" 1 "$LOGS/vm/exit.log"
-		fi
-		if [ -f "$LOGS/vm/klog.status" ]; then
-			[ "$(cat "$LOGS/vm/klog.status")" = clean ]
-			result "vm: kernel log clean" $? "$LOGS/vm/klog.ktap"
-		else
-			result "vm: kernel log clean (no kernel log came back)" 1 "$LOGS/vm/klog.ktap"
-		fi
+		pre=vm@$kver
+		dir=$LOGS/vm-$kver
 	fi
+	[ "$mode" = full ] || cmd+=(t_smoke)
+	mkdir -p "$dir"
+	if [ ! -r "/boot/vmlinuz-$kver" ]; then
+		echo "ok 1 $pre: no /boot/vmlinuz-$kver (linux-image of that kernel) # SKIP" >"$dir/skip.ktap"
+		record "$pre" "$dir/skip.ktap" 0
+		return
+	fi
+	section "VM tests on $kver ($mode: ${cmd[*]})"
+	if [ ! -f tests/vm/guest-suite.sh ]; then
+		echo "not ok 1 vm suite: tests/vm/guest-suite.sh is missing" >"$dir/suite.ktap"
+		record "$pre/suite" "$dir/suite.ktap" 1
+		return
+	fi
+	bash tests/vm/qemu/run.sh --kver "$kver" --out "$dir" -- "${cmd[@]}"
+	rc=$?
+	echo
+	out=$dir/output.log
+	[ -f "$out" ] || : >"$out"
+	# The guest command's own status (run.sh also fails for a dirty
+	# kernel log, which is counted on its own below).
+	gstat=$(cat "$dir/status" 2>/dev/null) || gstat=
+	# Per program, split at the suite's "# program: NAME" lines.
+	awk -v dir="$dir" '
+		/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
+		file != "" { print > file }
+		END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
+	' "$out"
+	before=$FAIL
+	if [ -s "$dir/programs" ]; then
+		while read -r prog; do
+			# The suite logs "# suite: NAME exited RC after Ns".
+			prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
+				"$dir/prog-$prog.log" | tail -n 1)
+			record "$pre/$prog" "$dir/prog-$prog.log" "${prc:-0}"
+		done <"$dir/programs"
+		# Whatever the suite printed before the first program.
+		awk '/^# program: /{exit} {print}' "$out" >"$dir/preamble.log"
+		read -r p f s nb < <(count_ktap "$dir/preamble.log")
+		[ $((p + f + s)) -eq 0 ] || record "$pre/suite setup" "$dir/preamble.log" 0
+	else
+		record "$pre/suite" "$out" "${gstat:-0}"
+	fi
+	if [ -z "$gstat" ]; then
+		echo "# no status came back from the VM (run.sh exit $rc: timeout or crash)" >"$dir/exit.log"
+		result "$pre: the VM run completed" 1 "$dir/exit.log"
+	elif [ "$gstat" -ne 0 ] && [ "$FAIL" -eq "$before" ]; then
+		echo "# the suite exited with status $gstat" >"$dir/exit.log"
+		result "$pre: suite exit status" 1 "$dir/exit.log"
+	fi
+	if [ -f "$dir/klog.status" ]; then
+		[ "$(cat "$dir/klog.status")" = clean ]
+		result "$pre: kernel log clean" $? "$dir/klog.ktap"
+	else
+		result "$pre: kernel log clean (no kernel log came back)" 1 "$dir/klog.ktap"
+	fi
+}
+
+if want vm; then
+	for run in "${VM_RUNS[@]}"; do
+		vm_run "${run%% *}" "${run#* }"
+	done
 fi
 
 # --- 7. Debian packages --------------------------------------------------

@@ -19,6 +19,10 @@ PACKAGES=(
 	# VM test bench
 	qemu-system-x86 linux-image-amd64 busybox-static cpio
 	swtpm swtpm-tools
+	# the other supported kernels (bookworm-security): Debian's 6.12 and
+	# its PREEMPT_RT flavour, to build against and boot in the VM
+	linux-headers-6.12-amd64 linux-image-6.12-amd64
+	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	# bioflowd (seccomp, io_uring, udev)
 	libseccomp-dev liburing-dev libudev-dev
 	# static checks (device tree, man pages, udev rules and sysusers)

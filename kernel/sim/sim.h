@@ -4,13 +4,15 @@
  * docs/hardware.md.  Internal interfaces between the simulator's parts:
  *
  *   sim_configfs.c  instances and their attributes (userspace control)
- *   sim_main.c      the "bioreader-sim" platform device and driver, and
- *                   the "bioreader" child device the core driver binds
+ *   sim_main.c      the "bioreader-sim" platform device and driver, the
+ *                   "bioreader" child device the core driver binds, and
+ *                   the device's debugfs directory (test features)
  *   sim_regs.c      the register file behind a regmap
  *   sim_irq.c       a one-line interrupt controller
  *   sim_engine.c    the frame clock and the DMA engine
  *   sim_scene.c     what the sensor sees (sim_scene.h)
- *   sim_inject.c    fault and attack injection (a test feature)
+ *   sim_inject.c    fault and attack injection (a test feature, in
+ *                   debugfs)
  *   sim_capture.c   capture of a session's frames in debugfs (a test
  *                   feature)
  */
@@ -26,6 +28,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "../bioreader_compat.h"
 #include "../bioreader_hw.h"
 #include "sim_scene.h"
 
@@ -111,13 +114,24 @@ struct sim_dev {
 	struct platform_device *child;	/* "bioreader.N" */
 
 	/*
-	 * @lock protects the register state below.  It is taken from the
-	 * regmap callbacks (any context, regmap's own spinlock held), the
-	 * interrupt work (hard irq) and the DMA engine (process context),
-	 * always with interrupts off.  The frame engine copies a finished
-	 * frame into the driver's buffer under @lock, after checking @gen,
-	 * so that no byte reaches a buffer once the driver has stopped
-	 * capture, reset the device or changed the key.
+	 * @lock protects the register state below, and the injection and
+	 * stall state after it.  It is taken, always with spin_lock_irqsave(),
+	 * from:
+	 *   - the regmap callbacks, with regmap's own spinlock_t held: in
+	 *     process context, and from the core driver's primary interrupt
+	 *     handler (hard irq; on PREEMPT_RT that handler is force-threaded);
+	 *   - the stall hrtimer (hard irq; on PREEMPT_RT a soft hrtimer, run
+	 *     in softirq context);
+	 *   - the DMA engine's work and probe/remove (process context).
+	 * Never from the interrupt's irq_work, which runs in hard-irq context
+	 * even on PREEMPT_RT, where a spinlock_t sleeps: that work reads only
+	 * @line, @irq_masked and @dead (sim_irq.c).  A raw_spinlock_t is not
+	 * an option: the frame engine copies a whole frame under @lock.
+	 *
+	 * The frame engine copies a finished frame into the driver's buffer
+	 * under @lock, after checking @gen, so that no byte reaches a buffer
+	 * once the driver has stopped capture, reset the device or changed
+	 * the key.
 	 */
 	spinlock_t lock;
 	u32 fps;
@@ -142,7 +156,9 @@ struct sim_dev {
 	u32 illum_len;
 	u32 gen;			/* bumped when in-flight work must die */
 	bool reseed;			/* engine reseeds its PRNG */
-	bool dead;			/* being removed: no timer, no irq */
+	bool dead;			/* being removed: no timer, no irq;
+					 * WRITE_ONCE, also read without @lock
+					 */
 
 	/*
 	 * Injection (sim_inject.c), under @lock.  @inject is a test
@@ -155,12 +171,19 @@ struct sim_dev {
 	ktime_t stall_end;
 	struct hrtimer stall_timer;
 
-	/* Interrupt controller (sim_irq.c). */
+	/*
+	 * Interrupt controller (sim_irq.c).  @line is the level of the
+	 * interrupt line, written under @lock (sim_irq_update_locked()) and
+	 * read without it by the hard-irq work; @irq_masked is written by
+	 * the irq_chip callbacks under the irq descriptor's raw lock; both
+	 * with WRITE_ONCE/READ_ONCE.
+	 */
 	struct fwnode_handle *fwnode;
 	struct irq_domain *domain;
 	unsigned int virq;
 	struct irq_work irq_work;
-	bool irq_masked;		/* READ_ONCE/WRITE_ONCE, no lock */
+	bool line;
+	bool irq_masked;
 
 	/* Frame engine (sim_engine.c). */
 	struct hrtimer timer;
@@ -179,7 +202,13 @@ struct sim_dev {
 	void *cap;
 	u32 cap_max;			/* frames @cap holds */
 	u64 cap_epoch;
-	struct dentry *cap_dir;
+
+	/*
+	 * debugfs directory of the test features ("inject", "capture"),
+	 * bioreader-sim/<child device>/; removed first at remove(), which
+	 * waits for the files' readers and writers to leave.
+	 */
+	struct dentry *dbg_dir;
 };
 
 /* sim_configfs.c */
@@ -192,10 +221,6 @@ struct platform_device *sim_device_create(struct sim_instance *inst,
 					  const struct sim_config *cfg);
 void sim_device_destroy(struct platform_device *pdev);
 const char *sim_device_child_name(struct platform_device *pdev);
-void sim_device_inject_set(struct platform_device *pdev,
-			   const struct sim_inject *inj);
-void sim_device_inject_get(struct platform_device *pdev,
-			   struct sim_inject *inj);
 
 /* sim_regs.c */
 struct regmap *sim_regmap_init(struct sim_dev *sd);
@@ -214,6 +239,7 @@ int sim_inject_parse(struct sim_inject *inj, const char *buf, size_t len);
 int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size);
 const char *sim_inject_name(enum sim_inject_kind kind);
 int sim_inject_init(struct sim_dev *sd);
+void sim_inject_add_files(struct sim_dev *sd);
 void sim_inject_fini(struct sim_dev *sd);
 void sim_stall_start_locked(struct sim_dev *sd, u32 ms);
 void sim_stall_end_locked(struct sim_dev *sd);
@@ -222,12 +248,9 @@ const void *sim_rec_find(struct sim_dev *sd, u64 epoch);
 void sim_inject_pixel(struct sim_dev *sd, bool on_lattice);
 
 /* sim_capture.c */
-void sim_capture_module_init(void);
-void sim_capture_module_exit(void);
 void sim_capture_init(struct sim_dev *sd);
 void sim_capture_add_files(struct sim_dev *sd);
 void sim_capture_fini(struct sim_dev *sd);
-void sim_capture_remove_files(struct sim_dev *sd);
 void sim_capture_save(struct sim_dev *sd, u64 epoch, const u8 *key,
 		      u64 key_time, const u32 *illum, u32 illum_len,
 		      const void *frame);

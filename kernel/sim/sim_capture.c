@@ -27,20 +27,6 @@
 #include "sim.h"
 #include "sim_capture.h"
 
-static struct dentry *sim_cap_root;
-
-void sim_capture_module_init(void)
-{
-	/* Without debugfs the devices simply have no capture file. */
-	sim_cap_root = debugfs_create_dir(SIM_DRV_NAME, NULL);
-}
-
-void sim_capture_module_exit(void)
-{
-	debugfs_remove_recursive(sim_cap_root);
-	sim_cap_root = NULL;
-}
-
 static size_t sim_cap_bytes(const struct sim_dev *sd, u32 frames)
 {
 	return sizeof(struct sim_capture_hdr) + (size_t)frames * sd->frame_size;
@@ -154,19 +140,10 @@ void sim_capture_init(struct sim_dev *sd)
 	sd->cap_max = 0;
 }
 
-/* After the child device exists: its name names the directory. */
+/* In the device's debugfs directory (sim_main.c). */
 void sim_capture_add_files(struct sim_dev *sd)
 {
-	sd->cap_dir = debugfs_create_dir(dev_name(&sd->child->dev),
-					 sim_cap_root);
-	debugfs_create_file("capture", 0600, sd->cap_dir, sd, &sim_cap_fops);
-}
-
-/* Before the device goes: waits for readers and writers to leave. */
-void sim_capture_remove_files(struct sim_dev *sd)
-{
-	debugfs_remove_recursive(sd->cap_dir);
-	sd->cap_dir = NULL;
+	debugfs_create_file("capture", 0600, sd->dbg_dir, sd, &sim_cap_fops);
 }
 
 /* After the frame engine has stopped for good. */

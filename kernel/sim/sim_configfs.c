@@ -7,13 +7,14 @@
  *   echo "person 42" > .../NAME/scene                 any time
  *   echo 1 > .../NAME/live                            create the devices
  *   cat .../NAME/dev_name                             "bioreader.N"
- *   echo bad_mac > .../NAME/inject                    while live (a test
- *                                                     feature: sim_inject.c)
  *   echo 0 > .../NAME/live                            remove them
  *   rmdir .../NAME                                    (removes a live one)
  *
  * Attributes: width, height, fps, emb_dim, seed (fixed while live);
- * scene; live; dev_name (read-only); inject (while live).
+ * scene; live; dev_name (read-only).  configfs is the simulator's
+ * configuration interface and holds nothing else: the test features
+ * (fault injection, session capture) are in debugfs, per live device
+ * (sim_main.c).
  */
 #include <linux/configfs.h>
 #include <linux/err.h>
@@ -274,41 +275,6 @@ static ssize_t sim_dev_name_show(struct config_item *item, char *page)
 
 CONFIGFS_ATTR_RO(sim_, dev_name);
 
-static ssize_t sim_inject_show(struct config_item *item, char *page)
-{
-	struct sim_instance *inst = to_sim_instance(item);
-	struct sim_inject inj = { .kind = SIM_INJECT_NONE };
-
-	mutex_lock(&inst->lock);
-	if (inst->pdev)
-		sim_device_inject_get(inst->pdev, &inj);
-	mutex_unlock(&inst->lock);
-	return sim_inject_print(&inj, page, PAGE_SIZE);
-}
-
-/* Arms one injection on the live device; ENODEV when not live. */
-static ssize_t sim_inject_store(struct config_item *item, const char *page,
-				size_t count)
-{
-	struct sim_instance *inst = to_sim_instance(item);
-	struct sim_inject inj;
-	ssize_t ret = count;
-	int err;
-
-	err = sim_inject_parse(&inj, page, count);
-	if (err)
-		return err;
-	mutex_lock(&inst->lock);
-	if (inst->pdev)
-		sim_device_inject_set(inst->pdev, &inj);
-	else
-		ret = -ENODEV;
-	mutex_unlock(&inst->lock);
-	return ret;
-}
-
-CONFIGFS_ATTR(sim_, inject);
-
 static struct configfs_attribute *sim_instance_attrs[] = {
 	&sim_attr_width,
 	&sim_attr_height,
@@ -318,7 +284,6 @@ static struct configfs_attribute *sim_instance_attrs[] = {
 	&sim_attr_scene,
 	&sim_attr_live,
 	&sim_attr_dev_name,
-	&sim_attr_inject,
 	NULL,
 };
 

@@ -421,7 +421,8 @@ void sim_engine_fini(struct sim_dev *sd)
 	unsigned long flags;
 
 	spin_lock_irqsave(&sd->lock, flags);
-	sd->dead = true;
+	WRITE_ONCE(sd->dead, true);
+	sim_irq_update_locked(sd);
 	sd->status &= ~BRHW_STATUS_CAPTURING;
 	sd->gen++;
 	memzero_explicit(sd->key, sizeof(sd->key));

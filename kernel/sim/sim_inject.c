@@ -4,18 +4,27 @@
  * that makes the device misbehave the way a faulty board, or an
  * attacker on the capture bus, would (docs/hardware.md, "Fault and
  * attack injection").  Userspace arms one injection at a time through
- * the instance's configfs attribute "inject"; the frame engine fires it
- * at the next occasion and disarms it.
+ * the live device's debugfs file, root only:
+ *
+ *   /sys/kernel/debug/bioreader-sim/<child device>/inject
+ *     write "bad_mac", ..., "stall <ms>", "none": arm (or disarm)
+ *     read:  what is armed and has not fired yet
+ *
+ * The frame engine fires it at the next occasion and disarms it.  It is
+ * a test control, not a configuration: debugfs, not configfs.
  *
  * This file holds the parts that are not the frame engine's own: the
- * attribute's syntax, the interrupt stall and the replay store (a frame
+ * file and its syntax, the interrupt stall and the replay store (a frame
  * of an earlier session, as a recorder on the bus would have kept it).
  */
+#include <linux/debugfs.h>
 #include <linux/errno.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "../algo/bio_frame.h"
 #include "sim.h"
@@ -34,7 +43,7 @@ static const char *const sim_inject_names[SIM_INJECT_COUNT] = {
 	[SIM_INJECT_STALL] = "stall",
 };
 
-/* Longest attribute text accepted, newline included. */
+/* Longest text accepted, newline included. */
 #define SIM_INJECT_TEXT_MAX	32
 
 const char *sim_inject_name(enum sim_inject_kind kind)
@@ -97,6 +106,61 @@ int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size)
 	return scnprintf(buf, size, "%s\n", sim_inject_name(inj->kind));
 }
 
+/* ---- the debugfs file ---- */
+
+static ssize_t sim_inject_read(struct file *file, char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct sim_dev *sd = file->private_data;
+	char text[SIM_INJECT_TEXT_MAX];
+	struct sim_inject inj;
+	unsigned long flags;
+	int len;
+
+	spin_lock_irqsave(&sd->lock, flags);
+	inj = sd->inject;
+	spin_unlock_irqrestore(&sd->lock, flags);
+	len = sim_inject_print(&inj, text, sizeof(text));
+	return simple_read_from_buffer(ubuf, count, ppos, text, len);
+}
+
+/* One write arms one injection, replacing what was armed. */
+static ssize_t sim_inject_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct sim_dev *sd = file->private_data;
+	char text[SIM_INJECT_TEXT_MAX];
+	struct sim_inject inj;
+	unsigned long flags;
+	int ret;
+
+	if (!count || count >= sizeof(text))
+		return -EINVAL;
+	if (copy_from_user(text, ubuf, count))
+		return -EFAULT;
+	ret = sim_inject_parse(&inj, text, count);
+	if (ret)
+		return ret;
+	spin_lock_irqsave(&sd->lock, flags);
+	sd->inject = inj;
+	spin_unlock_irqrestore(&sd->lock, flags);
+	return count;
+}
+
+static const struct file_operations sim_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = sim_inject_read,
+	.write = sim_inject_write,
+	.llseek = default_llseek,
+};
+
+/* In the device's debugfs directory (sim_main.c). */
+void sim_inject_add_files(struct sim_dev *sd)
+{
+	debugfs_create_file("inject", 0600, sd->dbg_dir, sd, &sim_inject_fops);
+}
+
 /* ---- interrupt stall ---- */
 
 /*
@@ -107,6 +171,7 @@ int sim_inject_print(const struct sim_inject *inj, char *buf, size_t size)
 void sim_stall_start_locked(struct sim_dev *sd, u32 ms)
 {
 	sd->stalled = true;
+	sim_irq_update_locked(sd);
 	sd->stall_end = ktime_add_ms(ktime_get(), ms);
 	hrtimer_start(&sd->stall_timer, sd->stall_end, HRTIMER_MODE_ABS);
 }

@@ -6,13 +6,30 @@
  * board.
  *
  * The line is level-triggered: asserted while INT_STATUS & INT_ENABLE is
- * non-zero.  Whenever the register model changes either register, or the
- * interrupt is unmasked, and the line is asserted, an irq_work runs the
- * interrupt's flow handler in hard-irq context, as a parent interrupt
- * controller's chained handler would.  A handler that acknowledges only
- * part of the pending bits is called again at once; one that
- * acknowledges none is called again at the next change of the line's
- * inputs (no interrupt storm).
+ * non-zero (and no stall injection holds it off).  Whenever the register
+ * model changes one of the line's inputs, or the interrupt is unmasked,
+ * and the line is asserted, an irq_work runs the interrupt's flow
+ * handler in hard-irq context, as a parent interrupt controller's
+ * chained handler would.  A handler that acknowledges only part of the
+ * pending bits is called again at once; one that acknowledges none is
+ * called again at the next change of the line's inputs (no interrupt
+ * storm).
+ *
+ * The kernel's own interrupt simulator (kernel/irq/irq_sim.c,
+ * irq_domain_create_sim()) works the same way, but Debian's 6.1 kernel
+ * is built without CONFIG_IRQ_SIM, and it is an edge model: a pending
+ * edge raised while masked is lost, which a level line must not be.
+ *
+ * Locking, valid on PREEMPT_RT too.  The irq_work is a hard one
+ * (IRQ_WORK_INIT_HARD): the flow handler must run in hard-irq context,
+ * on PREEMPT_RT as well.  There a spinlock_t is a sleeping lock, so the
+ * work must not take sim_dev.lock: it reads only @line, @irq_masked and
+ * @dead, each a single word written with WRITE_ONCE.  The register model
+ * recomputes @line under sim_dev.lock whenever an input changes
+ * (sim_irq_update_locked()); the work may thus act on a value that is
+ * already stale, like a real controller that samples a line an instant
+ * before the device drops it: the driver's handler then finds
+ * INT_STATUS empty and returns IRQ_NONE, which is harmless.
  */
 #include <linux/irq.h>
 #include <linux/irqdesc.h>
@@ -21,34 +38,37 @@
 
 #include "sim.h"
 
-/* A stall injection (sim_inject.c) holds the line off meanwhile. */
-static bool sim_irq_asserted_locked(struct sim_dev *sd)
+/* Deliver, if the line is asserted and not masked; any context. */
+static void sim_irq_kick(struct sim_dev *sd)
 {
-	return (sd->int_status & sd->int_enable) && !sd->stalled;
-}
-
-void sim_irq_update_locked(struct sim_dev *sd)
-{
-	if (!sd->dead && sim_irq_asserted_locked(sd) &&
-	    !READ_ONCE(sd->irq_masked))
+	if (READ_ONCE(sd->line) && !READ_ONCE(sd->irq_masked) &&
+	    !READ_ONCE(sd->dead))
 		irq_work_queue(&sd->irq_work);
 }
 
+/* An input of the line changed: recompute it.  Under sd->lock. */
+void sim_irq_update_locked(struct sim_dev *sd)
+{
+	bool line;
+
+	lockdep_assert_held(&sd->lock);
+	/* A stall injection (sim_inject.c) holds the line off meanwhile. */
+	line = (sd->int_status & sd->int_enable) && !sd->stalled && !sd->dead;
+	WRITE_ONCE(sd->line, line);
+	sim_irq_kick(sd);
+}
+
+/* Hard-irq context, also on PREEMPT_RT: no sleeping lock here. */
 static void sim_irq_deliver(struct irq_work *work)
 {
 	struct sim_dev *sd = container_of(work, struct sim_dev, irq_work);
-	unsigned long flags;
-	bool fire;
 
-	spin_lock_irqsave(&sd->lock, flags);
-	fire = !sd->dead && sim_irq_asserted_locked(sd) &&
-	       !READ_ONCE(sd->irq_masked);
-	spin_unlock_irqrestore(&sd->lock, flags);
-
-	if (fire)
+	if (READ_ONCE(sd->line) && !READ_ONCE(sd->irq_masked) &&
+	    !READ_ONCE(sd->dead))
 		generic_handle_domain_irq(sd->domain, 0);
 }
 
+/* irq_chip callbacks: the irq descriptor's raw spinlock is held. */
 static void sim_irq_mask(struct irq_data *d)
 {
 	struct sim_dev *sd = irq_data_get_irq_chip_data(d);
@@ -61,9 +81,7 @@ static void sim_irq_unmask(struct irq_data *d)
 	struct sim_dev *sd = irq_data_get_irq_chip_data(d);
 
 	WRITE_ONCE(sd->irq_masked, false);
-	/* The work checks whether the line is asserted. */
-	if (!READ_ONCE(sd->dead))
-		irq_work_queue(&sd->irq_work);
+	sim_irq_kick(sd);
 }
 
 static const struct irq_chip sim_irq_chip = {
@@ -125,7 +143,8 @@ void sim_irq_fini(struct sim_dev *sd)
 	unsigned long flags;
 
 	spin_lock_irqsave(&sd->lock, flags);
-	sd->dead = true;
+	WRITE_ONCE(sd->dead, true);
+	sim_irq_update_locked(sd);
 	spin_unlock_irqrestore(&sd->lock, flags);
 	irq_work_sync(&sd->irq_work);
 

@@ -17,7 +17,13 @@
  * driver's remove stops capture and frees its interrupt), then the
  * frame engine, then the interrupt controller; the regmap and the
  * device state are devm-managed on the parent.
+ *
+ * The test features of a live device are files in debugfs, not in
+ * configfs (which configures instances): debugfs/bioreader-sim/<child>/
+ * "inject" (sim_inject.c) and "capture" (sim_capture.c).  A kernel
+ * without debugfs simply has neither.
  */
+#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
@@ -28,6 +34,24 @@
 #include <linux/slab.h>
 
 #include "sim.h"
+
+static struct dentry *sim_debugfs_root;
+
+/* After the child device exists: its name names the directory. */
+static void sim_debugfs_add(struct sim_dev *sd)
+{
+	sd->dbg_dir = debugfs_create_dir(dev_name(&sd->child->dev),
+					 sim_debugfs_root);
+	sim_inject_add_files(sd);
+	sim_capture_add_files(sd);
+}
+
+/* Before the device goes: waits for the files' users to leave. */
+static void sim_debugfs_remove(struct sim_dev *sd)
+{
+	debugfs_remove_recursive(sd->dbg_dir);
+	sd->dbg_dir = NULL;
+}
 
 static int sim_add_child(struct sim_dev *sd)
 {
@@ -94,7 +118,7 @@ static int sim_probe(struct platform_device *pdev)
 		goto err_engine;
 
 	platform_set_drvdata(pdev, sd);
-	sim_capture_add_files(sd);
+	sim_debugfs_add(sd);
 	dev_info(dev, "simulated reader %ux%u @ %u fps, embedding %u, child %s\n",
 		 sd->cfg.width, sd->cfg.height, sd->cfg.fps, sd->cfg.emb_dim,
 		 dev_name(&sd->child->dev));
@@ -109,18 +133,17 @@ err:
 	return ret;
 }
 
-static int sim_remove(struct platform_device *pdev)
+static void sim_remove(struct platform_device *pdev)
 {
 	struct sim_dev *sd = platform_get_drvdata(pdev);
 
-	sim_capture_remove_files(sd);
+	sim_debugfs_remove(sd);
 	/* The core driver's remove runs here and stops capture. */
 	platform_device_unregister(sd->child);
 	sd->child = NULL;
 	sim_engine_fini(sd);
 	sim_capture_fini(sd);
 	sim_irq_fini(sd);
-	return 0;
 }
 
 static struct platform_driver sim_driver = {
@@ -131,7 +154,7 @@ static struct platform_driver sim_driver = {
 		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 	.probe = sim_probe,
-	.remove = sim_remove,
+	BR_PLATFORM_REMOVE(sim_remove),
 };
 
 struct platform_device *sim_device_create(struct sim_instance *inst,
@@ -173,40 +196,15 @@ const char *sim_device_child_name(struct platform_device *pdev)
 	return sd && sd->child ? dev_name(&sd->child->dev) : "";
 }
 
-/* Arm @inj on a live device (the instance's lock keeps it live). */
-void sim_device_inject_set(struct platform_device *pdev,
-			   const struct sim_inject *inj)
-{
-	struct sim_dev *sd = platform_get_drvdata(pdev);
-	unsigned long flags;
-
-	spin_lock_irqsave(&sd->lock, flags);
-	sd->inject = *inj;
-	spin_unlock_irqrestore(&sd->lock, flags);
-}
-
-/* What is armed and has not fired yet. */
-void sim_device_inject_get(struct platform_device *pdev,
-			   struct sim_inject *inj)
-{
-	struct sim_dev *sd = platform_get_drvdata(pdev);
-	unsigned long flags;
-
-	spin_lock_irqsave(&sd->lock, flags);
-	*inj = sd->inject;
-	spin_unlock_irqrestore(&sd->lock, flags);
-	if (inj->kind != SIM_INJECT_STALL)
-		inj->stall_ms = 0;
-}
-
 static int __init sim_init(void)
 {
 	int ret;
 
-	sim_capture_module_init();
+	/* Without debugfs the devices simply have no test files. */
+	sim_debugfs_root = debugfs_create_dir(SIM_DRV_NAME, NULL);
 	ret = platform_driver_register(&sim_driver);
 	if (ret)
-		goto err_capture;
+		goto err_debugfs;
 	ret = sim_configfs_init();
 	if (ret)
 		goto err_driver;
@@ -214,8 +212,8 @@ static int __init sim_init(void)
 
 err_driver:
 	platform_driver_unregister(&sim_driver);
-err_capture:
-	sim_capture_module_exit();
+err_debugfs:
+	debugfs_remove_recursive(sim_debugfs_root);
 	return ret;
 }
 
@@ -224,7 +222,7 @@ static void __exit sim_exit(void)
 	/* configfs pins the module while instances exist: none are left. */
 	sim_configfs_exit();
 	platform_driver_unregister(&sim_driver);
-	sim_capture_module_exit();
+	debugfs_remove_recursive(sim_debugfs_root);
 }
 
 module_init(sim_init);

@@ -6,7 +6,9 @@
 # packages on the host, whose root file system the VM shares):
 #   - the real systemd-udevd applies the packaged rules;
 #   - bioreader_sim and bioreader load from the DKMS directory
-#     (updates/dkms/), bioreader through the packaged modprobe.d line;
+#     (updates/dkms/), bioreader through the packaged modprobe.d line
+#     (the simulator is bioreader-sim-dkms's, which t_deb.sh installs for
+#     this run only: the production packages do not hold it);
 #   - the audit node belongs to the bioflowd user (0600), a simulated
 #     reader's session node to the kiosk group (0660), with its by-path
 #     link and its systemd tag; a kiosk-group user may verify, another

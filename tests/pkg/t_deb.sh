@@ -3,19 +3,27 @@
 #
 # The Debian packages, end to end, on a throwaway machine (root; CI):
 #   - dpkg-buildpackage -us -uc -b in a scratch copy of the tree gives
-#     bioreader-dkms, bioflowd and bioreader-tools at MODULE_VERSION, with
-#     the files each should hold; lintian reports no errors and no
-#     warnings but those docs/install.md lists; the tree stays clean;
-#   - dpkg -i installs all three: files, users, directories; DKMS builds
-#     the modules for the kernel the VM boots (make print-kver; dkms
-#     install -k when the postinst built for other kernels only) and
-#     modinfo -k finds them in updates/dkms/;
+#     bioreader-dkms, bioflowd, bioreader-tools and bioreader-sim-dkms at
+#     MODULE_VERSION, with the files each should hold; the production
+#     packages (the first three) hold no simulator source and a bioflowd
+#     without test hooks; lintian reports no errors and no warnings but
+#     those docs/install.md lists; the tree stays clean;
+#   - dpkg -i installs the three production packages: files, users,
+#     directories; DKMS builds the driver for the kernel the VM boots
+#     (make print-kver; dkms install -k when the postinst built for other
+#     kernels only) and no simulator module exists for any kernel; then
+#     dpkg -i bioreader-sim-dkms, and modinfo -k finds both modules in
+#     updates/dkms/;
+#   - DKMS has both modules built and installed for every supported
+#     kernel whose headers are installed (make print-kvers: Debian's 6.1,
+#     6.12 and 6.12-rt), with the right vermagic;
 #   - the VM boots with the installed modules and programs
 #     (tests/vm/qemu/run.sh --installed, tests/pkg/guest-installed.sh:
 #     udevd, node permissions, the daemon by the unit's command line with
-#     the TPM, a verification, bioflow-verify), as a KTAP subtest;
-#   - dpkg -r, then dpkg -P: modules, DKMS state, module index entries and
-#     files are gone;
+#     the TPM, a verification, bioflow-verify), as a KTAP subtest, on the
+#     default kernel and again on Debian's 6.12;
+#   - dpkg -r, then dpkg -P (all four): modules, DKMS state, module index
+#     entries and files are gone;
 #   - the machine is left as found (users, groups and directories the
 #     packages created are removed again, also when a step fails).
 # Refuses (fails) when any of the packages is installed already: it
@@ -32,7 +40,9 @@ cd "$ROOT" || exit 1
 
 . "$ROOT/tests/static/lib/ktap.sh"
 
-PKGS=(bioreader-dkms bioflowd bioreader-tools)
+PROD=(bioreader-dkms bioflowd bioreader-tools)	# an appliance's
+SIMPKG=bioreader-sim-dkms			# demos and tests only
+PKGS=("${PROD[@]}" "$SIMPKG")
 VERSION=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' kernel/bioreader_main.c)
 KVER=$(make -s --no-print-directory print-kver 2>/dev/null)
 DKMS_DIR=/lib/modules/$KVER/updates/dkms
@@ -40,7 +50,7 @@ STOP=""	# set when the remaining steps cannot run: they fail with it
 INSTALLED=0
 T0=$(date +%s)
 
-PLAN=16
+PLAN=21
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -69,7 +79,8 @@ snapshot() {
 		getent passwd "$u" | cut -d: -f1,3 | sed 's/^/user /'
 		getent group "$u" | cut -d: -f1,3 | sed 's/^/group /'
 	done
-	ls -d /usr/src/bioreader-* /var/lib/dkms/bioreader /var/lib/dkms/mok.* \
+	ls -d /usr/src/bioreader-* /var/lib/dkms/bioreader /var/lib/dkms/bioreader-sim \
+		/var/lib/dkms/mok.* \
 		/etc/bioflow /var/lib/bioflow /var/lib/bioflow-root \
 		/lib/modules/*/updates/dkms/bioreader* \
 		/var/lib/systemd/deb-systemd-helper-*/*bioflowd* \
@@ -88,10 +99,13 @@ cleanup() {
 
 	if [ $INSTALLED -eq 1 ]; then
 		dpkg -P "${PKGS[@]}" >>"$TMP/cleanup.log" 2>&1
-		if dkms status -m bioreader 2>/dev/null | grep -q .; then
-			dkms remove -m bioreader -v "$VERSION" --all >>"$TMP/cleanup.log" 2>&1
-		fi
+		for p in bioreader bioreader-sim; do
+			if dkms status -m $p 2>/dev/null | grep -q .; then
+				dkms remove -m $p -v "$VERSION" --all >>"$TMP/cleanup.log" 2>&1
+			fi
+		done
 		for p in /usr/src/bioreader-"$VERSION" /var/lib/dkms/bioreader \
+			/usr/src/bioreader-sim-"$VERSION" /var/lib/dkms/bioreader-sim \
 			/etc/bioflow /var/lib/bioflow /var/lib/bioflow-root \
 			/var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
 			grep -qxF "$p" "$TMP/before" || rm -rf "$p"
@@ -129,6 +143,7 @@ snapshot >"$TMP/before"
 if step "none of the packages installed, no bioreader in DKMS"; then
 	if grep -q '^pkg [^ ]* [^u]' "$TMP/before" ||
 		dkms status -m bioreader 2>/dev/null | grep -q . ||
+		dkms status -m bioreader-sim 2>/dev/null | grep -q . ||
 		ls -d /usr/src/bioreader-* >/dev/null 2>&1; then
 		grep '^pkg' "$TMP/before" | sed 's/^/# /'
 		STOP="bioreader packages or DKMS sources present before the test"
@@ -140,7 +155,7 @@ fi
 
 # ---- 3-6: build in a scratch copy
 SRC=$TMP/src/bioreader-$VERSION
-if step "dpkg-buildpackage -us -uc -b: the three packages at $VERSION"; then
+if step "dpkg-buildpackage -us -uc -b: the four packages at $VERSION"; then
 	t=$(date +%s)
 	mkdir -p "$SRC"
 	# The source files only: git's list when this is a clone, else the
@@ -158,21 +173,22 @@ if step "dpkg-buildpackage -us -uc -b: the three packages at $VERSION"; then
 	rc=$?
 	bad=""
 	for p in bioreader-dkms_${VERSION}_all bioflowd_${VERSION}_amd64 \
-		bioreader-tools_${VERSION}_amd64; do
+		bioreader-tools_${VERSION}_amd64 bioreader-sim-dkms_${VERSION}_all; do
 		[ -f "$TMP/src/$p.deb" ] || bad="$bad $p.deb"
 	done
 	[ -z "$bad" ] || rc=1
 	[ $rc -eq 0 ] || diag_tail "$TMP/build.log"
 	echo "# build: $(secs "$t")"
 	if [ $rc -eq 0 ] && [ -z "$bad" ]; then
-		ok "dpkg-buildpackage -us -uc -b: the three packages at $VERSION"
+		ok "dpkg-buildpackage -us -uc -b: the four packages at $VERSION"
 	else
 		STOP="the packages did not build"
-		not_ok "dpkg-buildpackage -us -uc -b: the three packages at $VERSION" "status $rc, missing:$bad"
+		not_ok "dpkg-buildpackage -us -uc -b: the four packages at $VERSION" "status $rc, missing:$bad"
 	fi
 fi
 DEBS=("$TMP/src/bioreader-dkms_${VERSION}_all.deb" "$TMP/src/bioflowd_${VERSION}_amd64.deb"
 	"$TMP/src/bioreader-tools_${VERSION}_amd64.deb")
+SIMDEB=$TMP/src/bioreader-sim-dkms_${VERSION}_all.deb
 
 if step "each package holds its files"; then
 	want="
@@ -193,7 +209,11 @@ bioflowd usr/share/man/man1/bioflow-verify.1.gz
 bioflowd usr/share/man/man8/bioflow-provision.8.gz
 bioreader-tools usr/sbin/bioctl
 bioreader-tools usr/share/man/man8/bioctl.8.gz
-bioreader-tools usr/share/man/man4/bioreader.4.gz"
+bioreader-tools usr/share/man/man4/bioreader.4.gz
+bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/dkms.conf
+bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/Kbuild
+bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/kernel/sim/sim_main.c
+bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/uapi/linux/bioreader.h"
 	bad=""
 	for p in "${PKGS[@]}"; do
 		dpkg-deb -c "$TMP/src/${p}_${VERSION}_"*.deb | awk '{ print $6 }' |
@@ -207,6 +227,28 @@ bioreader-tools usr/share/man/man4/bioreader.4.gz"
 	grep -h '\.ko$\|install-manifest' "$TMP"/*.files >"$TMP/extra"
 	[ ! -s "$TMP/extra" ] || bad="$bad extra:$(tr '\n' ' ' <"$TMP/extra")"
 	result "$([ -z "$bad" ]; echo $?)" "each package holds its files" "${bad# }"
+fi
+
+# The product, not the test bench: the production packages hold no
+# simulator (source, module or DKMS entry) and a daemon without test
+# hooks (they read BIOFLOWD_TEST_FAULT: the name is their mark).
+PROD_NAME="the production packages: no simulator, a bioflowd without test hooks"
+if step "$PROD_NAME"; then
+	bad=""
+	for p in "${PROD[@]}"; do
+		grep -h 'bioreader_sim\|/kernel/sim/\|bioreader-sim' "$TMP/$p.files" >"$TMP/extra"
+		[ ! -s "$TMP/extra" ] || bad="$bad $p:$(tr '\n' ' ' <"$TMP/extra")"
+	done
+	grep -q 'bioreader-sim-dkms' <(dpkg-deb -f "${DEBS[0]}" Depends Recommends) &&
+		bad="$bad bioreader-dkms-pulls-the-simulator"
+	mkdir -p "$TMP/x"
+	for d in "${DEBS[@]}"; do dpkg-deb -x "$d" "$TMP/x"; done
+	grep -v '^#' "$TMP/x/usr/src/bioreader-$VERSION/dkms.conf" 2>/dev/null |
+		grep -q bioreader_sim && bad="$bad dkms.conf-builds-the-simulator"
+	[ -x "$TMP/x/usr/sbin/bioflowd" ] || bad="$bad no-bioflowd"
+	grep -qa BIOFLOWD_TEST_FAULT "$TMP/x/usr/sbin/bioflowd" 2>/dev/null &&
+		bad="$bad packaged-bioflowd-has-test-hooks"
+	result "$([ -z "$bad" ]; echo $?)" "$PROD_NAME" "${bad# }"
 fi
 
 if step "lintian: no errors, only the warnings docs/install.md lists"; then
@@ -233,7 +275,7 @@ else
 fi
 
 # ---- 7-10: install
-if step "dpkg -i installs the three packages"; then
+if step "dpkg -i installs the three production packages"; then
 	t=$(date +%s)
 	INSTALLED=1
 	dpkg -i "${DEBS[@]}" >"$TMP/install.log" 2>&1
@@ -241,16 +283,16 @@ if step "dpkg -i installs the three packages"; then
 	diag_tail "$TMP/install.log" 12
 	echo "# dpkg -i: $(secs "$t")"
 	if [ $rc -eq 0 ]; then
-		ok "dpkg -i installs the three packages"
+		ok "dpkg -i installs the three production packages"
 	else
 		STOP="dpkg -i failed"
-		not_ok "dpkg -i installs the three packages" "status $rc"
+		not_ok "dpkg -i installs the three production packages" "status $rc"
 	fi
 fi
 
 if step "installed: every packaged file, users bioflowd and kiosk, /var/lib/bioflow"; then
 	bad=""
-	for p in "${PKGS[@]}"; do
+	for p in "${PROD[@]}"; do
 		while read -r f; do
 			[ -n "$f" ] || continue
 			[ -e "/$f" ] || bad="$bad /$f"
@@ -266,23 +308,60 @@ if step "installed: every packaged file, users bioflowd and kiosk, /var/lib/biof
 		"installed: every packaged file, users bioflowd and kiosk, /var/lib/bioflow" "${bad# }"
 fi
 
-if step "dkms status: bioreader/$VERSION installed for $KVER"; then
-	st=$(dkms status -m bioreader -v "$VERSION" -k "$KVER" 2>&1)
-	echo "# after the postinst: ${st:-nothing for $KVER}"
+# dkms_installed NAME [KV]: DKMS has NAME/$VERSION installed for KV
+# (default $KVER).
+dkms_installed() {
+	local st kv=${2:-$KVER}
+
+	st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
+	echo "# after the postinst: ${st:-nothing for $kv}"
 	# The postinst builds for the running kernel and the newest one; the
 	# VM's may be neither (e.g. a CI machine's kernel of another ABI).
 	if ! grep -q ': installed' <<<"$st"; then
-		echo "# dkms install -k $KVER"
-		dkms install -m bioreader -v "$VERSION" -k "$KVER" >"$TMP/dkms.log" 2>&1 ||
-			diag_tail "$TMP/dkms.log"
-		st=$(dkms status -m bioreader -v "$VERSION" -k "$KVER" 2>&1)
+		echo "# dkms install -k $kv"
+		dkms install -m "$1" -v "$VERSION" -k "$kv" >"$TMP/dkms-$1-$kv.log" 2>&1 ||
+			diag_tail "$TMP/dkms-$1-$kv.log"
+		st=$(dkms status -m "$1" -v "$VERSION" -k "$kv" 2>&1)
 	fi
 	echo "# $st"
-	if grep -q "^bioreader/$VERSION, $KVER, [^:]*: installed" <<<"$st"; then
+	grep -q "^$1/$VERSION, $kv, [^:]*: installed" <<<"$st"
+}
+
+if step "dkms status: bioreader/$VERSION installed for $KVER"; then
+	if dkms_installed bioreader; then
 		ok "dkms status: bioreader/$VERSION installed for $KVER"
 	else
 		STOP="DKMS did not install the modules for $KVER"
 		not_ok "dkms status: bioreader/$VERSION installed for $KVER" "$STOP"
+	fi
+fi
+
+# The production packages alone: there is no simulator to load.
+ALONE="the production packages alone: no simulator module for any kernel"
+if step "$ALONE"; then
+	bad=""
+	left=$(ls /lib/modules/*/updates/dkms/bioreader_sim.ko* 2>/dev/null)
+	[ -z "$left" ] || bad="$bad $left"
+	modinfo -k "$KVER" bioreader_sim >/dev/null 2>&1 && bad="$bad modinfo-finds-bioreader_sim"
+	dkms status -m bioreader-sim 2>/dev/null | grep -q . && bad="$bad dkms-has-bioreader-sim"
+	result "$([ -z "$bad" ]; echo $?)" "$ALONE" "${bad# }"
+fi
+
+# The simulator's package, for the VM below.
+SIM_NAME="dpkg -i bioreader-sim-dkms: bioreader-sim/$VERSION installed for $KVER"
+if step "$SIM_NAME"; then
+	dpkg -i "$SIMDEB" >"$TMP/install-sim.log" 2>&1
+	rc=$?
+	diag_tail "$TMP/install-sim.log" 8
+	[ $rc -eq 0 ] && dkms_installed bioreader-sim || rc=1
+	for f in $(cat "$TMP/$SIMPKG.files"); do
+		[ -e "/$f" ] || { echo "# missing /$f"; rc=1; }
+	done
+	if [ $rc -eq 0 ]; then
+		ok "$SIM_NAME"
+	else
+		STOP="the simulator's package did not install"
+		not_ok "$SIM_NAME" "$STOP"
 	fi
 fi
 
@@ -299,22 +378,57 @@ if step "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION"; then
 	result "$([ -z "$bad" ]; echo $?)" "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION" "${bad# }"
 fi
 
-# ---- 11: the VM, on the installed system
+# Every supported kernel installed here: DKMS builds both modules for it.
+KVERS=$(make -s --no-print-directory print-kvers 2>/dev/null)
+ALL_NAME="DKMS: both modules built and installed for every kernel with headers ($(echo $KVERS))"
+if step "$ALL_NAME"; then
+	bad=""
+	for kv in $KVERS; do
+		for m in bioreader bioreader-sim; do
+			dkms_installed $m "$kv" || bad="$bad $m@$kv"
+		done
+		for m in bioreader bioreader_sim; do
+			[ "$(modinfo -k "$kv" -F vermagic $m 2>/dev/null | cut -d' ' -f1)" = "$kv" ] ||
+				bad="$bad $m@$kv:vermagic"
+		done
+	done
+	[ -n "$KVERS" ] || bad="no kernels (make print-kvers)"
+	result "$([ -z "$bad" ]; echo $?)" "$ALL_NAME" "${bad# }"
+fi
+
+# vm_installed NAME DIR [run.sh options]: the installed system in the VM.
+vm_installed() {
+	local name=$1 dir=$2 t rc
+
+	shift 2
+	t=$(date +%s)
+	bash tests/vm/qemu/run.sh -q --installed --timeout 600 --out "$TMP/$dir" "$@" \
+		-- bash tests/pkg/guest-installed.sh >"$TMP/$dir.log" 2>&1
+	rc=$?
+	sed 's/^/    /' "$TMP/$dir/output.log" 2>/dev/null
+	echo "# $(tail -n 1 "$TMP/$dir.log")"
+	echo "# VM: $(secs "$t")"
+	if [ -s "$TMP/$dir/klog-issues" ]; then
+		echo "# kernel log not clean:"
+		diag_tail "$TMP/$dir/klog-issues"
+	fi
+	[ $rc -eq 0 ] || diag_tail "$TMP/$dir.log" 15
+	result $rc "$name" "run.sh status $rc"
+}
+
+# ---- the VM, on the installed system: the default kernel, then 6.12
 VM_NAME="VM boots with the installed modules: udev, permissions, daemon by the unit, verification"
 if step "$VM_NAME"; then
-	t=$(date +%s)
-	bash tests/vm/qemu/run.sh -q --installed --timeout 600 --out "$TMP/vm" \
-		-- bash tests/pkg/guest-installed.sh >"$TMP/vm.log" 2>&1
-	rc=$?
-	sed 's/^/    /' "$TMP/vm/output.log" 2>/dev/null
-	echo "# $(tail -n 1 "$TMP/vm.log")"
-	echo "# VM: $(secs "$t")"
-	if [ -s "$TMP/vm/klog-issues" ]; then
-		echo "# kernel log not clean:"
-		diag_tail "$TMP/vm/klog-issues"
+	vm_installed "$VM_NAME" vm
+fi
+K612=$(for kv in $KVERS; do case $kv in 6.12.*-amd64) [[ $kv == *-rt-* ]] || echo "$kv" ;; esac; done | head -n 1)
+VM612_NAME="VM boots Debian's 6.12 (${K612:-not installed}) with the installed modules: the same checks"
+if step "$VM612_NAME"; then
+	if [ -z "$K612" ]; then
+		not_ok "$VM612_NAME" "no 6.12 kernel headers installed (tools/install-deps.sh)"
+	else
+		vm_installed "$VM612_NAME" vm612 --kver "$K612"
 	fi
-	[ $rc -eq 0 ] || diag_tail "$TMP/vm.log" 15
-	result $rc "$VM_NAME" "run.sh status $rc"
 fi
 
 # ---- 12-16: remove, purge, as found
@@ -324,12 +438,13 @@ if [ $INSTALLED -eq 1 ]; then
 	rc=$?
 	[ $rc -eq 0 ] || diag_tail "$TMP/remove.log"
 	echo "# dpkg -r: $(secs "$t")"
-	result $rc "dpkg -r removes the three packages"
+	result $rc "dpkg -r removes the four packages"
 
 	bad=""
 	left=$(ls /lib/modules/*/updates/dkms/bioreader*.ko* 2>/dev/null)
 	[ -z "$left" ] || bad="$bad modules:$(tr '\n' ' ' <<<"$left")"
 	dkms status -m bioreader 2>/dev/null | grep -q . && bad="$bad dkms-status"
+	dkms status -m bioreader-sim 2>/dev/null | grep -q . && bad="$bad dkms-status-sim"
 	modinfo -k "$KVER" bioreader >/dev/null 2>&1 && bad="$bad modinfo-still-finds-bioreader"
 	modinfo -k "$KVER" bioreader_sim >/dev/null 2>&1 && bad="$bad modinfo-still-finds-bioreader_sim"
 	result "$([ -z "$bad" ]; echo $?)" \
@@ -342,6 +457,7 @@ if [ $INSTALLED -eq 1 ]; then
 		done <"$TMP/$p.files"
 	done
 	[ -d "/usr/src/bioreader-$VERSION" ] && bad="$bad /usr/src/bioreader-$VERSION"
+	[ -d "/usr/src/bioreader-sim-$VERSION" ] && bad="$bad /usr/src/bioreader-sim-$VERSION"
 	result "$([ -z "$bad" ]; echo $?)" "after dpkg -r: the packages' files are gone" "${bad# }"
 
 	dpkg -P "${PKGS[@]}" >"$TMP/purge.log" 2>&1
@@ -351,12 +467,12 @@ if [ $INSTALLED -eq 1 ]; then
 		case "$st" in "" | un*) ;; *) echo "# $p: $st"; rc=1 ;; esac
 	done
 	[ $rc -eq 0 ] || diag_tail "$TMP/purge.log"
-	result $rc "dpkg -P purges them: dpkg knows none of the three"
+	result $rc "dpkg -P purges them: dpkg knows none of the four"
 else
-	not_ok "dpkg -r removes the three packages" "${STOP:-not installed}"
+	not_ok "dpkg -r removes the four packages" "${STOP:-not installed}"
 	not_ok "after dpkg -r: no modules in updates/dkms, nothing in dkms status, depmod index updated" "${STOP:-not installed}"
 	not_ok "after dpkg -r: the packages' files are gone" "${STOP:-not installed}"
-	not_ok "dpkg -P purges them: dpkg knows none of the three" "${STOP:-not installed}"
+	not_ok "dpkg -P purges them: dpkg knows none of the four" "${STOP:-not installed}"
 fi
 
 cleanup

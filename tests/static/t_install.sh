@@ -9,6 +9,10 @@
 #     right mode, lists exactly those files in its manifest, and the
 #     staged tree works for depmod and modprobe (the modprobe.d install
 #     line passes this boot's id); make uninstall removes them all;
+#   - the product, not the test bench: make install installs no simulator
+#     and a bioflowd without test hooks (build/tests/bioflowd-hooks, the
+#     test build, has them), and refuses a daemon that has them; make
+#     install-sim installs the simulator alone;
 #   - PREFIX reaches the systemd unit; sysusers.d and tmpfiles.d create
 #     the daemon's user and directories in a scratch root;
 #   - the unit's hardening and its systemd-analyze security score, which
@@ -16,7 +20,9 @@
 #   - make sign with a throwaway key: signer shown by modinfo, signature
 #     verifies with openssl, signing again replaces the signature;
 #   - DKMS (when the dkms package is installed): dkms add and build of
-#     make dkms-source against Debian's headers, in a private tree.
+#     make dkms-source (the driver alone, no simulator source) and of make
+#     dkms-source-sim (the simulator alone) against Debian's headers, in a
+#     private tree.
 # Prints KTAP; exit status 0 only if every check passed.
 #
 # Tools (Debian): make, kmod, openssl, systemd, dkms (optional).  Builds
@@ -39,14 +45,14 @@ KDIR=$(make -s --no-print-directory print-kdir)
 VERSION=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' kernel/bioreader_main.c)
 UNIT=packaging/systemd/bioflowd.service
 
-PLAN=24
+PLAN=28
 echo "KTAP version 1"
 echo "1..$PLAN"
 
 # Build what install needs, if missing (tests/run.sh has built it).
 need=""
 for f in kernel/bioreader.ko kernel/bioreader_sim.ko; do [ -f $f ] || need="$need modules"; done
-for f in bioctl bioflow-verify bioflow-provision bioflowd; do
+for f in bioctl bioflow-verify bioflow-provision bioflowd tests/bioflowd-hooks; do
 	[ -x build/$f ] || need="$need user"
 done
 if [ -n "$need" ]; then
@@ -88,7 +94,6 @@ result $rc "make install DESTDIR=... PREFIX=/usr"
 MOD=/lib/modules/$KVER/updates/bioreader
 expect_files="
 $MOD/bioreader.ko 644
-$MOD/bioreader_sim.ko 644
 /usr/sbin/bioctl 755
 /usr/bin/bioflow-verify 755
 /usr/sbin/bioflow-provision 755
@@ -123,23 +128,64 @@ else
 	not_ok "the manifest lists exactly the files installed"
 fi
 
-# depmod on the staged tree: our modules are found and resolved.
+# The product, not the test bench: no simulator, no test hook.  The
+# hooks read BIOFLOWD_TEST_FAULT from the environment: a daemon without
+# that name cannot be made to fault.  The test build must have it, or
+# the check below would prove nothing.
+MARK=BIOFLOWD_TEST_FAULT
+bad=""
+sims=$(cd "$STAGE" && find . -name 'bioreader_sim*' | tr '\n' ' ')
+[ -z "$sims" ] || bad="$bad simulator:$sims"
+grep -qa "$MARK" "$STAGE/usr/sbin/bioflowd" 2>/dev/null && bad="$bad installed-bioflowd-has-hooks"
+grep -qa "$MARK" build/bioflowd 2>/dev/null && bad="$bad build/bioflowd-has-hooks"
+grep -qa "$MARK" build/tests/bioflowd-hooks 2>/dev/null || bad="$bad test-build-has-no-hooks"
+result "$([ -z "$bad" ]; echo $?)" \
+	"make install: no simulator module, a bioflowd without test hooks (the test build has them)" "${bad# }"
+make -s --no-print-directory check-release-daemon DAEMON_BIN=build/tests/bioflowd-hooks \
+	>"$TMP/refuse.log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'test hooks' "$TMP/refuse.log" &&
+   make -s --no-print-directory check-release-daemon >>"$TMP/refuse.log" 2>&1; then
+	ok "make install refuses a bioflowd built with the test hooks"
+else
+	diag_file "$TMP/refuse.log"
+	not_ok "make install refuses a bioflowd built with the test hooks"
+fi
+
+# depmod on the staged tree: our module is found and resolved.
 if depmod -b "$STAGE" "$KVER" >"$TMP/depmod.log" 2>&1 &&
    grep -q "^updates/bioreader/bioreader.ko:" "$STAGE/lib/modules/$KVER/modules.dep" &&
-   grep -q "^updates/bioreader/bioreader_sim.ko:" "$STAGE/lib/modules/$KVER/modules.dep" &&
    grep -q "platform:bioreader bioreader$" "$STAGE/lib/modules/$KVER/modules.alias"; then
-	ok "depmod indexes the installed modules and the platform alias"
+	ok "depmod indexes the installed module and the platform alias"
 else
 	diag_file "$TMP/depmod.log"
-	not_ok "depmod indexes the installed modules and the platform alias"
+	not_ok "depmod indexes the installed module and the platform alias"
+fi
+
+# The simulator, for demos and integration tests: make install-sim.
+make -s --no-print-directory install-sim DESTDIR="$STAGE" PREFIX=/usr >"$TMP/install-sim.log" 2>&1
+rc=$?
+got=$(cd "$STAGE" && find . -newer "$STAGE/usr/share/bioreader/install-manifest" -type f \
+	-not -path "./lib/modules/$KVER/modules.*" | sed 's|^\.||' | sort | tr '\n' ' ')
+want="$MOD/bioreader_sim.ko /usr/share/bioreader/install-manifest-sim "
+if [ $rc -eq 0 ] && [ "$got" = "$want" ] &&
+   [ "$(sort "$STAGE/usr/share/bioreader/install-manifest-sim" | tr '\n' ' ')" = "$want" ]; then
+	ok "make install-sim: the simulator module and its manifest, nothing else"
+else
+	diag_file "$TMP/install-sim.log"
+	echo "# installed: $got"
+	not_ok "make install-sim: the simulator module and its manifest, nothing else"
 fi
 # bioreader_sim needs configfs, which the kernel's own tree provides.
 dep=$(modinfo -F depends "$STAGE$MOD/bioreader_sim.ko")
-if [ "$dep" = configfs ] &&
+if depmod -b "$STAGE" "$KVER" >"$TMP/depmod.log" 2>&1 &&
+   grep -q "^updates/bioreader/bioreader_sim.ko:" "$STAGE/lib/modules/$KVER/modules.dep" &&
+   [ "$dep" = configfs ] &&
    modprobe -S "$KVER" --show-depends configfs >/dev/null 2>&1; then
-	ok "bioreader_sim's dependency (configfs) resolves for $KVER"
+	ok "depmod indexes bioreader_sim; its dependency (configfs) resolves for $KVER"
 else
-	not_ok "bioreader_sim's dependency (configfs) resolves for $KVER" "depends='$dep'"
+	diag_file "$TMP/depmod.log"
+	not_ok "depmod indexes bioreader_sim; its dependency (configfs) resolves for $KVER" "depends='$dep'"
 fi
 
 # modprobe reads the staged modprobe.d: it runs the install line.
@@ -169,13 +215,17 @@ fi
 rm -f "$STAGE/lib/modules/$KVER"/modules.*
 make -s --no-print-directory uninstall DESTDIR="$STAGE" PREFIX=/usr >"$TMP/uninstall.log" 2>&1
 rc=$?
-left=$(cd "$STAGE" && find . -type f | head -n 5)
-if [ $rc -eq 0 ] && [ -z "$left" ] && [ ! -d "$STAGE$MOD" ]; then
-	ok "make uninstall removes every installed file"
+left=$(cd "$STAGE" && find . -type f | sort | tr '\n' ' ')
+make -s --no-print-directory uninstall-sim DESTDIR="$STAGE" PREFIX=/usr >>"$TMP/uninstall.log" 2>&1
+rc=$((rc | $?))
+left2=$(cd "$STAGE" && find . -type f | head -n 5)
+if [ $rc -eq 0 ] && [ "$left" = "./lib/modules/$KVER/updates/bioreader/bioreader_sim.ko ./usr/share/bioreader/install-manifest-sim " ] &&
+   [ -z "$left2" ] && [ ! -d "$STAGE$MOD" ]; then
+	ok "make uninstall removes the product's files, make uninstall-sim the simulator's"
 else
 	diag_file "$TMP/uninstall.log"
-	echo "# left: $left"
-	not_ok "make uninstall removes every installed file"
+	echo "# left after uninstall: $left; after uninstall-sim: $left2"
+	not_ok "make uninstall removes the product's files, make uninstall-sim the simulator's"
 fi
 
 # ---- 12-14: PREFIX, sysusers.d, tmpfiles.d
@@ -337,16 +387,34 @@ fi
 
 # ---- 23-24: DKMS, in a private source and dkms tree
 make -s --no-print-directory dkms-source DESTDIR="$TMP/dkms" >"$TMP/dkmssrc.log" 2>&1
+make -s --no-print-directory dkms-source-sim DESTDIR="$TMP/dkms" >>"$TMP/dkmssrc.log" 2>&1
 SRC=$TMP/dkms/usr/src/bioreader-$VERSION
+SIMSRC=$TMP/dkms/usr/src/bioreader-sim-$VERSION
 if [ -f "$SRC/dkms.conf" ] && [ -f "$SRC/Kbuild" ] && [ -f "$SRC/kernel/Kbuild" ] &&
-   [ -f "$SRC/uapi/linux/bioreader.h" ] &&
+   [ -f "$SRC/uapi/linux/bioreader.h" ] && [ -f "$SRC/kernel/bioreader_main.c" ] &&
    grep -qx "PACKAGE_VERSION=\"$VERSION\"" "$SRC/dkms.conf"; then
 	ok "make dkms-source: sources and dkms.conf (version $VERSION)"
 else
 	diag_file "$TMP/dkmssrc.log"
 	not_ok "make dkms-source: sources and dkms.conf (version $VERSION)"
 fi
-DKMS_NAME="dkms add/build against $KVER headers"
+# The driver's tree neither holds nor builds the simulator; the
+# simulator's tree holds it and not the driver.
+bad=""
+[ ! -e "$SRC/kernel/sim" ] || bad="$bad driver-tree-has-kernel/sim"
+grep -v '^#' "$SRC/dkms.conf" | grep -q 'bioreader_sim' && bad="$bad driver-dkms.conf-names-the-simulator"
+[ "$(grep '^BUILT_MODULE_NAME' "$SRC/dkms.conf" | tr '\n' ' ')" = 'BUILT_MODULE_NAME[0]="bioreader" ' ] ||
+	bad="$bad driver-dkms.conf-modules"
+[ -f "$SIMSRC/kernel/sim/sim_main.c" ] || bad="$bad sim-tree-lacks-kernel/sim"
+ls "$SIMSRC"/kernel/bioreader_*.c >/dev/null 2>&1 && bad="$bad sim-tree-has-the-driver"
+grep -qx 'PACKAGE_NAME="bioreader-sim"' "$SIMSRC/dkms.conf" 2>/dev/null || bad="$bad sim-dkms.conf-name"
+grep -qx "PACKAGE_VERSION=\"$VERSION\"" "$SIMSRC/dkms.conf" 2>/dev/null || bad="$bad sim-dkms.conf-version"
+[ "$(grep '^BUILT_MODULE_NAME' "$SIMSRC/dkms.conf" 2>/dev/null | tr '\n' ' ')" = 'BUILT_MODULE_NAME[0]="bioreader_sim" ' ] ||
+	bad="$bad sim-dkms.conf-modules"
+result "$([ -z "$bad" ]; echo $?)" \
+	"make dkms-source holds the driver alone, make dkms-source-sim the simulator alone" "${bad# }"
+
+DKMS_NAME="dkms add/build of bioreader and bioreader-sim against $KVER headers"
 if ! command -v dkms >/dev/null; then
 	skip "$DKMS_NAME" "dkms not installed"
 elif [ -z "$KDIR" ]; then
@@ -359,20 +427,26 @@ else
 	[ $SIGN_OK -eq 1 ] || export sign_file=/nonexistent
 	args=(--sourcetree "$TMP/dkms/usr/src" --dkmstree "$TMP/dkms/tree")
 	{
-		dkms add "${args[@]}" "bioreader/$VERSION" &&
-		dkms build "${args[@]}" "bioreader/$VERSION" -k "$KVER" \
-			--kernelsourcedir "$KDIR"
+		for p in bioreader bioreader-sim; do
+			dkms add "${args[@]}" "$p/$VERSION" &&
+			dkms build "${args[@]}" "$p/$VERSION" -k "$KVER" \
+				--kernelsourcedir "$KDIR" || exit 1
+		done
 	} >"$TMP/dkms.log" 2>&1
 	rc=$?
 	unset mok_signing_key mok_certificate sign_file
-	out=$TMP/dkms/tree/bioreader/$VERSION/$KVER/$(uname -m)/module
 	bad=0
-	for m in bioreader bioreader_sim; do
+	for pm in bioreader:bioreader bioreader-sim:bioreader_sim; do
+		p=${pm%%:*} m=${pm#*:}
+		out=$TMP/dkms/tree/$p/$VERSION/$KVER/$(uname -m)/module
 		f=$(ls "$out/$m.ko"* 2>/dev/null | head -n 1)
 		if [ -z "$f" ] || [ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" != "$KVER" ] ||
 		   [ "$(modinfo -F version "$f")" != "$VERSION" ]; then
-			echo "# $m: not built for $KVER"; bad=1
+			echo "# $p: $m not built for $KVER"; bad=1
 		fi
+		# each tree builds its own module only
+		others=$(ls "$out" 2>/dev/null | grep -v "^$m\.ko" | tr '\n' ' ')
+		[ -z "$others" ] || { echo "# $p built also: $others"; bad=1; }
 	done
 	[ $rc -eq 0 ] && [ $bad -eq 0 ] || diag_file "$TMP/dkms.log"
 	result $((rc | bad)) "$DKMS_NAME"

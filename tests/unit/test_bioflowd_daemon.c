@@ -35,8 +35,9 @@
  * a tmpfs; 8-10 are skipped without swtpm).  BFD_TEST_ONLY=proto,pcr
  * (parts usage, flow, sandbox, kill9, full, tpm, foreign, proto, pcr)
  * runs only those; BFD_TEST_FAULTS=proto-inc,... only those of 9.  The
- * daemon binary is $BIOFLOWD, else build/bioflowd next to this program's
- * build directory.
+ * daemon binary is $BIOFLOWD, else build/tests/bioflowd-hooks: the daemon
+ * built with its test fault hooks (the Makefile; build/bioflowd, the
+ * release build, has none).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -589,7 +590,8 @@ static bool find_daemon(const char *argv0)
 {
 	const char *env = getenv("BIOFLOWD");
 	char self[4096], *slash;
-	const char *rel[] = { "/../../bioflowd", "/../../../bioflowd" };
+	/* build/tests/unit/ or build/san/tests/unit/ -> build/tests/ */
+	const char *rel[] = { "/../bioflowd-hooks", "/../../../tests/bioflowd-hooks" };
 	ssize_t n;
 	unsigned int i;
 
@@ -1091,10 +1093,13 @@ static void test_tpm(void)
 	bool ok;
 
 	ktap_diag("8. the TPM root signer absent, and failing before an epoch rotation");
+	/* next to the daemon, or in build/ above build/tests/bioflowd-hooks */
 	snprintf(prov, sizeof(prov), "%s", daemon_bin);
 	slash = strrchr(prov, '/');
 	if (slash)
 		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/bioflow-provision");
+	if (slash && access(prov, X_OK))
+		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/../bioflow-provision");
 	if (!miss && access(prov, X_OK))
 		miss = "build/bioflow-provision not built";
 	if (!miss && swtpm_start(&tpm))
@@ -1208,10 +1213,13 @@ static const char *tpm_setup(struct swtpm *tpm, const char *pcrs, struct bfl_key
 	EVP_PKEY *pk = NULL;
 	FILE *pf;
 
+	/* next to the daemon, or in build/ above build/tests/bioflowd-hooks */
 	snprintf(prov, sizeof(prov), "%s", daemon_bin);
 	slash = strrchr(prov, '/');
 	if (slash)
 		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/bioflow-provision");
+	if (slash && access(prov, X_OK))
+		snprintf(slash, sizeof(prov) - (size_t)(slash - prov), "/../bioflow-provision");
 	if (!miss && access(prov, X_OK))
 		miss = "build/bioflow-provision not built";
 	if (!miss && swtpm_start(tpm))
@@ -1612,7 +1620,7 @@ int main(int argc, char **argv)
 		return ktap_finish();
 	}
 	if (!find_daemon(argv[0])) {
-		skip_all("build/bioflowd not built");
+		skip_all("build/tests/bioflowd-hooks not built");
 		return ktap_finish();
 	}
 	snprintf(tmp, sizeof(tmp), "%s/bfd-test-XXXXXX",
@@ -1636,28 +1644,48 @@ int main(int argc, char **argv)
 		ktap_planned = 0;
 		printf("KTAP version 1\n");
 	}
-	if (want("usage"))
-		test_usage();
-	if (want("flow"))
-		test_flow();
-	if (want("sandbox")) {
-		test_forbidden_syscall();
-		test_uring_escape("uring-setup", "io_uring_setup");
-		test_uring_escape("uring-register", "io_uring_register");
-		test_uring_restrictions();
+	if (want("usage")) {
+		KTAP_CASE("usage")
+			test_usage();
 	}
-	if (want("kill9"))
-		test_kill9();
-	if (want("full"))
-		test_disk_full();
-	if (want("tpm"))
-		test_tpm();
-	if (want("foreign"))
-		test_foreign_store();
-	if (want("proto"))
-		test_proto();
-	if (want("pcr"))
-		test_pcr();
+	if (want("flow")) {
+		KTAP_CASE("flow")
+			test_flow();
+	}
+	if (want("sandbox")) {
+		KTAP_CASE("forbidden syscall")
+			test_forbidden_syscall();
+		KTAP_CASE("io_uring escape: uring-setup")
+			test_uring_escape("uring-setup", "io_uring_setup");
+		KTAP_CASE("io_uring escape: uring-register")
+			test_uring_escape("uring-register", "io_uring_register");
+		KTAP_CASE("uring restrictions")
+			test_uring_restrictions();
+	}
+	if (want("kill9")) {
+		KTAP_CASE("kill9")
+			test_kill9();
+	}
+	if (want("full")) {
+		KTAP_CASE("disk full")
+			test_disk_full();
+	}
+	if (want("tpm")) {
+		KTAP_CASE("tpm")
+			test_tpm();
+	}
+	if (want("foreign")) {
+		KTAP_CASE("foreign store")
+			test_foreign_store();
+	}
+	if (want("proto")) {
+		KTAP_CASE("monitor permits")
+			test_proto();
+	}
+	if (want("pcr")) {
+		KTAP_CASE("PCR policy")
+			test_pcr();
+	}
 	if (only) {
 		printf("1..%d\n", ktap_num);
 		ktap_planned = ktap_num;

@@ -303,11 +303,17 @@ int main(void)
 	for (i = 0; i < sizeof(key); i++)
 		key[i] = (u8)(0xa0 + i);
 	ktap_plan(42);
-	test_mac_vectors();
-	test_structure();
-	test_lattice();
-	test_mac();
-	test_sequence_and_time();
-	test_names();
+	KTAP_CASE("mac vectors")
+		test_mac_vectors();
+	KTAP_CASE("structure")
+		test_structure();
+	KTAP_CASE("lattice")
+		test_lattice();
+	KTAP_CASE("mac")
+		test_mac();
+	KTAP_CASE("sequence and time")
+		test_sequence_and_time();
+	KTAP_CASE("names")
+		test_names();
 	return ktap_finish();
 }

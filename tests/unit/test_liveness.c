@@ -132,193 +132,209 @@ int main(void)
 
 	ktap_plan(28);
 
-	/* 1-3: scene text */
-	ok = 1;
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (!parse_ok(good[i]) || !roundtrip(good[i])) {
-			ktap_diag("refused or not round-tripped: '%s'", good[i]);
-			ok = 0;
+	KTAP_CASE("scene text") {
+		/* 1-3: scene text */
+		ok = 1;
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+			if (!parse_ok(good[i]) || !roundtrip(good[i])) {
+				ktap_diag("refused or not round-tripped: '%s'", good[i]);
+				ok = 0;
+			}
+		ktap_check(ok, "scene texts of every species parse and round-trip");
+		ok = 1;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (parse_ok(bad[i])) {
+				ktap_diag("accepted: '%s'", bad[i]);
+				ok = 0;
+			}
+		ktap_check(ok, "bad scene texts are refused");
+		{
+			char small[8];
+
+			struct sim_scene s = { .kind = SIM_SCENE_PERSON, .person = 42 };
+			int n = sim_scene_print(&s, small, sizeof(small));
+
+			ktap_check(n == 7 && !strcmp(small, "person "),
+				   "scene print truncates safely");
 		}
-	ktap_check(ok, "scene texts of every species parse and round-trip");
-	ok = 1;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (parse_ok(bad[i])) {
-			ktap_diag("accepted: '%s'", bad[i]);
-			ok = 0;
+	}
+
+	KTAP_CASE("determinism") {
+		/* 4-5: determinism */
+		render("person 42 skin=3", BRHW_ILLUM_BOTH, 5, 3);
+		memcpy(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2);
+		memcpy(&hdr, frame, sizeof(hdr));
+		render("person 42 skin=3", BRHW_ILLUM_BOTH, 5, 3);
+		ktap_check(!memcmp(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2) &&
+			   !memcmp(&hdr, frame, sizeof(hdr)),
+			   "same scene and seed render the same frame");
+		render("person 42 skin=3", BRHW_ILLUM_BOTH, 6, 3);
+		ktap_check(memcmp(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2) != 0,
+			   "another seed renders other noise");
+	}
+
+	KTAP_CASE("physics of the bands") {
+		/* 6-11: physics of the bands */
+		ktap_check(response("person 42 skin=1", 0) > 16 * 40 &&
+			   response("person 42 skin=6", 0) > 16 * 25,
+			   "skin follows the 850 nm flood, lightest and darkest");
+		ktap_check(response("person 42 skin=3", 1) * 100 <
+			   response("person 42 skin=3", 0) * 88,
+			   "skin responds less at 940 nm than at 850 nm (water)");
+		ktap_check(response("print 42 flat", 1) * 100 >
+			   response("print 42 flat", 0) * 92,
+			   "paper responds about equally in both bands");
+		ktap_check(response("replay 42 tablet video", 0) * 5 <
+			   response("person 42 skin=6", 0),
+			   "a screen barely follows the flood (glass reflection only)");
+		ktap_check(response("mask 42 resin", 1) * 100 >
+			   response("mask 42 resin", 0) * 94,
+			   "resin: flat dual-band reflectance");
+		h = render("empty", BRHW_ILLUM_BOTH, 1, 0);
+		ktap_check(h && !(le32_to_cpu(h->flags) & BRHW_FRAME_FACE) &&
+			   !h->face_w, "empty scene: no face");
+	}
+
+	KTAP_CASE("attacks carry the person's embedding") {
+		/* 12: attacks carry the person's embedding */
+		h = render("print 42 flat", BRHW_ILLUM_OFF, 1, 0);
+		{
+			struct bio_template t;
+			u8 raw[BIOREADER_TEMPLATE_HDR_SIZE + 128];
+			struct bioreader_template_hdr *th = (void *)raw;
+
+			memset(raw, 0, sizeof(raw));
+			th->magic = cpu_to_le32(BIOREADER_TEMPLATE_MAGIC);
+			th->version = cpu_to_le16(BIOREADER_TEMPLATE_VERSION);
+			th->dim = cpu_to_le16(128);
+			th->format = BIOREADER_TEMPLATE_FMT_INT8_L2;
+			sim_identity_embedding(42, 128, (s8 *)raw + sizeof(*th));
+			ok = !bio_template_parse(&t, raw, sizeof(raw), 128) &&
+			     bio_match_similarity(&t, h->embedding) > 20000;
+			ktap_check(ok, "a print of person 42 carries 42's embedding");
 		}
-	ktap_check(ok, "bad scene texts are refused");
-	{
-		char small[8];
-
-		struct sim_scene s = { .kind = SIM_SCENE_PERSON, .person = 42 };
-		int n = sim_scene_print(&s, small, sizeof(small));
-
-		ktap_check(n == 7 && !strcmp(small, "person "),
-			   "scene print truncates safely");
 	}
 
-	/* 4-5: determinism */
-	render("person 42 skin=3", BRHW_ILLUM_BOTH, 5, 3);
-	memcpy(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2);
-	memcpy(&hdr, frame, sizeof(hdr));
-	render("person 42 skin=3", BRHW_ILLUM_BOTH, 5, 3);
-	ktap_check(!memcmp(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2) &&
-		   !memcmp(&hdr, frame, sizeof(hdr)),
-		   "same scene and seed render the same frame");
-	render("person 42 skin=3", BRHW_ILLUM_BOTH, 6, 3);
-	ktap_check(memcmp(a, frame + BRHW_FRAME_HDR_SIZE, sizeof(a) / 2) != 0,
-		   "another seed renders other noise");
-
-	/* 6-11: physics of the bands */
-	ktap_check(response("person 42 skin=1", 0) > 16 * 40 &&
-		   response("person 42 skin=6", 0) > 16 * 25,
-		   "skin follows the 850 nm flood, lightest and darkest");
-	ktap_check(response("person 42 skin=3", 1) * 100 <
-		   response("person 42 skin=3", 0) * 88,
-		   "skin responds less at 940 nm than at 850 nm (water)");
-	ktap_check(response("print 42 flat", 1) * 100 >
-		   response("print 42 flat", 0) * 92,
-		   "paper responds about equally in both bands");
-	ktap_check(response("replay 42 tablet video", 0) * 5 <
-		   response("person 42 skin=6", 0),
-		   "a screen barely follows the flood (glass reflection only)");
-	ktap_check(response("mask 42 resin", 1) * 100 >
-		   response("mask 42 resin", 0) * 94,
-		   "resin: flat dual-band reflectance");
-	h = render("empty", BRHW_ILLUM_BOTH, 1, 0);
-	ktap_check(h && !(le32_to_cpu(h->flags) & BRHW_FRAME_FACE) &&
-		   !h->face_w, "empty scene: no face");
-
-	/* 12: attacks carry the person's embedding */
-	h = render("print 42 flat", BRHW_ILLUM_OFF, 1, 0);
-	{
-		struct bio_template t;
-		u8 raw[BIOREADER_TEMPLATE_HDR_SIZE + 128];
-		struct bioreader_template_hdr *th = (void *)raw;
-
-		memset(raw, 0, sizeof(raw));
-		th->magic = cpu_to_le32(BIOREADER_TEMPLATE_MAGIC);
-		th->version = cpu_to_le16(BIOREADER_TEMPLATE_VERSION);
-		th->dim = cpu_to_le16(128);
-		th->format = BIOREADER_TEMPLATE_FMT_INT8_L2;
-		sim_identity_embedding(42, 128, (s8 *)raw + sizeof(*th));
-		ok = !bio_template_parse(&t, raw, sizeof(raw), 128) &&
-		     bio_match_similarity(&t, h->embedding) > 20000;
-		ktap_check(ok, "a print of person 42 carries 42's embedding");
+	KTAP_CASE("end to end, native") {
+		/* 13-19: end to end, native */
+		ktap_check(verdict("person 42", 42, 2, &cls, &frames) ==
+			   BIOREADER_OUTCOME_MATCH && frames <= 30,
+			   "bona fide -> MATCH within 30 frames");
+		ktap_check(verdict("person 42 skin=6 light=sun dist=75", 42, 2, &cls, NULL) ==
+			   BIOREADER_OUTCOME_MATCH, "darkest skin in sunlight, far -> MATCH");
+		ktap_check(verdict("person 43", 42, 2, &cls, NULL) ==
+			   BIOREADER_OUTCOME_NO_MATCH, "impostor -> NO_MATCH");
+		ktap_check(verdict("print 42 flat", 42, 2, &cls, NULL) ==
+			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_PRINT,
+			   "print -> ATTACK print");
+		ktap_check(verdict("replay 42 tablet", 42, 2, &cls, NULL) ==
+			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_REPLAY,
+			   "replay of an earlier session -> ATTACK replay");
+		ktap_check(verdict("replay 42 phone video", 42, 3, &cls, NULL) ==
+			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_REPLAY,
+			   "video replay -> ATTACK replay (HIGH)");
+		ktap_check(verdict("mask 42 silicone", 42, 1, &cls, NULL) ==
+			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_MASK,
+			   "silicone mask -> ATTACK mask (LOW)");
 	}
 
-	/* 13-19: end to end, native */
-	ktap_check(verdict("person 42", 42, 2, &cls, &frames) ==
-		   BIOREADER_OUTCOME_MATCH && frames <= 30,
-		   "bona fide -> MATCH within 30 frames");
-	ktap_check(verdict("person 42 skin=6 light=sun dist=75", 42, 2, &cls, NULL) ==
-		   BIOREADER_OUTCOME_MATCH, "darkest skin in sunlight, far -> MATCH");
-	ktap_check(verdict("person 43", 42, 2, &cls, NULL) ==
-		   BIOREADER_OUTCOME_NO_MATCH, "impostor -> NO_MATCH");
-	ktap_check(verdict("print 42 flat", 42, 2, &cls, NULL) ==
-		   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_PRINT,
-		   "print -> ATTACK print");
-	ktap_check(verdict("replay 42 tablet", 42, 2, &cls, NULL) ==
-		   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_REPLAY,
-		   "replay of an earlier session -> ATTACK replay");
-	ktap_check(verdict("replay 42 phone video", 42, 3, &cls, NULL) ==
-		   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_REPLAY,
-		   "video replay -> ATTACK replay (HIGH)");
-	ktap_check(verdict("mask 42 silicone", 42, 1, &cls, NULL) ==
-		   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_MASK,
-		   "silicone mask -> ATTACK mask (LOW)");
+	KTAP_CASE("the pattern and the operating points") {
+		/* 20-21: the pattern and the operating points */
+		ktap_check(bio_live_pattern_state(illum, 0) == 0 &&
+			   bio_live_pattern_state(illum, 1) == 2 &&
+			   bio_live_pattern_state(illum, 16) == 0 &&
+			   bio_live_pattern_state(illum, 63) == 3 &&
+			   bio_live_pattern_state(illum, 64) == 0,
+			   "pattern state: 2 bits per frame, 64 frames, wraps");
+		{
+			struct bio_live_params lo, me, hi;
 
-	/* 20-21: the pattern and the operating points */
-	ktap_check(bio_live_pattern_state(illum, 0) == 0 &&
-		   bio_live_pattern_state(illum, 1) == 2 &&
-		   bio_live_pattern_state(illum, 16) == 0 &&
-		   bio_live_pattern_state(illum, 63) == 3 &&
-		   bio_live_pattern_state(illum, 64) == 0,
-		   "pattern state: 2 bits per frame, 64 frames, wraps");
-	{
-		struct bio_live_params lo, me, hi;
-
-		bio_live_params_get(BIOREADER_SECLEVEL_LOW, &lo);
-		bio_live_params_get(BIOREADER_SECLEVEL_MEDIUM, &me);
-		bio_live_params_get(BIOREADER_SECLEVEL_HIGH, &hi);
-		ktap_check(lo.frames < me.frames && me.frames < hi.frames &&
-			   lo.corr_min <= me.corr_min && me.corr_min <= hi.corr_min &&
-			   2 * me.frames >= 24 && hi.frames <= 30,
-			   "operating points: stricter with the level, >= 24 bits at MEDIUM, <= 30 frames");
+			bio_live_params_get(BIOREADER_SECLEVEL_LOW, &lo);
+			bio_live_params_get(BIOREADER_SECLEVEL_MEDIUM, &me);
+			bio_live_params_get(BIOREADER_SECLEVEL_HIGH, &hi);
+			ktap_check(lo.frames < me.frames && me.frames < hi.frames &&
+				   lo.corr_min <= me.corr_min && me.corr_min <= hi.corr_min &&
+				   2 * me.frames >= 24 && hi.frames <= 30,
+				   "operating points: stricter with the level, >= 24 bits at MEDIUM, <= 30 frames");
+		}
 	}
 
-	/* 22-25: hostile and degenerate input */
-	bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
-	ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_PENDING,
-		   "no frame: pending");
-	srand(1);
-	ok = 1;
-	for (i = 0; i < 2000; i++) {
-		struct brhw_frame_hdr fh;
-		u32 j;
+	KTAP_CASE("hostile and degenerate input") {
+		/* 22-25: hostile and degenerate input */
+		bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
+		ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_PENDING,
+			   "no frame: pending");
+		srand(1);
+		ok = 1;
+		for (i = 0; i < 2000; i++) {
+			struct brhw_frame_hdr fh;
+			u32 j;
 
-		memset(&fh, 0, sizeof(fh));
-		fh.flags = cpu_to_le32(BRHW_FRAME_FACE);
-		fh.face_x = cpu_to_le16(rand() % (W + 4));
-		fh.face_y = cpu_to_le16(rand() % (H + 4));
-		fh.face_w = cpu_to_le16(rand() % (W + 4));
-		fh.face_h = cpu_to_le16(rand() % (H + 4));
-		for (j = 0; j < 64; j++)
-			frame[BRHW_FRAME_HDR_SIZE + rand() % (4 * W * H)] = rand();
-		/* Gathering stays inside the frame whatever the box says. */
-		bio_lattice_gather(&fh, g.width, g.height,
-				   frame + BRHW_FRAME_HDR_SIZE, lat);
-		for (j = 0; j < 16; j++)
-			((u8 *)lat)[rand() % sizeof(*lat)] = rand();
-		bio_live_add(l, &fh, lat, i % 70, rand() & 3);
-		switch (bio_live_decide(l, &cls)) {
-		case BIO_LIVE_PENDING:
-		case BIO_LIVE_LIVE:
-		case BIO_LIVE_UNDECIDED:
-			break;
-		case BIO_LIVE_ATTACK:
-			if (cls != BIOREADER_ATTACK_NONE &&
-			    cls <= BIOREADER_ATTACK_INJECTION)
+			memset(&fh, 0, sizeof(fh));
+			fh.flags = cpu_to_le32(BRHW_FRAME_FACE);
+			fh.face_x = cpu_to_le16(rand() % (W + 4));
+			fh.face_y = cpu_to_le16(rand() % (H + 4));
+			fh.face_w = cpu_to_le16(rand() % (W + 4));
+			fh.face_h = cpu_to_le16(rand() % (H + 4));
+			for (j = 0; j < 64; j++)
+				frame[BRHW_FRAME_HDR_SIZE + rand() % (4 * W * H)] = rand();
+			/* Gathering stays inside the frame whatever the box says. */
+			bio_lattice_gather(&fh, g.width, g.height,
+					   frame + BRHW_FRAME_HDR_SIZE, lat);
+			for (j = 0; j < 16; j++)
+				((u8 *)lat)[rand() % sizeof(*lat)] = rand();
+			bio_live_add(l, &fh, lat, i % 70, rand() & 3);
+			switch (bio_live_decide(l, &cls)) {
+			case BIO_LIVE_PENDING:
+			case BIO_LIVE_LIVE:
+			case BIO_LIVE_UNDECIDED:
 				break;
-			/* fall through */
-		default:
-			ktap_diag("random input %u: decision out of range", i);
-			ok = 0;
+			case BIO_LIVE_ATTACK:
+				if (cls != BIOREADER_ATTACK_NONE &&
+				    cls <= BIOREADER_ATTACK_INJECTION)
+					break;
+				/* fall through */
+			default:
+				ktap_diag("random input %u: decision out of range", i);
+				ok = 0;
+			}
 		}
+		ktap_check(ok, "random boxes and payloads: no fault");
+		bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
+		memset(&hdr, 0, sizeof(hdr));
+		bio_live_add(l, &hdr, lat, 64, 0);
+		ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_UNDECIDED,
+			   "pattern exhausted without a decision: undecided");
+		bio_live_wipe(l);
+		ok = 1;
+		for (i = 0; i < sizeof(*l); i++)
+			ok = ok && !((u8 *)l)[i];
+		ktap_check(ok, "wipe clears the whole state");
 	}
-	ktap_check(ok, "random boxes and payloads: no fault");
-	bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
-	memset(&hdr, 0, sizeof(hdr));
-	bio_live_add(l, &hdr, lat, 64, 0);
-	ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_UNDECIDED,
-		   "pattern exhausted without a decision: undecided");
-	bio_live_wipe(l);
-	ok = 1;
-	for (i = 0; i < sizeof(*l); i++)
-		ok = ok && !((u8 *)l)[i];
-	ktap_check(ok, "wipe clears the whole state");
 
-	/* 26-28: fusion */
-	ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_LIVE, 0, true, false, &v) &&
-	     v.outcome == BIOREADER_OUTCOME_MATCH &&
-	     v.flags == BIOREADER_VERDICT_LIVENESS_EVALUATED &&
-	     !bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, true, true, &v) &&
-	     !bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_LIVE, 0, true, false, &v);
-	ktap_check(ok, "fusion: MATCH needs both; ALLOW_NO_LIVENESS cannot skip liveness");
-	ok = bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_ATTACK,
-				BIOREADER_ATTACK_MASK, true, false, &v) &&
-	     v.outcome == BIOREADER_OUTCOME_ATTACK &&
-	     v.reason == BIOREADER_REASON_PRESENTATION_ATTACK &&
-	     v.attack_class == BIOREADER_ATTACK_MASK &&
-	     bio_session_decide(BIO_MATCH_REJECT, BIO_LIVE_UNDECIDED, 0, true, false, &v) &&
-	     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE && !v.flags;
-	ktap_check(ok, "fusion: attack ends at once; undecided is inconclusive");
-	ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, false, &v) &&
-	     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
-	     v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE &&
-	     bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, true, &v) &&
-	     v.outcome == BIOREADER_OUTCOME_MATCH && !v.flags;
-	ktap_check(ok, "fusion without liveness: ALLOW_NO_LIVENESS decides");
+	KTAP_CASE("fusion") {
+		/* 26-28: fusion */
+		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_LIVE, 0, true, false, &v) &&
+		     v.outcome == BIOREADER_OUTCOME_MATCH &&
+		     v.flags == BIOREADER_VERDICT_LIVENESS_EVALUATED &&
+		     !bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, true, true, &v) &&
+		     !bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_LIVE, 0, true, false, &v);
+		ktap_check(ok, "fusion: MATCH needs both; ALLOW_NO_LIVENESS cannot skip liveness");
+		ok = bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_ATTACK,
+					BIOREADER_ATTACK_MASK, true, false, &v) &&
+		     v.outcome == BIOREADER_OUTCOME_ATTACK &&
+		     v.reason == BIOREADER_REASON_PRESENTATION_ATTACK &&
+		     v.attack_class == BIOREADER_ATTACK_MASK &&
+		     bio_session_decide(BIO_MATCH_REJECT, BIO_LIVE_UNDECIDED, 0, true, false, &v) &&
+		     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE && !v.flags;
+		ktap_check(ok, "fusion: attack ends at once; undecided is inconclusive");
+		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, false, &v) &&
+		     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+		     v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE &&
+		     bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, true, &v) &&
+		     v.outcome == BIOREADER_OUTCOME_MATCH && !v.flags;
+		ktap_check(ok, "fusion without liveness: ALLOW_NO_LIVENESS decides");
+	}
 
 	bio_live_params_get(0, &p);
 	free(l);

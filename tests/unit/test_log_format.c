@@ -245,10 +245,15 @@ static void test_cert(void)
 int main(void)
 {
 	ktap_plan(22);
-	test_b64();
-	test_u64();
-	test_record();
-	test_notes();
-	test_cert();
+	KTAP_CASE("b64")
+		test_b64();
+	KTAP_CASE("u64")
+		test_u64();
+	KTAP_CASE("record")
+		test_record();
+	KTAP_CASE("notes")
+		test_notes();
+	KTAP_CASE("cert")
+		test_cert();
 	return ktap_finish();
 }

@@ -227,9 +227,13 @@ int main(void)
 		bfl_leaf_hash(data, sizeof(data), leaves[i]);
 	}
 	ktap_plan(12);
-	test_kat();
-	test_tree_vs_mth();
-	test_inclusion_all();
-	test_consistency_all();
+	KTAP_CASE("kat")
+		test_kat();
+	KTAP_CASE("tree vs mth")
+		test_tree_vs_mth();
+	KTAP_CASE("inclusion all")
+		test_inclusion_all();
+	KTAP_CASE("consistency all")
+		test_consistency_all();
 	return ktap_finish();
 }

@@ -405,6 +405,7 @@ int main(void)
 		return 1;
 	ktap_plan(51);
 
+	KTAP_CASE("create, commit in groups, verify") {
 	/* 1. create, commit in groups, verify */
 	r = bfl_store_create(dir, "bioflow.example/kiosk-1", rs, &fast, &st, &e);
 	ktap_check(!r && bfl_store_epoch(st) == 1 && bfl_store_sealed_size(st) == 0,
@@ -414,7 +415,9 @@ int main(void)
 		ok &= put(st, 1 + 10 * i, 10) == 10 && !bfl_store_commit(st, &e);
 	ktap_check(ok && bfl_store_sealed_size(st) == 100, "ten group commits of ten records");
 	ktap_check(verify(NULL, &n) == BFL_OK && n == 100, "verifier: 100 records OK");
+	}
 
+	KTAP_CASE_AFTER("redelivery after a restart is filtered") {
 	/* 2. redelivery after a restart is filtered */
 	app = skip = 0;
 	{
@@ -429,7 +432,9 @@ int main(void)
 	ktap_check(bfl_store_last_seq(st, stream, &seq) && seq == 101 &&
 		   !memcmp(stream, boot_a, 16), "last stored kernel seq is 101");
 	ktap_check(!bfl_store_commit(st, &e), "commit");
+	}
 
+	KTAP_CASE_AFTER("invalid records are refused whole") {
 	/* 3. invalid records are refused whole */
 	{
 		u8 buf[2 * BFL_RECORD_MIN];
@@ -444,7 +449,9 @@ int main(void)
 		ktap_check(r == -EINVAL && bfl_store_size(st) == 101,
 			   "a batch ending in a partial record is refused");
 	}
+	}
 
+	KTAP_CASE_AFTER("close without commit: unsealed tail, then recovery") {
 	/* 4. close without commit: unsealed tail, then recovery */
 	ok = put(st, 102, 5) == 5;
 	bfl_store_close(st);
@@ -460,7 +467,9 @@ int main(void)
 	/* the kernel redelivers them: accepted again (not duplicates) */
 	ktap_check(put(st, 102, 5) == 5 && !bfl_store_commit(st, &e) &&
 		   bfl_store_sealed_size(st) == 106, "redelivered unsealed records are stored");
+	}
 
+	KTAP_CASE_AFTER("torn write: a record cut in half at the end of the segment") {
 	/* 5. torn write: a record cut in half at the end of the segment */
 	ok = put(st, 107, 3) == 3;
 	bfl_store_close(st);
@@ -475,7 +484,9 @@ int main(void)
 	r = reopen(&st, &rep);
 	ktap_check(!r && rep.discarded_records == 2 && rep.discarded_bytes > 2 * 192 &&
 		   rep.sealed_size == 106, "reopen: 2 whole records and the torn one cut");
+	}
 
+	KTAP_CASE_AFTER("crash during the checkpoint write: a stale temporary file") {
 	/* 6. crash during the checkpoint write: a stale temporary file */
 	{
 		char p[400];
@@ -492,7 +503,9 @@ int main(void)
 	st = NULL;
 	r = reopen(&st, &rep);
 	ktap_check(!r && rep.removed_tmp == 1, "reopen removes a half-written checkpoint.tmp");
+	}
 
+	KTAP_CASE_AFTER("crash between an epoch certificate and its first checkpoint") {
 	/* 7. crash between an epoch certificate and its first checkpoint */
 	{
 		struct bfl_epoch_key k;
@@ -540,7 +553,9 @@ int main(void)
 		ktap_check(put(st, 107, 7) == 7 && !bfl_store_commit(st, &e) &&
 			   verify(NULL, NULL) == BFL_OK, "and the log continues, verified");
 	}
+	}
 
+	KTAP_CASE_AFTER("segment and epoch rotation") {
 	/* 8. segment and epoch rotation */
 	bfl_store_close(st);
 	st = NULL;
@@ -560,7 +575,9 @@ int main(void)
 		ktap_check(verify(NULL, &n) == BFL_OK && n == bfl_store_size(st),
 			   "verifier: OK across segments and epochs");
 	}
+	}
 
+	KTAP_CASE_AFTER("proofs") {
 	/* 9. proofs */
 	{
 		char out[300], p[400];
@@ -602,7 +619,9 @@ int main(void)
 	}
 	bfl_store_close(st);
 	st = NULL;
+	}
 
+	KTAP_CASE_AFTER("refusing to continue a foreign or damaged store") {
 	/* 10. refusing to continue a foreign or damaged store */
 	{
 		struct bfl_root_signer *other = bfl_soft_root_new(NULL, NULL, &e);
@@ -626,7 +645,9 @@ int main(void)
 			ktap_diag("%s", e.msg);
 		bfl_store_close(st);
 	}
+	}
 
+	KTAP_CASE("store format v2: checkpoint entries in the segment stream") {
 	/* 11. store format v2: checkpoint entries in the segment stream.  A
 	 * store of its own (the one above is damaged on purpose); kernel seq
 	 * s is the next one the "kernel" delivers. */
@@ -897,7 +918,9 @@ int main(void)
 		ktap_check(verify(NULL, &n) == BFL_OK && n == s - 1,
 			   "verifier: the v2 store is OK after all of it");
 	}
+	}
 
+	KTAP_CASE("interrupted commits")
 	interrupted_commits();
 
 	bfl_root_signer_free(rs);

@@ -401,446 +401,479 @@ int main(void)
 	ktap_plan(39);
 	memset(&vo, 0, sizeof(vo));
 
-	fresh();
-	vs(work, &rs->key, NULL, &res);
-	ktap_diag("pristine: %llu records, %llu epochs, %llu checkpoints, %llu boots",
-		  (unsigned long long)res.records, (unsigned long long)res.epochs,
-		  (unsigned long long)res.checkpoints, (unsigned long long)res.boots);
-	ktap_check(res.verdict == BFL_OK && res.records == 246 && res.boots == 2 &&
-		   res.epochs >= 5 && res.nerrors == 0, "pristine store verifies");
-
-	/* flip a byte */
-	fresh();
-	flip(work, 37, 140);
-	ktap_check(fails("record-altered", "record 37", NULL, NULL),
-		   "flip a byte in a record: record 37 named as altered");
-	fresh();
-	flip(work, 37, BFL_RECORD_MIN + 3);
-	ktap_check(fails("leaf-hash-altered", "record 37", NULL, NULL),
-		   "flip a byte of a stored leaf hash: named");
-	fresh();
-	flip(work, 200, 8);	/* the seq field */
-	ktap_check(fails("record-altered", "record 200", NULL, NULL),
-		   "flip a byte of a seq number: named");
-	fresh();
-	flip(work, 12, 0);	/* the magic */
-	ktap_check(fails("record-format", "record 12", NULL, NULL),
-		   "flip a byte of a record's magic: record 12 named");
-
-	/* delete a record */
-	fresh();
-	{
-		off_t off;
-
-		ok = !locate(work, 37, p, sizeof(p), &off) && (b = slurp(p, &len));
-		if (ok) {
-			memmove(b + off, b + off + ENTRY, len - (size_t)off - ENTRY);
-			spit(p, b, len - ENTRY);
-			free(b);
-		}
-	}
-	ktap_check(ok && fails("seq-gap", "record 37", NULL, NULL),
-		   "delete a record: the gap at record 37 named");
-
-	/* reorder two */
-	fresh();
-	{
-		off_t off, off2;
-		u8 t[ENTRY];
-
-		ok = !locate(work, 40, p, sizeof(p), &off) &&
-		     !locate(work, 41, q, sizeof(q), &off2) && !strcmp(p, q) &&
-		     (b = slurp(p, &len));
-		if (ok) {
-			memcpy(t, b + off, ENTRY);
-			memcpy(b + off, b + off2, ENTRY);
-			memcpy(b + off2, t, ENTRY);
-			spit(p, b, len);
-			free(b);
-		}
-	}
-	ktap_check(ok && fails("seq-order", "record 40", NULL, NULL),
-		   "reorder two records: records 40 and 41 named");
-
-	/* truncate the tail */
-	fresh();
-	{
-		off_t off;
-
-		ok = !locate(work, 243, p, sizeof(p), &off) && !truncate(p, off);
-	}
-	ktap_check(ok && fails("truncated", NULL, NULL, NULL),
-		   "truncate the tail: named as truncated");
-
-	/* restore an older segment */
-	fresh();
-	{
-		off_t off;
-		char name[64];
-
-		ok = !locate(old, 99, p, sizeof(p), &off);
-		snprintf(name, sizeof(name), "%s", strrchr(p, '/') + 1);
-		snprintf(q, sizeof(q), "%s/segments/%s", work, name);
-		ok &= !sh("cp %s %s", p, q);
-		ktap_diag("restored %s", name);
-	}
-	ktap_check(ok && !fails("none", NULL, NULL, NULL) &&
-		   res.verdict == BFL_FAIL && (has("segment-gap", NULL) || has("truncated", NULL) ||
-					      has("root-mismatch", NULL)),
-		   "restore an older segment: detected");
-
-	/* restore an older checkpoint */
-	fresh();
-	snprintf(p, sizeof(p), "%s/checkpoint", old);
-	snprintf(q, sizeof(q), "%s/checkpoint", work);
-	sh("cp %s %s", p, q);
-	ktap_check(fails("checkpoint-rollback", "checkpoint", NULL, NULL),
-		   "restore an older checkpoint: named as a rollback");
-
-	/* roll the whole store back to the older copy */
-	snprintf(p, sizeof(p), "%s/checkpoint", base);
-	b = slurp(p, &len);
-	vo.since = (const char *)b;
-	vo.since_len = b ? len : 0;
-	vs(old, &rs->key, NULL, &res);
-	ktap_check(res.verdict == BFL_OK,
-		   "an older copy alone is self-consistent (why auditors pin)");
-	bfl_verify_result_free(&res);
-	ktap_check(fails("truncated", NULL, &vo, old),
-		   "older copy against a pinned later checkpoint: truncation named");
-	memset(&vo, 0, sizeof(vo));
-	free(b);
-	vo.have_nv = true;
-	rs->ops->counter_read(rs, &vo.nv_counter, &e);
-	ktap_check(fails("nv-behind", NULL, &vo, old),
-		   "older copy against the TPM counter: missing epochs named");
-	memset(&vo, 0, sizeof(vo));
-	vo.have_nv = true;
-	rs->ops->counter_read(rs, &vo.nv_counter, &e);
-	fresh();
-	vs(work, &rs->key, &vo, &res);
-	ktap_check(res.verdict == BFL_OK, "current store matches the counter");
-	memset(&vo, 0, sizeof(vo));
-	snprintf(p, sizeof(p), "%s/checkpoint", old);
-	b = slurp(p, &len);
-	vo.since = (const char *)b;
-	vo.since_len = b ? len : 0;
-	vs(work, &rs->key, &vo, &res);
-	ktap_check(res.verdict == BFL_OK, "current store extends the older pinned checkpoint");
-	free(b);
-	memset(&vo, 0, sizeof(vo));
-
-	/* substitute an epoch certificate: one from another log that uses
-	 * the same root key and origin */
-	{
-		char other[300];
-		struct bfl_store *st;
-
-		snprintf(other, sizeof(other), "%s/other", tmp);
-		ok = !bfl_store_create(other, ORIGIN, rs, &small, &st, &e);
-		if (ok)
-			bfl_store_close(st);
-		ok &= !bfl_store_open(other, rs, &small, &st, NULL, &e);
-		if (ok)
-			bfl_store_close(st);
+	KTAP_CASE("the pristine store") {
+		/* the pristine store */
 		fresh();
-		snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", other);
-		snprintf(q, sizeof(q), "%s/epochs/0000000002.cert", work);
-		ok &= !sh("cp %s %s", p, q);
-		ok &= !fails("none", NULL, NULL, NULL) && res.verdict == BFL_FAIL;
-		ktap_check(ok && has("checkpoint-signature", "epochs/0000000002.final"),
-			   "substitute an epoch certificate: epoch 2's checkpoint named");
-	}
-
-	/* sign with a foreign key */
-	fresh();
-	{
-		struct bfl_epoch_key fk;
-		struct bfl_checkpoint cp;
-		struct bfl_note n;
-		char text[4096];
-
-		snprintf(p, sizeof(p), "%s/checkpoint", work);
-		b = slurp(p, &len);
-		ok = b && !bfl_checkpoint_open((char *)b, len, &cp, &n, &e) &&
-		     !bfl_epoch_key_generate(&fk, ORIGIN, cp.epoch, &e);
-		cp.size -= 1;	/* forge: hide the last record */
-		ok = ok && !bfl_checkpoint_sign(&cp, &fk, text, sizeof(text), &len, &e) &&
-		     !spit(p, text, len);
-		if (fk.priv)
-			bfl_epoch_key_destroy(&fk);
-		free(b);
-	}
-	ktap_check(ok && fails("checkpoint-signature", "checkpoint", NULL, NULL),
-		   "checkpoint signed by a foreign key (same name): named");
-	fresh();
-	{
-		struct bfl_root_signer *evil = bfl_soft_root_new(NULL, NULL, &e);
-		struct bfl_epoch_cert c;
-		char text[4096];
-
-		snprintf(p, sizeof(p), "%s/epochs/0000000003.cert", work);
-		b = slurp(p, &len);
-		ok = evil && b && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
-		     !bfl_soft_root_set_counter(evil, c.nv_counter) &&
-		     !bfl_cert_issue(evil, &c, text, sizeof(text), &len, &e) &&
-		     !spit(p, text, len);
-		free(b);
-		bfl_root_signer_free(evil);
-	}
-	ktap_check(ok && fails("cert-signature", "0000000003.cert", NULL, NULL),
-		   "epoch certificate signed by a foreign root key: named");
-
-	/* rewind the counter (only the software signer can: its counter is
-	 * a file) and re-issue a certificate attesting an old value */
-	fresh();
-	{
-		struct bfl_epoch_cert c, prev;
-		char text[4096];
-		u8 *pb;
-		size_t pl;
-		u64 now = 0;
-
-		snprintf(q, sizeof(q), "%s/epochs/0000000003.cert", work);
-		pb = slurp(q, &pl);
-		snprintf(p, sizeof(p), "%s/epochs/0000000004.cert", work);
-		b = slurp(p, &len);
-		ok = b && pb && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
-		     !bfl_cert_open((char *)pb, pl, NULL, &prev, &e);
-		c.nv_counter = prev.nv_counter;
-		ok = ok && !rs->ops->counter_read(rs, &now, &e) &&
-		     !bfl_soft_root_set_counter(rs, prev.nv_counter) &&
-		     !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e) &&
-		     !spit(p, text, len);
-		bfl_soft_root_set_counter(rs, now);
-		free(b);
-		free(pb);
-	}
-	ktap_check(ok && fails("nv-rollback", "0000000004.cert", NULL, NULL),
-		   "rewound NV counter: epoch 4 named");
-
-	/* delete an epoch's final checkpoint / certificate */
-	fresh();
-	snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
-	unlink(p);
-	ktap_check(fails("final-missing", "0000000002.final", NULL, NULL),
-		   "deleted final checkpoint of epoch 2: named");
-	fresh();
-	snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", work);
-	unlink(p);
-	ktap_check(fails("epoch-missing", "0000000002.cert", NULL, NULL),
-		   "deleted epoch certificate: named");
-
-	/* kernel sequence problems in a validly sealed log */
-	{
-		static const u64 gap[] = { 1, 2, 3, 4, 6, 7 };
-		static const u64 dup[] = { 1, 2, 3, 3, 4, 5 };
-		static const u64 late[] = { 1, 2, 3, 5, 6 };
-
-		ok = sealed_pattern(gap, 6, boot_b, 6);
-		ktap_check(ok && fails("seq-gap", "record 4", NULL, NULL),
-			   "kernel seq gap (5 missing): record 4 named");
-		ok = sealed_pattern(dup, 6, boot_b, 6);
-		ktap_check(ok && fails("seq-duplicate", "record 3", NULL, NULL),
-			   "kernel seq duplicate: record 3 named");
-		ok = sealed_pattern(late, 5, boot_b, 3);
-		ktap_check(ok && fails("seq-gap", "record 3", NULL, NULL),
-			   "a new boot not starting at seq 1: named");
-		ok = sealed_pattern(gap, 4, boot_b, 2);
 		vs(work, &rs->key, NULL, &res);
-		ok = ok && res.verdict == BFL_FAIL && has("boot-order", NULL);
-		ktap_check(sealed_pattern(gap, 2, boot_b, 1) || ok,
-			   "two boots interleaved");
+		ktap_diag("pristine: %llu records, %llu epochs, %llu checkpoints, %llu boots",
+			  (unsigned long long)res.records, (unsigned long long)res.epochs,
+			  (unsigned long long)res.checkpoints, (unsigned long long)res.boots);
+		ktap_check(res.verdict == BFL_OK && res.records == 246 && res.boots == 2 &&
+			   res.epochs >= 5 && res.nerrors == 0, "pristine store verifies");
 	}
 
-	/* corrupt and hostile files: clear errors, never a crash */
-	fresh();
-	snprintf(p, sizeof(p), "%s/epochs/0000000001.cert", work);
-	spit(p, "bioflow-epoch-cert v1\norigin x\n\n\xe2\x80\x94 a b\n", 33);
-	ktap_check(fails("cert-format", "0000000001.cert", NULL, NULL),
-		   "garbage epoch certificate: named");
-	fresh();
-	snprintf(p, sizeof(p), "%s/checkpoint", work);
-	spit(p, "", 0);
-	vs(work, &rs->key, NULL, &res);
-	ok = res.verdict == BFL_WARN && has("checkpoint-copy-lost", "checkpoint");
-	spit(p, "bioflow.example/kiosk-7\n12\n", 27);
-	ktap_check(ok && fails("checkpoint-format", "checkpoint", NULL, NULL),
-		   "empty checkpoint file: a warning (a copy lost in a crash); a garbled one: named");
-	fresh();
-	{
-		u8 hdr[BFL_SEG_HDR_SIZE] = "NOTASEGMENT";
-
-		snprintf(p, sizeof(p), "%s/segments/00000000000000000000.seg", work);
-		b = slurp(p, &len);
-		if (b) {
-			memcpy(b, hdr, sizeof(hdr));
-			spit(p, b, len);
-			free(b);
-		}
-	}
-	ktap_check(fails("segment-header", "00000000000000000000.seg", NULL, NULL),
-		   "bad segment header: named");
-	fresh();
-	flip(work, 5, 6);	/* size field: 160 ^ 0x20 = 128 */
-	ktap_check(fails("record-format", "record 5", NULL, NULL),
-		   "hostile record size field: named");
-	fresh();
-	sh("rm -rf %s/epochs%s", work, "");
-	ktap_check(fails("missing-file", "epochs", NULL, NULL), "missing epochs directory: named");
-	bfl_verify_result_free(&res);
-	snprintf(p, sizeof(p), "%s/nonexistent", tmp);
-	vs(p, &rs->key, NULL, &res);
-	ktap_check(res.verdict == BFL_UNREADABLE, "a missing store is unreadable (exit 3)");
-
-	/* checkpoint entries in the segments (store format v2) */
-	{
-		static struct cpent ce[MAX_CPENT];
-		const struct cpent *c;
-		unsigned int nce, nseg, j;
-		size_t lre;
-		char where[200];
-		int k;
-
-		/* a byte of one entry's signature changed, still valid base64 */
+	KTAP_CASE("flip a byte") {
+		/* flip a byte */
 		fresh();
-		nce = entries(work, ce, &nseg, &lre);
-		ktap_diag("%u checkpoint entries in %u segments", nce, nseg);
-		c = &ce[nce / 2];
-		ok = nce > 8 && (b = slurp(c->path, &len)) != NULL;
-		if (ok) {
-			char *note = (char *)b + c->off + BFL_CPE_HDR_SIZE;
-			char *end = note + bfl_get_le32(b + c->off + 8) - 1, *x, *sig = NULL;
+		flip(work, 37, 140);
+		ktap_check(fails("record-altered", "record 37", NULL, NULL),
+			   "flip a byte in a record: record 37 named as altered");
+		fresh();
+		flip(work, 37, BFL_RECORD_MIN + 3);
+		ktap_check(fails("leaf-hash-altered", "record 37", NULL, NULL),
+			   "flip a byte of a stored leaf hash: named");
+		fresh();
+		flip(work, 200, 8);	/* the seq field */
+		ktap_check(fails("record-altered", "record 200", NULL, NULL),
+			   "flip a byte of a seq number: named");
+		fresh();
+		flip(work, 12, 0);	/* the magic */
+		ktap_check(fails("record-format", "record 12", NULL, NULL),
+			   "flip a byte of a record's magic: record 12 named");
+	}
 
-			/* the last line: "<em dash> <key name> <base64>\n" */
-			for (x = end - 1; x > note && !sig; x--)
-				if (*x == ' ')
-					sig = x + 1;
-			ok = sig && end - sig > 40;
+	KTAP_CASE("delete a record") {
+		/* delete a record */
+		fresh();
+		{
+			off_t off;
+
+			ok = !locate(work, 37, p, sizeof(p), &off) && (b = slurp(p, &len));
 			if (ok) {
-				x = sig + (end - sig) / 2;
-				*x = *x == 'A' ? 'B' : 'A';
-				ok = !spit(c->path, b, len);
-			}
-			free(b);
-		}
-		entry_where(c, c->off, where, sizeof(where));
-		ktap_check(ok && fails("checkpoint-signature", where, NULL, NULL),
-			   "checkpoint-signature: a byte of an entry's signature line, the entry named");
-
-		/* an entry cut out and put back three records later */
-		fresh();
-		nce = entries(work, ce, &nseg, &lre);
-		for (j = 1; j < nce && !(ce[j].recs_after >= 3 && ce[j].size > 0); j++)
-			;
-		c = &ce[j < nce ? j : 0];
-		ok = j < nce && !move_bytes(c->path, c->off, c->len, c->off + c->len + 3 * ENTRY);
-		entry_where(c, c->off + 3 * ENTRY, where, sizeof(where));
-		if (ok)
-			ktap_diag("moved the entry for size %llu from offset %zu to %zu",
-				  (unsigned long long)c->size, c->off, c->off + 3 * ENTRY);
-		ktap_check(ok && fails("checkpoint-position", where, NULL, NULL),
-			   "checkpoint-position: an entry moved three records on, named where it stands");
-
-		/* the entries after the last record removed, the file kept */
-		fresh();
-		nce = entries(work, ce, &nseg, &lre);
-		c = &ce[nce ? nce - 1 : 0];
-		k = nce && c->seg + 1 == nseg ? drop_entries(c->path, lre) : -1;
-		ktap_diag("removed %d entries at the end of %s", k, strrchr(c->path, '/') + 1);
-		ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL) &&
-			   !strcmp(bfl_first_error(&res)->where, "checkpoint"),
-			   "checkpoint-entry-missing: the last entries removed, records and file kept");
-
-		/* the two entries of an epoch boundary swapped */
-		fresh();
-		nce = entries(work, ce, &nseg, &lre);
-		for (j = 0; j + 2 < nce; j++)
-			if (ce[j].size > 0 && ce[j + 1].seg == ce[j].seg &&
-			    ce[j + 1].off == ce[j].off + ce[j].len &&
-			    ce[j + 1].size == ce[j].size && ce[j + 1].epoch == ce[j].epoch + 1)
-				break;
-		c = &ce[j + 2 < nce ? j : 0];
-		ok = j + 2 < nce && !move_bytes(c->path, c->off, c->len, c[1].off + c[1].len);
-		if (ok)
-			ktap_diag("swapped the entries of epochs %llu and %llu at size %llu",
-				  (unsigned long long)c->epoch, (unsigned long long)c[1].epoch,
-				  (unsigned long long)c->size);
-		entry_where(c, c->off + c[1].len, where, sizeof(where));
-		ktap_check(ok && fails("checkpoint-order", where, NULL, NULL),
-			   "checkpoint-order: entries of epochs E and E+1 swapped, the epoch E one named");
-
-		/* an epoch's final replaced by an earlier checkpoint of it */
-		fresh();
-		nce = entries(work, ce, &nseg, &lre);
-		for (j = 0; j < nce && ce[j].epoch != 2; j++)
-			;
-		c = &ce[j < nce ? j : 0];
-		ok = j < nce && (b = slurp(c->path, &len)) != NULL;
-		if (ok) {
-			snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
-			ok = !spit(p, b + c->off + BFL_CPE_HDR_SIZE,
-				   bfl_get_le32(b + c->off + 8));
-			free(b);
-		}
-		ktap_check(ok && fails("final-size", "epochs/0000000002.final", NULL, NULL) &&
-			   has("checkpoint-after-final", "(checkpoint entry)"),
-			   "checkpoint-after-final: epoch 2's later entries go beyond a shortened final");
-
-		/* every entry removed, the checkpoint file kept */
-		fresh();
-		k = drop_all_entries(work);
-		ktap_diag("removed %d entries", k);
-		ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL),
-			   "checkpoint-entry-missing: no entries left, the checkpoint file ahead");
-
-		/* no entries and no checkpoint file */
-		fresh();
-		k = drop_all_entries(work);
-		snprintf(p, sizeof(p), "%s/checkpoint", work);
-		ok = k > 0 && !unlink(p);
-		ktap_check(ok && fails("checkpoint-missing", NULL, NULL, NULL) &&
-			   res.verdict == BFL_FAIL,
-			   "checkpoint-missing: no checkpoint entries and no checkpoint file");
-	}
-
-	/* random single-byte corruption anywhere: always detected */
-	{
-		static const char *const files[] = {
-			"log-info", "checkpoint", "epochs/0000000001.cert",
-			"epochs/0000000003.final", "epochs/0000000005.cert",
-			"segments/00000000000000000000.seg",
-			"segments/00000000000000000042.seg",
-		};
-		unsigned int missed = 0, tries = 0;
-
-		srand(7);
-		for (i = 0; i < 120; i++) {
-			const char *f = files[i % 7];
-
-			fresh();
-			snprintf(p, sizeof(p), "%s/%s", work, f);
-			b = slurp(p, &len);
-			if (!b || !len) {
+				memmove(b + off, b + off + ENTRY, len - (size_t)off - ENTRY);
+				spit(p, b, len - ENTRY);
 				free(b);
-				continue;
-			}
-			b[(size_t)rand() % len] ^= (u8)(1 + rand() % 255);
-			spit(p, b, len);
-			free(b);
-			bfl_verify_result_free(&res);
-			vs(work, &rs->key, NULL, &res);
-			tries++;
-			if (res.verdict != BFL_FAIL) {
-				missed++;
-				ktap_diag("undetected: byte in %s (verdict %d)", f, res.verdict);
 			}
 		}
-		ktap_check(tries > 100 && missed == 0,
-			   "120 random byte corruptions across all files: all detected");
+		ktap_check(ok && fails("seq-gap", "record 37", NULL, NULL),
+			   "delete a record: the gap at record 37 named");
 	}
 
-	bfl_verify_result_free(&res);
+	KTAP_CASE("reorder two") {
+		/* reorder two */
+		fresh();
+		{
+			off_t off, off2;
+			u8 t[ENTRY];
+
+			ok = !locate(work, 40, p, sizeof(p), &off) &&
+			     !locate(work, 41, q, sizeof(q), &off2) && !strcmp(p, q) &&
+			     (b = slurp(p, &len));
+			if (ok) {
+				memcpy(t, b + off, ENTRY);
+				memcpy(b + off, b + off2, ENTRY);
+				memcpy(b + off2, t, ENTRY);
+				spit(p, b, len);
+				free(b);
+			}
+		}
+		ktap_check(ok && fails("seq-order", "record 40", NULL, NULL),
+			   "reorder two records: records 40 and 41 named");
+	}
+
+	KTAP_CASE("truncate the tail") {
+		/* truncate the tail */
+		fresh();
+		{
+			off_t off;
+
+			ok = !locate(work, 243, p, sizeof(p), &off) && !truncate(p, off);
+		}
+		ktap_check(ok && fails("truncated", NULL, NULL, NULL),
+			   "truncate the tail: named as truncated");
+	}
+
+	KTAP_CASE("restore an older segment") {
+		/* restore an older segment */
+		fresh();
+		{
+			off_t off;
+			char name[64];
+
+			ok = !locate(old, 99, p, sizeof(p), &off);
+			snprintf(name, sizeof(name), "%s", strrchr(p, '/') + 1);
+			snprintf(q, sizeof(q), "%s/segments/%s", work, name);
+			ok &= !sh("cp %s %s", p, q);
+			ktap_diag("restored %s", name);
+		}
+		ktap_check(ok && !fails("none", NULL, NULL, NULL) &&
+			   res.verdict == BFL_FAIL && (has("segment-gap", NULL) || has("truncated", NULL) ||
+						      has("root-mismatch", NULL)),
+			   "restore an older segment: detected");
+	}
+
+	KTAP_CASE("restore an older checkpoint") {
+		/* restore an older checkpoint */
+		fresh();
+		snprintf(p, sizeof(p), "%s/checkpoint", old);
+		snprintf(q, sizeof(q), "%s/checkpoint", work);
+		sh("cp %s %s", p, q);
+		ktap_check(fails("checkpoint-rollback", "checkpoint", NULL, NULL),
+			   "restore an older checkpoint: named as a rollback");
+	}
+
+	KTAP_CASE("roll the whole store back to the older copy") {
+		/* roll the whole store back to the older copy */
+		snprintf(p, sizeof(p), "%s/checkpoint", base);
+		b = slurp(p, &len);
+		vo.since = (const char *)b;
+		vo.since_len = b ? len : 0;
+		vs(old, &rs->key, NULL, &res);
+		ktap_check(res.verdict == BFL_OK,
+			   "an older copy alone is self-consistent (why auditors pin)");
+		bfl_verify_result_free(&res);
+		ktap_check(fails("truncated", NULL, &vo, old),
+			   "older copy against a pinned later checkpoint: truncation named");
+		memset(&vo, 0, sizeof(vo));
+		free(b);
+		vo.have_nv = true;
+		rs->ops->counter_read(rs, &vo.nv_counter, &e);
+		ktap_check(fails("nv-behind", NULL, &vo, old),
+			   "older copy against the TPM counter: missing epochs named");
+		memset(&vo, 0, sizeof(vo));
+		vo.have_nv = true;
+		rs->ops->counter_read(rs, &vo.nv_counter, &e);
+		fresh();
+		vs(work, &rs->key, &vo, &res);
+		ktap_check(res.verdict == BFL_OK, "current store matches the counter");
+		memset(&vo, 0, sizeof(vo));
+		snprintf(p, sizeof(p), "%s/checkpoint", old);
+		b = slurp(p, &len);
+		vo.since = (const char *)b;
+		vo.since_len = b ? len : 0;
+		vs(work, &rs->key, &vo, &res);
+		ktap_check(res.verdict == BFL_OK, "current store extends the older pinned checkpoint");
+		free(b);
+		memset(&vo, 0, sizeof(vo));
+	}
+
+	KTAP_CASE("substitute an epoch certificate") {
+		/* substitute an epoch certificate: one from another log that uses
+		 * the same root key and origin */
+		{
+			char other[300];
+			struct bfl_store *st;
+
+			snprintf(other, sizeof(other), "%s/other", tmp);
+			ok = !bfl_store_create(other, ORIGIN, rs, &small, &st, &e);
+			if (ok)
+				bfl_store_close(st);
+			ok &= !bfl_store_open(other, rs, &small, &st, NULL, &e);
+			if (ok)
+				bfl_store_close(st);
+			fresh();
+			snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", other);
+			snprintf(q, sizeof(q), "%s/epochs/0000000002.cert", work);
+			ok &= !sh("cp %s %s", p, q);
+			ok &= !fails("none", NULL, NULL, NULL) && res.verdict == BFL_FAIL;
+			ktap_check(ok && has("checkpoint-signature", "epochs/0000000002.final"),
+				   "substitute an epoch certificate: epoch 2's checkpoint named");
+		}
+	}
+
+	KTAP_CASE("sign with a foreign key") {
+		/* sign with a foreign key */
+		fresh();
+		{
+			struct bfl_epoch_key fk;
+			struct bfl_checkpoint cp;
+			struct bfl_note n;
+			char text[4096];
+
+			snprintf(p, sizeof(p), "%s/checkpoint", work);
+			b = slurp(p, &len);
+			ok = b && !bfl_checkpoint_open((char *)b, len, &cp, &n, &e) &&
+			     !bfl_epoch_key_generate(&fk, ORIGIN, cp.epoch, &e);
+			cp.size -= 1;	/* forge: hide the last record */
+			ok = ok && !bfl_checkpoint_sign(&cp, &fk, text, sizeof(text), &len, &e) &&
+			     !spit(p, text, len);
+			if (fk.priv)
+				bfl_epoch_key_destroy(&fk);
+			free(b);
+		}
+		ktap_check(ok && fails("checkpoint-signature", "checkpoint", NULL, NULL),
+			   "checkpoint signed by a foreign key (same name): named");
+		fresh();
+		{
+			struct bfl_root_signer *evil = bfl_soft_root_new(NULL, NULL, &e);
+			struct bfl_epoch_cert c;
+			char text[4096];
+
+			snprintf(p, sizeof(p), "%s/epochs/0000000003.cert", work);
+			b = slurp(p, &len);
+			ok = evil && b && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
+			     !bfl_soft_root_set_counter(evil, c.nv_counter) &&
+			     !bfl_cert_issue(evil, &c, text, sizeof(text), &len, &e) &&
+			     !spit(p, text, len);
+			free(b);
+			bfl_root_signer_free(evil);
+		}
+		ktap_check(ok && fails("cert-signature", "0000000003.cert", NULL, NULL),
+			   "epoch certificate signed by a foreign root key: named");
+	}
+
+	KTAP_CASE("rewind the NV counter") {
+		/* rewind the counter (only the software signer can: its counter
+		 * is a file) and re-issue a certificate attesting an old value */
+		fresh();
+		{
+			struct bfl_epoch_cert c, prev;
+			char text[4096];
+			u8 *pb;
+			size_t pl;
+			u64 now = 0;
+
+			snprintf(q, sizeof(q), "%s/epochs/0000000003.cert", work);
+			pb = slurp(q, &pl);
+			snprintf(p, sizeof(p), "%s/epochs/0000000004.cert", work);
+			b = slurp(p, &len);
+			ok = b && pb && !bfl_cert_open((char *)b, len, NULL, &c, &e) &&
+			     !bfl_cert_open((char *)pb, pl, NULL, &prev, &e);
+			c.nv_counter = prev.nv_counter;
+			ok = ok && !rs->ops->counter_read(rs, &now, &e) &&
+			     !bfl_soft_root_set_counter(rs, prev.nv_counter) &&
+			     !bfl_cert_issue(rs, &c, text, sizeof(text), &len, &e) &&
+			     !spit(p, text, len);
+			bfl_soft_root_set_counter(rs, now);
+			free(b);
+			free(pb);
+		}
+		ktap_check(ok && fails("nv-rollback", "0000000004.cert", NULL, NULL),
+			   "rewound NV counter: epoch 4 named");
+	}
+
+	KTAP_CASE("delete an epoch's final checkpoint / certificate") {
+		/* delete an epoch's final checkpoint / certificate */
+		fresh();
+		snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
+		unlink(p);
+		ktap_check(fails("final-missing", "0000000002.final", NULL, NULL),
+			   "deleted final checkpoint of epoch 2: named");
+		fresh();
+		snprintf(p, sizeof(p), "%s/epochs/0000000002.cert", work);
+		unlink(p);
+		ktap_check(fails("epoch-missing", "0000000002.cert", NULL, NULL),
+			   "deleted epoch certificate: named");
+	}
+
+	KTAP_CASE("kernel sequence problems in a validly sealed log") {
+		/* kernel sequence problems in a validly sealed log */
+		{
+			static const u64 gap[] = { 1, 2, 3, 4, 6, 7 };
+			static const u64 dup[] = { 1, 2, 3, 3, 4, 5 };
+			static const u64 late[] = { 1, 2, 3, 5, 6 };
+
+			ok = sealed_pattern(gap, 6, boot_b, 6);
+			ktap_check(ok && fails("seq-gap", "record 4", NULL, NULL),
+				   "kernel seq gap (5 missing): record 4 named");
+			ok = sealed_pattern(dup, 6, boot_b, 6);
+			ktap_check(ok && fails("seq-duplicate", "record 3", NULL, NULL),
+				   "kernel seq duplicate: record 3 named");
+			ok = sealed_pattern(late, 5, boot_b, 3);
+			ktap_check(ok && fails("seq-gap", "record 3", NULL, NULL),
+				   "a new boot not starting at seq 1: named");
+			ok = sealed_pattern(gap, 4, boot_b, 2);
+			vs(work, &rs->key, NULL, &res);
+			ok = ok && res.verdict == BFL_FAIL && has("boot-order", NULL);
+			ktap_check(sealed_pattern(gap, 2, boot_b, 1) || ok,
+				   "two boots interleaved");
+		}
+	}
+
+	KTAP_CASE("corrupt and hostile files: clear errors, never a crash") {
+		/* corrupt and hostile files: clear errors, never a crash */
+		fresh();
+		snprintf(p, sizeof(p), "%s/epochs/0000000001.cert", work);
+		spit(p, "bioflow-epoch-cert v1\norigin x\n\n\xe2\x80\x94 a b\n", 33);
+		ktap_check(fails("cert-format", "0000000001.cert", NULL, NULL),
+			   "garbage epoch certificate: named");
+		fresh();
+		snprintf(p, sizeof(p), "%s/checkpoint", work);
+		spit(p, "", 0);
+		vs(work, &rs->key, NULL, &res);
+		ok = res.verdict == BFL_WARN && has("checkpoint-copy-lost", "checkpoint");
+		spit(p, "bioflow.example/kiosk-7\n12\n", 27);
+		ktap_check(ok && fails("checkpoint-format", "checkpoint", NULL, NULL),
+			   "empty checkpoint file: a warning (a copy lost in a crash); a garbled one: named");
+		fresh();
+		{
+			u8 hdr[BFL_SEG_HDR_SIZE] = "NOTASEGMENT";
+
+			snprintf(p, sizeof(p), "%s/segments/00000000000000000000.seg", work);
+			b = slurp(p, &len);
+			if (b) {
+				memcpy(b, hdr, sizeof(hdr));
+				spit(p, b, len);
+				free(b);
+			}
+		}
+		ktap_check(fails("segment-header", "00000000000000000000.seg", NULL, NULL),
+			   "bad segment header: named");
+		fresh();
+		flip(work, 5, 6);	/* size field: 160 ^ 0x20 = 128 */
+		ktap_check(fails("record-format", "record 5", NULL, NULL),
+			   "hostile record size field: named");
+		fresh();
+		sh("rm -rf %s/epochs%s", work, "");
+		ktap_check(fails("missing-file", "epochs", NULL, NULL), "missing epochs directory: named");
+		bfl_verify_result_free(&res);
+		snprintf(p, sizeof(p), "%s/nonexistent", tmp);
+		vs(p, &rs->key, NULL, &res);
+		ktap_check(res.verdict == BFL_UNREADABLE, "a missing store is unreadable (exit 3)");
+	}
+
+	KTAP_CASE("checkpoint entries in the segments (store format v2)") {
+		/* checkpoint entries in the segments (store format v2) */
+		{
+			static struct cpent ce[MAX_CPENT];
+			const struct cpent *c;
+			unsigned int nce, nseg, j;
+			size_t lre;
+			char where[200];
+			int k;
+
+			/* a byte of one entry's signature changed, still valid base64 */
+			fresh();
+			nce = entries(work, ce, &nseg, &lre);
+			ktap_diag("%u checkpoint entries in %u segments", nce, nseg);
+			c = &ce[nce / 2];
+			ok = nce > 8 && (b = slurp(c->path, &len)) != NULL;
+			if (ok) {
+				char *note = (char *)b + c->off + BFL_CPE_HDR_SIZE;
+				char *end = note + bfl_get_le32(b + c->off + 8) - 1, *x, *sig = NULL;
+
+				/* the last line: "<em dash> <key name> <base64>\n" */
+				for (x = end - 1; x > note && !sig; x--)
+					if (*x == ' ')
+						sig = x + 1;
+				ok = sig && end - sig > 40;
+				if (ok) {
+					x = sig + (end - sig) / 2;
+					*x = *x == 'A' ? 'B' : 'A';
+					ok = !spit(c->path, b, len);
+				}
+				free(b);
+			}
+			entry_where(c, c->off, where, sizeof(where));
+			ktap_check(ok && fails("checkpoint-signature", where, NULL, NULL),
+				   "checkpoint-signature: a byte of an entry's signature line, the entry named");
+
+			/* an entry cut out and put back three records later */
+			fresh();
+			nce = entries(work, ce, &nseg, &lre);
+			for (j = 1; j < nce && !(ce[j].recs_after >= 3 && ce[j].size > 0); j++)
+				;
+			c = &ce[j < nce ? j : 0];
+			ok = j < nce && !move_bytes(c->path, c->off, c->len, c->off + c->len + 3 * ENTRY);
+			entry_where(c, c->off + 3 * ENTRY, where, sizeof(where));
+			if (ok)
+				ktap_diag("moved the entry for size %llu from offset %zu to %zu",
+					  (unsigned long long)c->size, c->off, c->off + 3 * ENTRY);
+			ktap_check(ok && fails("checkpoint-position", where, NULL, NULL),
+				   "checkpoint-position: an entry moved three records on, named where it stands");
+
+			/* the entries after the last record removed, the file kept */
+			fresh();
+			nce = entries(work, ce, &nseg, &lre);
+			c = &ce[nce ? nce - 1 : 0];
+			k = nce && c->seg + 1 == nseg ? drop_entries(c->path, lre) : -1;
+			ktap_diag("removed %d entries at the end of %s", k, strrchr(c->path, '/') + 1);
+			ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL) &&
+				   !strcmp(bfl_first_error(&res)->where, "checkpoint"),
+				   "checkpoint-entry-missing: the last entries removed, records and file kept");
+
+			/* the two entries of an epoch boundary swapped */
+			fresh();
+			nce = entries(work, ce, &nseg, &lre);
+			for (j = 0; j + 2 < nce; j++)
+				if (ce[j].size > 0 && ce[j + 1].seg == ce[j].seg &&
+				    ce[j + 1].off == ce[j].off + ce[j].len &&
+				    ce[j + 1].size == ce[j].size && ce[j + 1].epoch == ce[j].epoch + 1)
+					break;
+			c = &ce[j + 2 < nce ? j : 0];
+			ok = j + 2 < nce && !move_bytes(c->path, c->off, c->len, c[1].off + c[1].len);
+			if (ok)
+				ktap_diag("swapped the entries of epochs %llu and %llu at size %llu",
+					  (unsigned long long)c->epoch, (unsigned long long)c[1].epoch,
+					  (unsigned long long)c->size);
+			entry_where(c, c->off + c[1].len, where, sizeof(where));
+			ktap_check(ok && fails("checkpoint-order", where, NULL, NULL),
+				   "checkpoint-order: entries of epochs E and E+1 swapped, the epoch E one named");
+
+			/* an epoch's final replaced by an earlier checkpoint of it */
+			fresh();
+			nce = entries(work, ce, &nseg, &lre);
+			for (j = 0; j < nce && ce[j].epoch != 2; j++)
+				;
+			c = &ce[j < nce ? j : 0];
+			ok = j < nce && (b = slurp(c->path, &len)) != NULL;
+			if (ok) {
+				snprintf(p, sizeof(p), "%s/epochs/0000000002.final", work);
+				ok = !spit(p, b + c->off + BFL_CPE_HDR_SIZE,
+					   bfl_get_le32(b + c->off + 8));
+				free(b);
+			}
+			ktap_check(ok && fails("final-size", "epochs/0000000002.final", NULL, NULL) &&
+				   has("checkpoint-after-final", "(checkpoint entry)"),
+				   "checkpoint-after-final: epoch 2's later entries go beyond a shortened final");
+
+			/* every entry removed, the checkpoint file kept */
+			fresh();
+			k = drop_all_entries(work);
+			ktap_diag("removed %d entries", k);
+			ktap_check(k > 0 && fails("checkpoint-entry-missing", "checkpoint", NULL, NULL),
+				   "checkpoint-entry-missing: no entries left, the checkpoint file ahead");
+
+			/* no entries and no checkpoint file */
+			fresh();
+			k = drop_all_entries(work);
+			snprintf(p, sizeof(p), "%s/checkpoint", work);
+			ok = k > 0 && !unlink(p);
+			ktap_check(ok && fails("checkpoint-missing", NULL, NULL, NULL) &&
+				   res.verdict == BFL_FAIL,
+				   "checkpoint-missing: no checkpoint entries and no checkpoint file");
+		}
+	}
+
+	KTAP_CASE("random single-byte corruption anywhere: always detected") {
+		/* random single-byte corruption anywhere: always detected */
+		{
+			static const char *const files[] = {
+				"log-info", "checkpoint", "epochs/0000000001.cert",
+				"epochs/0000000003.final", "epochs/0000000005.cert",
+				"segments/00000000000000000000.seg",
+				"segments/00000000000000000042.seg",
+			};
+			unsigned int missed = 0, tries = 0;
+
+			srand(7);
+			for (i = 0; i < 120; i++) {
+				const char *f = files[i % 7];
+
+				fresh();
+				snprintf(p, sizeof(p), "%s/%s", work, f);
+				b = slurp(p, &len);
+				if (!b || !len) {
+					free(b);
+					continue;
+				}
+				b[(size_t)rand() % len] ^= (u8)(1 + rand() % 255);
+				spit(p, b, len);
+				free(b);
+				bfl_verify_result_free(&res);
+				vs(work, &rs->key, NULL, &res);
+				tries++;
+				if (res.verdict != BFL_FAIL) {
+					missed++;
+					ktap_diag("undetected: byte in %s (verdict %d)", f, res.verdict);
+				}
+			}
+			ktap_check(tries > 100 && missed == 0,
+				   "120 random byte corruptions across all files: all detected");
+		}
+
+		bfl_verify_result_free(&res);
+	}
 	bfl_root_signer_free(rs);
 	sh("rm -rf %s%s", tmp, "");
 	return ktap_finish();

@@ -195,10 +195,15 @@ static void test_population(void)
 int main(void)
 {
 	ktap_plan(27);
-	test_parse();
-	test_similarity();
-	test_isqrt();
-	test_aggregation();
-	test_population();
+	KTAP_CASE("parse")
+		test_parse();
+	KTAP_CASE("similarity")
+		test_similarity();
+	KTAP_CASE("isqrt")
+		test_isqrt();
+	KTAP_CASE("aggregation")
+		test_aggregation();
+	KTAP_CASE("population")
+		test_population();
 	return ktap_finish();
 }

@@ -301,7 +301,7 @@ int main(void)
 	struct brvm_sim s;
 	uint64_t sid, sid2, acked, u;
 	long long t0, ms;
-	int fd, afd, afd2, ok, i, n;
+	int fd, afd = -1, afd2, ok, i, n;
 
 	ktap_plan(34);
 	if (brvm_setup())
@@ -322,14 +322,17 @@ int main(void)
 	brvm_sim_person(&s, GENUINE);
 
 	/* 1-3: no consumer: fail closed */
+	KTAP_CASE("no consumer: fail closed") {
 	ktap_expect_errno(start_op(fd, GENUINE, 3000, NULL), ENOLINK,
 			  "no consumer: SESSION_START -> ENOLINK");
 	ktap_expect_errno(brvm_set_policy(fd, &p0), ENOLINK,
 			  "no consumer: SET_POLICY -> ENOLINK");
 	ktap_expect_errno(ioctl(fd, BIOREADER_IOC_RESET_STATS), ENOLINK,
 			  "no consumer: RESET_STATS -> ENOLINK");
+	}
 
 	/* 4-7: attach */
+	KTAP_CASE("attach") {
 	afd = open(BRVM_AUDIT_DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (!brvm_ok(afd < 0 ? -1 : 0, "consumer opens " BRVM_AUDIT_DEV))
 		return brvm_bail("no audit node");
@@ -346,22 +349,28 @@ int main(void)
 	     le32toh(r->reader) == BIOREADER_AUDIT_NO_READER &&
 	     le32toh(r->detail[1]) == (uint32_t)brvm_audit_attr("capacity");
 	ktap_check(ok, "CONSUMER record: last, actor is this process, capacity");
+	}
 
 	/* 8: the reader was added while nobody listened: queued all the same */
+	KTAP_CASE("the reader was added while nobody listened: queued all the same") {
 	r = find(BIOREADER_AUDIT_READER_ADDED, 0);
 	ok = r && le32toh(r->reader) == (uint32_t)s.index &&
 	     (le32toh(r->detail[2]) & 0xffff) == BRVM_WIDTH;
 	ktap_check(ok, "READER_ADDED record: reader index, geometry");
+	}
 
 	/* 9-11: acknowledgements */
+	KTAP_CASE("acknowledgements") {
 	acked = last_seq();
 	ktap_check(ack(afd, acked) == 0, "ACK of the last delivered seq");
 	ktap_expect_errno(ack(afd, acked + 1), EINVAL,
 			  "ACK beyond what was delivered -> EINVAL");
 	ktap_check(ack(afd, 0) == 0 && brvm_audit_attr("acked") == (long long)acked,
 		   "an older ACK is a no-op");
+	}
 
 	/* 12: policy change, old and new values */
+	KTAP_CASE("policy change, old and new values") {
 	p = p0;
 	p.max_failures = 1;
 	p.lockout_s = 2;
@@ -376,8 +385,10 @@ int main(void)
 	     le32toh(r->detail[5]) == 2 &&
 	     (le32toh(r->detail[1]) & 0xffff) == p0.default_timeout_ms;
 	ktap_check(ok, "POLICY_CHANGE record: actor, old and new values");
+	}
 
 	/* 13-15: a genuine session */
+	KTAP_CASE("a genuine session") {
 	ok = session(fd, GENUINE, &sid, &v) == 0;
 	collect(afd, NULL);
 	ktap_check(ok && v.session_id == sid && v.audit_seq,
@@ -389,8 +400,10 @@ int main(void)
 	     session_fields(find(BIOREADER_AUDIT_VERDICT, sid), sid, s.index,
 			    "VERDICT");
 	ktap_check(ok, "VERDICT record: seq = audit_seq, outcome, reason, flags, actor");
+	}
 
 	/* 16-17: an impostor with max_failures 1: NO_MATCH and a lockout */
+	KTAP_CASE("an impostor with max_failures 1: NO_MATCH and a lockout") {
 	ok = session(fd, IMPOSTOR, &sid2, &v) == 0 &&
 	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
 	collect(afd, NULL);
@@ -401,13 +414,14 @@ int main(void)
 	     le32toh(r->detail[0]) == 1 && le32toh(r->detail[1]) == 2 &&
 	     r_seq(r) + 1 == v.audit_seq;
 	ktap_check(ok, "LOCKOUT record: session, max_failures, lockout_s, before the verdict");
+	}
 
 	/* 18-19: a forged frame: INTEGRITY record with the frame error */
+	KTAP_CASE("a forged frame: INTEGRITY record with the frame error") {
 	p = p0;
 	p.frames_required = 64;		/* no decision before the forgery */
 	brvm_set_policy(fd, &p);
-	snprintf(buf, sizeof(buf), BRVM_CONFIGFS "/%s/inject", s.name);
-	ok = brvm_write_file(buf, "bad_mac") == 0;
+	ok = brvm_sim_inject(&s, "bad_mac") == 0;
 	ok = ok && session(fd, GENUINE, &sid, &v) == 0 &&
 	     v.outcome == BIOREADER_OUTCOME_ATTACK &&
 	     v.reason == BIOREADER_REASON_FRAME_INTEGRITY;
@@ -422,8 +436,10 @@ int main(void)
 		ktap_diag("INTEGRITY error %u", le32toh(r->outcome));
 	ktap_check(ok, "INTEGRITY record: session, frame error MAC, before the verdict");
 	brvm_set_policy(fd, &p0);
+	}
 
 	/* 20: statistics reset */
+	KTAP_CASE("statistics reset") {
 	ok = ioctl(fd, BIOREADER_IOC_RESET_STATS) == 0;
 	collect(afd, NULL);
 	r = find(BIOREADER_AUDIT_STATS_RESET, 0);
@@ -432,8 +448,10 @@ int main(void)
 		   le32toh(r->reader) == (uint32_t)s.index &&
 		   le32toh(r->detail[0]) >= 3,
 		   "STATS_RESET record: actor, reader, the counters reset");
+	}
 
 	/* 21: abort */
+	KTAP_CASE("abort") {
 	brvm_sim_scene(&s, "empty");
 	ok = start_op(fd, GENUINE, 20000, &sid) == 0 && brvm_abort(fd) == 0 &&
 	     wait_acking(fd, 5000, &v) == 0 &&
@@ -441,8 +459,15 @@ int main(void)
 	collect(afd, NULL);
 	ktap_check(ok && verdict_matches(&v, "abort"),
 		   "abort: ABORTED, its VERDICT record");
+	}
 
 	/* 22-26: the consumer goes away mid-session */
+	/*
+	 * In this process: the case closes the consumer opened before it,
+	 * and the consumer must really go (a forked case's parent would
+	 * still hold it).
+	 */
+	if (ktap_case("the consumer goes away mid-session", KTAP_INLINE)) {
 	ack(afd, last_seq());
 	acked = last_seq();
 	ok = start_op(fd, GENUINE, 1000, &sid) == 0;	/* times out: empty */
@@ -480,8 +505,10 @@ int main(void)
 	     v.outcome == BIOREADER_OUTCOME_TIMEOUT;
 	ktap_check(ok && verdict_matches(&v, "held"),
 		   "reopened: the held verdict is released, audit_seq matches");
+	}
 
 	/* 27-30: the whole stream */
+	KTAP_CASE("the whole stream") {
 	ktap_check(!gaps && !bad_header && nrecs > 10,
 		   "seq contiguous, every record 160 bytes, magic and version");
 	ktap_check(!dup_mismatch, "records delivered again are identical");
@@ -496,10 +523,13 @@ int main(void)
 	ok = ok && !contains_embedding(emb, BRVM_EMB_DIM);
 	ktap_check(ok, "no template or embedding bytes in any record");
 	ack(afd, last_seq());
-
-	/* 31-34: a small queue and a consumer that never acknowledges */
+		/* in the case: its parent keeps no copy for the next one */
 	close(afd);
 	close(fd);
+	}
+
+	/* 31-34: a small queue and a consumer that never acknowledges */
+	KTAP_CASE("a small queue and a consumer that never acknowledges") {
 	ok = unload_bioreader() == 0 &&
 	     brvm_load_bioreader("audit_queue_len=" "32") == 0 &&
 	     brvm_audit_attr("capacity") == SMALL_QUEUE &&
@@ -525,7 +555,10 @@ int main(void)
 	ok = ok && start_op(fd, GENUINE, 3000, NULL) == 0 &&
 	     brvm_abort(fd) == 0 && brvm_wait(fd, 5000, &v) == 0;
 	ktap_check(ok, "after the acknowledgements: sessions start again");
+	}
 
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	/* back to the suite's state: default queue, the drain attached */
 	close(fd);
 	brvm_drain_stop();

@@ -292,7 +292,7 @@ int main(void)
 	struct brvm_sim sim;
 	struct scan sc;
 	pthread_t th;
-	uint64_t from;
+	uint64_t from = 1;
 	long long acked;
 	unsigned int i, k;
 	int fd, r, ok;
@@ -310,116 +310,125 @@ int main(void)
 	brvm_sh("rm -rf %s && mkdir -p %s", DIR, DIR);
 
 	/* 1: the daemon is the consumer */
-	if (!brvm_ok(brvm_drain_stop(), "the suite's drain stopped"))
-		return brvm_bail("drain");
-	acked = brvm_audit_attr("acked");
-	from = acked >= 0 ? (uint64_t)acked + 1 : 1;
-	if (!brvm_ok(brvm_flow_provision(PUBKEY), "TPM root provisioned, public key exported"))
-		return brvm_bail("provisioning");
-	r = brvm_flow_start(&f, STORE, DAEMON_LOG, "--commit-latency-ms 2");
-	if (r)
-		show_log();
-	if (!brvm_ok(r, "bioflowd --tpm attached to " BRVM_AUDIT_DEV)) {
-		brvm_drain_start();
-		return brvm_bail("bioflowd");
-	}
+	KTAP_CASE("the daemon is the consumer, seals the sessions, stops; the store verifies") {
+		if (!brvm_ok(brvm_drain_stop(), "the suite's drain stopped"))
+			return brvm_bail("drain");
+		acked = brvm_audit_attr("acked");
+		from = acked >= 0 ? (uint64_t)acked + 1 : 1;
+		if (!brvm_ok(brvm_flow_provision(PUBKEY), "TPM root provisioned, public key exported"))
+			return brvm_bail("provisioning");
+		r = brvm_flow_start(&f, STORE, DAEMON_LOG, "--commit-latency-ms 2");
+		if (r)
+			show_log();
+		if (!brvm_ok(r, "bioflowd --tpm attached to " BRVM_AUDIT_DEV)) {
+			brvm_drain_start();
+			return brvm_bail("bioflowd");
+		}
 
-	/* 2: sessions */
-	if (brvm_sim_create(&sim, "flow", 0, 0, 0) || (fd = brvm_open(&sim)) < 0) {
-		brvm_flow_stop(&f);
-		brvm_drain_start();
-		return brvm_bail("simulated reader");
-	}
-	for (i = 0; i < NSESS; i++) {
-		struct sess *s = &sessions[i];
+		/* 2: sessions */
+		if (brvm_sim_create(&sim, "flow", 0, 0, 0) || (fd = brvm_open(&sim)) < 0) {
+			brvm_flow_stop(&f);
+			brvm_drain_start();
+			return brvm_bail("simulated reader");
+		}
+		for (i = 0; i < NSESS; i++) {
+			struct sess *s = &sessions[i];
 
-		ok = !brvm_sim_scene(&sim, s->scene) &&
-		     !brvm_run_session(fd, GENUINE, 3000, &s->v);
-		s->ran = ok;
-		if (ok)
-			brvm_diag_verdict(s->name, &s->v);
-		ktap_check(ok && s->v.outcome == s->outcome && s->v.audit_seq,
-			   s->name);
-	}
+			ok = !brvm_sim_scene(&sim, s->scene) &&
+			     !brvm_run_session(fd, GENUINE, 3000, &s->v);
+			s->ran = ok;
+			if (ok)
+				brvm_diag_verdict(s->name, &s->v);
+			ktap_check(ok && s->v.outcome == s->outcome && s->v.audit_seq,
+				   s->name);
+		}
 
-	/* 3: stop, verify, look inside */
-	r = brvm_flow_stop(&f);
-	if (r)
-		show_log();
-	ktap_check(r == 0, "bioflowd stopped by SIGTERM with status 0");
-	ktap_check(brvm_flow_verify(PUBKEY, STORE) == 0,
-		   "bioflow-verify --root-key (TPM public key): store verified");
-	r = scan_store(&sc);
-	ktap_check(r == 0 && sc.daemon >= 1, "the daemon's start is a record in the log");
-	check_stream(&sc, from, "every kernel seq since the drain stopped is stored exactly once");
-	ok = 1;
-	for (i = 0; i < NSESS; i++)
-		ok &= sessions[i].ran &&
-		      verdict_in_store(sessions[i].v.session_id, sessions[i].v.audit_seq);
-	ktap_check(ok, "the VERDICT records' seqs are the verdicts' audit_seq");
+		/* 3: stop, verify, look inside */
+		r = brvm_flow_stop(&f);
+		if (r)
+			show_log();
+		ktap_check(r == 0, "bioflowd stopped by SIGTERM with status 0");
+		ktap_check(brvm_flow_verify(PUBKEY, STORE) == 0,
+			   "bioflow-verify --root-key (TPM public key): store verified");
+		r = scan_store(&sc);
+		ktap_check(r == 0 && sc.daemon >= 1, "the daemon's start is a record in the log");
+		check_stream(&sc, from, "every kernel seq since the drain stopped is stored exactly once");
+		ok = 1;
+		for (i = 0; i < NSESS; i++)
+			ok &= sessions[i].ran &&
+			      verdict_in_store(sessions[i].v.session_id, sessions[i].v.audit_seq);
+		ktap_check(ok, "the VERDICT records' seqs are the verdicts' audit_seq");
+	}
 
 	/* 4: kill -9 of the worker under load, same store */
-	r = brvm_flow_start(&f, STORE, DAEMON_LOG, "--commit-latency-ms 2");
-	if (r)
-		show_log();
-	ktap_check(r == 0, "bioflowd restarted on the same store");
-	load_stop = 0;
-	ok = r == 0 && !pthread_create(&th, NULL, load_fn, &fd);
-	for (k = 0; ok && k < KILLS; k++) {
-		pid_t w;
-		long long before = brvm_audit_attr("acked");
-		long long end = brvm_now_ms() + 10000;
+	KTAP_CASE("kill -9 of the worker under load, same store") {
+		r = brvm_flow_start(&f, STORE, DAEMON_LOG, "--commit-latency-ms 2");
+		if (r)
+			show_log();
+		ktap_check(r == 0, "bioflowd restarted on the same store");
+		load_stop = 0;
+		ok = r == 0 && !pthread_create(&th, NULL, load_fn, &fd);
+		for (k = 0; ok && k < KILLS; k++) {
+			pid_t w;
+			long long before = brvm_audit_attr("acked");
+			long long end = brvm_now_ms() + 10000;
 
-		/* wait until this worker has sealed and acknowledged records */
-		while (brvm_audit_attr("acked") < before + 300 && brvm_now_ms() < end)
-			brvm_sleep_ms(5);
-		w = brvm_flow_worker(&f);
-		if (!w || kill(w, SIGKILL)) {
-			ok = 0;
-			break;
+			/* wait until this worker has sealed and acknowledged records */
+			while (brvm_audit_attr("acked") < before + 300 && brvm_now_ms() < end)
+				brvm_sleep_ms(5);
+			w = brvm_flow_worker(&f);
+			if (!w || kill(w, SIGKILL)) {
+				ok = 0;
+				break;
+			}
+			ktap_diag("killed worker %d after %lu policy changes", (int)w, load_ok);
+			if (!brvm_flow_wait_worker(&f, w, 10000)) {
+				ktap_diag("no new worker took over from %d", (int)w);
+				ok = 0;
+			}
 		}
-		ktap_diag("killed worker %d after %lu policy changes", (int)w, load_ok);
-		if (!brvm_flow_wait_worker(&f, w, 10000)) {
-			ktap_diag("no new worker took over from %d", (int)w);
-			ok = 0;
+		if (r == 0) {
+			unsigned long before = load_ok;
+			long long end = brvm_now_ms() + 5000;
+
+			while (ok && load_ok < before + 200 && brvm_now_ms() < end)
+				brvm_sleep_ms(5);
+			load_stop = 1;
+			pthread_join(th, NULL);
 		}
-	}
-	if (r == 0) {
-		unsigned long before = load_ok;
-		long long end = brvm_now_ms() + 5000;
+		/* SIGTERM seals what was read; wait until everything was read */
+		{
+			long long end = brvm_now_ms() + 10000;
 
-		while (ok && load_ok < before + 200 && brvm_now_ms() < end)
-			brvm_sleep_ms(5);
-		load_stop = 1;
-		pthread_join(th, NULL);
+			while (brvm_audit_attr("acked") != brvm_audit_attr("next_seq") - 1 &&
+			       brvm_now_ms() < end)
+				brvm_sleep_ms(20);
+		}
+		ktap_diag("load: %lu policy changes, %lu refused while no consumer", load_ok, load_err);
+		ktap_check(ok, "worker killed with SIGKILL 3 times under load, restarted each time");
+		ktap_check(ok && load_ok >= 600, "records kept flowing between the kills");
+		r = brvm_flow_stop(&f);
+		if (r)
+			show_log();
+		ktap_check(r == 0, "bioflowd stopped by SIGTERM with status 0");
+		ktap_check(brvm_flow_verify(PUBKEY, STORE) == 0,
+			   "bioflow-verify after the kills: store verified");
+		r = scan_store(&sc);
+		ktap_check(r == 0, "store readable");
+		if (!check_stream(&sc, from, "after the kills: every kernel seq stored exactly once"))
+			show_log();
+		ktap_check(sc.worker_died >= KILLS, "each worker death is a daemon record in the log");
 	}
-	/* SIGTERM seals what was read; wait until everything was read */
-	{
-		long long end = brvm_now_ms() + 10000;
 
-		while (brvm_audit_attr("acked") != brvm_audit_attr("next_seq") - 1 &&
-		       brvm_now_ms() < end)
-			brvm_sleep_ms(20);
+	/* 5: the store's file system full */
+	KTAP_CASE("the store's file system full") {
+		disk_full(fd);
 	}
-	ktap_diag("load: %lu policy changes, %lu refused while no consumer", load_ok, load_err);
-	ktap_check(ok, "worker killed with SIGKILL 3 times under load, restarted each time");
-	ktap_check(ok && load_ok >= 600, "records kept flowing between the kills");
-	r = brvm_flow_stop(&f);
-	if (r)
-		show_log();
-	ktap_check(r == 0, "bioflowd stopped by SIGTERM with status 0");
-	ktap_check(brvm_flow_verify(PUBKEY, STORE) == 0,
-		   "bioflow-verify after the kills: store verified");
-	r = scan_store(&sc);
-	ktap_check(r == 0, "store readable");
-	if (!check_stream(&sc, from, "after the kills: every kernel seq stored exactly once"))
-		show_log();
-	ktap_check(sc.worker_died >= KILLS, "each worker death is a daemon record in the log");
-
-	disk_full(fd);
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	close(fd);
 	brvm_sim_destroy(&sim);
-	/* 5: back to the suite's drain */
+	/* 6: back to the suite's drain */
 	brvm_ok(brvm_drain_start(), "the suite's drain restarted");
 	return ktap_finish();
 }

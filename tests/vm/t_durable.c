@@ -368,12 +368,16 @@ int main(void)
 		brvm_drain_start();
 		return brvm_bail("simulated reader");
 	}
-	consumer_part(&sim, fd);
+	/* Each part waits on group commits of up to COMMIT_MS. */
+	ktap_case_timeout_s = 100;
+	KTAP_CASE("this program as the consumer")
+		consumer_part(&sim, fd);
 	if (access(BRVM_TPM_DEV, F_OK)) {
 		while (ktap_num < ktap_planned - 1)
 			ktap_skip("bioflowd", "no TPM (" BRVM_TPM_DEV ")");
 	} else {
-		daemon_part(fd);
+		KTAP_CASE("bioflowd, stopped and killed between read and commit")
+			daemon_part(fd);
 	}
 	close(fd);
 	brvm_sim_destroy(&sim);

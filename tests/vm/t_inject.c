@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Fault and attack injection through the simulated reader's "inject"
- * attribute, and the driver's reaction to each:
+ * Fault and attack injection through the simulated reader's debugfs
+ * file "inject" (a test control, not configuration: configfs has no
+ * such attribute), and the driver's reaction to each:
  *
  *   bad_mac, pixel_on, seq_skip, seq_repeat, time_back, replay
  *       -> ATTACK / FRAME_INTEGRITY / INJECTION, stats/frames_rejected +1
@@ -110,11 +111,10 @@ static void diag_stats(const struct stats *a, const struct stats *b)
 
 static int inject_path(const struct brvm_sim *s, char *path, size_t cap)
 {
-	return snprintf(path, cap, BRVM_CONFIGFS "/%s/inject", s->name) >=
-	       (int)cap ? -1 : 0;
+	return brvm_sim_debugfs(s, "inject", path, cap);
 }
 
-/* Write the inject attribute; 0 or -1 with errno. */
+/* Write the inject file; 0 or -1 with errno. */
 static int inject(const struct brvm_sim *s, const char *what)
 {
 	char path[256];
@@ -276,14 +276,16 @@ static void check_usable(const char *name)
 	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH, name);
 }
 
-/* The attribute's syntax, and that it needs a live instance. */
-static void check_attribute(void)
+/* The file's syntax and mode, and that it lives with the device. */
+static void check_file(void)
 {
-	char path[256], buf[64] = "";
+	struct brvm_sim s2;
+	char path[256];
+	struct stat st;
 	int ok;
 
 	ktap_check(inject_reads(&sim, "none"),
-		   "inject attribute present, reads none");
+		   "debugfs inject file present, reads none");
 
 	inject_path(&sim, path, sizeof(path));
 	ktap_expect_errno(brvm_write_file(path, "bogus"), EINVAL,
@@ -302,25 +304,28 @@ static void check_attribute(void)
 	     inject(&sim, "none") == 0 && inject_reads(&sim, "none");
 	ktap_check(ok, "armed injection reads back; a new one replaces it; none disarms");
 
-	/* An instance that is not live has nothing to inject into. */
-	snprintf(path, sizeof(path), BRVM_CONFIGFS "/inject-off-%d",
-		 (int)getpid());
-	if (mkdir(path, 0755)) {
-		ktap_diag("mkdir %s: %s", path, strerror(errno));
-		ktap_check(0, "not live: inject -> ENODEV, reads none");
+	/* Root only; and configfs, the configuration ABI, has no such knob. */
+	ok = !inject_path(&sim, path, sizeof(path)) && !stat(path, &st) &&
+	     (st.st_mode & 0777) == 0600;
+	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/inject", sim.name);
+	errno = 0;
+	ok = ok && access(path, F_OK) == -1 && errno == ENOENT;
+	ktap_check(ok, "inject is mode 0600 in debugfs; configfs has no inject attribute");
+
+	/* The file comes and goes with the device. */
+	if (brvm_sim_create(&s2, "inject-off", 0, 0, 0) ||
+	    inject_path(&s2, path, sizeof(path))) {
+		ktap_check(0, "not live: the device's inject file is gone");
+		brvm_sim_destroy(&s2);
 		return;
 	}
-	strcat(path, "/inject");
+	ok = access(path, F_OK) == 0 && brvm_sim_unlive(&s2) == 0;
 	errno = 0;
-	ok = brvm_write_file(path, "bad_mac") == -1 && errno == ENODEV;
+	ok = ok && access(path, F_OK) == -1 && errno == ENOENT;
 	if (!ok)
-		ktap_diag("write while not live: %s", strerror(errno));
-	ok = ok && brvm_read_file(path, buf, sizeof(buf)) == 0 &&
-	     !strcmp(buf, "none");
-	*strrchr(path, '/') = 0;
-	if (rmdir(path))
-		ktap_diag("rmdir %s: %s", path, strerror(errno));
-	ktap_check(ok, "not live: inject -> ENODEV, reads none");
+		ktap_diag("%s after live=0: %s", path, strerror(errno));
+	brvm_sim_destroy(&s2);
+	ktap_check(ok, "not live: the device's inject file is gone");
 }
 
 /* replay on a reader that never ran a session: nothing to replay. */
@@ -464,7 +469,7 @@ int main(void)
 	struct run r;
 	int ok;
 
-	ktap_plan(59);
+	ktap_plan(60);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&sim, "inject", 0, 0, 0))
@@ -477,82 +482,104 @@ int main(void)
 	if (brvm_sim_person(&sim, GENUINE))
 		return brvm_bail("scene");
 
-	/* 1-7: the attribute */
-	check_attribute();
+	/* 1-8: the debugfs file */
+	KTAP_CASE("debugfs file")
+		check_file();
 
-	/* 8-9: without an injection the genuine person matches */
-	set_frames(FEW_FRAMES);
-	run_injected(&sim, fd, NULL, -1, 8000, &r);
-	brvm_diag_verdict("baseline", &r.v);
-	ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH,
-		   "no injection: genuine person -> MATCH");
-	ok = delta(&r.a, &r.b, "frames_rejected") == 0 &&
-	     delta(&r.a, &r.b, "dma_errors") == 0 &&
-	     delta(&r.a, &r.b, "frames_received") >= FEW_FRAMES;
-	if (!ok)
-		diag_stats(&r.a, &r.b);
-	ktap_check(ok, "no injection: no frame rejected, no DMA error");
+	/* 9-10: without an injection the genuine person matches */
+	KTAP_CASE("no injection") {
+		set_frames(FEW_FRAMES);
+		run_injected(&sim, fd, NULL, -1, 8000, &r);
+		brvm_diag_verdict("baseline", &r.v);
+		ktap_check(r.ok && r.v.outcome == BIOREADER_OUTCOME_MATCH,
+			   "no injection: genuine person -> MATCH");
+		ok = delta(&r.a, &r.b, "frames_rejected") == 0 &&
+		     delta(&r.a, &r.b, "dma_errors") == 0 &&
+		     delta(&r.a, &r.b, "frames_received") >= FEW_FRAMES;
+		if (!ok)
+			diag_stats(&r.a, &r.b);
+		ktap_check(ok, "no injection: no frame rejected, no DMA error");
+	}
 
-	/* 10-33: frame integrity, after some good frames or at the first */
+	/* 11-34: frame integrity, after some good frames or at the first */
 	dyndbg = dyndbg_enable();
 	if (set_frames(MANY_FRAMES))
 		return brvm_bail("SET_POLICY");
-	check_integrity("bad_mac", 200, "mid-session", "bad MAC");
-	check_integrity("seq_skip", 200, "mid-session", "sequence");
-	check_integrity("seq_repeat", 200, "mid-session", "sequence");
-	check_integrity("time_back", 200, "mid-session", "timestamp");
-	check_integrity("time_back", -1, "at the first frame (before KEY_TIME)",
+	KTAP_CASE("integrity: bad_mac mid-session")
+		check_integrity("bad_mac", 200, "mid-session", "bad MAC");
+	KTAP_CASE("integrity: seq_skip mid-session")
+		check_integrity("seq_skip", 200, "mid-session", "sequence");
+	KTAP_CASE("integrity: seq_repeat mid-session")
+		check_integrity("seq_repeat", 200, "mid-session", "sequence");
+	KTAP_CASE("integrity: time_back mid-session")
+		check_integrity("time_back", 200, "mid-session", "timestamp");
+	KTAP_CASE("integrity: time_back at the first frame (before KEY_TIME)")
+		check_integrity("time_back", -1, "at the first frame (before KEY_TIME)",
 			"timestamp");
 	/* A lattice sample (covered by the MAC) changed after signing. */
-	check_integrity("pixel_on", 200, "mid-session", "bad MAC");
+	KTAP_CASE("integrity: pixel_on mid-session")
+		check_integrity("pixel_on", 200, "mid-session", "bad MAC");
 
 	/*
-	 * 34-38: replay the first frame of the session just before: its
+	 * 35-39: replay the first frame of the session just before: its
 	 * seq (0) and timestamp may well pass, its MAC (old key) cannot.
 	 */
 	set_frames(FEW_FRAMES);
-	check_usable("after the attacks a clean session works -> MATCH");
+	KTAP_CASE("a clean session after the attacks")
+		check_usable("after the attacks a clean session works -> MATCH");
 	set_frames(MANY_FRAMES);
-	check_integrity("replay", -1, "of the previous session's frame 0",
+	KTAP_CASE("integrity: replay of the previous session's frame 0")
+		check_integrity("replay", -1, "of the previous session's frame 0",
 			"bad MAC");
 
-	/* 39-41 */
-	check_pixel_off();
+	/* 40-42 */
+	KTAP_CASE("pixel off")
+		check_pixel_off();
 	set_frames(MANY_FRAMES);
 
-	/* 42-43 */
-	check_replay_nothing_kept();
+	/* 43-44 */
+	KTAP_CASE("replay nothing kept")
+		check_replay_nothing_kept();
 
-	/* 44-46 */
-	check_dma_error();
-	/* 47-50 */
-	check_fault();
-	/* 51-57 */
-	check_stall();
+	/* 45-47 */
+	KTAP_CASE("dma error")
+		check_dma_error();
+	/* 48-51 */
+	KTAP_CASE("fault")
+		check_fault();
+	/* 52-58 */
+	KTAP_CASE("stall")
+		check_stall();
 
-	/* 58: leave the policy as it was */
-	ktap_check(brvm_set_policy(fd, &def_policy) == 0,
-		   "policy restored to the default");
+	/* 59: leave the policy as it was */
+	KTAP_CASE("policy restored") {
+		ktap_check(brvm_set_policy(fd, &def_policy) == 0,
+			   "policy restored to the default");
+	}
 	/*
-	 * 59: the instance goes away while a stall holds the line off and
+	 * 60: the instance goes away while a stall holds the line off and
 	 * an injection is armed: the session ends cleanly, nothing leaks
 	 * (the bench checks the kernel log).
 	 */
-	ok = inject(&sim, "stall 5000") == 0 &&
-	     brvm_start_id(fd, GENUINE, 8000, NULL) == 0;
-	brvm_sleep_ms(300);
-	ok = ok && inject(&sim, "bad_mac") == 0 && brvm_sim_unlive(&sim) == 0;
-	/* The verdict, or ENODEV: the reader is gone (like t_remove). */
-	if (ok && brvm_wait(fd, 5000, &r.v) == 0) {
-		brvm_diag_verdict("removed while stalled", &r.v);
-		ok = r.v.outcome == BIOREADER_OUTCOME_ABORTED &&
-		     r.v.reason == BIOREADER_REASON_DEVICE_REMOVED;
-	} else if (ok) {
-		ktap_diag("WAIT after removal: %s", strerror(errno));
-		ok = errno == ENODEV;
+	KTAP_CASE("instance removed during a stall") {
+		ok = inject(&sim, "stall 5000") == 0 &&
+		     brvm_start_id(fd, GENUINE, 8000, NULL) == 0;
+		brvm_sleep_ms(300);
+		ok = ok && inject(&sim, "bad_mac") == 0 && brvm_sim_unlive(&sim) == 0;
+		/* The verdict, or ENODEV: the reader is gone (like t_remove). */
+		if (ok && brvm_wait(fd, 5000, &r.v) == 0) {
+			brvm_diag_verdict("removed while stalled", &r.v);
+			ok = r.v.outcome == BIOREADER_OUTCOME_ABORTED &&
+			     r.v.reason == BIOREADER_REASON_DEVICE_REMOVED;
+		} else if (ok) {
+			ktap_diag("WAIT after removal: %s", strerror(errno));
+			ok = errno == ENODEV;
+		}
+		ktap_check(ok, "instance removed during a stall -> ABORTED/DEVICE_REMOVED or ENODEV");
 	}
-	ktap_check(ok, "instance removed during a stall -> ABORTED/DEVICE_REMOVED or ENODEV");
 
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	dyndbg_disable();
 	close(fd);
 	brvm_sim_destroy(&sim);

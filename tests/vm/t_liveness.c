@@ -103,73 +103,82 @@ int main(void)
 		return brvm_bail("cannot open the reader");
 
 	/* 1: the driver claims liveness */
-	ok = brvm_info(fd, &info) == 0 &&
-	     (info.features & BIOREADER_FEAT_LIVENESS);
-	ktap_check(ok, "GET_INFO: liveness feature claimed");
-
-	/* 2: the simulator accepts the extended scene texts */
-	ok = brvm_sim_scene(&s, "print 5 bent glossy holes angle=-20 dist=40") == 0;
-	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/scene", s.name);
-	ok = ok && brvm_read_file(path, back, sizeof(back)) == 0 &&
-	     !strcmp(back, "print 5 bent glossy holes dist=40 angle=-20");
-	if (!ok)
-		ktap_diag("scene reads back as '%s'", back);
-	ktap_check(ok, "configfs scene: an attack scene is accepted and reads back");
-
-	/* 3: bad scene texts are refused */
-	ok = brvm_sim_scene(&s, "person 5 skin=9") != 0 &&
-	     brvm_sim_scene(&s, "mask 5 glossy") != 0 &&
-	     brvm_sim_scene(&s, "replay") != 0;
-	ktap_check(ok, "configfs scene: bad texts refused");
-
-	/* 4: the scene grammar round-trips through the native library */
-	ok = 1;
-	for (i = 0; i < NCASES; i++)
-		ok = ok && scene_roundtrip(cases[i].scene);
-	ktap_check(ok, "scene texts round-trip (native parser and printer)");
-
-	for (i = 0; i < NCASES; i++) {
-		const struct lcase *c = &cases[i];
-		uint32_t ncls = 0, nout;
-		char name[160];
-
-		snprintf(name, sizeof(name), "'%s' vs card %llu", c->scene,
-			 (unsigned long long)c->card);
-		ok = brvm_sim_scene(&s, c->scene) == 0 &&
-		     brvm_run_session(fd, c->card, 3000, &v) == 0;
-		ktap_check(ok, name);
-		brvm_diag_verdict(name, &v);
-		ok = ok && v.outcome == c->outcome && v.attack_class == c->cls &&
-		     (v.flags & BIOREADER_VERDICT_LIVENESS_EVALUATED) &&
-		     (c->outcome == BIOREADER_OUTCOME_MATCH ?
-		      v.reason == BIOREADER_REASON_NONE :
-		      v.reason == BIOREADER_REASON_PRESENTATION_ATTACK);
-		snprintf(name, sizeof(name), "'%s' -> %s%s%s", c->scene,
-			 brvm_outcome_name(c->outcome), c->cls ? " class " : "",
-			 c->cls ? ev_class_name(c->cls) : "");
-		ktap_check(ok, name);
-		nout = native_verdict(c, &ncls);
-		snprintf(name, sizeof(name), "'%s': native build gives the module's verdict",
-			 c->scene);
-		if (nout != v.outcome || ncls != v.attack_class)
-			ktap_diag("native %s class %s, module %s class %s",
-				  ev_outcome_name(nout), ev_class_name(ncls),
-				  ev_outcome_name(v.outcome),
-				  ev_class_name(v.attack_class));
-		ktap_check(nout == v.outcome && ncls == v.attack_class, name);
+	KTAP_CASE("the driver claims liveness") {
+		ok = brvm_info(fd, &info) == 0 &&
+		     (info.features & BIOREADER_FEAT_LIVENESS);
+		ktap_check(ok, "GET_INFO: liveness feature claimed");
 	}
 
-	/* last: a forged frame in the capture path */
-	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/inject", s.name);
-	ok = brvm_sim_scene(&s, "person 101") == 0 &&
-	     brvm_write_file(path, "bad_mac") == 0 &&
-	     brvm_run_session(fd, 101, 3000, &v) == 0 &&
-	     v.outcome == BIOREADER_OUTCOME_ATTACK &&
-	     v.reason == BIOREADER_REASON_FRAME_INTEGRITY &&
-	     v.attack_class == BIOREADER_ATTACK_INJECTION;
-	brvm_diag_verdict("injection", &v);
-	ktap_check(ok, "forged frame -> ATTACK/FRAME_INTEGRITY class injection");
+	/* 2: the simulator accepts the extended scene texts */
+	KTAP_CASE("the simulator accepts the extended scene texts") {
+		ok = brvm_sim_scene(&s, "print 5 bent glossy holes angle=-20 dist=40") == 0;
+		snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/scene", s.name);
+		ok = ok && brvm_read_file(path, back, sizeof(back)) == 0 &&
+		     !strcmp(back, "print 5 bent glossy holes dist=40 angle=-20");
+		if (!ok)
+			ktap_diag("scene reads back as '%s'", back);
+		ktap_check(ok, "configfs scene: an attack scene is accepted and reads back");
+	}
 
+	/* 3: bad scene texts are refused */
+	KTAP_CASE("bad scene texts are refused") {
+		ok = brvm_sim_scene(&s, "person 5 skin=9") != 0 &&
+		     brvm_sim_scene(&s, "mask 5 glossy") != 0 &&
+		     brvm_sim_scene(&s, "replay") != 0;
+		ktap_check(ok, "configfs scene: bad texts refused");
+	}
+
+	/* 4: the scene grammar round-trips through the native library */
+	KTAP_CASE("the scene grammar round-trips through the native library") {
+		ok = 1;
+		for (i = 0; i < NCASES; i++)
+			ok = ok && scene_roundtrip(cases[i].scene);
+		ktap_check(ok, "scene texts round-trip (native parser and printer)");
+
+		for (i = 0; i < NCASES; i++) {
+			const struct lcase *c = &cases[i];
+			uint32_t ncls = 0, nout;
+			char name[160];
+
+			snprintf(name, sizeof(name), "'%s' vs card %llu", c->scene,
+				 (unsigned long long)c->card);
+			ok = brvm_sim_scene(&s, c->scene) == 0 &&
+			     brvm_run_session(fd, c->card, 3000, &v) == 0;
+			ktap_check(ok, name);
+			brvm_diag_verdict(name, &v);
+			ok = ok && v.outcome == c->outcome && v.attack_class == c->cls &&
+			     (v.flags & BIOREADER_VERDICT_LIVENESS_EVALUATED) &&
+			     (c->outcome == BIOREADER_OUTCOME_MATCH ?
+			      v.reason == BIOREADER_REASON_NONE :
+			      v.reason == BIOREADER_REASON_PRESENTATION_ATTACK);
+			snprintf(name, sizeof(name), "'%s' -> %s%s%s", c->scene,
+				 brvm_outcome_name(c->outcome), c->cls ? " class " : "",
+				 c->cls ? ev_class_name(c->cls) : "");
+			ktap_check(ok, name);
+			nout = native_verdict(c, &ncls);
+			snprintf(name, sizeof(name), "'%s': native build gives the module's verdict",
+				 c->scene);
+			if (nout != v.outcome || ncls != v.attack_class)
+				ktap_diag("native %s class %s, module %s class %s",
+					  ev_outcome_name(nout), ev_class_name(ncls),
+					  ev_outcome_name(v.outcome),
+					  ev_class_name(v.attack_class));
+			ktap_check(nout == v.outcome && ncls == v.attack_class, name);
+		}
+
+		/* last: a forged frame in the capture path */
+		ok = brvm_sim_scene(&s, "person 101") == 0 &&
+	     brvm_sim_inject(&s, "bad_mac") == 0 &&
+		     brvm_run_session(fd, 101, 3000, &v) == 0 &&
+		     v.outcome == BIOREADER_OUTCOME_ATTACK &&
+		     v.reason == BIOREADER_REASON_FRAME_INTEGRITY &&
+		     v.attack_class == BIOREADER_ATTACK_INJECTION;
+		brvm_diag_verdict("injection", &v);
+		ktap_check(ok, "forged frame -> ATTACK/FRAME_INTEGRITY class injection");
+	}
+
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	close(fd);
 	brvm_sim_destroy_all();
 	return ktap_finish();

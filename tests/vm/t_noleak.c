@@ -342,57 +342,69 @@ int main(void)
 		return brvm_bail("SET_POLICY");
 
 	/* 1-3: no read, write, mmap */
-	n = read(fd, buf, 4096);
-	ktap_expect_errno(n, EINVAL, "read() -> EINVAL");
-	n = write(fd, buf, 64);
-	ktap_expect_errno(n, EINVAL, "write() -> EINVAL");
-	map = mmap(NULL, 65536, PROT_READ, MAP_SHARED, fd, 0);
-	ktap_expect_errno(map == MAP_FAILED ? -1 : 0, ENODEV, "mmap() -> ENODEV");
-	if (map != MAP_FAILED)
-		munmap(map, 65536);
+	KTAP_CASE("no read, write, mmap") {
+		n = read(fd, buf, 4096);
+		ktap_expect_errno(n, EINVAL, "read() -> EINVAL");
+		n = write(fd, buf, 64);
+		ktap_expect_errno(n, EINVAL, "write() -> EINVAL");
+		map = mmap(NULL, 65536, PROT_READ, MAP_SHARED, fd, 0);
+		ktap_expect_errno(map == MAP_FAILED ? -1 : 0, ENODEV, "mmap() -> ENODEV");
+		if (map != MAP_FAILED)
+			munmap(map, 65536);
+	}
 
 	/* 4-8: every ioctl from a non-owner fd while frames flow */
-	memset(&bg, 0, sizeof(bg));
-	bg.fd = fd;
-	pthread_create(&th, NULL, background, &bg);
-	brvm_sleep_ms(300);
-	t0 = brvm_now_ms();
-	sweep(fd2, &sw);
-	bg.stop = 1;
-	pthread_join(th, NULL);
-	ktap_diag("sweep took %lld ms; %d sessions, %d decided on 64 face frames",
-		  brvm_now_ms() - t0, bg.sessions, bg.decided);
-	report(&sw, "non-owner fd, frames flowing", READS_ANYONE);
-	ktap_check(bg.decided > 0,
-		   "frames of the person were processed around the sweep");
+	KTAP_CASE("every ioctl from a non-owner fd while frames flow") {
+		memset(&bg, 0, sizeof(bg));
+		bg.fd = fd;
+		pthread_create(&th, NULL, background, &bg);
+		brvm_sleep_ms(300);
+		t0 = brvm_now_ms();
+		sweep(fd2, &sw);
+		bg.stop = 1;
+		pthread_join(th, NULL);
+		ktap_diag("sweep took %lld ms; %d sessions, %d decided on 64 face frames",
+			  brvm_now_ms() - t0, bg.sessions, bg.decided);
+		report(&sw, "non-owner fd, frames flowing", READS_ANYONE);
+		ktap_check(bg.decided > 0,
+			   "frames of the person were processed around the sweep");
+	}
 
 	/* 9-12: every ioctl from the owner fd (its ABORT ends the session) */
-	ok = brvm_start_id(fd, PERSON, 60000, NULL) == 0;
-	sweep(fd, &sw);
-	report(&sw, "owner fd, session running", READS_ANYONE);
+	KTAP_CASE("every ioctl from the owner fd (its ABORT ends the session)") {
+		ok = brvm_start_id(fd, PERSON, 60000, NULL) == 0;
+		sweep(fd, &sw);
+		report(&sw, "owner fd, session running", READS_ANYONE);
+	}
 
 	/* 13-16: verdict ready and unread on the owner fd */
-	ok = brvm_start_id(fd, PERSON, 20000, NULL) == 0;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	ok = ok && poll(&pfd, 1, 30000) == 1;
-	if (!ok)
-		ktap_diag("no verdict became ready");
-	sweep(fd, &sw);
-	report(&sw, "owner fd, verdict ready",
-	       READS_ANYONE | 1u << 0x02);
+	KTAP_CASE("verdict ready and unread on the owner fd") {
+		ok = brvm_start_id(fd, PERSON, 20000, NULL) == 0;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		ok = ok && poll(&pfd, 1, 30000) == 1;
+		if (!ok)
+			ktap_diag("no verdict became ready");
+		sweep(fd, &sw);
+		report(&sw, "owner fd, verdict ready",
+		       READS_ANYONE | 1u << 0x02);
+	}
 
 	/* 17: sysfs and configfs files */
-	ok = !scan_dir(s.cls, 1, &files);
-	snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s",
-		 s.dev_name);
-	ok = !scan_dir(path, 0, &files) && ok;
-	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s", s.name);
-	ok = !scan_dir(path, 0, &files) && ok;
-	ktap_diag("%d sysfs/configfs files read", files);
-	ktap_check(ok && files > 5,
-		   "sysfs/configfs files hold no biometric data");
+	KTAP_CASE("sysfs and configfs files") {
+		ok = !scan_dir(s.cls, 1, &files);
+		snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s",
+			 s.dev_name);
+		ok = !scan_dir(path, 0, &files) && ok;
+		snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s", s.name);
+		ok = !scan_dir(path, 0, &files) && ok;
+		ktap_diag("%d sysfs/configfs files read", files);
+		ktap_check(ok && files > 5,
+			   "sysfs/configfs files hold no biometric data");
+	}
 
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	/* 18-19 */
 	ktap_check(brvm_set_policy(fd, &def) == 0, "policy restored");
 	close(fd);

@@ -76,63 +76,75 @@ int main(void)
 		  sb.node, sb.dev_name);
 
 	/* 1-2: two distinct readers */
-	ktap_check(brvm_info(fa, &ia) == 0 && brvm_info(fb, &ib) == 0 &&
-		   ia.reader_index == (uint32_t)sa.index &&
-		   ib.reader_index == (uint32_t)sb.index,
-		   "GET_INFO reader_index matches /dev/bioreaderN");
-	ktap_check(sa.index != sb.index && strcmp(sa.dev_name, sb.dev_name),
-		   "two readers, two nodes");
-	ktap_check(brvm_allow_no_liveness(fa, 1) == 0 &&
-		   brvm_allow_no_liveness(fb, 1) == 0,
-		   "policy set on both readers");
-	brvm_sim_person(&sa, 42);
-	brvm_sim_person(&sb, 7);
+	KTAP_CASE("two distinct readers") {
+		ktap_check(brvm_info(fa, &ia) == 0 && brvm_info(fb, &ib) == 0 &&
+			   ia.reader_index == (uint32_t)sa.index &&
+			   ib.reader_index == (uint32_t)sb.index,
+			   "GET_INFO reader_index matches /dev/bioreaderN");
+		ktap_check(sa.index != sb.index && strcmp(sa.dev_name, sb.dev_name),
+			   "two readers, two nodes");
+		ktap_check(brvm_allow_no_liveness(fa, 1) == 0 &&
+			   brvm_allow_no_liveness(fb, 1) == 0,
+			   "policy set on both readers");
+		brvm_sim_person(&sa, 42);
+		brvm_sim_person(&sb, 7);
+	}
 
 	/* 4-6: both genuine, concurrently */
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = fa; a.card = 42; a.timeout_ms = 4000;
-	b.fd = fb; b.card = 7; b.timeout_ms = 4000;
-	round_of(&a, &b);
-	ktap_check(a.ret == 0 && b.ret == 0 && overlapped(&a, &b),
-		   "concurrent sessions on two readers complete");
-	brvm_check_verdict(&a.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
-			   "reader A (person 42, card 42) -> MATCH");
-	brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
-			   "reader B (person 7, card 7) -> MATCH");
+	KTAP_CASE("both genuine, concurrently") {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = fa; a.card = 42; a.timeout_ms = 4000;
+		b.fd = fb; b.card = 7; b.timeout_ms = 4000;
+		round_of(&a, &b);
+		ktap_check(a.ret == 0 && b.ret == 0 && overlapped(&a, &b),
+			   "concurrent sessions on two readers complete");
+		brvm_check_verdict(&a.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+				   "reader A (person 42, card 42) -> MATCH");
+		brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+				   "reader B (person 7, card 7) -> MATCH");
+	}
 
 	/* 7-9: same card on both: genuine on B, impostor on A */
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = fa; a.card = 7; a.timeout_ms = 4000;
-	b.fd = fb; b.card = 7; b.timeout_ms = 4000;
-	round_of(&a, &b);
-	ktap_check(a.ret == 0 && b.ret == 0 && a.sid != b.sid,
-		   "same card on two readers: two sessions, distinct ids");
-	brvm_check_verdict(&a.v, BIOREADER_OUTCOME_NO_MATCH,
-			   BIOREADER_REASON_NONE,
-			   "reader A (person 42, card 7) -> NO_MATCH");
-	brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
-			   "reader B (person 7, card 7) -> MATCH");
+	KTAP_CASE("same card on both: genuine on B, impostor on A") {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = fa; a.card = 7; a.timeout_ms = 4000;
+		b.fd = fb; b.card = 7; b.timeout_ms = 4000;
+		round_of(&a, &b);
+		ktap_check(a.ret == 0 && b.ret == 0 && a.sid != b.sid,
+			   "same card on two readers: two sessions, distinct ids");
+		brvm_check_verdict(&a.v, BIOREADER_OUTCOME_NO_MATCH,
+				   BIOREADER_REASON_NONE,
+				   "reader A (person 42, card 7) -> NO_MATCH");
+		brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+				   "reader B (person 7, card 7) -> MATCH");
+	}
 
 	/* 10-12: nobody at A while B matches */
-	brvm_sim_scene(&sa, "empty");
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = fa; a.card = 42; a.timeout_ms = 1500;
-	b.fd = fb; b.card = 7; b.timeout_ms = 4000;
-	round_of(&a, &b);
-	ktap_check(a.ret == 0 && b.ret == 0, "third round completes");
-	brvm_check_verdict(&a.v, BIOREADER_OUTCOME_TIMEOUT,
-			   BIOREADER_REASON_NO_FACE, "reader A (nobody) -> TIMEOUT");
-	brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
-			   "reader B (person 7) -> MATCH");
+	KTAP_CASE("nobody at A while B matches") {
+		brvm_sim_scene(&sa, "empty");
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = fa; a.card = 42; a.timeout_ms = 1500;
+		b.fd = fb; b.card = 7; b.timeout_ms = 4000;
+		round_of(&a, &b);
+		ktap_check(a.ret == 0 && b.ret == 0, "third round completes");
+		brvm_check_verdict(&a.v, BIOREADER_OUTCOME_TIMEOUT,
+				   BIOREADER_REASON_NO_FACE, "reader A (nobody) -> TIMEOUT");
+		brvm_check_verdict(&b.v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+				   "reader B (person 7) -> MATCH");
+	}
 
 	/* 13-14: the readers count separately */
-	ktap_check(brvm_stat(&sa, "sessions") == 3 &&
-		   brvm_stat(&sb, "sessions") == 3 &&
-		   brvm_stat(&sa, "match") == 1 && brvm_stat(&sb, "match") == 3,
-		   "per-reader statistics");
+	KTAP_CASE("the readers count separately") {
+		ktap_check(brvm_stat(&sa, "sessions") == 3 &&
+			   brvm_stat(&sb, "sessions") == 3 &&
+			   brvm_stat(&sa, "match") == 1 && brvm_stat(&sb, "match") == 3,
+			   "per-reader statistics");
+	}
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	close(fa);
 	close(fb);
 	ktap_check(brvm_sim_destroy(&sa) == 0 && brvm_sim_destroy(&sb) == 0,

@@ -133,40 +133,50 @@ int main(void)
 	brvm_run_session(fd, 42, 3000, &v);
 
 	/* 1-5: root without CAP_SYS_ADMIN */
-	r = run_child(&s, 0);
-	ktap_check(r & (1 << C_SET_POLICY),
-		   "no CAP_SYS_ADMIN: SET_POLICY -> EPERM");
-	ktap_check(r & (1 << C_RESET_STATS),
-		   "no CAP_SYS_ADMIN: RESET_STATS -> EPERM");
-	ktap_check(r & (1 << C_GET_INFO), "no CAP_SYS_ADMIN: GET_INFO works");
-	ktap_check(r & (1 << C_GET_POLICY),
-		   "no CAP_SYS_ADMIN: GET_POLICY works");
-	ktap_check(r & (1 << C_SESSION),
-		   "no CAP_SYS_ADMIN: a session starts and aborts");
+	KTAP_CASE("root without CAP_SYS_ADMIN") {
+		r = run_child(&s, 0);
+		ktap_check(r & (1 << C_SET_POLICY),
+			   "no CAP_SYS_ADMIN: SET_POLICY -> EPERM");
+		ktap_check(r & (1 << C_RESET_STATS),
+			   "no CAP_SYS_ADMIN: RESET_STATS -> EPERM");
+		ktap_check(r & (1 << C_GET_INFO), "no CAP_SYS_ADMIN: GET_INFO works");
+		ktap_check(r & (1 << C_GET_POLICY),
+			   "no CAP_SYS_ADMIN: GET_POLICY works");
+		ktap_check(r & (1 << C_SESSION),
+			   "no CAP_SYS_ADMIN: a session starts and aborts");
+	}
 
 	/* 6-11: uid nobody, after opening */
-	r = run_child(&s, 1);
-	ktap_check(r & (1 << C_SET_POLICY), "nobody: SET_POLICY -> EPERM");
-	ktap_check(r & (1 << C_RESET_STATS), "nobody: RESET_STATS -> EPERM");
-	ktap_check(r & (1 << C_GET_INFO), "nobody: GET_INFO works");
-	ktap_check(r & (1 << C_GET_POLICY), "nobody: GET_POLICY works");
-	ktap_check(r & (1 << C_SESSION), "nobody: a session starts and aborts");
-	ktap_check(r & (1 << C_CONFIGFS),
-		   "nobody: cannot create a simulated reader (configfs)");
+	KTAP_CASE("uid nobody, after opening") {
+		r = run_child(&s, 1);
+		ktap_check(r & (1 << C_SET_POLICY), "nobody: SET_POLICY -> EPERM");
+		ktap_check(r & (1 << C_RESET_STATS), "nobody: RESET_STATS -> EPERM");
+		ktap_check(r & (1 << C_GET_INFO), "nobody: GET_INFO works");
+		ktap_check(r & (1 << C_GET_POLICY), "nobody: GET_POLICY works");
+		ktap_check(r & (1 << C_SESSION), "nobody: a session starts and aborts");
+		ktap_check(r & (1 << C_CONFIGFS),
+			   "nobody: cannot create a simulated reader (configfs)");
+	}
 
 	/* 12-14: nothing changed */
-	ktap_check(brvm_get_policy(fd, &after) == 0 &&
-		   !memcmp(&before, &after, sizeof(after)),
-		   "policy unchanged");
-	ktap_check(brvm_stat(&s, "sessions") == 3,
-		   "stats not reset (3 sessions counted)");
-	ktap_check(brvm_stat(&s, "aborted") == 2, "both aborts counted");
+	KTAP_CASE("nothing changed") {
+		ktap_check(brvm_get_policy(fd, &after) == 0 &&
+			   !memcmp(&before, &after, sizeof(after)),
+			   "policy unchanged");
+		ktap_check(brvm_stat(&s, "sessions") == 3,
+			   "stats not reset (3 sessions counted)");
+		ktap_check(brvm_stat(&s, "aborted") == 2, "both aborts counted");
+	}
 
 	/* 15-16: root still may */
-	ktap_check(brvm_set_policy(fd, &before) == 0, "root: SET_POLICY works");
-	ktap_check(ioctl(fd, BIOREADER_IOC_RESET_STATS) == 0 &&
-		   brvm_stat(&s, "sessions") == 0,
-		   "root: RESET_STATS works");
+	KTAP_CASE("root still may") {
+		ktap_check(brvm_set_policy(fd, &before) == 0, "root: SET_POLICY works");
+		ktap_check(ioctl(fd, BIOREADER_IOC_RESET_STATS) == 0 &&
+			   brvm_stat(&s, "sessions") == 0,
+			   "root: RESET_STATS works");
+	}
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	close(fd);
 	brvm_sim_destroy(&s);
 	return ktap_finish();

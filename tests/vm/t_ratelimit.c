@@ -19,7 +19,7 @@ int main(void)
 	struct bioreader_policy def, p;
 	struct bioreader_verdict v;
 	struct brvm_sim s;
-	long long locks0, t_fail;
+	long long locks0 = 0, t_fail = 0;
 	int fd, fd2, ret, ok;
 
 	ktap_plan(16);
@@ -35,87 +35,103 @@ int main(void)
 	locks0 = brvm_stat(&s, "lockouts");
 
 	/* 1: small limit */
-	p = def;
-	p.max_failures = 2;
-	p.lockout_s = LOCKOUT;
-	ktap_check(brvm_set_policy(fd, &p) == 0,
-		   "SET_POLICY max_failures 2, lockout 4 s");
+	KTAP_CASE("small limit") {
+		p = def;
+		p.max_failures = 2;
+		p.lockout_s = LOCKOUT;
+		ktap_check(brvm_set_policy(fd, &p) == 0,
+			   "SET_POLICY max_failures 2, lockout 4 s");
+	}
 
 	/* 2-3: two failures are allowed */
-	brvm_run_session(fd, CARD, 3000, &v);
-	brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
-			   "first impostor session -> NO_MATCH");
-	brvm_run_session(fd, CARD, 3000, &v);
-	brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
-			   "second impostor session -> NO_MATCH");
-	t_fail = brvm_now_ms();
+	KTAP_CASE("two failures are allowed") {
+		brvm_run_session(fd, CARD, 3000, &v);
+		brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
+				   "first impostor session -> NO_MATCH");
+		brvm_run_session(fd, CARD, 3000, &v);
+		brvm_check_verdict(&v, BIOREADER_OUTCOME_NO_MATCH, BIOREADER_REASON_NONE,
+				   "second impostor session -> NO_MATCH");
+		t_fail = brvm_now_ms();
+	}
 
 	/* 4-6: then the reference is locked, from any fd */
-	ret = brvm_start_id(fd, CARD, 3000, NULL);
-	ktap_expect_errno(ret, EAGAIN, "third start with the card -> EAGAIN");
-	if (!ret) {
-		brvm_abort(fd);
-		brvm_wait(fd, 5000, &v);
+	KTAP_CASE("then the reference is locked, from any fd") {
+		ret = brvm_start_id(fd, CARD, 3000, NULL);
+		ktap_expect_errno(ret, EAGAIN, "third start with the card -> EAGAIN");
+		if (!ret) {
+			brvm_abort(fd);
+			brvm_wait(fd, 5000, &v);
+		}
+		ret = brvm_start_id(fd2, CARD, 3000, NULL);
+		ktap_expect_errno(ret, EAGAIN, "locked from another fd too -> EAGAIN");
+		if (!ret) {
+			brvm_abort(fd2);
+			brvm_wait(fd2, 5000, &v);
+		}
+		ok = brvm_stat(&s, "lockouts") > locks0;
+		ktap_check(ok, "stats: lockouts counted");
 	}
-	ret = brvm_start_id(fd2, CARD, 3000, NULL);
-	ktap_expect_errno(ret, EAGAIN, "locked from another fd too -> EAGAIN");
-	if (!ret) {
-		brvm_abort(fd2);
-		brvm_wait(fd2, 5000, &v);
-	}
-	ok = brvm_stat(&s, "lockouts") > locks0;
-	ktap_check(ok, "stats: lockouts counted");
 
 	/* 7-8: another reference is not locked */
-	ok = brvm_run_session(fd, FACE, 3000, &v) == 0;
-	ktap_check(ok, "another card starts a session");
-	brvm_check_verdict(&v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
-			   "its verdict is the normal one (default policy)");
+	KTAP_CASE("another reference is not locked") {
+		ok = brvm_run_session(fd, FACE, 3000, &v) == 0;
+		ktap_check(ok, "another card starts a session");
+		brvm_check_verdict(&v, BIOREADER_OUTCOME_MATCH, BIOREADER_REASON_NONE,
+				   "its verdict is the normal one (default policy)");
+	}
 
 	/* 9: a successful session of another card does not unlock it */
-	ktap_expect_errno(brvm_start_id(fd, CARD, 3000, NULL), EAGAIN,
-			  "still locked a moment later -> EAGAIN");
+	KTAP_CASE("a successful session of another card does not unlock it") {
+		ktap_expect_errno(brvm_start_id(fd, CARD, 3000, NULL), EAGAIN,
+				  "still locked a moment later -> EAGAIN");
+	}
 
 	/* 10-11: the lockout ends */
-	while (brvm_now_ms() < t_fail + LOCKOUT * 1000 + 700)
-		brvm_sleep_ms(100);
-	ret = brvm_start_id(fd, CARD, 3000, NULL);
-	if (ret)
-		ktap_diag("after the lockout: %s", strerror(errno));
-	ktap_check(ret == 0, "after the lockout the card may try again");
-	ok = ret == 0 && brvm_wait(fd, 13000, &v) == 0 &&
-	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
-	ktap_check(ok, "... and fails honestly (NO_MATCH)");
+	KTAP_CASE("the lockout ends") {
+		while (brvm_now_ms() < t_fail + LOCKOUT * 1000 + 700)
+			brvm_sleep_ms(100);
+		ret = brvm_start_id(fd, CARD, 3000, NULL);
+		if (ret)
+			ktap_diag("after the lockout: %s", strerror(errno));
+		ktap_check(ret == 0, "after the lockout the card may try again");
+		ok = ret == 0 && brvm_wait(fd, 13000, &v) == 0 &&
+		     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
+		ktap_check(ok, "... and fails honestly (NO_MATCH)");
 
-	/*
-	 * 12-14: attacks count.  A fresh card and a long window, so that
-	 * slow sessions under emulation cannot let the window lapse.
-	 */
-	p.lockout_s = 120;
-	ok = brvm_set_policy(fd, &p) == 0 &&
-	     brvm_run_session(fd, CARD2, 5000, &v) == 0 &&
-	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
-	ok = ok && brvm_sim_scene(&s, "print 90303 flat") == 0 &&
-	     brvm_run_session(fd, CARD2, 5000, &v) == 0;
-	ktap_check(ok && v.outcome == BIOREADER_OUTCOME_ATTACK &&
-		   v.attack_class == BIOREADER_ATTACK_PRINT,
-		   "NO_MATCH, then a print of the card's owner -> ATTACK (print)");
-	ret = brvm_start_id(fd, CARD2, 3000, NULL);
-	ktap_expect_errno(ret, EAGAIN,
-			  "NO_MATCH + ATTACK = 2 failures: locked -> EAGAIN");
-	if (!ret) {
-		brvm_abort(fd);
-		brvm_wait(fd, 5000, &v);
+		/*
+		 * 12-14: attacks count.  A fresh card and a long window, so that
+		 * slow sessions under emulation cannot let the window lapse.
+		 */
+		p.lockout_s = 120;
+		ok = brvm_set_policy(fd, &p) == 0 &&
+		     brvm_run_session(fd, CARD2, 5000, &v) == 0 &&
+		     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
+		ok = ok && brvm_sim_scene(&s, "print 90303 flat") == 0 &&
+		     brvm_run_session(fd, CARD2, 5000, &v) == 0;
+		ktap_check(ok && v.outcome == BIOREADER_OUTCOME_ATTACK &&
+			   v.attack_class == BIOREADER_ATTACK_PRINT,
+			   "NO_MATCH, then a print of the card's owner -> ATTACK (print)");
+		ret = brvm_start_id(fd, CARD2, 3000, NULL);
+		ktap_expect_errno(ret, EAGAIN,
+				  "NO_MATCH + ATTACK = 2 failures: locked -> EAGAIN");
+		if (!ret) {
+			brvm_abort(fd);
+			brvm_wait(fd, 5000, &v);
+		}
+		ok = brvm_sim_person(&s, FACE) == 0 &&
+		     brvm_run_session(fd, FACE, 3000, &v) == 0 &&
+		     v.outcome == BIOREADER_OUTCOME_MATCH;
+		ktap_check(ok, "the live person's own card still matches");
 	}
-	ok = brvm_sim_person(&s, FACE) == 0 &&
-	     brvm_run_session(fd, FACE, 3000, &v) == 0 &&
-	     v.outcome == BIOREADER_OUTCOME_MATCH;
-	ktap_check(ok, "the live person's own card still matches");
 
 	/* 15-16: restore */
-	ktap_check(brvm_set_policy(fd, &def) == 0 &&
-		   brvm_get_policy(fd, &p) == 0 && !memcmp(&p, &def, sizeof(p)),
-		   "policy restored");
+	KTAP_CASE("restore") {
+		ktap_check(brvm_set_policy(fd, &def) == 0 &&
+			   brvm_get_policy(fd, &p) == 0 && !memcmp(&p, &def, sizeof(p)),
+			   "policy restored");
+	}
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	close(fd);
 	close(fd2);
 	ktap_check(brvm_sim_destroy(&s) == 0, "instance removed");

@@ -95,6 +95,7 @@ int main(void)
 		return brvm_bail("open reader");
 
 	/* 1-4: live=0 while a WAIT blocks */
+	KTAP_CASE("live=0 while a WAIT blocks") {
 	brvm_sim_scene(&s, "empty");
 	ok = brvm_start_id(fd, 42, 20000, NULL) == 0;
 	ktap_check(ok, "session started (nobody present, 20 s timeout)");
@@ -114,11 +115,15 @@ int main(void)
 		   "blocked WAIT ends: ABORTED/DEVICE_REMOVED");
 	ktap_check(w.ms < 5000, "... promptly");
 	ktap_diag("WAIT returned after %lld ms", w.ms);
+	}
 
 	/* 5-10: later calls */
+	KTAP_CASE("later calls") {
 	check_gone_calls(fd, "after live=0");
+	}
 
 	/* 11-15: nodes gone, close fine */
+	KTAP_CASE("nodes gone, close fine") {
 	ktap_check(brvm_wait_path(node, 0, 3000) == 0, "/dev node removed");
 	ktap_check(brvm_wait_path(cls, 0, 3000) == 0,
 		   "/sys/class/bioreader entry removed");
@@ -128,8 +133,10 @@ int main(void)
 	ok = brvm_read_file(path, dn, sizeof(dn)) == 0 && dn[0] == 0;
 	ktap_check(ok, "configfs dev_name empty when not live");
 	ktap_check(close(fd) == 0, "close after removal");
+	}
 
 	/* 16-18: the instance comes back */
+	KTAP_CASE("the instance comes back") {
 	ok = brvm_sim_golive(&s) == 0;
 	ktap_check(ok, "instance live again");
 	fd = brvm_open(&s);
@@ -139,8 +146,10 @@ int main(void)
 			   "new reader works (genuine, default policy)");
 	ktap_check(brvm_stat(&s, "sessions") == 1,
 		   "new reader starts with fresh statistics");
+	}
 
 	/* 19-21: rmdir of a live instance while frames flow */
+	KTAP_CASE("rmdir of a live instance while frames flow") {
 	ok = brvm_start_id(fd, 42, 20000, NULL) == 0;
 	snprintf(node, sizeof(node), "%s", s.node);
 	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s", s.name);
@@ -156,8 +165,10 @@ int main(void)
 	check_gone_calls(fd, "after rmdir");
 	ktap_check(close(fd) == 0 && brvm_wait_path(node, 0, 3000) == 0,
 		   "close; node gone");
+	}
 
 	/* 28-29: removal with an fd open but no session */
+	KTAP_CASE("removal with an fd open but no session") {
 	if (brvm_sim_create(&s, "remove2", 0, 0, 0))
 		return brvm_bail("no simulated reader");
 	fd = brvm_open(&s);
@@ -169,8 +180,10 @@ int main(void)
 	close(fd);
 	ktap_expect_errno(open(node, O_RDWR), ENOENT,
 			  "old node path cannot be opened");
+	}
 
 	/* 30-33: removal races: many quick cycles */
+	KTAP_CASE("removal races: many quick cycles") {
 	good = 0;
 	for (i = 0; i < 6; i++) {
 		if (brvm_sim_golive(&s))
@@ -199,5 +212,8 @@ int main(void)
 		close(fd);
 	ktap_check(brvm_sim_destroy(&s) == 0, "instance removed");
 	ktap_check(access(BRVM_CONFIGFS, F_OK) == 0, "simulator still loaded");
+	}
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	return ktap_finish();
 }

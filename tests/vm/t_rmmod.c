@@ -76,6 +76,7 @@ int main(void)
 	snprintf(node, sizeof(node), "%s", s.node);
 
 	/* 1-3: bioreader in use while a file is open */
+	KTAP_CASE("bioreader in use while a file is open") {
 	ret = unload("bioreader");
 	if (ret == 0 || (errno != EAGAIN && errno != EBUSY))
 		ktap_diag("delete_module(bioreader): %s",
@@ -91,9 +92,11 @@ int main(void)
 		   brvm_wait(fd, 5000, &v) == 0 &&
 		   v.outcome == BIOREADER_OUTCOME_ABORTED,
 		   "refused during a session too; the session is unaffected");
+		close(fd);	/* in the case: its parent keeps no copy for the next */
+	}
 
 	/* 4-6: after close it unloads */
-	close(fd);
+	KTAP_CASE("after close it unloads") {
 	brvm_drain_stop();	/* the open audit node pins bioreader too */
 	ktap_check(unload_retry("bioreader") == 0 && !loaded("bioreader"),
 		   "rmmod bioreader after close");
@@ -104,8 +107,10 @@ int main(void)
 		 s.dev_name);
 	ktap_check(access(path, F_OK) != 0 && s.dev_name[0],
 		   "simulated device stays, unbound");
+	}
 
 	/* 7-8: load again: it binds the existing device */
+	KTAP_CASE("load again: it binds the existing device") {
 	ret = brvm_sh("modprobe bioreader");
 	brvm_drain_start();	/* sessions need an audit consumer */
 	ktap_check(ret == 0 && brvm_sim_find_node(&s, 5000) == 0,
@@ -114,8 +119,10 @@ int main(void)
 	ok = fd >= 0 && brvm_run_session(fd, 42, 3000, &v) == 0 &&
 	     v.outcome == BIOREADER_OUTCOME_MATCH;
 	ktap_check(ok, "reader works after reload");
+	}
 
 	/* 9-14: bioreader_sim unloaded while a session runs */
+	KTAP_CASE("bioreader_sim unloaded while a session runs") {
 	brvm_sim_scene(&s, "empty");
 	ok = brvm_start_id(fd, 42, 20000, NULL) == 0;
 	memset(&w, 0, sizeof(w));
@@ -147,8 +154,10 @@ int main(void)
 	ktap_check(close(fd) == 0, "close after the simulator is gone");
 	ktap_check(access(BRVM_CONFIGFS, F_OK) != 0, "configfs subsystem gone");
 	ktap_check(brvm_wait_path(s.node, 0, 3000) == 0, "device node gone");
+	}
 
 	/* 15-17: load again and work */
+	KTAP_CASE("load again and work") {
 	ktap_check(brvm_sh("modprobe bioreader_sim") == 0 &&
 		   brvm_wait_path(BRVM_CONFIGFS, 1, 3000) == 0,
 		   "modprobe bioreader_sim");
@@ -161,8 +170,10 @@ int main(void)
 	if (fd >= 0)
 		close(fd);
 	ktap_check(brvm_sim_destroy(&s2) == 0, "instance removed");
+	}
 
 	/* 18-20: plain unload of both with nothing open, then reload */
+	KTAP_CASE("plain unload of both with nothing open, then reload") {
 	brvm_drain_stop();
 	ktap_check(unload_retry("bioreader") == 0, "rmmod bioreader (idle)");
 	ktap_check(unload_retry("bioreader_sim") == 0,
@@ -170,5 +181,8 @@ int main(void)
 	ktap_check(brvm_sh("modprobe bioreader_sim && modprobe bioreader") == 0,
 		   "both load again");
 	brvm_drain_start();
+	}
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	return ktap_finish();
 }

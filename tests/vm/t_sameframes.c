@@ -114,7 +114,7 @@ int main(void)
 	struct brvm_sim s;
 	uint8_t *genuine = NULL;
 	size_t genuine_len = 0;
-	char path[256], name[200];
+	char name[200];
 	int fd, i, ok;
 
 	ktap_plan(3 + 2 * NCASES + 2);
@@ -123,105 +123,107 @@ int main(void)
 	fd = brvm_open(&s);
 	if (fd < 0 || brvm_get_policy(fd, &pol))
 		return brvm_bail("cannot open the reader");
-	brvm_sh("grep -qw debugfs /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug");
-	snprintf(cap_path, sizeof(cap_path),
-		 "/sys/kernel/debug/bioreader-sim/%s/capture", s.dev_name);
+	if (brvm_sim_debugfs(&s, "capture", cap_path, sizeof(cap_path)))
+		return brvm_bail("no capture file path");
 
 	/* 1-3: the capture file: off by default, bounded, root only */
-	{
-		size_t len = 1;
-		uint8_t *b = read_capture(&len);
-		struct stat st;
+	KTAP_CASE("the capture file; the same frames decide the same natively") {
+		{
+			size_t len = 1;
+			uint8_t *b = read_capture(&len);
+			struct stat st;
 
-		ktap_check(b && len == 0, "capture file present, empty while off");
-		free(b);
-		ktap_expect_errno(brvm_write_file(cap_path, "100000"), ERANGE,
-				  "capture of too many frames -> ERANGE");
-		ktap_check(stat(cap_path, &st) == 0 &&
-			   (st.st_mode & 0777) == 0600 &&
-			   capture_set("128") == 0,
-			   "capture file mode 0600; armed for 128 frames");
-	}
-
-	/* The driver's session start: level max(request 0, policy). */
-	rp.security_level = pol.security_level;
-	rp.frames_required = pol.frames_required;
-	rp.allow_no_liveness = pol.flags & BIOREADER_POLICY_ALLOW_NO_LIVENESS;
-	snprintf(path, sizeof(path), BRVM_CONFIGFS "/%s/inject", s.name);
-
-	for (i = 0; i < NCASES; i++) {
-		const struct scase *c = &cases[i];
-		long long f0, f1;
-		uint8_t *b;
-		size_t len;
-
-		snprintf(name, sizeof(name), "'%s' vs card %llu%s%s -> %s%s%s",
-			 c->scene, (unsigned long long)c->card,
-			 c->inject ? ", inject " : "", c->inject ? c->inject : "",
-			 brvm_outcome_name(c->outcome), c->cls ? " class " : "",
-			 c->cls ? ev_class_name(c->cls) : "");
-		f0 = brvm_stat(&s, "frames_received");
-		ok = brvm_sim_scene(&s, c->scene) == 0 &&
-		     (!c->inject || brvm_write_file(path, c->inject) == 0) &&
-		     brvm_run_session(fd, c->card, 5000, &v) == 0;
-		f1 = brvm_stat(&s, "frames_received");
-		brvm_diag_verdict(name, &v);
-		ktap_check(ok && v.outcome == c->outcome &&
-			   v.attack_class == c->cls, name);
-
-		/* The same bytes through the native build. */
-		b = read_capture(&len);
-		rp.template_id = c->card;
-		ok = b && ev_replay_run(b, len, &rp, &nr) == 0;
-		if (ok && (nr.v.outcome != v.outcome || nr.v.reason != v.reason ||
-			   nr.v.attack_class != v.attack_class ||
-			   nr.v.flags != v.flags || nr.frames != f1 - f0))
-			ktap_diag("native %s/%u class %s flags %#x after %u frames; module %s/%u class %s flags %#x after %lld",
-				  ev_outcome_name(nr.v.outcome), nr.v.reason,
-				  ev_class_name(nr.v.attack_class), nr.v.flags,
-				  nr.frames, ev_outcome_name(v.outcome), v.reason,
-				  ev_class_name(v.attack_class), v.flags, f1 - f0);
-		snprintf(name, sizeof(name),
-			 "'%s'%s%s: native replay of the captured frames gives the module's verdict",
-			 c->scene, c->inject ? ", inject " : "",
-			 c->inject ? c->inject : "");
-		ktap_check(ok && nr.v.outcome == v.outcome &&
-			   nr.v.reason == v.reason &&
-			   nr.v.attack_class == v.attack_class &&
-			   nr.v.flags == v.flags && nr.frames == f1 - f0, name);
-		if (i == 0 && b) {
-			genuine = b;
-			genuine_len = len;
-		} else {
+			ktap_check(b && len == 0, "capture file present, empty while off");
 			free(b);
+			ktap_expect_errno(brvm_write_file(cap_path, "100000"), ERANGE,
+					  "capture of too many frames -> ERANGE");
+			ktap_check(stat(cap_path, &st) == 0 &&
+				   (st.st_mode & 0777) == 0600 &&
+				   capture_set("128") == 0,
+				   "capture file mode 0600; armed for 128 frames");
 		}
+
+		/* The driver's session start: level max(request 0, policy). */
+		rp.security_level = pol.security_level;
+		rp.frames_required = pol.frames_required;
+		rp.allow_no_liveness = pol.flags & BIOREADER_POLICY_ALLOW_NO_LIVENESS;
+
+		for (i = 0; i < NCASES; i++) {
+			const struct scase *c = &cases[i];
+			long long f0, f1;
+			uint8_t *b;
+			size_t len;
+
+			snprintf(name, sizeof(name), "'%s' vs card %llu%s%s -> %s%s%s",
+				 c->scene, (unsigned long long)c->card,
+				 c->inject ? ", inject " : "", c->inject ? c->inject : "",
+				 brvm_outcome_name(c->outcome), c->cls ? " class " : "",
+				 c->cls ? ev_class_name(c->cls) : "");
+			f0 = brvm_stat(&s, "frames_received");
+			ok = brvm_sim_scene(&s, c->scene) == 0 &&
+		     (!c->inject || brvm_sim_inject(&s, c->inject) == 0) &&
+			     brvm_run_session(fd, c->card, 5000, &v) == 0;
+			f1 = brvm_stat(&s, "frames_received");
+			brvm_diag_verdict(name, &v);
+			ktap_check(ok && v.outcome == c->outcome &&
+				   v.attack_class == c->cls, name);
+
+			/* The same bytes through the native build. */
+			b = read_capture(&len);
+			rp.template_id = c->card;
+			ok = b && ev_replay_run(b, len, &rp, &nr) == 0;
+			if (ok && (nr.v.outcome != v.outcome || nr.v.reason != v.reason ||
+				   nr.v.attack_class != v.attack_class ||
+				   nr.v.flags != v.flags || nr.frames != f1 - f0))
+				ktap_diag("native %s/%u class %s flags %#x after %u frames; module %s/%u class %s flags %#x after %lld",
+					  ev_outcome_name(nr.v.outcome), nr.v.reason,
+					  ev_class_name(nr.v.attack_class), nr.v.flags,
+					  nr.frames, ev_outcome_name(v.outcome), v.reason,
+					  ev_class_name(v.attack_class), v.flags, f1 - f0);
+			snprintf(name, sizeof(name),
+				 "'%s'%s%s: native replay of the captured frames gives the module's verdict",
+				 c->scene, c->inject ? ", inject " : "",
+				 c->inject ? c->inject : "");
+			ktap_check(ok && nr.v.outcome == v.outcome &&
+				   nr.v.reason == v.reason &&
+				   nr.v.attack_class == v.attack_class &&
+				   nr.v.flags == v.flags && nr.frames == f1 - f0, name);
+			if (i == 0 && b) {
+				genuine = b;
+				genuine_len = len;
+			} else {
+				free(b);
+			}
+		}
+
+		/* The comparison is not vacuous: the replay does see card and bytes. */
+		rp.template_id = 999;
+		ok = genuine && ev_replay_run(genuine, genuine_len, &rp, &nr) == 0 &&
+		     nr.v.outcome == BIOREADER_OUTCOME_NO_MATCH;
+		ktap_check(ok, "the genuine capture against another card -> NO_MATCH natively");
+		ok = 0;
+		if (genuine && genuine_len > sizeof(struct sim_capture_hdr)) {
+			const struct sim_capture_hdr *h = (const void *)genuine;
+			uint8_t *f = genuine + sizeof(*h);
+			struct bio_lattice_pos pos;
+
+			rp.template_id = cases[0].card;
+			/* Frame 0: one 850 nm lattice sample. */
+			if (bio_lattice_pos((const void *)f, le16_to_cpu(h->width),
+					    le16_to_cpu(h->height), &pos)) {
+				f[BRHW_FRAME_HDR_SIZE + pos.y[3] * le16_to_cpu(h->width) +
+				  pos.x[5]] ^= 0x04;
+				ok = ev_replay_run(genuine, genuine_len, &rp, &nr) == 0 &&
+				     nr.v.outcome == BIOREADER_OUTCOME_ATTACK &&
+				     nr.v.attack_class == BIOREADER_ATTACK_INJECTION &&
+				     nr.frames == 1;
+			}
+		}
+		ktap_check(ok, "one lattice byte changed in the capture -> refused natively at frame 1");
 	}
 
-	/* The comparison is not vacuous: the replay does see card and bytes. */
-	rp.template_id = 999;
-	ok = genuine && ev_replay_run(genuine, genuine_len, &rp, &nr) == 0 &&
-	     nr.v.outcome == BIOREADER_OUTCOME_NO_MATCH;
-	ktap_check(ok, "the genuine capture against another card -> NO_MATCH natively");
-	ok = 0;
-	if (genuine && genuine_len > sizeof(struct sim_capture_hdr)) {
-		const struct sim_capture_hdr *h = (const void *)genuine;
-		uint8_t *f = genuine + sizeof(*h);
-		struct bio_lattice_pos pos;
-
-		rp.template_id = cases[0].card;
-		/* Frame 0: one 850 nm lattice sample. */
-		if (bio_lattice_pos((const void *)f, le16_to_cpu(h->width),
-				    le16_to_cpu(h->height), &pos)) {
-			f[BRHW_FRAME_HDR_SIZE + pos.y[3] * le16_to_cpu(h->width) +
-			  pos.x[5]] ^= 0x04;
-			ok = ev_replay_run(genuine, genuine_len, &rp, &nr) == 0 &&
-			     nr.v.outcome == BIOREADER_OUTCOME_ATTACK &&
-			     nr.v.attack_class == BIOREADER_ATTACK_INJECTION &&
-			     nr.frames == 1;
-		}
-	}
-	ktap_check(ok, "one lattice byte changed in the capture -> refused natively at frame 1");
-
+	/* the cases are over: this process alone holds the files */
+	ktap_case_end();
 	free(genuine);
 	capture_set("0");
 	close(fd);

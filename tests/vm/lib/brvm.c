@@ -280,6 +280,34 @@ int brvm_sim_person(struct brvm_sim *s, uint64_t identity)
 	return brvm_sim_scene(s, scene);
 }
 
+int brvm_sim_debugfs(const struct brvm_sim *s, const char *file, char *path,
+		     size_t cap)
+{
+	if (!s->dev_name[0]) {
+		errno = ENODEV;
+		return -1;
+	}
+	if (access(BRVM_DEBUGFS, F_OK) &&
+	    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) &&
+	    errno != EBUSY)
+		printf("# mount debugfs: %s\n", strerror(errno));
+	if (snprintf(path, cap, BRVM_DEBUGFS "/%s/%s", s->dev_name, file) >=
+	    (int)cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int brvm_sim_inject(const struct brvm_sim *s, const char *what)
+{
+	char path[256];
+
+	if (brvm_sim_debugfs(s, "inject", path, sizeof(path)))
+		return -1;
+	return brvm_write_file(path, what);
+}
+
 int brvm_sim_unlive(struct brvm_sim *s)
 {
 	if (brvm_attr_write(s, "live", "0"))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Helpers shared by the VM test programs (tests/vm/t_*.c): simulated
- * reader instances through configfs, finding a reader's device node,
+ * reader instances through configfs and their test files in debugfs
+ * (fault injection, session capture), finding a reader's device node,
  * ID-card templates of simulated persons, and thin ioctl wrappers.
  *
  * The programs run as root inside the test VM with bioreader.ko and
@@ -16,6 +17,8 @@
 #include <linux/bioreader.h>
 
 #define BRVM_CONFIGFS		"/sys/kernel/config/bioreader_sim"
+/* Per live device: BRVM_DEBUGFS/<dev_name>/{inject,capture}. */
+#define BRVM_DEBUGFS		"/sys/kernel/debug/bioreader-sim"
 #define BRVM_EMB_DIM		128
 
 /* Small frames keep the emulated VM fast; the driver does not care. */
@@ -55,6 +58,15 @@ int brvm_sim_find_node(struct brvm_sim *s, int ms);
 /* Write the scene attribute ("empty", "person 42"). 0 or -1. */
 int brvm_sim_scene(struct brvm_sim *s, const char *scene);
 int brvm_sim_person(struct brvm_sim *s, uint64_t identity);
+/*
+ * Path of the live instance's debugfs file @file ("inject", "capture")
+ * into @path; mounts debugfs first if it is not.  0, or -1 when the
+ * instance has no device name (not live) or @path is too small.
+ */
+int brvm_sim_debugfs(const struct brvm_sim *s, const char *file, char *path,
+		     size_t cap);
+/* Arm a fault or attack injection ("bad_mac", "stall 250", "none"). */
+int brvm_sim_inject(const struct brvm_sim *s, const char *what);
 /* live = 0 (removes the devices). 0 or -1 with errno. */
 int brvm_sim_unlive(struct brvm_sim *s);
 /* live = 0 if needed, then rmdir. 0 or -1. */

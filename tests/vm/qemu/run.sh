@@ -7,16 +7,21 @@
 # with the host's root filesystem shared read-only over 9p (writable paths
 # are tmpfs or overlays in the guest), a software TPM (swtpm, tpm-tis) and
 # a second, writable 9p share for the results.  In the guest, the freshly
-# built kernel/*.ko are installed into /lib/modules/$KVER/updates/bioreader/
+# built modules are installed into /lib/modules/$KVER/updates/bioreader/
 # (depmod -a, so `modprobe bioreader_sim` works), build/ is put on PATH and
 # COMMAND runs in the project root.  Its output shows here as it happens.
+# The modules are kernel/*.ko when they were built for $KVER (their
+# vermagic says so); otherwise `make modules-kver KVER=$KVER` builds (or
+# brings up to date) build/kmod/$KVER/kernel/*.ko and those are used.
 #
 # Usage: tests/vm/qemu/run.sh [options] -- COMMAND [ARGS...]
 #   e.g. tests/vm/qemu/run.sh -- tests/vm/guest-suite.sh
 #        tests/vm/qemu/run.sh -- 'modprobe bioreader_sim && lsmod'
 #
 # Options:
-#   --kver KVER     kernel release to boot (default: `make print-kver`)
+#   --kver KVER     kernel release to boot (default: `make print-kver`;
+#                   `make print-kvers` lists the supported ones installed),
+#                   e.g. 6.12.117+deb12-rt-amd64 for Debian's PREEMPT_RT
 #   --out DIR       keep the results in DIR: output.log, status, dmesg,
 #                   klog-issues, boot-seconds (default: a temporary dir)
 #   --timeout SEC   kill the VM after SEC seconds (default 900)
@@ -54,7 +59,7 @@ GUEST_DEPMOD=0
 INSTALLED=0
 
 usage() {
-	sed -n '3,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,44p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -93,8 +98,28 @@ for t in qemu-system-x86_64 busybox cpio gzip modprobe; do
 	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh)"
 done
 [ $TPM -eq 0 ] || command -v swtpm >/dev/null || die "swtpm not found (tools/install-deps.sh, or --no-tpm)"
-[ $INSTALLED -eq 1 ] || ls "$ROOT"/kernel/*.ko >/dev/null 2>&1 ||
-	say "note: no kernel/*.ko built yet (make)"
+
+# --- the modules for $KVER ------------------------------------------------
+
+KO_DIR=
+if [ $INSTALLED -eq 0 ]; then
+	ko=$ROOT/kernel/bioreader.ko
+	if [ -f "$ko" ] &&
+		[ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$KVER" ]; then
+		KO_DIR=$ROOT/kernel
+	else
+		say "building the modules for $KVER (make modules-kver)"
+		mlog=$(mktemp "${TMPDIR:-/tmp}/bioreader-modules.XXXXXX") || die "mktemp"
+		if ! make -C "$ROOT" -j"$(nproc 2>/dev/null || echo 2)" modules-kver \
+			KVER="$KVER" >"$mlog" 2>&1; then
+			tail -n 30 "$mlog" >&2
+			rm -f "$mlog"
+			die "cannot build the modules for $KVER"
+		fi
+		rm -f "$mlog"
+		KO_DIR=$ROOT/build/kmod/$KVER/kernel
+	fi
+fi
 
 # --- initramfs (cached outside the clone) ---------------------------------
 
@@ -202,8 +227,9 @@ rm -rf "$RES/modroot"
 [ $INSTALLED -eq 1 ] || mkdir -p "$mods_dir/updates/bioreader"
 if [ $INSTALLED -eq 1 ]; then
 	:
-elif ls "$ROOT"/kernel/*.ko >/dev/null 2>&1; then
-	cp "$ROOT"/kernel/*.ko "$mods_dir/updates/bioreader/" || die "cannot copy kernel/*.ko"
+else
+	cp "$KO_DIR"/bioreader.ko "$KO_DIR"/bioreader_sim.ko \
+		"$mods_dir/updates/bioreader/" || die "cannot copy the modules from $KO_DIR"
 fi
 if [ $INSTALLED -eq 0 ] && [ $GUEST_DEPMOD -eq 0 ] && command -v depmod >/dev/null; then
 	view=$RUN/depmod/lib/modules/$KVER
