@@ -135,6 +135,7 @@ LDLIBS_bioeval := -lpthread -lm
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
 LDLIBS_bioflow-provision := $(LDLIBS_TSS2)
 $(B)/tests/unit/test_tpm_root: LDLIBS += $(LDLIBS_TSS2)
+$(B)/tests/unit/test_bioflowd_daemon: LDLIBS += $(LDLIBS_TSS2)
 
 UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
 UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))

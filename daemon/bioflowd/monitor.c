@@ -640,8 +640,10 @@ static void reply(struct monitor *m, int status, u64 value,
  * The dispatch table.  A request is answered only while its bit is in
  * m->permit; a MON_ONCE request at most once per worker.  A handler
  * returns 0 when it answered (with success or a refusal the protocol
- * allows, e.g. a TPM failure), or -EPERM for a request that no honest
- * worker makes: the worker is then killed.  The permits follow the
+ * allows, e.g. a TPM failure), -EPERM for a request that no honest
+ * worker makes, or -EDQUOT for an epoch start (CERTIFY, or the
+ * COUNTER_INC finishing an interrupted one) over the rate limit of
+ * counter increments: the worker is then killed.  The permits follow the
  * epoch start of store.c:
  *
  *   start:        COUNTER_READ, CERTIFY, COUNTER_INC (finishing an
@@ -674,6 +676,16 @@ static bool take_token(struct monitor *m)
 		return false;
 	m->tokens -= 1;
 	return true;
+}
+
+/* Each increment wears the TPM's NV memory.  An honest worker refused
+ * here could not go on either (its epoch start fails); killing it makes
+ * the flood a record. */
+static int rate_limited(void)
+{
+	bfd_log("counter increments rate-limited (%u in a burst, then one per %u s)",
+		INC_BURST, INC_REFILL_MS / 1000);
+	return -EDQUOT;
 }
 
 /* A TPM refusing its key (the PCR policy, the authorization): nothing
@@ -744,6 +756,13 @@ static int on_certify(struct monitor *m, const u8 *p, size_t len)
 			(unsigned long long)c.nv_counter, (unsigned long long)now);
 		return -EPERM;
 	}
+	/* The token for this start's increment is taken here, before
+	 * anything is certified: a start refused by the rate limit leaves
+	 * no certificate that the next worker's start would have to
+	 * finish with an increment of its own (two tokens per start, which
+	 * the refill would never catch up with). */
+	if (!take_token(m))
+		return rate_limited();
 	memset(&att, 0, sizeof(att));
 	r = m->rs->ops->certify(m->rs, (const char *)p, len, &att, &e);
 	if (r) {
@@ -805,12 +824,10 @@ static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
 			(unsigned long long)c.nv_counter, (unsigned long long)now);
 		return -EPERM;
 	}
-	if (!take_token(m)) {
-		bfd_log("counter increments rate-limited (%u in a burst, then one per %u s): epoch start refused",
-			INC_BURST, INC_REFILL_MS / 1000);
-		reply(m, -EAGAIN, 0, NULL, "counter increments rate-limited");
-		return 0;
-	}
+	/* The increment of a CERTIFY had its token taken there; finishing
+	 * an interrupted start takes one now. */
+	if (!m->certified && !take_token(m))
+		return rate_limited();
 	r = m->rs->ops->counter_increment(m->rs, (const char *)p, len, &v, &e);
 	if (r) {
 		signer_failed(m, r, e.msg);
@@ -868,6 +885,7 @@ static void handle_worker_msg(struct monitor *m)
 	uint32_t t;
 	ssize_t k;
 	size_t i;
+	int r;
 
 	k = bfd_recv(m->sock, &t, buf, sizeof(buf), NULL, NULL);
 	if (k < 0 || t == 0) {
@@ -901,8 +919,11 @@ static void handle_worker_msg(struct monitor *m)
 	 * worker's own epoch start. */
 	if (t == BFD_MSG_CERTIFY || t == BFD_MSG_COUNTER_INC)
 		m->permit &= ~BIT(BFD_MSG_COUNTER_INC);
-	if (d->handler(m, buf, (size_t)k) == -EPERM)
+	r = d->handler(m, buf, (size_t)k);
+	if (r == -EPERM)
 		refuse(m, t, d->name, "not what an epoch start asks for");
+	else if (r == -EDQUOT)
+		refuse(m, t, d->name, "over the rate limit of counter increments");
 }
 
 static const char *status_text(int st, char *buf, size_t cap)

@@ -368,30 +368,63 @@ static void apply_early_fault(struct worker *w)
 }
 
 /* Requests the monitor must refuse (and kill us for), or must rate-
- * limit; sent once the worker has started its epoch. */
+ * limit; sent once the worker has started its epoch (its CERTIFY and
+ * COUNTER_INC made, the counter one above the certificate's value).
+ *
+ *   proto-inc            COUNTER_INC again, with the real certificate of
+ *                        the epoch just started (no epoch start asked
+ *                        for it)
+ *   proto-certify-twice  CERTIFY of the next epoch at the counter's
+ *                        value (what an epoch start does), then instead
+ *                        of its COUNTER_INC a second CERTIFY at that
+ *                        same value (two epochs attesting one value)
+ *   proto-unknown        a request type no table lists
+ *   proto-flood          epoch starts as fast as they are granted
+ */
 static void apply_proto_fault(struct worker *w)
 {
 #ifdef BIOFLOWD_TEST_HOOKS
 	static struct bfd_reply rep;
 	struct bfl_err e = { 0 };
 	struct bfl_epoch_cert c;
-	char body[1024];
-	size_t len;
-	unsigned int n = 0;
+	char body[1024], name[64];
+	u8 *cert = NULL;
+	size_t len = 0;
+	unsigned int n = 0, i;
 	int r = 0;
 
 	switch (w->init.fault) {
 	case BFD_FAULT_PROTO_INC:
-		bfd_log("test fault: COUNTER_INC without an epoch start");
-		r = rpc(BFD_MSG_COUNTER_INC, "x", 1, &rep, &e);
+		snprintf(name, sizeof(name), "/epochs/%010llu.cert",
+			 (unsigned long long)bfl_store_epoch(w->st));
+		r = bfl_read_file(AT_FDCWD, name, BFD_MSG_MAX, &cert, &len, &e);
+		if (r) {
+			bfd_log("test fault: %s", e.msg);
+			_exit(BFD_WEXIT_ERROR);
+		}
+		bfd_log("test fault: COUNTER_INC with epoch %llu's certificate, no epoch start",
+			(unsigned long long)bfl_store_epoch(w->st));
+		r = rpc(BFD_MSG_COUNTER_INC, cert, len, &rep, &e);
+		free(cert);
 		break;
 	case BFD_FAULT_PROTO_CERTIFY2:
+		r = rpc(BFD_MSG_COUNTER_READ, NULL, 0, &rep, &e);
+		if (r)
+			break;
 		memset(&c, 0, sizeof(c));
 		snprintf(c.origin, sizeof(c.origin), "%s", w->init.origin);
-		c.epoch = bfl_store_epoch(w->st);
-		if (!bfl_cert_format_body(&c, body, sizeof(body), &len)) {
-			bfd_log("test fault: a second CERTIFY for epoch %llu",
-				(unsigned long long)c.epoch);
+		c.start_size = bfl_store_size(w->st);
+		c.nv_counter = rep.value;
+		c.issued = (u64)time(NULL);
+		for (i = 1; i <= 2 && !r; i++) {
+			c.epoch = bfl_store_epoch(w->st) + i;
+			memset(c.pub, (int)i, sizeof(c.pub));
+			r = bfl_cert_format_body(&c, body, sizeof(body), &len);
+			if (r)
+				break;
+			bfd_log("test fault: CERTIFY of epoch %llu at counter %llu%s",
+				(unsigned long long)c.epoch, (unsigned long long)c.nv_counter,
+				i == 2 ? ", a second one before the increment" : "");
 			r = rpc(BFD_MSG_CERTIFY, body, len, &rep, &e);
 		}
 		break;
@@ -408,7 +441,10 @@ static void apply_proto_fault(struct worker *w)
 	default:
 		return;
 	}
-	bfd_log("test fault: the monitor answered (%d: %s): not refused", r, e.msg);
+	if (r)
+		bfd_log("test fault: the request failed: %s", e.msg);
+	else
+		bfd_log("test fault: the monitor granted it: not refused");
 	_exit(BFD_WEXIT_ERROR);
 #else
 	(void)w;
