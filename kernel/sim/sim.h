@@ -72,6 +72,7 @@ enum sim_inject_kind {
 	SIM_INJECT_DMA_ERROR,	/* next descriptor: ERR_DMA */
 	SIM_INJECT_FAULT,	/* next exposure: STATUS.FAULT, capture stops */
 	SIM_INJECT_STALL,	/* next exposure: line held off for stall_ms */
+	SIM_INJECT_ILLUM,	/* next frame: lit otherwise than commanded, signed */
 	SIM_INJECT_COUNT
 };
 

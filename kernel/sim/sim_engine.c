@@ -157,6 +157,7 @@ static void sim_inject_frame_locked(struct sim_dev *sd, struct sim_shot *shot)
 	case SIM_INJECT_PIXEL_OFF:
 	case SIM_INJECT_REPLAY:
 	case SIM_INJECT_DMA_ERROR:
+	case SIM_INJECT_ILLUM:
 		break;
 	default:
 		/* Nothing armed, or an injection of the exposure (step 1). */
@@ -295,6 +296,14 @@ static void sim_engine_work(struct work_struct *work)
 	idx = shot.seq % sd->illum_len;
 	shot.illum_len = sd->illum_len;
 	shot.illum_state = sim_illum_locked(sd, idx);
+	/*
+	 * A device that does not follow the challenge (or a replay of one
+	 * that did, re-signed by a holder of the key): the frame is lit,
+	 * rendered and reported with the other 850 nm flood state, and
+	 * signed as usual.
+	 */
+	if (shot.inject == SIM_INJECT_ILLUM)
+		shot.illum_state ^= 1;
 	memcpy(shot.key, sd->key, sizeof(shot.key));
 	shot.key_time = sd->key_time;
 	memcpy(shot.illum, sd->illum, sizeof(shot.illum));

@@ -41,6 +41,7 @@ static const char *const sim_inject_names[SIM_INJECT_COUNT] = {
 	[SIM_INJECT_DMA_ERROR] = "dma_error",
 	[SIM_INJECT_FAULT] = "fault",
 	[SIM_INJECT_STALL] = "stall",
+	[SIM_INJECT_ILLUM] = "illum",
 };
 
 /* Longest text accepted, newline included. */

@@ -4,7 +4,7 @@
  * file "inject" (a test control, not configuration: configfs has no
  * such attribute), and the driver's reaction to each:
  *
- *   bad_mac, pixel_on, seq_skip, seq_repeat, time_back, replay
+ *   bad_mac, pixel_on, seq_skip, seq_repeat, time_back, replay, illum
  *       -> ATTACK / FRAME_INTEGRITY / INJECTION, stats/frames_rejected +1
  *   pixel_off (a pixel the MAC does not cover, which nothing reads)
  *       -> accepted, the session's verdict as without it
@@ -469,7 +469,7 @@ int main(void)
 	struct run r;
 	int ok;
 
-	ktap_plan(60);
+	ktap_plan(64);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&sim, "inject", 0, 0, 0))
@@ -501,7 +501,7 @@ int main(void)
 		ktap_check(ok, "no injection: no frame rejected, no DMA error");
 	}
 
-	/* 11-34: frame integrity, after some good frames or at the first */
+	/* 11-38: frame integrity, after some good frames or at the first */
 	dyndbg = dyndbg_enable();
 	if (set_frames(MANY_FRAMES))
 		return brvm_bail("SET_POLICY");
@@ -519,9 +519,12 @@ int main(void)
 	/* A lattice sample (covered by the MAC) changed after signing. */
 	KTAP_CASE("integrity: pixel_on mid-session")
 		check_integrity("pixel_on", 200, "mid-session", "bad MAC");
+	/* Correctly signed, but not lit as the driver commanded. */
+	KTAP_CASE("integrity: illum mid-session")
+		check_integrity("illum", 200, "mid-session", "illumination");
 
 	/*
-	 * 35-39: replay the first frame of the session just before: its
+	 * 39-43: replay the first frame of the session just before: its
 	 * seq (0) and timestamp may well pass, its MAC (old key) cannot.
 	 */
 	set_frames(FEW_FRAMES);
@@ -532,32 +535,32 @@ int main(void)
 		check_integrity("replay", -1, "of the previous session's frame 0",
 			"bad MAC");
 
-	/* 40-42 */
+	/* 44-46 */
 	KTAP_CASE("pixel off")
 		check_pixel_off();
 	set_frames(MANY_FRAMES);
 
-	/* 43-44 */
+	/* 47-48 */
 	KTAP_CASE("replay nothing kept")
 		check_replay_nothing_kept();
 
-	/* 45-47 */
+	/* 49-51 */
 	KTAP_CASE("dma error")
 		check_dma_error();
-	/* 48-51 */
+	/* 52-55 */
 	KTAP_CASE("fault")
 		check_fault();
-	/* 52-58 */
+	/* 56-62 */
 	KTAP_CASE("stall")
 		check_stall();
 
-	/* 59: leave the policy as it was */
+	/* 63: leave the policy as it was */
 	KTAP_CASE("policy restored") {
 		ktap_check(brvm_set_policy(fd, &def_policy) == 0,
 			   "policy restored to the default");
 	}
 	/*
-	 * 60: the instance goes away while a stall holds the line off and
+	 * 64: the instance goes away while a stall holds the line off and
 	 * an injection is armed: the session ends cleanly, nothing leaks
 	 * (the bench checks the kernel log).
 	 */
