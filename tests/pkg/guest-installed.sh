@@ -178,20 +178,21 @@ fi
 # ---- 9-10: the daemon, by the installed unit's command line
 UNIT=$(grep '/bioflowd\.service$' "$LISTS/bioflowd.list" 2>/dev/null | head -n 1)
 EXEC=$(sed -n 's/^ExecStart=//p' "$UNIT" 2>/dev/null)
-PUB=$(sed -n 's/^ConditionPathExists=//p' "$UNIT" 2>/dev/null)
+PUB=$(sed -n 's/^ConditionPathExists=\(.*\.pem\)$/\1/p' "$UNIT" 2>/dev/null | head -n 1)
+AUTH=$(echo "$EXEC" | sed -n 's/.*--tpm-auth \([^ ]*\).*/\1/p')
 STORE=$(echo "$EXEC" | sed -n 's/.*--store \([^ ]*\).*/\1/p')
 echo "# unit $UNIT: ExecStart=$EXEC"
 flow_ok=0
 # The TPM root, whose public key is the unit's start condition.
-if [ -z "$EXEC" ] || [ -z "$PUB" ] || [ -z "$STORE" ]; then
-	not_ok "bioflow-provision: TPM root key, public key at the unit's condition path" "unit '$UNIT' unreadable"
+if [ -z "$EXEC" ] || [ -z "$PUB" ] || [ -z "$STORE" ] || [ -z "$AUTH" ]; then
+	not_ok "bioflow-provision: TPM root key, public key and authorization at the unit's paths" "unit '$UNIT' unreadable"
 else
-	mkdir -p "$(dirname "$PUB")"
-	bioflow-provision --tcti "$TCTI" --out-pubkey "$PUB" >"$TMP/prov.log" 2>&1
+	mkdir -p "$(dirname "$PUB")" "$(dirname "$AUTH")"
+	bioflow-provision --tcti "$TCTI" --out-pubkey "$PUB" --auth-file "$AUTH" >"$TMP/prov.log" 2>&1
 	rc=$?
-	[ -s "$PUB" ] || rc=1
+	[ -s "$PUB" ] && stat_is "$AUTH" "root root 600" || rc=1
 	[ $rc -eq 0 ] || diag_file "$TMP/prov.log"
-	result $rc "bioflow-provision: TPM root key, public key at $PUB (the unit's condition)"
+	result $rc "bioflow-provision: TPM root key, public key at $PUB, authorization $AUTH (root, 0600)"
 fi
 case "$EXEC" in
 *[\"\'\$\;\&\|\<\>\\]* | [-@:+!]*)
