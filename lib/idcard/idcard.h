@@ -12,6 +12,8 @@
  *		BAC, then EF.COM, EF.SOD, DG1, DG2 under SM
  *	pa.c	Passive Authentication: EF.SOD's CMS signature, the
  *		Document Signer's chain to a trusted CSCA, the DG hashes
+ *	flow.c	read, PA, then the reader's template out of DG2
+ *	err.c	error names
  *
  * Every function returns 0 or a negative IDC_ERR_* code; idc_strerror()
  * names it.  Card data is personal data: the library never logs, and it
@@ -364,5 +366,24 @@ struct idc_ldsso {
 	} dg[IDC_LDSSO_DG_MAX];
 };
 int idc_ldsso_parse(const uint8_t *der, size_t len, struct idc_ldsso *so);
+
+/* --- the document layer of the kiosk flow (flow.c) --------------------- */
+
+struct idc_result {
+	uint8_t *tpl;			/* the reader's template (docs/uapi.md) */
+	size_t tpl_len;
+	struct idc_pa_result pa;	/* fingerprints for the audit record */
+	struct idc_read_info read;	/* where the read ended */
+};
+
+/*
+ * idc_read_document, idc_pa_verify, then the template out of DG2: on
+ * success @res holds a copy of the template (idc_result_wipe frees it);
+ * on any failure no template, and the files read are wiped either way.
+ */
+int idc_read_verified(idc_transmit_fn tx, void *ctx,
+		      const char mrz_info[IDC_MRZ_INFO_LEN],
+		      const struct idc_trust *trust, struct idc_result *res);
+void idc_result_wipe(struct idc_result *res);
 
 #endif /* _BIOREADER_IDCARD_H */
