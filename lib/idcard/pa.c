@@ -353,7 +353,9 @@ static int check_hashes(const struct idc_ldsso *so, const struct idc_doc *doc,
 			return IDC_ERR_PA_HASH;	/* a group the SOD does not cover */
 		if (!EVP_Digest(f->data, f->len, h, &hl, md, NULL))
 			return IDC_ERR_CRYPTO;
-		if (hl != so->dg[j].len || CRYPTO_memcmp(h, so->dg[j].hash, hl))
+		j = hl != so->dg[j].len || CRYPTO_memcmp(h, so->dg[j].hash, hl);
+		OPENSSL_cleanse(h, sizeof(h));
+		if (j)
 			return IDC_ERR_PA_HASH;
 		res->dg_checked |= 1u << dg;
 	}
