@@ -106,7 +106,14 @@ LOGLIB := $(if $(LOG_SRCS),$(B)/libbflog.a)
 ifneq ($(LOG_SRCS),)
 BR_CFLAGS += -Idaemon/log
 endif
-LIBS := $(LOGLIB) $(LIB)
+# The ID-card library (lib/idcard/, docs/idcard.md): build/libidcard.a,
+# linked into every program first; its header is "idcard/idcard.h".
+IDCARD_SRCS := $(wildcard lib/idcard/*.c)
+IDCARDLIB := $(if $(IDCARD_SRCS),$(B)/libidcard.a)
+ifneq ($(IDCARD_SRCS),)
+BR_CFLAGS += -Ilib
+endif
+LIBS := $(IDCARDLIB) $(LOGLIB) $(LIB)
 
 # Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
 # library) with C files is one program, build/NAME, linked with the
@@ -198,6 +205,11 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libidcard.a: $(IDCARD_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
