@@ -563,6 +563,18 @@ int ccid_xfr_block(void *rv, const uint8_t *cmd, size_t len, uint8_t *resp,
 	if (!len || !cmd || !resp || !rlen)
 		return -EINVAL;
 	rc = command(r, CCID_PC_XFR_BLOCK, NULL, cmd, len, CCID_RDR_DATA_BLOCK, &m);
+	if (rc == -ETIMEDOUT) {
+		/*
+		 * No answer: a silent card, or a card pulled while the reader
+		 * waited for it (some readers, QEMU's among them, then drop
+		 * the command instead of failing it).  The slot tells which.
+		 */
+		int icc;
+
+		if (ccid_slot_status(r, &icc) == 0 && icc == CCID_ICC_ABSENT)
+			return -ENOMEDIUM;
+		return r->gone ? -ENODEV : -ETIMEDOUT;
+	}
 	if (!rc)
 		rc = judge(r, &m);
 	/* a chained answer (bChainParameter) is for APDU-level readers with

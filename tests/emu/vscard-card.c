@@ -117,6 +117,11 @@ static struct {
 	size_t late_len;
 	long long late_at;		/* 0: none; LLONG_MAX: never */
 	bool late_held;
+	/* APDUs that came while an answer was held back: a card answers
+	 * one command at a time, so these wait their turn */
+	uint8_t queue[8][5 + 255];
+	size_t queue_len[8];
+	unsigned int nqueue;
 	bool truncate_next;
 	int sw_next;			/* -1: none */
 	unsigned long apdus;
@@ -282,6 +287,7 @@ static void card_remove(void)
 	E.card_in = false;
 	E.late_at = 0;
 	E.late_held = false;
+	E.nqueue = 0;
 	say("card removed");
 	send_msg(VSC_CARD_REMOVE, NULL, 0);
 }
@@ -501,10 +507,28 @@ static void on_apdu(const uint8_t *a, size_t len)
 	char hx[80], hr[80];
 	size_t n;
 
-	E.apdus++;
 	hexdump(hx, sizeof(hx), a, len);
+	if (E.late_held) {
+		if (E.nqueue == 8 || len > sizeof(E.queue[0])) {
+			say("APDU %s while busy: queue full, dropped", hx);
+			return;
+		}
+		memcpy(E.queue[E.nqueue], a, len);
+		E.queue_len[E.nqueue++] = len;
+		say("APDU %s while the card is busy: queued", hx);
+		return;
+	}
+	E.apdus++;
 	if (!E.card_in) {
 		say("APDU %s with no card: ignored", hx);
+		return;
+	}
+	if (E.test_control && len >= 5 && a[0] == 0x80 && a[1] == 0xEC) {
+		/* the test's own control: no fault applies to its answer */
+		n = card_apdu(a, len, r);
+		hexdump(hr, sizeof(hr), r, n);
+		say("APDU %s -> %s", hx, hr);
+		send_msg(VSC_APDU, r, n);
 		return;
 	}
 	if (E.remove_after == 0) {
@@ -806,6 +830,17 @@ int main(int argc, char **argv)
 			say("sending the held-back answer");
 			if (E.card_in)
 				send_msg(VSC_APDU, E.late, E.late_len);
+			/* then what waited, in order (until one is held again) */
+			while (E.nqueue && !E.late_held) {
+				uint8_t q[5 + 255];
+				size_t ql = E.queue_len[0];
+
+				memcpy(q, E.queue[0], ql);
+				E.nqueue--;
+				memmove(E.queue[0], E.queue[1], E.nqueue * sizeof(E.queue[0]));
+				memmove(E.queue_len, E.queue_len + 1, E.nqueue * sizeof(E.queue_len[0]));
+				on_apdu(q, ql);
+			}
 		}
 		if (E.reinsert_at && now >= E.reinsert_at) {
 			E.reinsert_at = 0;
