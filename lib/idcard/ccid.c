@@ -654,50 +654,51 @@ static int LIBUSB_CALL hp_arrived(libusb_context *ctx, libusb_device *dev,
 int ccid_wait_reader(unsigned int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
-	libusb_hotplug_callback_handle hp;
-	libusb_context *ctx;
-	bool hp_on = false, arrived = false;
-	int rc;
 
-	rc = libusb_init(&ctx);
-	if (rc)
-		return usb_errno(rc);
-	if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) &&
-	    libusb_hotplug_register_callback(ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED,
-			0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-			LIBUSB_HOTPLUG_MATCH_ANY, hp_arrived, &arrived, &hp) == 0)
-		hp_on = true;
+	/*
+	 * A libusb context with hotplug support keeps its device list up to
+	 * date from hotplug events only; where no udev daemon runs (the test
+	 * VM) its udev backend gets none, and a reader that arrives later
+	 * never shows in that context.  So each round takes a fresh context
+	 * (a fresh scan), waits up to 200 ms for a hotplug event in it, and
+	 * lets it go.
+	 */
 	for (;;) {
-		int ms;
+		libusb_hotplug_callback_handle hp;
+		libusb_context *ctx;
+		bool hp_on = false, arrived = false;
+		int rc, ms;
 
+		rc = libusb_init(&ctx);
+		if (rc)
+			return usb_errno(rc);
+		if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) &&
+		    libusb_hotplug_register_callback(ctx,
+				LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED, 0,
+				LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+				LIBUSB_HOTPLUG_MATCH_ANY, hp_arrived, &arrived, &hp) == 0)
+			hp_on = true;
 		rc = count_readers(ctx);
-		if (rc != 0) {
-			rc = rc > 0 ? 0 : rc;
-			break;
-		}
 		ms = remaining_ms(deadline);
-		if (!ms) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		/*
-		 * Hotplug events wake us at once; the bus is rescanned at
-		 * least every 200 ms anyway, as libusb's udev backend sees
-		 * no event where no udev daemon runs (the test VM).
-		 */
-		if (ms > 200)
-			ms = 200;
-		if (hp_on) {
-			struct timeval tv = { 0, ms * 1000 };
+		if (rc == 0 && ms) {
+			if (ms > 200)
+				ms = 200;
+			if (hp_on) {
+				struct timeval tv = { 0, ms * 1000 };
 
-			arrived = false;
-			libusb_handle_events_timeout_completed(ctx, &tv, NULL);
-		} else {
-			usleep((useconds_t)ms * 1000);
+				libusb_handle_events_timeout_completed(ctx, &tv, NULL);
+				if (arrived)
+					rc = count_readers(ctx);
+			} else {
+				usleep((useconds_t)ms * 1000);
+			}
 		}
+		if (hp_on)
+			libusb_hotplug_deregister_callback(ctx, hp);
+		libusb_exit(ctx);
+		if (rc != 0)
+			return rc > 0 ? 0 : rc;
+		if (!remaining_ms(deadline))
+			return -ETIMEDOUT;
 	}
-	if (hp_on)
-		libusb_hotplug_deregister_callback(ctx, hp);
-	libusb_exit(ctx);
-	return rc;
 }

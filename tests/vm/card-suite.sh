@@ -55,6 +55,7 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/bioreader-card.XXXXXX") || exit 1
 [ -n "$OUT" ] || OUT=$RUN/out
 mkdir -p "$OUT"
 EMU_PID=
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	if [ -n "$EMU_PID" ]; then
 		kill "$EMU_PID" 2>/dev/null
