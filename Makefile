@@ -106,13 +106,15 @@ LOGLIB := $(if $(LOG_SRCS),$(B)/libbflog.a)
 ifneq ($(LOG_SRCS),)
 BR_CFLAGS += -Idaemon/log
 endif
-# The ID-card library (lib/idcard/, docs/idcard.md): build/libidcard.a,
-# linked into every program first; its header is "idcard/idcard.h".
+# The ID-card library (lib/idcard/, docs/idcard.md: CCID reader, ATR, T=0,
+# and the document layer: BAC, Secure Messaging, LDS, Passive
+# Authentication), build/libidcard.a, linked into every program before the
+# others; its header is "idcard/idcard.h".  What uses the reader (ccid.c)
+# also needs libusb, $(LDLIBS_USB).
 IDCARD_SRCS := $(wildcard lib/idcard/*.c)
 IDCARDLIB := $(if $(IDCARD_SRCS),$(B)/libidcard.a)
-ifneq ($(IDCARD_SRCS),)
 BR_CFLAGS += -Ilib
-endif
+LDLIBS_USB := -lusb-1.0
 LIBS := $(IDCARDLIB) $(LOGLIB) $(LIB)
 
 # Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
@@ -137,6 +139,7 @@ HOOKS_CFLAGS := -DBIOFLOWD_TEST_HOOKS
 HOOKS_MARK := BIOFLOWD_TEST_FAULT
 HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
+LDLIBS_bioctl := $(LDLIBS_USB)
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
@@ -148,6 +151,12 @@ UNIT_LIB_SRCS := $(wildcard tests/unit/lib/*.c)
 UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 VM_LIB_SRCS := $(wildcard tests/vm/lib/*.c)
 VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
+# The VM tests that drive a USB reader (libusb).
+$(B)/tests/vm/t_card_usb: LDLIBS += $(LDLIBS_USB)
+
+# Emulators of outside devices: tests/emu/NAME.c -> $(B)/tests/emu/NAME
+# (the VSCard ID-card emulator that QEMU's ccid-card-passthru talks to).
+EMUS := $(patsubst %.c,$(B)/%,$(wildcard tests/emu/*.c))
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c linked with replay_main.c gives
 # $(B)/tests/fuzz/replay_NAME, which replays the fixed corpus
@@ -159,7 +168,8 @@ FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 # Benchmarks: bench/NAME.c -> $(B)/bench/NAME (bench/run.sh runs them).
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-USER_BINS := $(TOOLS) $(HOOKS_DAEMON) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES)
+USER_BINS := $(TOOLS) $(HOOKS_DAEMON) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES) \
+	$(EMUS)
 
 # `make sanitize`: the unit tests and corpus replays again, under
 # AddressSanitizer and UBSan, in $(B)/san/.
@@ -204,12 +214,12 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
+$(B)/libidcard.a: $(IDCARD_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/libidcard.a: $(IDCARD_SRCS:%.c=$(B)/obj/%.o)
+$(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -267,6 +277,10 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+$(B)/tests/emu/%: $(B)/obj/tests/emu/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 

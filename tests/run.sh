@@ -30,6 +30,10 @@
 #        all           the whole suite on every one of them (the long
 #                      lane: about four minutes more per kernel)
 #        default       the default kernel only
+#   6b. ID card over USB: tests/vm/card-suite.sh, one VM boot with a USB
+#      CCID reader (QEMU usb-ccid) whose card is the VSCard emulator
+#      (tests/emu/vscard-card) on the host: t_card_usb over libusb and
+#      a pcscd + libccid cross-check; SKIPs when QEMU lacks usb-ccid
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
 #      them (root; it changes the machine for a few minutes, then
@@ -39,10 +43,10 @@
 # `not ok` lines without subtests); `ok ... # SKIP` is a skip; a program
 # that exits non-zero without any `not ok` counts as one failure.
 #
-# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--pkg]
+# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--card] [--pkg]
 #                    [--kernels ci|all|default] [-v] [--no-deps]
-#   --unit/--static/--kernel/--vm/--pkg  run only these parts (the build
-#                   always runs)
+#   --unit/--static/--kernel/--vm/--card/--pkg  run only these parts (the
+#                   build always runs)
 #   --kernels MODE  which kernels the VM tests run on (6., above)
 #   -v              print every program's full output (default: failures only;
 #                   the VM's console is always shown live)
@@ -59,7 +63,7 @@ DEPS=1
 KERNELS=ci
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--unit | --static | --kernel | --vm | --pkg) parts+=("${1#--}") ;;
+	--unit | --static | --kernel | --vm | --card | --pkg) parts+=("${1#--}") ;;
 	--kernels)
 		KERNELS=${2:-}
 		case "$KERNELS" in
@@ -74,7 +78,7 @@ while [ $# -gt 0 ]; do
 	-v | --verbose) VERBOSE=1 ;;
 	--no-deps) DEPS=0 ;;
 	-h | --help)
-		sed -n '3,49p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,53p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -84,7 +88,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm pkg)
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card pkg)
 want() {
 	local p
 	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
@@ -213,7 +217,7 @@ make -k -j"$JOBS" user >"$LOGS/build-user.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || grep -E 'error|Error|undefined reference' "$LOGS/build-user.log" | head -n 30
 result "build: userspace" $rc "$LOGS/build-user.ktap"
-if want kernel || want vm; then
+if want kernel || want vm || want card; then
 	echo "make modules (log: build/test-logs/build-modules.log)"
 	make -j"$JOBS" modules >"$LOGS/build-modules.log" 2>&1
 	rc=$?
@@ -390,6 +394,38 @@ if want vm; then
 	for run in "${VM_RUNS[@]}"; do
 		vm_run "${run%% *}" "${run#* }"
 	done
+fi
+
+# --- 6b. ID card over USB -------------------------------------------------
+# One boot of the default kernel with a USB CCID reader whose card is the
+# VSCard emulator on the host (tests/vm/card-suite.sh); it SKIPs when QEMU
+# lacks usb-ccid.  Results card/PROGRAM, logs in build/test-logs/card/.
+if want card; then
+	section "ID card over USB (tests/vm/card-suite.sh: emulator, usb-ccid, libusb, pcscd)"
+	dir=$LOGS/card
+	mkdir -p "$dir"
+	timeout -k 10 600 bash tests/vm/card-suite.sh --kver "$DEF_KVER" --out "$dir" -q \
+		>"$dir/suite.log" 2>&1
+	rc=$?
+	awk -v dir="$dir" '
+		/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
+		file != "" { print > file }
+		END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
+	' "$dir/output.log" "$dir/suite.log" 2>/dev/null
+	if [ -s "$dir/programs" ]; then
+		while read -r prog; do
+			prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
+				"$dir/prog-$prog.log" | tail -n 1)
+			record "card/$prog" "$dir/prog-$prog.log" "${prc:-0}"
+		done <"$dir/programs"
+	else
+		# a SKIP (no usb-ccid) or a failure before the VM
+		record "card/suite" "$dir/suite.log" $rc
+	fi
+	if [ -f "$dir/klog.status" ]; then
+		[ "$(cat "$dir/klog.status")" = clean ]
+		result "card: kernel log clean" $? "$dir/klog.ktap"
+	fi
 fi
 
 # --- 7. Debian packages --------------------------------------------------

@@ -25,6 +25,9 @@ PACKAGES=(
 	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	# bioflowd (seccomp, io_uring, udev)
 	libseccomp-dev liburing-dev libudev-dev
+	# the ID-card reader (CCID over libusb), and the PC/SC stack the
+	# card test cross-checks it against in the VM (tests/vm/card-suite.sh)
+	libusb-1.0-0-dev pcscd libccid pcsc-tools
 	# static checks (device tree, man pages, udev rules and sysusers)
 	device-tree-compiler dt-schema man-db groff-base udev systemd
 	# appliance installation test (tests/static/t_install.sh)

@@ -56,6 +56,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_card(int argc, char **argv);
 
 const char *outcome_words(uint32_t outcome);
 const char *reason_words(uint32_t reason);

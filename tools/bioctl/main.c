@@ -50,6 +50,10 @@ static void usage(FILE *f)
 "                                bioflowd); see 'bioctl audit help'\n"
 "  audit show FILE               print a file of audit records\n"
 "  audit status                  state of the audit channel\n"
+"  card info [--no-power] [--wait MS]\n"
+"                                USB smart-card (CCID) readers: identity,\n"
+"                                slot status, the card's ATR\n"
+"  card apdu [-r N] HEX...        send APDUs to the card over T=0\n"
 "  help                          this text\n"
 "\n"
 "DEV defaults to " BIOCTL_DEFAULT_DEV " where optional.\n"
@@ -260,6 +264,7 @@ int main(int argc, char **argv)
 		{ "sim", cmd_sim },
 		{ "template", cmd_template },
 		{ "audit", cmd_audit },
+		{ "card", cmd_card },
 	};
 	unsigned int i;
 

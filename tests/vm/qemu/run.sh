@@ -36,6 +36,12 @@
 #                   by DKMS from the Debian packages) with the host's own
 #                   module index, and runs the installed programs;
 #                   neither kernel/*.ko nor build/ are put in place
+#   --ccid SOCKET   a USB smart-card reader in the guest: qemu-xhci,
+#                   usb-ccid (08e6:4433, T=0, TPDU level) and a
+#                   ccid-card-passthru card whose VSCard chardev connects
+#                   to the Unix socket SOCKET, where a card emulator must
+#                   already listen (tests/emu/vscard-card; QEMU is the
+#                   client); the guest loads xhci_pci itself
 #   -q, --quiet     do not echo the guest console (results are still kept)
 #
 # Exit status: the command's exit status; 1 if it succeeded but the kernel
@@ -57,9 +63,10 @@ BUILD=0
 QUIET=0
 GUEST_DEPMOD=0
 INSTALLED=0
+CCID_SOCK=
 
 usage() {
-	sed -n '3,44p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -74,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--build) BUILD=1; shift ;;
 	--guest-depmod) GUEST_DEPMOD=1; shift ;;
 	--installed) INSTALLED=1; shift ;;
+	--ccid) CCID_SOCK=$2; shift 2 ;;
 	-q | --quiet) QUIET=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
@@ -286,6 +294,16 @@ if [ $TPM -eq 1 ]; then
 		-device tpm-tis,tpmdev=tpm0)
 fi
 
+CCID_ARGS=()
+if [ -n "$CCID_SOCK" ]; then
+	[ -S "$CCID_SOCK" ] || die "--ccid $CCID_SOCK: no socket there (start the card emulator first)"
+	# shellcheck disable=SC2054 # commas are part of the option values
+	CCID_ARGS=(-device qemu-xhci,id=xhci
+		-device usb-ccid,id=ccid,bus=xhci.0
+		-chardev "socket,id=ccidcard,path=$CCID_SOCK"
+		-device ccid-card-passthru,chardev=ccidcard)
+fi
+
 # --- boot -----------------------------------------------------------------
 
 say "booting $KERNEL (TCG, ${SMP} CPUs, ${MEM} MiB, timeout ${TIMEOUT}s): $*"
@@ -308,7 +326,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
 	-fsdev "local,id=res,path=$RES,security_model=none,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=res,mount_tag=results \
-	"${TPM_ARGS[@]}" \
+	"${TPM_ARGS[@]}" "${CCID_ARGS[@]}" \
 	</dev/null 2>"$RUN/qemu.err" | sed -u 's/\r$//' >&3
 qrc=${PIPESTATUS[0]}
 end=$(date +%s.%N)

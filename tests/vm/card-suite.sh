@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The ID-card reader test, host side: generates a test card's files,
+# starts the VSCard card emulator (build/tests/emu/vscard-card) on a Unix
+# socket, boots the test VM once with a USB CCID reader on that socket
+# (tests/vm/qemu/run.sh --ccid) and runs tests/vm/card-guest.sh in it:
+# t_card_usb over libusb, then the same file through pcscd + libccid.
+# Prints KTAP (the guest's, then "ok/not ok" for the emulator); SKIPs
+# when QEMU lacks usb-ccid or ccid-card-passthru.  Build first (make).
+#
+# Usage: tests/vm/card-suite.sh [--kver KVER] [--out DIR] [-q]
+# Exit status: run.sh's (0 when everything passed or was skipped).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+OUT=
+RUNARGS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-q | --quiet) RUNARGS+=(-q); shift ;;
+	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "card-suite: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"usb-ccid"' ||
+	! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"ccid-card-passthru"'; then
+	echo "KTAP version 1"
+	echo "1..1"
+	echo "ok 1 card over USB # SKIP this QEMU has no usb-ccid / ccid-card-passthru"
+	exit 0
+fi
+EMU=$ROOT/build/tests/emu/vscard-card
+for p in "$EMU" "$ROOT/build/tests/vm/t_card_usb"; do
+	[ -x "$p" ] || { echo "card-suite: $p missing (make)" >&2; exit 2; }
+done
+
+# The card's files, where the guest sees them too (the host's root is
+# the guest's, read-only): EF.COM, DG1, DG2 (a few KB), EF.SOD, fixed
+# contents so that a failure can be replayed.
+FILES=$ROOT/build/card-test/files
+rm -rf "$FILES"
+mkdir -p "$FILES"
+gen() { openssl enc -aes-128-ctr -nosalt -pass "pass:bioreader-card-$1" \
+	-in /dev/zero 2>/dev/null | head -c "$2" >"$FILES/$1"; }
+gen 011E 24
+gen 0101 93
+gen 0102 4321
+gen 011D 1800
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/bioreader-card.XXXXXX") || exit 1
+[ -n "$OUT" ] || OUT=$RUN/out
+mkdir -p "$OUT"
+EMU_PID=
+# shellcheck disable=SC2317 # called from the EXIT trap
+cleanup() {
+	if [ -n "$EMU_PID" ]; then
+		kill "$EMU_PID" 2>/dev/null
+		wait "$EMU_PID" 2>/dev/null
+	fi
+	rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: >"$OUT/emulator.log"
+"$EMU" --socket "$RUN/card.sock" --files "$FILES" --control "$RUN/control" \
+	--t0-chain --test-control --log "$OUT/emulator.log" &
+EMU_PID=$!
+for _ in $(seq 50); do
+	[ -S "$RUN/card.sock" ] && break
+	sleep 0.1
+done
+[ -S "$RUN/card.sock" ] || { echo "card-suite: the emulator did not start" >&2; exit 125; }
+
+bash "$ROOT/tests/vm/qemu/run.sh" --no-tpm --timeout 400 --out "$OUT" \
+	--ccid "$RUN/card.sock" "${RUNARGS[@]}" -- \
+	"bash tests/vm/card-guest.sh $FILES 0102"
+rc=$?
+
+echo "# program: emulator"
+echo "KTAP version 1"
+echo "1..1"
+if kill -0 "$EMU_PID" 2>/dev/null; then
+	echo "ok 1 the card emulator is still running after the VM"
+else
+	echo "not ok 1 the card emulator is still running after the VM"
+	rc=1
+fi
+echo "# emulator: $(grep -c ' APDU ' "$OUT/emulator.log") APDUs answered (log: $OUT/emulator.log)"
+exit $rc
