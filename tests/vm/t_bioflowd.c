@@ -125,35 +125,6 @@ static int scan_store(struct scan *s)
 	return 0;
 }
 
-/* The VERDICT record of @sid in the store has seq @seq. */
-static int verdict_in_store(uint64_t sid, uint64_t seq)
-{
-	struct bfl_leaves lv = { 0 };
-	struct bfl_err e = { 0 };
-	uint64_t i;
-	int found = 0;
-
-	if (bfl_store_load_leaves(store_dir, &lv, &e))
-		return 0;
-	for (i = 0; i < lv.n; i++) {
-		struct bfl_record r;
-
-		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, &e) <= 0 ||
-		    !bfl_record_is_kernel(&r) || r.type != BIOREADER_AUDIT_VERDICT ||
-		    r.session_id != sid)
-			continue;
-		found++;
-		if (r.seq != seq) {
-			ktap_diag("session %llu: VERDICT record seq %llu, audit_seq %llu",
-				  (unsigned long long)sid, (unsigned long long)r.seq,
-				  (unsigned long long)seq);
-			found = 100;
-		}
-	}
-	bfl_leaves_free(&lv);
-	return found == 1;
-}
-
 /* Every seq from @from to the kernel's last one, exactly once. */
 static int check_stream(const struct scan *s, uint64_t from, const char *name)
 {
@@ -356,7 +327,8 @@ int main(void)
 		ok = 1;
 		for (i = 0; i < NSESS; i++)
 			ok &= sessions[i].ran &&
-			      verdict_in_store(sessions[i].v.session_id, sessions[i].v.audit_seq);
+			      brvm_flow_verdict_in_store(store_dir, sessions[i].v.session_id,
+							 sessions[i].v.audit_seq);
 		ktap_check(ok, "the VERDICT records' seqs are the verdicts' audit_seq");
 	}
 

@@ -218,34 +218,6 @@ static void consumer_part(struct brvm_sim *sim, int fd)
 
 /* ---- bioflowd ---- */
 
-/* The VERDICT record of @sid is in the store once, with seq @seq. */
-static int verdict_in_store(uint64_t sid, uint64_t seq)
-{
-	struct bfl_leaves lv = { 0 };
-	struct bfl_err e = { 0 };
-	uint64_t i;
-	int found = 0;
-
-	if (bfl_store_load_leaves(STORE, &lv, &e)) {
-		ktap_diag("reading the store: %s", e.msg);
-		return 0;
-	}
-	for (i = 0; i < lv.n; i++) {
-		struct bfl_record r;
-
-		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, &e) <= 0 ||
-		    !bfl_record_is_kernel(&r) || r.type != BIOREADER_AUDIT_VERDICT ||
-		    r.session_id != sid)
-			continue;
-		found += r.seq == seq ? 1 : 100;
-	}
-	bfl_leaves_free(&lv);
-	if (found != 1)
-		ktap_diag("session %llu: %d matching VERDICT records", (unsigned long long)sid,
-			  found);
-	return found == 1;
-}
-
 /* Wait until nothing read is unacknowledged: the worker is idle. */
 static int flow_idle(int ms)
 {
@@ -346,7 +318,7 @@ static void daemon_part(int fd)
 	r = brvm_flow_stop(&f);
 	ktap_check(r == 0, "bioflowd stopped by SIGTERM with status 0");
 	ktap_check(brvm_flow_verify(PUBKEY, STORE) == 0 &&
-		   verdict_in_store(wt.v.session_id, vseq),
+		   brvm_flow_verdict_in_store(STORE, wt.v.session_id, vseq),
 		   "the store verifies and holds that VERDICT record once, seq = audit_seq");
 	if (w && !w2)
 		kill(w, SIGKILL);

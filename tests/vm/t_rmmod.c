@@ -41,27 +41,13 @@ static int unload_retry(const char *mod)
 	return ret;
 }
 
-struct waiter {
-	int fd, ret, err;
-	struct bioreader_verdict v;
-};
-
-static void *wait_thread(void *arg)
-{
-	struct waiter *w = arg;
-
-	w->ret = brvm_wait(w->fd, 20000, &w->v);
-	w->err = errno;
-	return NULL;
-}
-
 int main(void)
 {
 	struct bioreader_info info;
 	struct bioreader_verdict v;
 	char path[256], node[64];
 	struct brvm_sim s, s2;
-	struct waiter w;
+	struct brvm_waiter w;
 	pthread_t th;
 	int fd, ret, ok;
 
@@ -127,7 +113,7 @@ int main(void)
 	ok = brvm_start_id(fd, 42, 20000, NULL) == 0;
 	memset(&w, 0, sizeof(w));
 	w.fd = fd;
-	pthread_create(&th, NULL, wait_thread, &w);
+	pthread_create(&th, NULL, brvm_waiter_run, &w);
 	brvm_sleep_ms(200);
 	ret = unload("bioreader_sim");
 	if (ret) {

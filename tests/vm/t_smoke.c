@@ -80,25 +80,11 @@ static int unload_all(void)
 		       "! grep -qE '^bioreader(_sim)? ' /proc/modules");
 }
 
-struct waiter {
-	int fd, ret, err;
-	struct bioreader_verdict v;
-};
-
-static void *wait_thread(void *arg)
-{
-	struct waiter *w = arg;
-
-	w->ret = brvm_wait(w->fd, 20000, &w->v);
-	w->err = errno;
-	return NULL;
-}
-
 int main(void)
 {
 	struct brvm_flow f = { 0 };
 	struct bioreader_verdict v;
-	struct waiter w = { .fd = -1 };
+	struct brvm_waiter w = { .fd = -1 };
 	struct brvm_sim sim;
 	char action[32];
 	long long irq0, irq1;
@@ -169,7 +155,7 @@ int main(void)
 	ok = brvm_sim_person(&sim, GENUINE) == 0 &&
 	     brvm_start_id(fd, GENUINE, 15000, NULL) == 0;
 	w.fd = fd;
-	ok = ok && pthread_create(&th, NULL, wait_thread, &w) == 0;
+	ok = ok && pthread_create(&th, NULL, brvm_waiter_run, &w) == 0;
 	if (ok) {
 		brvm_sleep_ms(300);
 		ok = brvm_sim_unlive(&sim) == 0;

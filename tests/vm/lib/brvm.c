@@ -567,3 +567,12 @@ int brvm_load_bioreader(const char *params)
 	return brvm_sh("modprobe bioreader boot_id=$(cat /proc/sys/kernel/random/boot_id) %s",
 		       params ? params : "") ? -1 : 0;
 }
+
+void *brvm_waiter_run(void *arg)
+{
+	struct brvm_waiter *w = arg;
+
+	w->ret = brvm_wait(w->fd, w->timeout_ms ? w->timeout_ms : 20000, &w->v);
+	w->err = errno;
+	return NULL;
+}

@@ -146,4 +146,13 @@ long long brvm_audit_attr(const char *name);
 /* Load bioreader with the boot id (and @params, may be NULL). 0 or -1. */
 int brvm_load_bioreader(const char *params);
 
+/* A SESSION_WAIT in a thread of its own (pthread_create(.., brvm_waiter_run, w)). */
+struct brvm_waiter {
+	int fd;
+	uint32_t timeout_ms;	/* 0: 20 s */
+	int ret, err;		/* brvm_wait()'s result and errno */
+	struct bioreader_verdict v;
+};
+void *brvm_waiter_run(void *arg);
+
 #endif /* _BRVM_H */

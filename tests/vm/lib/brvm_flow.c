@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/bioreader_audit.h>
+
+#include "bflog.h"
 #include "brvm.h"
 #include "brvm_flow.h"
 
@@ -180,4 +183,37 @@ int brvm_flow_verify(const char *pubkey, const char *store)
 		fclose(fp);
 	}
 	return r;
+}
+
+int brvm_flow_verdict_in_store(const char *store, uint64_t sid, uint64_t seq)
+{
+	struct bfl_leaves lv = { 0 };
+	struct bfl_err e = { 0 };
+	uint64_t i;
+	int found = 0;
+
+	if (bfl_store_load_leaves(store, &lv, &e)) {
+		printf("# reading the store %s: %s\n", store, e.msg);
+		return 0;
+	}
+	for (i = 0; i < lv.n; i++) {
+		struct bfl_record r;
+
+		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, &e) <= 0 ||
+		    !bfl_record_is_kernel(&r) || r.type != BIOREADER_AUDIT_VERDICT ||
+		    r.session_id != sid)
+			continue;
+		found++;
+		if (r.seq != seq) {
+			printf("# session %llu: VERDICT record seq %llu, audit_seq %llu\n",
+			       (unsigned long long)sid, (unsigned long long)r.seq,
+			       (unsigned long long)seq);
+			found = 100;
+		}
+	}
+	bfl_leaves_free(&lv);
+	if (found != 1)
+		printf("# session %llu: %d matching VERDICT records\n",
+		       (unsigned long long)sid, found);
+	return found == 1;
 }

@@ -7,6 +7,7 @@
 #ifndef _BRVM_FLOW_H
 #define _BRVM_FLOW_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #define BRVM_TPM_DEV		"/dev/tpmrm0"
@@ -39,6 +40,11 @@ int brvm_flow_stop(struct brvm_flow *f);
 pid_t brvm_flow_worker(const struct brvm_flow *f);
 /* Wait up to @ms for a worker other than @old to be the consumer. */
 pid_t brvm_flow_wait_worker(const struct brvm_flow *f, pid_t old, int ms);
+/*
+ * The store at @store holds the VERDICT record of session @sid exactly
+ * once, and its seq is @seq (the verdict's audit_seq).  1 or 0.
+ */
+int brvm_flow_verdict_in_store(const char *store, uint64_t sid, uint64_t seq);
 /* bioflow-verify --root-key PUBKEY STORE; its exit status. */
 int brvm_flow_verify(const char *pubkey, const char *store);
 
