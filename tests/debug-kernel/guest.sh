@@ -8,6 +8,11 @@
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 
+# KASAN, lockdep and kmemleak make everything several times slower:
+# longer limits per program and per test case (tests/lib/ktap.h).
+export PER_PROGRAM_TIMEOUT=${PER_PROGRAM_TIMEOUT:-600}
+export KTAP_TIMEOUT_FACTOR=${KTAP_TIMEOUT_FACTOR:-5}
+
 rc=0
 bash tests/vm/guest-suite.sh || rc=$?
 
