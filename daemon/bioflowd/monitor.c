@@ -688,9 +688,10 @@ static int rate_limited(void)
 	return -EDQUOT;
 }
 
-/* A TPM refusing its key (the PCR policy, the authorization): nothing
- * can be certified until the appliance boots what it was provisioned
- * for; stop rather than restart workers for ever. */
+/* The root signer failed a request: the worker gets the error.  A TPM
+ * refusing its key (the PCR policy, the authorization): nothing can be
+ * certified until the appliance boots what it was provisioned for; stop
+ * rather than restart workers for ever. */
 static void signer_failed(struct monitor *m, int r, const char *msg)
 {
 	bfd_log("root signer: %s", msg);
@@ -703,6 +704,7 @@ static void signer_failed(struct monitor *m, int r, const char *msg)
 		if (m->worker)
 			kill(m->worker, SIGTERM);
 	}
+	reply(m, r, 0, NULL, msg);
 }
 
 static int on_counter_read(struct monitor *m, const u8 *p, size_t len)
@@ -716,7 +718,8 @@ static int on_counter_read(struct monitor *m, const u8 *p, size_t len)
 	r = m->rs->ops->counter_read(m->rs, &v, &e);
 	if (r)
 		signer_failed(m, r, e.msg);
-	reply(m, r, v, NULL, r ? e.msg : NULL);
+	else
+		reply(m, 0, v, NULL, NULL);
 	return 0;
 }
 
@@ -748,7 +751,6 @@ static int on_certify(struct monitor *m, const u8 *p, size_t len)
 	r = m->rs->ops->counter_read(m->rs, &now, &e);
 	if (r) {
 		signer_failed(m, r, e.msg);
-		reply(m, r, 0, NULL, e.msg);
 		return 0;
 	}
 	if (c.nv_counter != now) {
@@ -767,7 +769,6 @@ static int on_certify(struct monitor *m, const u8 *p, size_t len)
 	r = m->rs->ops->certify(m->rs, (const char *)p, len, &att, &e);
 	if (r) {
 		signer_failed(m, r, e.msg);
-		reply(m, r, 0, NULL, e.msg);
 		return 0;
 	}
 	m->cert_epoch = c.epoch;
@@ -791,9 +792,9 @@ static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
 	struct bfl_epoch_cert c;
 	struct bfl_err e = { 0 };
 	u8 h[BFL_HASH_SIZE];
-	const u8 *body_end = p;
+	size_t body_len;
 	u64 now = 0, v = 0;
-	int r, i;
+	int r;
 
 	r = bfl_cert_open((const char *)p, len, &m->rs->key, &c, &e);
 	if (r || strcmp(c.origin, m->origin)) {
@@ -801,14 +802,10 @@ static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
 			r ? ": " : "", r ? e.msg : "");
 		return -EPERM;
 	}
-	for (i = 0; i < 7 && body_end; i++) {	/* the body: seven lines */
-		body_end = memchr(body_end, '\n', len - (size_t)(body_end - p));
-		if (body_end)
-			body_end++;
-	}
-	if (!body_end)
+	body_len = bfl_cert_body_len((const char *)p, len);
+	if (!body_len)
 		return -EPERM;
-	bfl_sha256(p, (size_t)(body_end - p), NULL, 0, h);
+	bfl_sha256(p, body_len, NULL, 0, h);
 	if (m->certified && memcmp(h, m->cert_hash, sizeof(h))) {
 		bfd_log("worker asked for a counter increment with another certificate than the one just certified");
 		return -EPERM;
@@ -816,7 +813,6 @@ static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
 	r = m->rs->ops->counter_read(m->rs, &now, &e);
 	if (r) {
 		signer_failed(m, r, e.msg);
-		reply(m, r, 0, NULL, e.msg);
 		return 0;
 	}
 	if (c.nv_counter != now) {
@@ -831,7 +827,6 @@ static int on_counter_inc(struct monitor *m, const u8 *p, size_t len)
 	r = m->rs->ops->counter_increment(m->rs, (const char *)p, len, &v, &e);
 	if (r) {
 		signer_failed(m, r, e.msg);
-		reply(m, r, 0, NULL, e.msg);
 		return 0;
 	}
 	if (!m->certified)

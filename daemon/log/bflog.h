@@ -346,6 +346,8 @@ struct bfl_epoch_cert {
 #define BFL_CERT_MAGIC_OLD	"bioflow-epoch-cert v1"
 
 /* The body: the first seven lines of the certificate. */
+/* Its length in @buf (the seven lines, newlines included), 0 if shorter. */
+size_t bfl_cert_body_len(const char *buf, size_t len);
 int bfl_cert_format_body(const struct bfl_epoch_cert *c, char *out,
 			 size_t cap, size_t *len);
 int bfl_cert_parse_body(const char *text, size_t len,

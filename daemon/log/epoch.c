@@ -245,6 +245,19 @@ static int b64_line(const char **p, const char *end, const char *name,
 	return 0;
 }
 
+size_t bfl_cert_body_len(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	int i;
+
+	for (i = 0; i < CERT_LINES && p; i++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p)
+			p++;
+	}
+	return p ? (size_t)(p - buf) : 0;
+}
+
 int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
 		  struct bfl_epoch_cert *c, struct bfl_err *e)
 {
@@ -254,7 +267,7 @@ int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
 	size_t body_len, vl;
 	unsigned long kid;
 	char *kend;
-	int r, i;
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	if (!a)
@@ -263,16 +276,12 @@ int bfl_cert_open(const char *buf, size_t len, const struct bfl_key *root,
 	r = old_format(buf, len, e);
 	if (r)
 		goto out;
-	for (i = 0; i < CERT_LINES && p; i++) {
-		p = memchr(p, '\n', (size_t)(end - p));
-		if (p)
-			p++;
-	}
-	if (!p) {
+	body_len = bfl_cert_body_len(buf, len);
+	if (!body_len) {
 		r = bfl_errf(e, -EBADMSG, "not a bioflow epoch certificate (too short)");
 		goto out;
 	}
-	body_len = (size_t)(p - buf);
+	p = buf + body_len;
 	r = bfl_cert_parse_body(buf, body_len, c, e);
 	if (r)
 		goto out;
