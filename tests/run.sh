@@ -317,6 +317,28 @@ if want kernel; then
 	result "kernel: checkpatch --strict clean" $rc "$LOGS/checkpatch.ktap"
 fi
 
+# record_programs DIR PREFIX LOG...: split a guest suite's output at its
+# "# program: NAME" lines into DIR/prog-NAME.log and record each program
+# as PREFIX/NAME, with the status the suite logged for it ("# suite: NAME
+# exited RC").  Status 1 if the output named no program.
+record_programs() {
+	local dir=$1 pre=$2 prog prc
+
+	shift 2
+	rm -f "$dir/programs"
+	awk -v dir="$dir" '
+		/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
+		file != "" { print > file }
+		END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
+	' "$@" 2>/dev/null
+	[ -s "$dir/programs" ] || return 1
+	while read -r prog; do
+		prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
+			"$dir/prog-$prog.log" | tail -n 1)
+		record "$pre/$prog" "$dir/prog-$prog.log" "${prc:-0}"
+	done <"$dir/programs"
+}
+
 # --- 6. VM tests ----------------------------------------------------------
 
 # vm_run KVER MODE: the suite (MODE full) or the smoke test (smoke) in the
@@ -354,20 +376,8 @@ vm_run() {
 	# The guest command's own status (run.sh also fails for a dirty
 	# kernel log, which is counted on its own below).
 	gstat=$(cat "$dir/status" 2>/dev/null) || gstat=
-	# Per program, split at the suite's "# program: NAME" lines.
-	awk -v dir="$dir" '
-		/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
-		file != "" { print > file }
-		END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
-	' "$out"
 	before=$FAIL
-	if [ -s "$dir/programs" ]; then
-		while read -r prog; do
-			# The suite logs "# suite: NAME exited RC after Ns".
-			prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
-				"$dir/prog-$prog.log" | tail -n 1)
-			record "$pre/$prog" "$dir/prog-$prog.log" "${prc:-0}"
-		done <"$dir/programs"
+	if record_programs "$dir" "$pre" "$out"; then
 		# Whatever the suite printed before the first program.
 		awk '/^# program: /{exit} {print}' "$out" >"$dir/preamble.log"
 		read -r p f s nb < <(count_ktap "$dir/preamble.log")
@@ -407,18 +417,7 @@ if want card; then
 	timeout -k 10 600 bash tests/vm/card-suite.sh --kver "$DEF_KVER" --out "$dir" -q \
 		>"$dir/suite.log" 2>&1
 	rc=$?
-	awk -v dir="$dir" '
-		/^# program: / { name = $3; gsub(/[^A-Za-z0-9_.-]/, "_", name); file = dir "/prog-" name ".log"; order[++n] = name; next }
-		file != "" { print > file }
-		END { for (i = 1; i <= n; i++) print order[i] > (dir "/programs") }
-	' "$dir/output.log" "$dir/suite.log" 2>/dev/null
-	if [ -s "$dir/programs" ]; then
-		while read -r prog; do
-			prc=$(sed -n "s/^# suite: $prog exited \([0-9]*\).*/\1/p" \
-				"$dir/prog-$prog.log" | tail -n 1)
-			record "card/$prog" "$dir/prog-$prog.log" "${prc:-0}"
-		done <"$dir/programs"
-	else
+	if ! record_programs "$dir" card "$dir/output.log" "$dir/suite.log"; then
 		# a SKIP (no usb-ccid) or a failure before the VM
 		record "card/suite" "$dir/suite.log" $rc
 	fi
