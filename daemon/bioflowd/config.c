@@ -124,6 +124,7 @@ static int test_fault(struct bfd_config *c)
 
 int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 {
+	struct bfl_err e;
 	uint64_t ms;
 	int o;
 
@@ -172,8 +173,8 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 			c->root_counter = optarg;
 			break;
 		case OPT_ORIGIN:
-			if (!bfl_valid_key_name(optarg) || strlen(optarg) > BFL_NAME_MAX - 24) {
-				fprintf(stderr, "bioflowd: --origin: not a valid log name\n");
+			if (bfl_check_origin(optarg, &e)) {
+				fprintf(stderr, "bioflowd: --origin \"%s\": %s\n", optarg, e.msg);
 				return BFD_EXIT_USAGE;
 			}
 			c->origin = optarg;

@@ -72,10 +72,14 @@ static inline void bfl_put_le64(void *p, u64 v)
 #define BFL_HASH_SIZE		32
 #define BFL_RECORD_MIN		160	/* BIOREADER_AUDIT_RECORD_SIZE */
 #define BFL_RECORD_MAX		4096	/* later record versions may grow */
-#define BFL_NOTE_MAX		16384	/* a checkpoint or certificate file */
-#define BFL_NAME_MAX		255	/* origin and key names */
-#define BFL_SIG_MAX		1024	/* one raw signature */
-#define BFL_NOTE_SIGS_MAX	16
+/* A signed note read from a file: a checkpoint, perhaps with others'
+ * cosignatures (note.c says why this size). */
+#define BFL_NOTE_MAX		(128 * 1024)
+#define BFL_NOTE_SIGS_MAX	100	/* signature lines in one note */
+/* The note in a checkpoint entry of a segment (the store format). */
+#define BFL_CPE_NOTE_MAX	16384
+#define BFL_NAME_MAX		255	/* origin and the key names we make */
+#define BFL_SIG_MAX		1024	/* one raw signature by a key we verify */
 #define BFL_PROOF_MAX		64	/* hashes in one proof */
 #define BFL_ROOT_KEY_NAME	"bioflow-root"
 
@@ -94,7 +98,8 @@ int bfl_errf(struct bfl_err *e, int code, const char *fmt, ...)
 /* Standard base64 with padding (RFC 4648 section 4); out needs
  * 4 * ((n + 2) / 3) + 1 bytes; returns the length written. */
 size_t bfl_b64_encode(const u8 *in, size_t n, char *out);
-/* Strict decode: canonical padding only; -EINVAL on anything else. */
+/* Strict decode: canonical padding only; -EINVAL on anything else.
+ * out NULL: only check the input and set *outlen (cap is not used). */
 int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
 		   size_t *outlen);
 /* Whole file into a malloc'ed buffer (NUL-terminated), at most max bytes.
@@ -197,14 +202,20 @@ int bfl_verify_consistency(u64 size1, u64 size2, const bfl_hash root1,
 
 /* ------------------------------------------------------------ note.c -- */
 
+/* One signature line, "— <name> <base64(key ID || signature)>"; the
+ * pointers are into the note's buffer.  The signature is decoded only
+ * when a known key's is verified: others' may be of any size. */
 struct bfl_note_sig {
-	char name[BFL_NAME_MAX + 1];
+	const char *name;	/* name_len bytes, not NUL-terminated */
+	size_t name_len;
 	u32 key_id;
-	u8 sig[BFL_SIG_MAX];
-	size_t sig_len;
+	const char *b64;	/* the base64 field, b64_len bytes */
+	size_t b64_len;
+	size_t sig_len;		/* bytes after the key ID */
 };
 
-/* A parsed signed note; text points into the caller's buffer. */
+/* A parsed signed note; text and the signatures point into the caller's
+ * buffer, which must outlive it. */
 struct bfl_note {
 	const char *text;	/* the signed text, final newline included */
 	size_t text_len;
@@ -219,6 +230,9 @@ struct bfl_key {
 	EVP_PKEY *pk;		/* owned */
 };
 
+/* Parses a signed note (c2sp.org/signed-note): checks the text and the
+ * grammar of every signature line, whoever's key made it; checks no
+ * signature (bfl_note_verify() does). */
 int bfl_note_parse(const char *buf, size_t len, struct bfl_note *n,
 		   struct bfl_err *e);
 /* Key ID per the signed-note spec: Ed25519 (type 0x01), ECDSA (0x02,
@@ -226,14 +240,26 @@ int bfl_note_parse(const char *buf, size_t len, struct bfl_note *n,
 int bfl_key_init(struct bfl_key *k, const char *name, EVP_PKEY *pk,
 		 struct bfl_err *e);
 void bfl_key_free(struct bfl_key *k);
+/* Whether name may be a key name or an origin that we make or accept
+ * from configuration: bfl_check_key_name() without the message. */
 bool bfl_valid_key_name(const char *name);
+/* 0, or -EINVAL with a sentence naming what is wrong: a key name must be
+ * non-empty, at most BFL_NAME_MAX bytes of UTF-8, without Unicode white
+ * space (U+0020, U+00A0, U+2000..U+200A, U+3000, ...) or '+' (the
+ * signed-note rule), and without control characters. */
+int bfl_check_key_name(const char *name, struct bfl_err *e);
+/* The same for a log origin: a key name (the epoch keys are named
+ * "<origin>/epoch/<N>") short enough for that suffix. */
+int bfl_check_origin(const char *origin, struct bfl_err *e);
+#define BFL_ORIGIN_MAX		(BFL_NAME_MAX - 24)
 /* Signs msg with pk: Ed25519 pure, other keys over SHA-256. */
 int bfl_sign(EVP_PKEY *pk, const void *msg, size_t len, u8 *sig,
 	     size_t *sig_len);
 int bfl_verify_sig(EVP_PKEY *pk, const void *msg, size_t len,
 		   const u8 *sig, size_t sig_len);
-/* 0: a signature by k verifies; -ENOKEY: none by k; -EKEYREJECTED: one by
- * k does not verify. */
+/* 0: a signature by k verifies; -ENOKEY: none by k (signatures by other
+ * keys, whatever their size, are ignored); -EKEYREJECTED: one by k does
+ * not verify. */
 int bfl_note_verify(const struct bfl_note *n, const struct bfl_key *k,
 		    struct bfl_err *e);
 /* Appends "— name base64(key id || sig)\n" to out (len in/out). */

@@ -8,7 +8,11 @@
  *   bioflow-epoch <N>          (extension line: the epoch that signs it)
  *
  * carried in a signed note.  Unknown extension lines are allowed and
- * ignored, as the format asks.
+ * ignored, as the format asks.  The origin line must be non-empty; the
+ * spec only recommends that it have no Unicode spaces or '+' and tells
+ * clients not to assume so (c2sp.org/tlog-checkpoint, "Note text"), so
+ * it is not held to the key-name rule here: the verifier compares it
+ * with the store's origin, which is (bfl_check_origin()).
  */
 #include <errno.h>
 #include <stdio.h>

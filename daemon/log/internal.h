@@ -47,7 +47,7 @@ int bfl_rewrap(struct bfl_err *e, int code, const char *prefix);
 
 /* ------------------------------------------ the writer (store.c) */
 
-#define BFL_CP_CAP		BFL_NOTE_MAX	/* a signed checkpoint note */
+#define BFL_CP_CAP		BFL_CPE_NOTE_MAX	/* a signed checkpoint note */
 #define BFL_CERT_CAP		4096	/* an epoch certificate file */
 #define BFL_WBUF_SIZE		(1U << 20)
 

@@ -151,7 +151,7 @@ int bfl_seg_next(const u8 *buf, size_t len, size_t off, struct bfl_item *it,
 		if (avail < BFL_CPE_HDR_SIZE)
 			return bfl_errf(e, -ENODATA, "checkpoint entry header cut short");
 		nl = bfl_get_le32(buf + off + 8);
-		if (nl == 0 || nl > BFL_NOTE_MAX || bfl_get_le32(buf + off + 12))
+		if (nl == 0 || nl > BFL_CPE_NOTE_MAX || bfl_get_le32(buf + off + 12))
 			return bfl_errf(e, -EBADMSG, "bad checkpoint entry header");
 		it->len = bfl_cpe_size(nl);
 		if (it->len > avail)

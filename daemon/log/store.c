@@ -112,6 +112,7 @@ int bfl_list_epochs(int epdirfd, u64 **epochs, unsigned int *n,
 int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e)
 {
 	size_t len, ml = strlen(BFL_LOG_INFO_MAGIC), ol;
+	struct bfl_err oe;
 	u8 *buf;
 	int r;
 
@@ -125,8 +126,15 @@ int bfl_read_log_info(int dirfd, char *origin, struct bfl_err *e)
 		if (ol <= BFL_NAME_MAX) {
 			memcpy(origin, buf + ml + 7, ol);
 			origin[ol] = 0;
-			if (bfl_valid_key_name(origin) && strlen(origin) == ol)
+			if (strlen(origin) == ol && !bfl_check_key_name(origin, &oe)) {
 				r = 0;
+			} else if (strlen(origin) == ol) {
+				/* An origin no signed-note key name can carry (an
+				 * earlier version let Unicode spaces through). */
+				free(buf);
+				return bfl_errf(e, -EBADMSG, "%s: origin \"%s\": %s",
+						BFL_LOG_INFO, origin, oe.msg);
+			}
 		}
 	}
 	if (r && len > strlen(BFL_LOG_INFO_PREFIX) &&
@@ -577,11 +585,12 @@ int bfl_store_create(const char *dir, const char *origin,
 		     const struct bfl_store_opts *opts, struct bfl_store **out,
 		     struct bfl_err *e)
 {
+	struct bfl_err oe;
 	struct bfl_store *st;
 	int r;
 
-	if (!bfl_valid_key_name(origin) || strlen(origin) > BFL_NAME_MAX - 24)
-		return bfl_errf(e, -EINVAL, "bad origin \"%s\"", origin);
+	if (bfl_check_origin(origin, &oe))
+		return bfl_errf(e, -EINVAL, "bad origin \"%s\": %s", origin, oe.msg);
 	if (mkdir(dir, 0750) && errno != EEXIST)
 		return bfl_errf(e, -errno, "%s: %s", dir, strerror(errno));
 	st = store_alloc(rs, opts);

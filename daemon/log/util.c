@@ -98,6 +98,10 @@ int bfl_b64_decode(const char *in, size_t n, u8 *out, size_t cap,
 		/* Canonical: the bits padding drops must be zero. */
 		if ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff)))
 			return -EINVAL;
+		if (!out) {	/* only checking */
+			o += 3 - (size_t)pad;
+			continue;
+		}
 		if (o + 3 - pad > cap)
 			return -EOVERFLOW;
 		out[o++] = (u8)(w >> 16);

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct bfl_epoch_cert c, c2;
 	struct bfl_proof p;
 	struct bfl_record r;
-	char *buf = malloc(size + 1), out[BFL_NOTE_MAX];
+	char *buf = malloc(size + 1), out[BFL_CPE_NOTE_MAX];
 	size_t len;
 
 	if (!n || !buf)

@@ -621,7 +621,7 @@ static bool find_daemon(const char *argv0)
 
 /* ------------------------------------------------------------- tests -- */
 
-#define NTESTS 71
+#define NTESTS 72
 
 /* BFD_TEST_ONLY: a comma-separated list of parts (usage, flow, sandbox,
  * kill9, full, tpm, foreign, proto, pcr); unset: all. */
@@ -1542,6 +1542,50 @@ static void test_pcr(void)
 	snprintf(store, sizeof(store), "%s", save);
 }
 
+/* --origin with a Unicode space (U+00A0, U+3000) or '+': refused at
+ * the command line (exit 2) with a message naming the character, before
+ * anything is started (signed-note key names have none). */
+static void usage_origin(void)
+{
+	static const char *const bad[] = {
+		"bioflow.example/kiosk\xc2\xa0" "7", "bioflow.example/kiosk\xe3\x80\x80" "7",
+		"bioflow.example/kiosk+7",
+	};
+	static const char *const why[] = { "U+00A0", "U+3000", "'+'" };
+	unsigned int i;
+	bool ok = true;
+
+	for (i = 0; i < 3; i++) {
+		const char *argv[] = { daemon_bin, "--root-key", "/nonexistent.pem",
+				       "--origin", bad[i], NULL };
+		char out[512] = "";
+		int p[2], st = 0;
+		ssize_t n;
+		pid_t pid;
+
+		if (pipe(p))
+			return (void)ktap_check(0, "--origin with a Unicode space or '+': exit status 2");
+		pid = fork();
+		if (pid == 0) {
+			dup2(p[1], 2);
+			close(p[0]);
+			execv(daemon_bin, (char *const *)argv);
+			_exit(127);
+		}
+		close(p[1]);
+		n = read(p[0], out, sizeof(out) - 1);
+		out[n > 0 ? n : 0] = 0;
+		close(p[0]);
+		waitpid(pid, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 2 || !strstr(out, "--origin") ||
+		    !strstr(out, why[i])) {
+			ktap_diag("--origin %s: status %d, \"%s\"", why[i], st, out);
+			ok = false;
+		}
+	}
+	ktap_check(ok, "--origin with a Unicode space or '+': exit status 2, the character named");
+}
+
 static void test_usage(void)
 {
 	const char *argv[] = { daemon_bin, "--bogus", NULL };
@@ -1557,6 +1601,7 @@ static void test_usage(void)
 	}
 	waitpid(pid, &st, 0);
 	ktap_check(WIFEXITED(st) && WEXITSTATUS(st) == 2, "unknown option: exit status 2");
+	usage_origin();
 }
 
 static void test_foreign_store(void)

@@ -3,17 +3,24 @@
  * Unit tests of the log's formats: base64 (RFC 4648 vectors and strict
  * decoding), decimal parsing, audit records, signed notes (parsing, key
  * IDs, signing and verification, unknown keys), checkpoints and epoch
- * certificates, inclusion proof files.
+ * certificates, inclusion proof files.  "unknown signatures": others'
+ * signature lines of any size (post-quantum cosignatures) are ignored,
+ * the note still needs a valid one by the known key, malformed lines are
+ * errors (c2sp.org/signed-note).  "key names": origins and key names
+ * with Unicode spaces or '+' are refused wherever they are accepted.
  */
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/bioreader_audit.h>
 
 #include "bflog.h"
+#include "internal.h"
 #include "ktap.h"
 
 static void test_b64(void)
@@ -176,6 +183,283 @@ static void test_notes(void)
 	free(n);
 }
 
+/* Appends "— name base64(key_id || nbytes of filler)\n": a signature
+ * line of any size, as another signer (a witness's ML-DSA cosignature,
+ * say) would add. */
+static int add_sig_line(char *out, size_t cap, size_t *len, const char *name,
+			u32 key_id, size_t nbytes)
+{
+	u8 *raw = malloc(4 + nbytes);
+	char *b64 = malloc((4 + nbytes + 2) / 3 * 4 + 1);
+	size_t i;
+	int k = -1;
+
+	if (raw && b64) {
+		raw[0] = (u8)(key_id >> 24);
+		raw[1] = (u8)(key_id >> 16);
+		raw[2] = (u8)(key_id >> 8);
+		raw[3] = (u8)key_id;
+		for (i = 0; i < nbytes; i++)
+			raw[4 + i] = (u8)(i * 131 + 7);
+		bfl_b64_encode(raw, 4 + nbytes, b64);
+		k = snprintf(out + *len, cap - *len, "\xe2\x80\x94 %s %s\n", name, b64);
+		if (k > 0 && (size_t)k < cap - *len)
+			*len += (size_t)k;
+		else
+			k = -1;
+	}
+	free(raw);
+	free(b64);
+	return k < 0 ? -1 : 0;
+}
+
+/* ML-DSA signature sizes (FIPS 204): -44 and -87; a tlog-cosignature
+ * adds an 8-byte timestamp in front. */
+#define MLDSA44_SIG	2420
+#define MLDSA87_SIG	4627
+
+static void test_unknown_sigs(void)
+{
+	struct bfl_note *n = malloc(sizeof(*n));
+	struct bfl_epoch_key k;
+	struct bfl_checkpoint cp, got;
+	struct bfl_err e = { 0 };
+	size_t cap = BFL_NOTE_MAX + 4096, len, l2, base;
+	char *text = malloc(cap), *t2 = malloc(cap);
+	unsigned int i;
+	int ok;
+
+	memset(&cp, 0, sizeof(cp));
+	strcpy(cp.origin, "bioflow.example/k1");
+	cp.size = 77;
+	cp.epoch = 2;
+	memset(cp.root, 0x3c, sizeof(cp.root));
+	if (!ktap_require(n && text && t2 && !bfl_epoch_key_generate(&k, cp.origin, 2, &e) &&
+			  !bfl_checkpoint_sign(&cp, &k, text, cap, &len, &e),
+			  "unknown signatures: a signed checkpoint to add them to"))
+		return;
+
+	/* One ML-DSA-44-sized cosignature by an unknown witness. */
+	memcpy(t2, text, len);
+	l2 = len;
+	ok = !add_sig_line(t2, cap, &l2, "witness.example/pq", 0x0a0b0c0d, 8 + MLDSA44_SIG);
+	memset(&e, 0, sizeof(e));
+	ok = ok && !bfl_checkpoint_open(t2, l2, &got, n, &e) && n->nsig == 2 &&
+	     n->sig[1].sig_len == 8 + MLDSA44_SIG && n->sig[1].key_id == 0x0a0b0c0d &&
+	     !bfl_note_verify(n, &k.pub, &e);
+	if (!ok)
+		ktap_diag("%s", e.msg);
+	ktap_check(ok, "note: an unknown key's ML-DSA-44-sized cosignature is ignored");
+
+	/* The spec's minimum: 16 signatures, of post-quantum size. */
+	memcpy(t2, text, len);
+	l2 = len;
+	ok = 1;
+	for (i = 0; i < 15; i++) {
+		char nm[64];
+
+		snprintf(nm, sizeof(nm), "witness-%u.example/w", i);
+		ok &= !add_sig_line(t2, cap, &l2, nm, 0x100 + i, MLDSA87_SIG);
+	}
+	memset(&e, 0, sizeof(e));
+	ok = ok && l2 > BFL_CPE_NOTE_MAX && !bfl_checkpoint_open(t2, l2, &got, n, &e) &&
+	     n->nsig == 16 && !bfl_note_verify(n, &k.pub, &e);
+	if (!ok)
+		ktap_diag("%s", e.msg);
+	ktap_check(ok, "note: 16 signatures, 15 of them ML-DSA-87-sized by unknown keys, accepted");
+
+	/* Unknown because the name or the key ID differs (not both). */
+	memcpy(t2, text, len);
+	l2 = len;
+	ok = !add_sig_line(t2, cap, &l2, k.pub.name, k.pub.key_id ^ 1, MLDSA44_SIG) &&
+	     !add_sig_line(t2, cap, &l2, "bioflow.example/k1/epoch/3", k.pub.key_id, 64);
+	ok = ok && !bfl_note_parse(t2, l2, n, &e) && !bfl_note_verify(n, &k.pub, &e);
+	ktap_check(ok, "note: same name other key ID, same key ID other name: both ignored");
+
+	/* No signature by the known key: rejected, however many others. */
+	base = (size_t)(strstr(text, "\n\n") - text) + 2;
+	memcpy(t2, text, base);
+	l2 = base;
+	ok = !add_sig_line(t2, cap, &l2, "witness.example/pq", 0x0a0b0c0d, MLDSA44_SIG) &&
+	     !add_sig_line(t2, cap, &l2, "witness.example/ed", 0x01020304, 72);
+	ok = ok && !bfl_note_parse(t2, l2, n, &e) && bfl_note_verify(n, &k.pub, &e) == -ENOKEY;
+	ktap_check(ok, "note: only unknown keys' signatures: rejected (no signature by the known key)");
+
+	/* The known key's name and ID on a signature of another size. */
+	memcpy(t2, text, len);
+	l2 = len;
+	ok = !add_sig_line(t2, cap, &l2, k.pub.name, k.pub.key_id, MLDSA44_SIG) &&
+	     !bfl_note_parse(t2, l2, n, &e) && bfl_note_verify(n, &k.pub, &e) == -EKEYREJECTED;
+	ktap_check(ok, "note: a large signature under the known key's name and ID fails to verify");
+
+	/* 100 signature lines are accepted, 101 are not. */
+	memcpy(t2, text, len);
+	l2 = len;
+	ok = 1;
+	for (i = 0; i < 99; i++)
+		ok &= !add_sig_line(t2, cap, &l2, "witness.example/many", 0x200 + i, 64);
+	ok = ok && !bfl_note_parse(t2, l2, n, &e) && n->nsig == 100 &&
+	     !bfl_note_verify(n, &k.pub, &e);
+	ok = ok && !add_sig_line(t2, cap, &l2, "witness.example/many", 0x300, 64) &&
+	     bfl_note_parse(t2, l2, n, &e) == -EBADMSG;
+	ktap_check(ok, "note: 100 signatures accepted, 101 rejected");
+
+	/* Lines that are no signature line at all are still errors, even
+	 * after a good one. */
+	{
+		static const char *const bad[] = {
+			"\xe2\x80\x94 witness.example/w !!!!!!!!\n",	/* not base64 */
+			"\xe2\x80\x94 witness.example/w AQIDBA==\n",	/* 4 bytes: no signature */
+			"\xe2\x80\x94 witness.example/w AQIDBAU\n",	/* unpadded */
+			"\xe2\x80\x94 witness.example/w\n",		/* no signature */
+			"\xe2\x80\x94  AQIDBAUG\n",			/* empty name */
+			"\xe2\x80\x94 wit+ness AQIDBAUG\n",		/* '+' */
+			"\xe2\x80\x94 wit\xc2\xa0ness AQIDBAUG\n",	/* U+00A0 */
+			"\xe2\x80\x94 wit\xe3\x80\x80ness AQIDBAUG\n",	/* U+3000 */
+			"- witness.example/w AQIDBAUG\n",		/* not an em dash */
+			"\xe2\x80\x94witness.example/w AQIDBAUG\n",	/* no space */
+			"\xe2\x80\x94 witness.example/w AQIDBAUG AQID\n",	/* two fields */
+		};
+		size_t j;
+
+		ok = 1;
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			memcpy(t2, text, len);
+			l2 = len + strlen(bad[j]);
+			memcpy(t2 + len, bad[j], strlen(bad[j]));
+			if (bfl_note_parse(t2, l2, n, NULL) != -EBADMSG) {
+				ktap_diag("accepted: %s", bad[j]);
+				ok = 0;
+			}
+		}
+		ktap_check(ok, "note: malformed signature lines rejected (base64, size, name, dash, fields)");
+	}
+
+	/* The spec forbids only control characters below U+0020: DEL in an
+	 * extension line is text like any other. */
+	{
+		struct bfl_checkpoint c2 = cp;
+		char body[512];
+		size_t bl;
+		u8 sig[64];
+		size_t sl = sizeof(sig);
+
+		ok = !bfl_checkpoint_format_body(&c2, body, sizeof(body), &bl);
+		bl += (size_t)snprintf(body + bl, sizeof(body) - bl, "x-ext a\x7f" "b\n");
+		ok = ok && !bfl_sign(k.priv, body, bl, sig, &sl);
+		body[bl++] = '\n';
+		ok = ok && !bfl_note_add_sig(body, sizeof(body), &bl, k.pub.name, k.pub.key_id,
+					     sig, sl) &&
+		     !bfl_checkpoint_open(body, bl, &got, n, &e) && !bfl_note_verify(n, &k.pub, &e);
+		ktap_check(ok, "note: U+007F in the text is accepted (only C0 controls are forbidden)");
+	}
+	bfl_epoch_key_destroy(&k);
+	free(text);
+	free(t2);
+	free(n);
+}
+
+/* Names with a Unicode space (as UTF-8), each refused. */
+static const char *const spaced[] = {
+	"kiosk\xc2\xa0" "7",		/* U+00A0 no-break space */
+	"kiosk\xc2\x85" "7",		/* U+0085 next line */
+	"kiosk\xe1\x9a\x80" "7",	/* U+1680 ogham space mark */
+	"kiosk\xe2\x80\x80" "7",	/* U+2000 en quad */
+	"kiosk\xe2\x80\x83" "7",	/* U+2003 em space */
+	"kiosk\xe2\x80\x8a" "7",	/* U+200A hair space */
+	"kiosk\xe2\x80\xa8" "7",	/* U+2028 line separator */
+	"kiosk\xe2\x80\xa9" "7",	/* U+2029 paragraph separator */
+	"kiosk\xe2\x80\xaf" "7",	/* U+202F narrow no-break space */
+	"kiosk\xe2\x81\x9f" "7",	/* U+205F medium mathematical space */
+	"kiosk\xe3\x80\x80" "7",	/* U+3000 ideographic space */
+	"kiosk 7", "kiosk\t7",
+};
+
+static void test_names(void)
+{
+	struct bfl_root_signer *rs = bfl_soft_root_new(NULL, NULL, NULL);
+	struct bfl_epoch_cert c, got;
+	struct bfl_store *st = NULL;
+	struct bfl_err e = { 0 };
+	struct bfl_key key;
+	char tmp[] = "/tmp/bfl-names-XXXXXX", path[256], origin[BFL_NAME_MAX + 1];
+	char text[1024], name[300];
+	size_t i, len;
+	int ok, fd, dfd;
+
+	ok = 1;
+	for (i = 0; i < sizeof(spaced) / sizeof(spaced[0]); i++) {
+		snprintf(name, sizeof(name), "bioflow.example/%s", spaced[i]);
+		if (bfl_valid_key_name(name) || !bfl_check_key_name(name, &e) ||
+		    !bfl_check_origin(name, &e)) {
+			ktap_diag("accepted: %s", name);
+			ok = 0;
+		}
+	}
+	memset(&e, 0, sizeof(e));
+	ok &= bfl_check_origin("bioflow.example/kiosk\xe2\x80\x83" "7", &e) == -EINVAL &&
+	      strstr(e.msg, "U+2003") != NULL;
+	ktap_diag("U+2003: %s", e.msg);
+	ktap_check(ok, "key names: every Unicode space refused, the error names the code point");
+
+	ok = !bfl_valid_key_name("bioflow.example/kiosk+7") && !bfl_valid_key_name("") &&
+	     !bfl_valid_key_name("kiosk\x7f" "7") && !bfl_valid_key_name("kiosk\xc2\x80" "7") &&
+	     !bfl_valid_key_name("kiosk\xe1\xa0\x8e" "7") &&	/* U+180E */
+	     !bfl_valid_key_name("kiosk\xff");
+	memset(name, 'a', sizeof(name));
+	name[BFL_NAME_MAX + 1] = 0;
+	ok &= !bfl_valid_key_name(name);
+	name[BFL_ORIGIN_MAX + 1] = 0;
+	ok &= bfl_valid_key_name(name) && bfl_check_origin(name, NULL) == -EINVAL;
+	ktap_check(ok, "key names: '+', empty, DEL, C1, U+180E, not UTF-8, too long refused");
+	ok = bfl_valid_key_name("bioflow.example/kiosk-7") &&
+	     bfl_valid_key_name("bioflow.example/k\xc3\xbc" "che") &&	/* ü */
+	     !bfl_check_origin("bioflow.example/\xe6\x9d\xb1\xe4\xba\xac/7", NULL);
+	ktap_check(ok, "key names: ASCII and non-space Unicode accepted");
+
+	/* Every place that takes an origin or a key name. */
+	ok = rs != NULL;
+	memset(&e, 0, sizeof(e));
+	ok = ok && bfl_key_init(&key, "bioflow\xc2\xa0root", rs->key.pk, &e) == -EINVAL &&
+	     strstr(e.msg, "U+00A0");
+	ktap_diag("key: %s", e.msg);
+	ktap_check(ok, "key names: a key under a name with U+00A0 refused");
+
+	ok = mkdtemp(tmp) != NULL;
+	snprintf(path, sizeof(path), "%s/store", tmp);
+	memset(&e, 0, sizeof(e));
+	ok = ok && bfl_store_create(path, "bioflow.example/kiosk\xe3\x80\x80" "7", rs, NULL,
+				    &st, &e) == -EINVAL &&
+	     strstr(e.msg, "U+3000") && access(path, F_OK) != 0;
+	ktap_diag("store: %s", e.msg);
+	ktap_check(ok, "origin: a new store with U+3000 in its origin refused, nothing created");
+
+	/* A store made by an earlier version with such an origin. */
+	dfd = open(tmp, O_RDONLY | O_DIRECTORY);
+	fd = openat(dfd, "log-info", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	len = (size_t)snprintf(text, sizeof(text), "bioflow-store v3\norigin bioflow.example/k\xc2\xa0" "7\n");
+	ok = dfd >= 0 && fd >= 0 && write(fd, text, len) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	memset(&e, 0, sizeof(e));
+	ok = ok && bfl_read_log_info(dfd, origin, &e) == -EBADMSG && strstr(e.msg, "U+00A0");
+	ktap_diag("log-info: %s", e.msg);
+	ktap_check(ok, "origin: a store's log-info with U+00A0 in its origin refused, saying why");
+	if (dfd >= 0) {
+		unlinkat(dfd, "log-info", 0);
+		close(dfd);
+	}
+	rmdir(tmp);
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.origin, "bioflow.example/k\xe2\x80\xaf" "7");
+	c.epoch = 1;
+	ok = !bfl_cert_format_body(&c, text, sizeof(text), &len) &&
+	     bfl_cert_parse_body(text, len, &got, NULL) == -EBADMSG;
+	ktap_check(ok, "origin: an epoch certificate whose origin has U+202F refused");
+	bfl_root_signer_free(rs);
+}
+
 static void test_cert(void)
 {
 	struct bfl_root_signer *rs, *other;
@@ -244,7 +528,7 @@ static void test_cert(void)
 
 int main(void)
 {
-	ktap_plan(22);
+	ktap_plan(38);
 	KTAP_CASE("b64")
 		test_b64();
 	KTAP_CASE("u64")
@@ -253,6 +537,10 @@ int main(void)
 		test_record();
 	KTAP_CASE("notes")
 		test_notes();
+	KTAP_CASE("unknown signatures")
+		test_unknown_sigs();
+	KTAP_CASE("key names")
+		test_names();
 	KTAP_CASE("cert")
 		test_cert();
 	return ktap_finish();
