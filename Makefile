@@ -10,7 +10,7 @@
 #                      tree, build/kmod/$(KVER)/kernel/*.ko, leaving
 #                      kernel/ alone (the VM bench uses it for --kver)
 #   make user          userspace only: build/libbioalgo.a, build/NAME for every
-#                      tools/NAME/, build/tests/{unit,vm}/*, and
+#                      tools/NAME/, build/tests/{unit,vm,interop}/*, and
 #                      build/tests/bioflowd-hooks (the daemon with its test
 #                      fault hooks, for the tests only; never installed)
 #   make check-kernel  clean W=1 C=1 (sparse) rebuild of the modules that fails
@@ -165,11 +165,15 @@ EMUS := $(patsubst %.c,$(B)/%,$(wildcard tests/emu/*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
 
+# Interoperability tests' helpers: tests/interop/NAME.c -> $(B)/tests/interop/NAME
+# (tests/interop/t_*.sh run them against independent implementations).
+INTEROPS := $(patsubst %.c,$(B)/%,$(wildcard tests/interop/*.c))
+
 # Benchmarks: bench/NAME.c -> $(B)/bench/NAME (bench/run.sh runs them).
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 USER_BINS := $(TOOLS) $(HOOKS_DAEMON) $(UNIT_TESTS) $(VM_TESTS) $(FUZZ_REPLAYS) $(BENCHES) \
-	$(EMUS)
+	$(EMUS) $(INTEROPS)
 
 # `make sanitize`: the unit tests and corpus replays again, under
 # AddressSanitizer and UBSan, in $(B)/san/.
@@ -277,6 +281,10 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+$(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 

@@ -8,7 +8,10 @@
 #   1. installs missing Debian packages (tools/install-deps.sh)
 #   2. builds: userspace and the kernel modules (one result each)
 #   3. unit tests, natively: build/tests/unit/test_*, the fuzz corpus
-#      replays, and both again under ASan/UBSan (make sanitize)
+#      replays, the interoperability tests tests/interop/t_*.sh (the
+#      audit log against Go's golang.org/x/mod/sumdb note and tlog; a
+#      SKIP without golang-go and golang-golang-x-mod-dev), and the unit
+#      tests and replays again under ASan/UBSan (make sanitize)
 #   4. static checks: tests/static/*.sh
 #   5. kernel checks: a W=1 C=1 (sparse) build that must be clean
 #      (`make check-kernel-build`) against every supported kernel whose
@@ -78,7 +81,7 @@ while [ $# -gt 0 ]; do
 	-v | --verbose) VERBOSE=1 ;;
 	--no-deps) DEPS=0 ;;
 	-h | --help)
-		sed -n '3,53p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,56p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -255,6 +258,15 @@ if want unit; then
 		[ -x "$t" ] || continue
 		n=${t##*/replay_}
 		run_prog "fuzz/$n" "$LOGS/unit/fuzz-$n.log" 300 "$t" "tests/fuzz/corpus/$n"
+	done
+
+	# Independent implementations of the standards the audit log
+	# follows, checking the project's output and checked by its verifier.
+	section "interoperability (tests/interop/t_*.sh)"
+	for t in tests/interop/t_*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		run_prog "interop/$n" "$LOGS/unit/interop-$n.log" 300 bash "$t"
 	done
 
 	# The same programs under AddressSanitizer and UBSan: a sanitizer

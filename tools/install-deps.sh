@@ -34,6 +34,9 @@ PACKAGES=(
 	dkms
 	# Debian packages (debian/, tests/pkg/t_deb.sh)
 	debhelper dh-dkms lintian
+	# the audit log against Go's signed-note and tlog packages
+	# (tests/interop/t_tlog_go.sh; built offline from Debian's sources)
+	golang-go golang-golang-x-mod-dev
 )
 
 check_only=0
