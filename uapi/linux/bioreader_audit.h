@@ -23,8 +23,10 @@
 #include <linux/types.h>
 
 #define BIOREADER_AUDIT_MAGIC		0x43524142 /* "BARC" */
-#define BIOREADER_AUDIT_VERSION		1
-#define BIOREADER_AUDIT_RECORD_SIZE	160
+#define BIOREADER_AUDIT_VERSION		2
+#define BIOREADER_AUDIT_RECORD_SIZE	160 /* every record starts so */
+/* Version 2: a SESSION_START record carries bioreader_audit_reference. */
+#define BIOREADER_AUDIT_SESSION_START_SIZE	232
 
 /* bioreader_audit_record.type */
 #define BIOREADER_AUDIT_SESSION_START	1
@@ -90,6 +92,24 @@ struct bioreader_audit_record {
 	__le32 flags;
 	__le64 stream_id;
 	__le32 detail[6];
+};
+
+/**
+ * struct bioreader_audit_reference - appended to a SESSION_START record
+ * (version 2, record size BIOREADER_AUDIT_SESSION_START_SIZE): where the
+ * session's reference template came from, as the process that started
+ * the session declared it (bioreader_session_start.ref_*).  All zero
+ * when it declared nothing.
+ * @source:		BIOREADER_REF_SOURCE_* (linux/bioreader.h)
+ * @flags:		BIOREADER_REF_*
+ * @issuer_sha256:	SHA-256 of the issuing authority's certificate
+ * @signer_sha256:	SHA-256 of the signer's certificate
+ */
+struct bioreader_audit_reference {
+	__le32 source;
+	__le32 flags;
+	__u8 issuer_sha256[32];
+	__u8 signer_sha256[32];
 };
 
 #define BIOREADER_AUDIT_IOC_MAGIC	0xBA
