@@ -364,7 +364,15 @@ int card_doc_make(struct card_doc *d, const struct card_person *w,
 	put_tlv(&in, 0x5c, tags, sizeof(tags));
 	put_wrap(&com, 0x60, &in);
 	/* DG1: the MRZ. */
-	make_td1(mrz, w);
+	if (flags & CARD_DOC_DG1_OTHER) {
+		/* Another, well-formed document number: the issuer signed it. */
+		struct card_person other = *w;
+
+		other.doc_number = strcmp(w->doc_number, "X0000000") ? "X0000000" : "X0000001";
+		make_td1(mrz, &other);
+	} else {
+		make_td1(mrz, w);
+	}
 	put_tlv(&in, 0x5f1f, mrz, sizeof(mrz));
 	put_wrap(&dg1, 0x61, &in);
 	/* DG2: one biometric information template with the reader's template. */

@@ -55,6 +55,7 @@ struct card_person {
 #define CARD_DOC_SOD_BADSIG	0x2u	/* a bit of the SOD's signature flipped */
 #define CARD_DOC_SHA1		0x4u	/* the Security Object hashes with SHA-1 */
 #define CARD_DOC_NO_DG2_HASH	0x8u	/* the Security Object omits DG2 */
+#define CARD_DOC_DG1_OTHER	0x10u	/* DG1 (signed) names another document number */
 
 struct card_doc {
 	uint8_t *com, *sod, *dg1, *dg2;
