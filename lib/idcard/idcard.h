@@ -168,6 +168,13 @@ int idc_mrz_info(const struct idc_mrz_key *k, char out[IDC_MRZ_INFO_LEN]);
  */
 int idc_mrz_info_from_mrz(const char *mrz, size_t len,
 			  char out[IDC_MRZ_INFO_LEN]);
+/*
+ * The MRZ information from text a kiosk was given: either the 24
+ * characters of the MRZ information themselves, or a whole MRZ (above).
+ * Spaces, tabs and line breaks are ignored; every check digit is checked.
+ */
+int idc_mrz_info_parse(const char *text, size_t len,
+		       char out[IDC_MRZ_INFO_LEN]);
 /* Constant-time comparison of two MRZ informations: 1 when equal. */
 int idc_mrz_info_equal(const char a[IDC_MRZ_INFO_LEN],
 		       const char b[IDC_MRZ_INFO_LEN]);
@@ -342,6 +349,9 @@ struct idc_trust;
 int idc_trust_load(struct idc_trust **out, const char *csca_dir,
 		   const char *crl_dir);
 void idc_trust_free(struct idc_trust *t);
+
+/* 1 when the store holds CRLs: every Document Signer is checked against one. */
+int idc_trust_checks_crls(const struct idc_trust *t);
 
 /* Verification time (seconds since the epoch) instead of now; for tests. */
 void idc_trust_set_time(struct idc_trust *t, int64_t when);

@@ -87,3 +87,57 @@ int idc_mrz_info_equal(const char a[IDC_MRZ_INFO_LEN],
 {
 	return CRYPTO_memcmp(a, b, IDC_MRZ_INFO_LEN) == 0;
 }
+
+int idc_mrz_info_parse(const char *text, size_t len,
+		       char out[IDC_MRZ_INFO_LEN])
+{
+	char z[91], doc[10], birth[7], expiry[7];
+	struct idc_mrz_key k;
+	size_t i, n = 0;
+	int r;
+
+	if (!text || !out)
+		return IDC_ERR_ARG;
+	for (i = 0; i < len; i++) {
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+		    text[i] == '\r')
+			continue;
+		if (n == sizeof(z) - 1) {
+			OPENSSL_cleanse(z, sizeof(z));
+			return IDC_ERR_MRZ;
+		}
+		z[n++] = text[i];
+	}
+	if (n != IDC_MRZ_INFO_LEN) {
+		r = idc_mrz_info_from_mrz(z, n, out);
+		OPENSSL_cleanse(z, sizeof(z));
+		return r;
+	}
+	/* Number (9, '<'-padded) + check digit, birth + cd, expiry + cd. */
+	for (i = 0; i < n; i++)
+		if (!mrz_char_ok(z[i]))
+			break;
+	r = IDC_ERR_MRZ;
+	if (i == n && z[9] != '<') {
+		memcpy(doc, z, 9);
+		for (i = 9; i > 0 && doc[i - 1] == '<'; i--)
+			;
+		doc[i] = 0;
+		memcpy(birth, z + 10, 6);
+		birth[6] = 0;
+		memcpy(expiry, z + 17, 6);
+		expiry[6] = 0;
+		k.doc_number = doc;
+		k.doc_cd = z[9];
+		k.birth = birth;
+		k.birth_cd = z[16];
+		k.expiry = expiry;
+		k.expiry_cd = z[23];
+		r = idc_mrz_info(&k, out);
+	}
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(doc, sizeof(doc));
+	OPENSSL_cleanse(birth, sizeof(birth));
+	OPENSSL_cleanse(expiry, sizeof(expiry));
+	return r;
+}

@@ -302,6 +302,15 @@ static void case_mrz(void)
 	ktap_check(idc_mrz_info_from_mrz(td3, 87, info) == IDC_ERR_MRZ &&
 		   idc_mrz_info_from_mrz(td3, 44, info) == IDC_ERR_MRZ,
 		   "mrz: a length of no format -> IDC_ERR_MRZ");
+	ktap_check(idc_mrz_info_parse("L898902C<3 690806 1 940623 6\n", 29, info) == 0 &&
+		   !memcmp(info, "L898902C<369080619406236", 24),
+		   "mrz: text of the MRZ information (spaces, a line break)");
+	ktap_check(idc_mrz_info_parse("L898902C<369080619406237", 24, info) == IDC_ERR_MRZ,
+		   "mrz: MRZ information with a wrong check digit -> IDC_ERR_MRZ");
+	ktap_check(idc_mrz_info_parse("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+				      "L898902C36UTO7408122F1204159ZE184226B<<<<<10\n", 90, info) == 0 &&
+		   !memcmp(info, "L898902C3674081221204159", 24),
+		   "mrz: text of a whole TD3 MRZ, two lines");
 	ktap_check(idc_mrz_info_equal("L898902C<369080619406236", "L898902C<369080619406236") &&
 		   !idc_mrz_info_equal("L898902C<369080619406236", "L898902C<369080619406237"),
 		   "mrz: equal compares all 24 characters");
@@ -427,7 +436,7 @@ static void case_parsers(void)
 
 int main(void)
 {
-	ktap_plan(94);
+	ktap_plan(97);
 	KTAP_CASE("setup") case_setup();
 	KTAP_CASE_AFTER("read") case_read();
 	KTAP_CASE_AFTER("chip faults") case_chip_faults();
