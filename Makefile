@@ -115,7 +115,11 @@ IDCARD_SRCS := $(wildcard lib/idcard/*.c)
 IDCARDLIB := $(if $(IDCARD_SRCS),$(B)/libidcard.a)
 BR_CFLAGS += -Ilib
 LDLIBS_USB := -lusb-1.0
-LIBS := $(IDCARDLIB) $(LOGLIB) $(LIB)
+# The kiosk transaction (card -> template -> session -> verdict),
+# build/libkiosk.a, "kiosk/kiosk.h"; needs libidcard and libusb.
+KIOSK_SRCS := $(wildcard lib/kiosk/*.c)
+KIOSKLIB := $(if $(KIOSK_SRCS),$(B)/libkiosk.a)
+LIBS := $(KIOSKLIB) $(IDCARDLIB) $(LOGLIB) $(LIB)
 
 # Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
 # library) with C files is one program, build/NAME, linked with the
@@ -215,6 +219,11 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(B)/libidcard.a: $(IDCARD_SRCS:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libkiosk.a: $(KIOSK_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
