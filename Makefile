@@ -157,6 +157,7 @@ VM_LIB_SRCS := $(wildcard tests/vm/lib/*.c)
 VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
 # The VM tests that drive a USB reader (libusb).
 $(B)/tests/vm/t_card_usb: LDLIBS += $(LDLIBS_USB)
+$(B)/bench/vm_card: LDLIBS += $(LDLIBS_USB)
 
 # Emulators of outside devices: tests/emu/NAME.c -> $(B)/tests/emu/NAME
 # (the VSCard ID-card emulator that QEMU's ccid-card-passthru talks to).

@@ -385,7 +385,49 @@ int card_doc_make(struct card_doc *d, const struct card_person *w,
 	put_tlv(&bht, 0x88, type, 2);
 	put_wrap(&bit, 0xa1, &bht);
 	put_tlv(&bit, 0x5f2e, tpl, tl);
-	put_tlv(&grp, 0x02, &one, 1);
+	if (flags & CARD_DOC_PHOTO) {
+		/*
+		 * A face image first, as a real DG2 holds one: an ISO/IEC
+		 * 19794-5 block (owner 0x0101, type 0x0008) of the size of a
+		 * passport photo, its bytes a deterministic filler between a
+		 * JPEG's start and end markers.  The reader ignores it.
+		 */
+		static const uint8_t iso_owner[2] = { 0x01, 0x01 }, iso_type[2] = { 0x00, 0x08 };
+		struct buf pbht = { 0 }, pbit = { 0 };
+		uint8_t *img = OPENSSL_malloc(CARD_PHOTO_BYTES);
+		uint32_t x = (uint32_t)w->identity * 2654435761u + 1;
+		const uint8_t two = 2;
+		size_t k;
+
+		if (!img)
+			goto out;
+		memcpy(img, "FAC\0" "010\0", 8);
+		for (k = 8; k < CARD_PHOTO_BYTES; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			img[k] = (uint8_t)x;
+		}
+		img[8] = 0xff;
+		img[9] = 0xd8;
+		img[CARD_PHOTO_BYTES - 2] = 0xff;
+		img[CARD_PHOTO_BYTES - 1] = 0xd9;
+		put_tlv(&pbht, 0x80, hv, 2);
+		put_tlv(&pbht, 0x81, &face, 1);
+		put_tlv(&pbht, 0x87, iso_owner, 2);
+		put_tlv(&pbht, 0x88, iso_type, 2);
+		put_wrap(&pbit, 0xa1, &pbht);
+		put_tlv(&pbit, 0x5f2e, img, CARD_PHOTO_BYTES);
+		OPENSSL_free(img);
+		put_tlv(&grp, 0x02, &two, 1);
+		put_wrap(&grp, 0x7f60, &pbit);
+		if (pbit.err || pbht.err)
+			grp.err = 1;
+		buf_free(&pbit);
+		buf_free(&pbht);
+	} else {
+		put_tlv(&grp, 0x02, &one, 1);
+	}
 	put_wrap(&grp, 0x7f60, &bit);
 	put_wrap(&in, 0x7f61, &grp);
 	put_wrap(&dg2, 0x75, &in);

@@ -56,6 +56,8 @@ struct card_person {
 #define CARD_DOC_SHA1		0x4u	/* the Security Object hashes with SHA-1 */
 #define CARD_DOC_NO_DG2_HASH	0x8u	/* the Security Object omits DG2 */
 #define CARD_DOC_DG1_OTHER	0x10u	/* DG1 (signed) names another document number */
+#define CARD_DOC_PHOTO		0x20u	/* DG2 also holds a face image, as real ones do */
+#define CARD_PHOTO_BYTES	18000	/* its size: a passport photo's order */
 
 struct card_doc {
 	uint8_t *com, *sod, *dg1, *dg2;
