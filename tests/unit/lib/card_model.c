@@ -5,6 +5,7 @@
  * It builds its data with its own small TLV writer, so a mistake in
  * lib/idcard's parsers is not mirrored here.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,6 +496,111 @@ void card_doc_free(struct card_doc *d)
 	OPENSSL_clear_free(d->dg1, d->dg1_len);
 	OPENSSL_clear_free(d->dg2, d->dg2_len);
 	memset(d, 0, sizeof(*d));
+}
+
+/* --- the document on disk -------------------------------------------- */
+
+static const struct {
+	const char *name;
+	size_t off_p, off_len;
+} doc_files[] = {
+	{ "011E", offsetof(struct card_doc, com), offsetof(struct card_doc, com_len) },
+	{ "011D", offsetof(struct card_doc, sod), offsetof(struct card_doc, sod_len) },
+	{ "0101", offsetof(struct card_doc, dg1), offsetof(struct card_doc, dg1_len) },
+	{ "0102", offsetof(struct card_doc, dg2), offsetof(struct card_doc, dg2_len) },
+};
+
+#define DOC_P(d, i)	((uint8_t **)((char *)(d) + doc_files[i].off_p))
+#define DOC_LEN(d, i)	((size_t *)((char *)(d) + doc_files[i].off_len))
+
+int card_doc_write(const struct card_doc *d, const char *dir, const char *more)
+{
+	char path[4096];
+	FILE *f;
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; ok && i < sizeof(doc_files) / sizeof(doc_files[0]); i++) {
+		size_t n = *DOC_LEN(d, i);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, doc_files[i].name);
+		f = fopen(path, "wb");
+		ok = f && fwrite(*DOC_P(d, i), 1, n, f) == n;
+		if (f && fclose(f))
+			ok = 0;
+	}
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = ok ? fopen(path, "w") : NULL;
+	if (!f)
+		return -1;
+	ok = fprintf(f, "MRZ_INFO='%.24s'\n%s", d->mrz_info, more ? more : "") > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int read_all(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *p = NULL;
+	long n;
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n <= 65536 &&
+	     !fseek(f, 0, SEEK_SET) && (p = OPENSSL_malloc(n ? (size_t)n : 1)) &&
+	     fread(p, 1, (size_t)n, f) == (size_t)n;
+	fclose(f);
+	if (!ok) {
+		OPENSSL_free(p);
+		return -1;
+	}
+	*out = p;
+	*len = (size_t)n;
+	return 0;
+}
+
+int card_doc_read(struct card_doc *d, const char *dir)
+{
+	char path[4096], line[256];
+	FILE *f;
+	size_t i;
+	int found = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < sizeof(doc_files) / sizeof(doc_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, doc_files[i].name);
+		if (read_all(path, DOC_P(d, i), DOC_LEN(d, i))) {
+			card_doc_free(d);
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *v = line + 9;
+		size_t n;
+
+		if (strncmp(line, "MRZ_INFO=", 9))
+			continue;
+		v[strcspn(v, "\r\n")] = 0;
+		n = strlen(v);
+		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+			v++;
+			n -= 2;
+		}
+		if (n == sizeof(d->mrz_info)) {
+			memcpy(d->mrz_info, v, n);
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	OPENSSL_cleanse(line, sizeof(line));
+	if (!found) {
+		card_doc_free(d);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- the chip --------------------------------------------------------- */

@@ -69,6 +69,17 @@ int card_doc_make(struct card_doc *d, const struct card_person *who,
 		  const struct card_pki *pki, unsigned int flags);
 void card_doc_free(struct card_doc *d);
 
+/*
+ * A document on disk, as the card emulator serves it: the files named by
+ * their identifiers (011E EF.COM, 011D EF.SOD, 0101 DG1, 0102 DG2) and
+ * "info", shell variable assignments that a shell can source, starting
+ * with MRZ_INFO='...' (the BAC key), then the lines of @more (may be
+ * NULL).  @dir must exist.
+ */
+int card_doc_write(const struct card_doc *d, const char *dir, const char *more);
+/* The four files and MRZ_INFO of "info" from @dir into @d. */
+int card_doc_read(struct card_doc *d, const char *dir);
+
 /* --- the chip --------------------------------------------------------- */
 
 enum card_fault {
