@@ -37,6 +37,9 @@
  *   sha1             the Security Object hashes with SHA-1 IDC_ERR_PA_ALGORITHM
  *   sod-truncated    EF.SOD holds half of what its TLV says IDC_ERR_TRUNCATED
  *   sod-garbage      EF.SOD: tag 77 around random bytes    IDC_ERR_PA_MALFORMED
+ *   dg1-other        DG1 (signed) of another document      IDC_ERR_MRZ_MISMATCH
+ *   genuine-photo    A's card, DG2 also holding an 18 KB   ok
+ *                    face image (a real DG2's size)
  * (the trust store with CRLs: csca/ and crl/).
  */
 #define _GNU_SOURCE
@@ -80,6 +83,8 @@ static const struct doc_spec docs[] = {
 	{ "sha1", 0, PKI_MAIN, CARD_DOC_SHA1, 0, E(IDC_ERR_PA_ALGORITHM) },
 	{ "sod-truncated", 0, PKI_MAIN, 0, 1, E(IDC_ERR_TRUNCATED) },
 	{ "sod-garbage", 0, PKI_MAIN, 0, 2, E(IDC_ERR_PA_MALFORMED) },
+	{ "dg1-other", 0, PKI_MAIN, CARD_DOC_DG1_OTHER, 0, E(IDC_ERR_MRZ_MISMATCH) },
+	{ "genuine-photo", 0, PKI_MAIN, CARD_DOC_PHOTO, 0, 0, "ok" },
 };
 #undef E
 

@@ -112,5 +112,12 @@ if [ -n "$CHIP" ]; then
 	rc=$?
 	echo "# suite: t_card_chip exited $rc"
 	[ $rc -eq 0 ] || failed=1
+
+	# Last: it ends by unplugging the reader.
+	echo "# program: t_card_kiosk"
+	timeout -k 5 600 bash "$ROOT/tests/vm/t_card_kiosk.sh" "$CHIP"
+	rc=$?
+	echo "# suite: t_card_kiosk exited $rc"
+	[ $rc -eq 0 ] || failed=1
 fi
 exit $failed

@@ -89,7 +89,7 @@ for _ in $(seq 50); do
 done
 [ -S "$RUN/card.sock" ] || { echo "card-suite: the emulator did not start" >&2; exit 125; }
 
-bash "$ROOT/tests/vm/qemu/run.sh" --no-tpm --timeout 400 --out "$OUT" \
+bash "$ROOT/tests/vm/qemu/run.sh" --no-tpm --timeout 900 --out "$OUT" \
 	--ccid "$RUN/card.sock" --monitor "$RUN/qmp.sock" "${RUNARGS[@]}" -- \
 	"bash tests/vm/card-guest.sh $FILES 0102 $CHIP"
 rc=$?
