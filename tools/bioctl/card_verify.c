@@ -146,6 +146,9 @@ static int report(const struct kiosk_config *c, const struct kiosk_result *res)
 	printf("\n");
 	if (v->outcome == BIOREADER_OUTCOME_ATTACK)
 		printf("attack class: %s\n", attack_words(v->attack_class));
+	printf("liveness: %s\n",
+	       v->flags & BIOREADER_VERDICT_LIVENESS_EVALUATED ? "evaluated" :
+	       "not evaluated");
 	printf("session: %llu", (unsigned long long)v->session_id);
 	if (v->audit_seq)
 		printf(", audit record %llu", (unsigned long long)v->audit_seq);
