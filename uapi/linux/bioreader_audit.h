@@ -5,9 +5,10 @@
  * added/removed and integrity failure, read by one consumer (bioflowd)
  * from /dev/bioreader-audit.  docs/audit-records.md describes them.
  *
- * read() returns as many whole records as fit in the buffer (at least
- * one; a buffer smaller than one record gets -EINVAL), blocking unless
- * O_NONBLOCK.  poll() gives EPOLLIN while unread records exist.  The
+ * read() returns as many whole records as fit in the buffer, packed,
+ * each of its own size (at least one record; a buffer smaller than
+ * BIOREADER_AUDIT_RECORD_MAX, the largest record, gets -EINVAL whatever
+ * comes next), blocking unless O_NONBLOCK.  poll() gives EPOLLIN while unread records exist.  The
  * consumer acknowledges with BIOREADER_AUDIT_IOC_ACK once records are
  * durable; unacknowledged records are delivered again after it reopens.
  * One consumer at a time (a second open gets -EBUSY).
@@ -27,6 +28,8 @@
 #define BIOREADER_AUDIT_RECORD_SIZE	160 /* every record starts so */
 /* Version 2: a SESSION_START record carries bioreader_audit_reference. */
 #define BIOREADER_AUDIT_SESSION_START_SIZE	232
+/* The largest record of this version: the smallest buffer read() takes. */
+#define BIOREADER_AUDIT_RECORD_MAX	BIOREADER_AUDIT_SESSION_START_SIZE
 
 /* bioreader_audit_record.type */
 #define BIOREADER_AUDIT_SESSION_START	1
