@@ -162,10 +162,12 @@ bioctl audit show "$W/audit.bin" >"$W/audit.txt" 2>&1
 sid=$(sed -n 's/^session: \([0-9]*\).*/\1/p' "$W/match.out")
 line=$(grep 'type=SESSION_START' "$W/audit.txt" | grep " session=$sid " | head -n 1)
 check "the MATCH session's SESSION_START record is in the audit log" test -n "$line"
-check "it declares the source ICAO Passive Authentication" \
-	bash -c "grep -qiE 'ref.*(icao|source=1)' <<<'$line'"
-check "it carries the CSCA's fingerprint" bash -c "grep -q '$csca_fp' <<<'$line'"
-check "it carries the DS's fingerprint" bash -c "[ -n '$ds_fp' ] && grep -q '$ds_fp' <<<'$line'"
+check "it declares ICAO Passive Authentication, BAC, CRL checked" \
+	bash -c "grep -q 'ref_source=icao-pa ref_flags=0x5 ' <<<'$line'"
+check "it carries the CSCA's fingerprint" \
+	bash -c "grep -q 'ref_issuer_sha256=$csca_fp' <<<'$line'"
+check "it carries the DS's fingerprint" \
+	bash -c "[ -n '$ds_fp' ] && grep -q 'ref_signer_sha256=$ds_fp' <<<'$line'"
 [ -n "$line" ] && echo "# $line" | cut -c1-400
 
 # --- bad cards: refused (exit 10), no session ----------------------------------
