@@ -126,6 +126,7 @@ enum {
 #define VSC_VERSION	2u		/* 0.0.2: major 11 bits, middle 11, minor 10 */
 #define VSC_MAX_PAYLOAD	65536
 #define READER_ID	0
+#define READER_NAME	"bioreader VSCard card"
 
 #define MAX_FILES	64
 #define MAX_FILE_SIZE	32767		/* offsets are 15 bits */
@@ -603,7 +604,11 @@ static void unplug_del(void)
 
 	E.unplug_at = 0;
 	if (qmp(del, 1)) {
-		say("unplug failed");
+		/* the reader stays: on the VSCard side too */
+		say("unplug failed: the reader and its card back");
+		send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
+		if (E.want_card)
+			card_insert();
 		return;
 	}
 	/* the reader and its card are gone: nothing to tell QEMU now */
@@ -622,7 +627,6 @@ static int replug(void)
 		"\"id\":\"" QEMU_CARD_ID "\",\"chardev\":\"" QEMU_CHARDEV "\","
 		"\"bus\":\"" QEMU_READER_ID ".0\"}}",
 	};
-	static const char name[] = "bioreader VSCard card";
 	int i;
 
 	/* the old devices may take a moment to go (their chardev with them) */
@@ -642,7 +646,7 @@ static int replug(void)
 		return -1;
 	E.unplugged = false;
 	say("reader plugged in again");
-	send_msg(VSC_READER_ADD, (const uint8_t *)name, sizeof(name) - 1);
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
 	if (E.want_card)
 		card_insert();
 	return 0;
@@ -1001,7 +1005,6 @@ static int control(const char *line)
 	} else if (!strcmp(w, "load")) {
 		char arg[PATH_MAX], path[sizeof(E.load_path)];
 		struct card_doc d;
-
 		int k = sscanf(line, "%*s %4095s %ld", arg, &b);
 
 		if (k < 1 || (k == 2 && b < 0))
@@ -1074,12 +1077,11 @@ static void read_control(void)
 static void on_connect(void)
 {
 	uint8_t init[12] = { 'V', 'S', 'C', 'D', 0, 0, 0, VSC_VERSION, 0, 0, 0, 0 };
-	static const char name[] = "bioreader VSCard card";
 
 	E.inlen = 0;
 	say("QEMU connected");
 	send_msg(VSC_INIT, init, sizeof(init));
-	send_msg(VSC_READER_ADD, (const uint8_t *)name, sizeof(name) - 1);
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
 	E.card_in = false;
 	if (E.want_card)
 		card_insert();
