@@ -75,10 +75,12 @@
  *                               BINARY answer (0: no limit)
  *   unplug-after N [MS]         answer N more APDUs, then, instead of
  *                               answering the next one, unplug the reader:
- *                               device_del of QEMU's usb-ccid (id "ccid")
- *                               over QEMU's QMP socket (--qemu-monitor);
- *                               plug it in again after MS ms (0 or none:
- *                               stays out)
+ *                               ReaderRemove, then device_del of QEMU's
+ *                               usb-ccid (id "ccid") over QEMU's QMP
+ *                               socket (--qemu-monitor), so the guest's
+ *                               pending command sees the device go (see
+ *                               unplug()); plug it in again after MS ms
+ *                               (0 or none: stays out)
  *   replug                      device_add of the reader ("ccid" on bus
  *                               "xhci.0") and its card ("ccid-card",
  *                               chardev "ccidcard", bus "ccid.0"), then
@@ -124,6 +126,7 @@ enum {
 #define VSC_VERSION	2u		/* 0.0.2: major 11 bits, middle 11, minor 10 */
 #define VSC_MAX_PAYLOAD	65536
 #define READER_ID	0
+#define READER_NAME	"bioreader VSCard card"
 
 #define MAX_FILES	64
 #define MAX_FILE_SIZE	32767		/* offsets are 15 bits */
@@ -201,6 +204,7 @@ static struct {
 	long unplug_after;		/* -1: off */
 	long replug_ms;
 	long long replug_at;		/* 0: none */
+	long long unplug_at;		/* ReaderRemove sent; device_del due */
 	bool unplugged;
 } E = { .lfd = -1, .cfd = -1, .ctl = -1, .cur = -1, .remove_after = -1,
 	.sw_next = -1, .want_card = true, .unplug_after = -1 };
@@ -571,25 +575,46 @@ out:
 	return rc;
 }
 
+/*
+ * Unplugging the reader, in two steps.  QEMU's usb-ccid takes its card
+ * away first when it is deleted, and answers a pending command "no card"
+ * then, before the USB device goes: the guest would never see a reader
+ * vanish under a command.  So the reader is first removed on the VSCard
+ * side (ReaderRemove: usb-ccid marks the slot empty and drops the pending
+ * command without answering it), and once QEMU has acknowledged that,
+ * device_del takes the USB device away under the guest's waiting transfer.
+ */
 static void unplug(void)
+{
+	E.card_in = false;
+	E.late_at = 0;
+	E.late_held = false;
+	E.nqueue = 0;
+	t0_card_reset(&E.t0);
+	E.unplug_at = now_ms() + 1000;	/* device_del even without the ack */
+	say("reader removed (VSCard), device_del once QEMU acknowledges");
+	send_msg(VSC_READER_REMOVE, NULL, 0);
+}
+
+static void unplug_del(void)
 {
 	static const char *const del[] = {
 		"{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" QEMU_READER_ID "\"}}",
 	};
 
+	E.unplug_at = 0;
 	if (qmp(del, 1)) {
-		say("unplug failed");
+		/* the reader stays: on the VSCard side too */
+		say("unplug failed: the reader and its card back");
+		send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
+		if (E.want_card)
+			card_insert();
 		return;
 	}
 	/* the reader and its card are gone: nothing to tell QEMU now */
 	E.unplugged = true;
 	if (E.replug_ms > 0)
 		E.replug_at = now_ms() + E.replug_ms;
-	E.card_in = false;
-	E.late_at = 0;
-	E.late_held = false;
-	E.nqueue = 0;
-	t0_card_reset(&E.t0);
 	say("reader unplugged");
 }
 
@@ -602,7 +627,6 @@ static int replug(void)
 		"\"id\":\"" QEMU_CARD_ID "\",\"chardev\":\"" QEMU_CHARDEV "\","
 		"\"bus\":\"" QEMU_READER_ID ".0\"}}",
 	};
-	static const char name[] = "bioreader VSCard card";
 	int i;
 
 	/* the old devices may take a moment to go (their chardev with them) */
@@ -622,7 +646,7 @@ static int replug(void)
 		return -1;
 	E.unplugged = false;
 	say("reader plugged in again");
-	send_msg(VSC_READER_ADD, (const uint8_t *)name, sizeof(name) - 1);
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
 	if (E.want_card)
 		card_insert();
 	return 0;
@@ -981,7 +1005,6 @@ static int control(const char *line)
 	} else if (!strcmp(w, "load")) {
 		char arg[PATH_MAX], path[sizeof(E.load_path)];
 		struct card_doc d;
-
 		int k = sscanf(line, "%*s %4095s %ld", arg, &b);
 
 		if (k < 1 || (k == 2 && b < 0))
@@ -1054,12 +1077,11 @@ static void read_control(void)
 static void on_connect(void)
 {
 	uint8_t init[12] = { 'V', 'S', 'C', 'D', 0, 0, 0, VSC_VERSION, 0, 0, 0, 0 };
-	static const char name[] = "bioreader VSCard card";
 
 	E.inlen = 0;
 	say("QEMU connected");
 	send_msg(VSC_INIT, init, sizeof(init));
-	send_msg(VSC_READER_ADD, (const uint8_t *)name, sizeof(name) - 1);
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
 	E.card_in = false;
 	if (E.want_card)
 		card_insert();
@@ -1094,6 +1116,8 @@ static void on_message(uint32_t type, const uint8_t *p, uint32_t len)
 		break;
 	case VSC_ERROR:
 		say("Error message from QEMU: code %u", len >= 4 ? be32(p) : 0);
+		if (E.unplug_at)
+			unplug_del();	/* ReaderRemove acknowledged */
 		break;
 	case VSC_FLUSH:
 		send_msg(VSC_FLUSH_COMPLETE, NULL, 0);
@@ -1239,6 +1263,12 @@ int main(int argc, char **argv)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
+		if (E.unplug_at) {
+			int t = E.unplug_at > now ? (int)(E.unplug_at - now) : 0;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (E.load_at) {
 			int t = E.load_at > now ? (int)(E.load_at - now) : 0;
 
@@ -1277,6 +1307,8 @@ int main(int argc, char **argv)
 			if (!E.card_in && E.cfd >= 0 && !E.unplugged)
 				card_insert();
 		}
+		if (E.unplug_at && now >= E.unplug_at)
+			unplug_del();
 		if (E.replug_at && now >= E.replug_at) {
 			E.replug_at = 0;
 			if (E.unplugged && replug())

@@ -227,7 +227,7 @@ static void case_doc_files(void)
 static void chip_fault(const char *name, enum card_fault f, uint16_t fid, int want)
 {
 	struct card_doc d;
-	struct card_model *c;
+	struct card_model *c = NULL;
 	struct idc_result res;
 	struct t0_link lk;
 	char msg[160];
@@ -250,7 +250,7 @@ static void case_chip_t0(void)
 {
 	uint8_t tpl[BIOREADER_TEMPLATE_MAX];
 	struct card_doc d;
-	struct card_model *c;
+	struct card_model *c = NULL;
 	struct idc_result res;
 	struct t0_link lk;
 	char other[IDC_MRZ_INFO_LEN];
@@ -301,7 +301,8 @@ static struct {
 	char issued[4200];
 	struct idc_trust *trust;
 	int removed;		/* a CardRemove came instead of an answer */
-} em = { .pid = -1, .fd = -1 };
+	int qmp;		/* listening: QEMU's QMP socket, played here */
+} em = { .pid = -1, .fd = -1, .qmp = -1 };
 
 /* One VSCard message within @ms: its type, payload into @p (cap @cap). */
 static int vsc_recv(uint8_t *p, size_t cap, size_t *len, int ms)
@@ -479,6 +480,11 @@ static void case_emulator(void)
 	snprintf(p, sizeof(p), "%s/csca", em.issued);
 	snprintf(q, sizeof(q), "%s/crl", em.issued);
 	ktap_require(idc_trust_load(&em.trust, p, q) == 0, "emulator: its trust store loads");
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	strcpy(sa.sun_path, sock);
+	em.qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ktap_require(em.qmp >= 0 && !bind(em.qmp, (struct sockaddr *)&sa, sizeof(sa)) &&
+		     !listen(em.qmp, 2), "emulator: a QMP socket to play QEMU's monitor");
 	snprintf(sock, sizeof(sock), "%s/card.sock", dir);
 	snprintf(exe, sizeof(exe), "%s/../emu/vscard-card", em.exe_dir);
 	snprintf(p, sizeof(p), "%s/docs/genuine", em.issued);
@@ -486,10 +492,12 @@ static void case_emulator(void)
 	em.pid = fork();
 	if (em.pid == 0) {
 		char log[4400];
+		char qmp[4400];
 
 		snprintf(log, sizeof(log), "%s/emulator.log", dir);
+		snprintf(qmp, sizeof(qmp), "%s/qmp.sock", dir);
 		execl(exe, exe, "--socket", sock, "--chip", p, "--docs", q, "--test-control",
-		      "--log", log, (char *)NULL);
+		      "--qemu-monitor", qmp, "--log", log, (char *)NULL);
 		_exit(127);
 	}
 	atexit(stop_emulator);
@@ -547,10 +555,95 @@ static void case_emulator(void)
 	ktap_check(emu("fault bogus") == -1 && emu("fault wrong-mac 12") == -1,
 		   "emulator: a fault it does not know is refused (6A80)");
 	em.removed = 0;
-	ktap_check(emu("remove-after 6") == 0 &&
+	ktap_check(emu("remove-after 6 300") == 0 &&
 		   emu_read(&d, &res) == IDC_ERR_TRANSPORT && em.removed &&
 		   res.read.step == IDC_STEP_READ_FILE,
 		   "emulator: the card pulled mid-read -> transport error");
+	ktap_check(vsc_wait(VSC_ATR, 3000) == 0, "emulator: ... and put back 300 ms later");
+}
+
+/* One line from a QMP client within 3 s. */
+static int qmp_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pf, 1, 3000) <= 0 || read(fd, buf + n, 1) != 1)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/*
+ * Plays QEMU's monitor for one connection of the emulator: the greeting,
+ * qmp_capabilities, then one command, which must contain @a and @b.
+ */
+static int qmp_serve(const char *a, const char *b)
+{
+	static const char greet[] = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
+	static const char ret[] = "{\"return\": {}}\r\n";
+	struct pollfd pf = { .fd = em.qmp, .events = POLLIN };
+	char line[512];
+	int fd, ok;
+
+	if (poll(&pf, 1, 3000) <= 0)
+		return -1;
+	fd = accept(em.qmp, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, greet, sizeof(greet) - 1) > 0 && !qmp_line(fd, line, sizeof(line)) &&
+	     strstr(line, "qmp_capabilities") && write(fd, ret, sizeof(ret) - 1) > 0 &&
+	     !qmp_line(fd, line, sizeof(line)) && strstr(line, a) && strstr(line, b) &&
+	     write(fd, ret, sizeof(ret) - 1) > 0;
+	if (!ok)
+		ktap_diag("QMP: \"%s\"", line);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void case_unplug(void)
+{
+	static const uint8_t sel[12] = { 0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00,
+					 0x02, 0x47, 0x10, 0x01 };
+	static const uint8_t ack[4] = { 0, 0, 0, 0 };
+	struct pollfd pf = { .fd = em.qmp, .events = POLLIN };
+	uint8_t p[300];
+	size_t n = 0;
+	struct idc_result res;
+	struct info d;
+	int t;
+
+	ktap_require(emu("fault none") == 0 && emu("unplug-after 1 300") == 0,
+		     "unplug: unplug-after 1 300");
+	n = sizeof(p);
+	ktap_check(t0_transmit(&elk, sel, sizeof(sel), p, &n) == 0 && n == 2 && p[0] == 0x90,
+		   "unplug: one more answer");
+	ktap_require(vsc_send(VSC_APDU, sel, sizeof(sel)) == 0, "unplug: the next TPDU");
+	do {
+		t = vsc_recv(p, sizeof(p), &n, 3000);
+	} while (t == VSC_ERROR);
+	ktap_check(t == VSC_READER_REMOVE,
+		   "unplug: instead of its answer, ReaderRemove (QEMU drops the pending command)");
+	ktap_check(poll(&pf, 1, 300) == 0,
+		   "unplug: no device_del before QEMU acknowledged it");
+	ktap_require(vsc_send(VSC_ERROR, ack, 4) == 0, "unplug: acknowledged (Error, success)");
+	ktap_check(qmp_serve("device_del", "\"ccid\"") == 0,
+		   "unplug: then device_del of the reader over QMP");
+	ktap_check(qmp_serve("device_add", "\"usb-ccid\"") == 0,
+		   "replug: 300 ms later device_add of usb-ccid");
+	ktap_check(qmp_serve("ccid-card-passthru", "\"chardev\":\"ccidcard\"") == 0,
+		   "replug: and of its card, on the same chardev");
+	ktap_check(vsc_wait(VSC_READER_ADD, 3000) == 0 && vsc_wait(VSC_ATR, 3000) == 0,
+		   "replug: ReaderAdd and the card's ATR");
+	ktap_require(doc_info("genuine", &d) == 0, "replug: docs/genuine/info");
+	ktap_check(emu_read(&d, &res) == 0 && res.tpl, "replug: the document verifies");
+	idc_result_wipe(&res);
 }
 
 int main(int argc, char **argv)
@@ -563,12 +656,13 @@ int main(int argc, char **argv)
 	slash = strrchr(em.exe_dir, '/');
 	if (slash)
 		*slash = 0;
-	ktap_plan(71);
+	ktap_plan(85);
 	KTAP_CASE("t0 card") case_t0_card();
 	KTAP_CASE("setup") case_setup();
 	KTAP_CASE_AFTER("document files") case_doc_files();
 	KTAP_CASE_AFTER("chip over T=0") case_chip_t0();
 	KTAP_CASE_AFTER("emulator") case_emulator();
+	KTAP_CASE_AFTER("emulator: unplug") case_unplug();
 	idc_trust_free(trust);
 	card_pki_free(&pki);
 	return ktap_finish();

@@ -8,11 +8,12 @@
 # socket, boots the test VM once with a USB CCID reader on that socket
 # and QEMU's QMP monitor on another (tests/vm/qemu/run.sh --ccid
 # --monitor) and runs tests/vm/card-guest.sh in it: t_card_usb over
-# libusb, the same file through pcscd + libccid, then t_card_chip (the
-# documents, read and verified through lib/idcard), then the reader
-# unplugged mid-command (t_card_usb --unplug).  Prints KTAP (the guest's,
-# then "ok/not ok" for the emulator); SKIPs when QEMU lacks usb-ccid or
-# ccid-card-passthru.  Build first (make).
+# libusb (at its end the reader is unplugged mid-command and plugged in
+# again, QEMU's device_del and device_add, which the emulator asks for),
+# the same file through pcscd + libccid, then t_card_chip (the
+# documents, read and verified through lib/idcard).  Prints KTAP (the
+# guest's, then "ok/not ok" for the emulator); SKIPs when QEMU lacks
+# usb-ccid or ccid-card-passthru.  Build first (make).
 #
 # Usage: tests/vm/card-suite.sh [--kver KVER] [--out DIR] [-q]
 # Exit status: run.sh's (0 when everything passed or was skipped).
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-q | --quiet) RUNARGS+=(-q); shift ;;
-	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "card-suite: unknown option $1" >&2; exit 2 ;;
 	esac
 done

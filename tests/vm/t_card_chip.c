@@ -33,7 +33,7 @@
 #include "sim/sim_identity.h"
 #include "ktap.h"
 
-#define NCHECKS		9
+#define NCHECKS		54
 #define TIMEOUT_MS	1500
 
 static struct ccid_reader *rd;
@@ -127,43 +127,54 @@ static int power(void)
 	return ccid_power_on(rd, atr, &alen);
 }
 
+/* Forgets the slot changes the interrupt pipe still holds. */
+static void drain_notifications(void)
+{
+	bool p;
+	int i;
+
+	for (i = 0; i < 8 && ccid_wait_slot_change(rd, 20, &p) == 0; i++)
+		;
+}
+
 /*
- * Waits until the slot is empty, then until a card is back, and powers it
- * (the emulator's load pulls the card after answering, and puts the new
- * one in after a gap).
+ * Waits for the interrupt pipe to say a card is in (after the card went:
+ * the emulator's load pulls the card 250 ms after answering and puts the
+ * new one in 500 ms later; two notifications that came close together
+ * may read as one, "present, changed"), and powers it.  Polling the slot
+ * status instead would race with QEMU's usb-ccid, which throws away the
+ * answers it has not handed over yet when the card goes.
  */
-static int swap_wait(unsigned int ms)
+static int wait_card(unsigned int ms)
 {
 	long long end = ms_now() + ms;
-	int icc = -1, seen_absent = 0;
+	bool present = false;
+	int rc;
 
-	while (ms_now() < end) {
-		int rc = ccid_slot_status(rd, &icc);
+	while (!present) {
+		long long left = end - ms_now();
 
+		if (left <= 0)
+			return -ETIMEDOUT;
+		rc = ccid_wait_slot_change(rd, (unsigned int)left, &present);
 		if (rc) {
-			ktap_diag("slot status: %s", ccid_strerror(rc));
+			ktap_diag("waiting for the card: %s", ccid_strerror(rc));
 			return rc;
 		}
-		if (icc == CCID_ICC_ABSENT) {
-			seen_absent = 1;
-		} else if (seen_absent) {
-			rc = power();
-			if (rc)
-				ktap_diag("power on: %s (slot %d)", ccid_strerror(rc), icc);
-			return rc;
-		}
-		usleep(20 * 1000);
 	}
-	ktap_diag("no swap seen (slot %d, absent seen %d)", icc, seen_absent);
-	return -ETIMEDOUT;
+	rc = power();
+	if (rc)
+		ktap_diag("power on: %s", ccid_strerror(rc));
+	return rc;
 }
 
 /* Switches the card to document @name. */
 static int load(const char *name)
 {
+	drain_notifications();
 	if (emu("load %s", name))
 		return -1;
-	return swap_wait(8000);
+	return wait_card(8000);
 }
 
 static int read_doc(const struct doc_info *d, struct idc_result *res)
@@ -222,6 +233,121 @@ int main(void)
 		idc_result_wipe(&res);
 		r = read_doc(&d, &res);
 		ktap_check(r == 0 && res.tpl_len == tl, "a second read of the same card");
+		idc_result_wipe(&res);
+	}
+	KTAP_CASE_AFTER("the fault documents") {
+		static const char *const docs[] = {
+			"dg2-altered", "sod-forged", "ds-expired", "ds-revoked",
+			"unknown-csca", "sha1", "sod-truncated", "sod-garbage",
+		};
+		struct idc_result res;
+		struct doc_info d;
+		char msg[160];
+		size_t i;
+		int r;
+
+		for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+			ktap_require(doc_info(docs[i], &d) == 0 && d.expect != 0,
+				     "the document's info parses");
+			snprintf(msg, sizeof(msg), "load %s", docs[i]);
+			ktap_require(load(docs[i]) == 0, msg);
+			r = read_doc(&d, &res);
+			snprintf(msg, sizeof(msg), "%s -> %s, no template", docs[i],
+				 idc_strerror(d.expect));
+			if (r != d.expect)
+				ktap_diag("got %d (%s) at %s", r, idc_strerror(r),
+					  idc_step_name(res.read.step));
+			ktap_check(r == d.expect && !res.tpl && !res.tpl_len, msg);
+			idc_result_wipe(&res);
+		}
+	}
+	KTAP_CASE_AFTER("a wrong MRZ") {
+		struct idc_result res;
+		struct doc_info d;
+		int r;
+
+		ktap_require(load("genuine") == 0 && doc_info("second", &d) == 0,
+			     "the genuine card again; the other person's MRZ information");
+		r = read_doc(&d, &res);
+		ktap_check(r == IDC_ERR_BAC && res.read.step == IDC_STEP_EXT_AUTH && !res.tpl,
+			   "another document's MRZ -> BAC failed at EXTERNAL AUTHENTICATE");
+		idc_result_wipe(&res);
+	}
+	KTAP_CASE_AFTER("the chip's faults") {
+		static const struct {
+			const char *cmd;
+			int want;
+		} faults[] = {
+			{ "fault bad-cryptogram", IDC_ERR_BAC },
+			{ "fault wrong-mac 0102", IDC_ERR_SM_MAC },
+			{ "fault wrong-mac 011E", IDC_ERR_SM_MAC },
+			{ "fault truncate 0102", IDC_ERR_TRUNCATED },
+			{ "fault 6982 0102", IDC_ERR_SECURITY },
+			{ "fault 6a82 0102", IDC_ERR_NOT_FOUND },
+			{ "fault 6988 011D", IDC_ERR_SM_CARD },
+			{ "fault file-short 0102", IDC_ERR_TRUNCATED },
+		};
+		struct idc_result res;
+		struct doc_info d;
+		char msg[160];
+		long long t0;
+		size_t i;
+		int r;
+
+		ktap_require(doc_info("genuine", &d) == 0, "docs/genuine/info parses");
+		for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+			r = emu("%s", faults[i].cmd);
+			if (!r)
+				r = read_doc(&d, &res);
+			else
+				memset(&res, 0, sizeof(res));
+			snprintf(msg, sizeof(msg), "%s -> %s, no template", faults[i].cmd,
+				 idc_strerror(faults[i].want));
+			if (r != faults[i].want)
+				ktap_diag("got %d (%s) at %s", r, idc_strerror(r),
+					  idc_step_name(res.read.step));
+			ktap_check(r == faults[i].want && !res.tpl, msg);
+			idc_result_wipe(&res);
+		}
+		/* the chip gives no answer: the emulator holds one back 3 s */
+		ktap_require(emu("fault silent 0101") == 0, "fault silent 0101");
+		t0 = ms_now();
+		r = read_doc(&d, &res);
+		ktap_diag("silent chip: %s after %lld ms", idc_strerror(r), ms_now() - t0);
+		ktap_check(r == IDC_ERR_TRANSPORT && res.read.step == IDC_STEP_READ_FILE &&
+			   !res.tpl, "a chip that does not answer -> transport error");
+		ktap_check(ms_now() - t0 < 2 * TIMEOUT_MS, "... within the timeout, no hang");
+		idc_result_wipe(&res);
+		usleep(3500 * 1000);	/* its late answer comes, and is skipped */
+		ktap_check(emu("fault none") == 0 && emu("max-read 37") == 0 &&
+			   read_doc(&d, &res) == 0 && res.tpl,
+			   "fault none, max-read 37: the document verifies again (short reads)");
+		idc_result_wipe(&res);
+	}
+	KTAP_CASE_AFTER("the card pulled mid-read") {
+		struct idc_result res;
+		struct doc_info d;
+		long long t0;
+		int r;
+
+		ktap_require(doc_info("genuine", &d) == 0 && emu("max-read 0") == 0,
+			     "the genuine card, whole reads");
+		/* 8 TPDUs answered: SELECT, GET CHALLENGE, EXTERNAL AUTHENTICATE
+		 * and SELECT EF.COM with their GET RESPONSE, the first READ
+		 * BINARY with its; then the card goes, back after 1 s */
+		drain_notifications();
+		ktap_require(emu("remove-after 8 1000") == 0, "the card will be pulled mid-read");
+		t0 = ms_now();
+		r = read_doc(&d, &res);
+		ktap_diag("card pulled: %s after %lld ms at %s", idc_strerror(r),
+			  ms_now() - t0, idc_step_name(res.read.step));
+		ktap_check(r == IDC_ERR_TRANSPORT && res.read.step == IDC_STEP_READ_FILE &&
+			   !res.tpl, "the card pulled mid-read -> transport error, no template");
+		ktap_check(ms_now() - t0 < 2 * TIMEOUT_MS, "... within the timeout, no hang");
+		idc_result_wipe(&res);
+		ktap_require(wait_card(8000) == 0, "the card is back and powers on");
+		r = read_doc(&d, &res);
+		ktap_check(r == 0 && res.tpl, "the document verifies again");
 		idc_result_wipe(&res);
 	}
 	KTAP_CASE_AFTER("close") {
