@@ -115,7 +115,11 @@ IDCARD_SRCS := $(wildcard lib/idcard/*.c)
 IDCARDLIB := $(if $(IDCARD_SRCS),$(B)/libidcard.a)
 BR_CFLAGS += -Ilib
 LDLIBS_USB := -lusb-1.0
-LIBS := $(IDCARDLIB) $(LOGLIB) $(LIB)
+# The kiosk transaction (card -> template -> session -> verdict),
+# build/libkiosk.a, "kiosk/kiosk.h"; needs libidcard and libusb.
+KIOSK_SRCS := $(wildcard lib/kiosk/*.c)
+KIOSKLIB := $(if $(KIOSK_SRCS),$(B)/libkiosk.a)
+LIBS := $(KIOSKLIB) $(IDCARDLIB) $(LOGLIB) $(LIB)
 
 # Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
 # library) with C files is one program, build/NAME, linked with the
@@ -152,11 +156,14 @@ UNIT_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/unit/test_*.c))
 VM_LIB_SRCS := $(wildcard tests/vm/lib/*.c)
 VM_TESTS := $(patsubst %.c,$(B)/%,$(wildcard tests/vm/t_*.c))
 # The VM tests that drive a USB reader (libusb).
-$(B)/tests/vm/t_card_usb: LDLIBS += $(LDLIBS_USB)
+$(B)/tests/vm/t_card_usb $(B)/tests/vm/t_card_chip $(B)/bench/vm_card: LDLIBS += $(LDLIBS_USB)
 
 # Emulators of outside devices: tests/emu/NAME.c -> $(B)/tests/emu/NAME
-# (the VSCard ID-card emulator that QEMU's ccid-card-passthru talks to).
+# (the VSCard ID-card emulator that QEMU's ccid-card-passthru talks to, and
+# card-issue, which makes its documents), linked with the in-process chip
+# and the card's side of T=0 of the unit tests' library.
 EMUS := $(patsubst %.c,$(B)/%,$(wildcard tests/emu/*.c))
+EMU_LIB_SRCS := $(wildcard tests/unit/lib/card_model.c tests/unit/lib/t0_card.c)
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c linked with replay_main.c gives
 # $(B)/tests/fuzz/replay_NAME, which replays the fixed corpus
@@ -223,6 +230,11 @@ $(B)/libidcard.a: $(IDCARD_SRCS:%.c=$(B)/obj/%.o)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(B)/libkiosk.a: $(KIOSK_SRCS:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
@@ -280,6 +292,9 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
+# test_card_chip runs the card emulator and card-issue built beside it.
+$(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card-issue
+
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
@@ -288,7 +303,7 @@ $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
-$(B)/tests/emu/%: $(B)/obj/tests/emu/%.o $(LIBS)
+$(B)/tests/emu/%: $(B)/obj/tests/emu/%.o $(EMU_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 

@@ -9,7 +9,8 @@
 #   (bench_log and bench_daemon make their scratch stores under
 #   BENCH_LOG_DIR, default /var/tmp; bench_daemon runs bioflowd, so only
 #   as root, with its own defaults: bench/bench_daemon.c; the verdict
-#   latency runs in the QEMU VM, bench/vm-verdict.sh, also as root)
+#   latency and card insert -> template run in the QEMU VM,
+#   bench/vm-verdict.sh and bench/vm-card.sh, also as root)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 make -s user >/dev/null
@@ -27,6 +28,8 @@ else
 fi
 if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 	bash bench/vm-verdict.sh 10 3
+	bash bench/vm-card.sh 10 50
 else
 	echo "vm_verdict: skipped: needs root and qemu-system-x86_64 (bench/vm-verdict.sh)"
+	echo "vm_card: skipped: needs root and qemu-system-x86_64 (bench/vm-card.sh)"
 fi

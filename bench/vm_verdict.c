@@ -62,24 +62,30 @@ static volatile int ref_stop;
 
 static void *reference_consumer(void *arg)
 {
-	struct bioreader_audit_record buf[64];
+	static uint8_t buf[64 * sizeof(struct bioreader_audit_record)];
 	int afd = *(int *)arg;
 
 	while (!ref_stop) {
-		ssize_t n = read(afd, buf, sizeof(buf));
+		ssize_t n = read(afd, buf, sizeof(buf)), off;
 		uint64_t last = 0;
-		int i;
 
 		if (n <= 0) {
 			usleep(200);	/* O_NONBLOCK: poll again soon */
 			continue;
 		}
-		for (i = 0; i < n / (ssize_t)sizeof(buf[0]); i++) {
-			uint64_t seq = le64toh(buf[i].seq);
+		/* 160-byte records and 232-byte SESSION_START ones, packed */
+		for (off = 0; off + (ssize_t)sizeof(struct bioreader_audit_record) <= n;) {
+			struct bioreader_audit_record r;
+			uint64_t seq;
 
+			memcpy(&r, buf + off, sizeof(r));
+			seq = le64toh(r.seq);
 			ref_seq[seq % SEQ_SLOTS] = seq;
-			ref_ns[seq % SEQ_SLOTS] = le64toh(buf[i].mono_ns);
+			ref_ns[seq % SEQ_SLOTS] = le64toh(r.mono_ns);
 			last = seq;
+			if (le16toh(r.size) < sizeof(r))
+				break;
+			off += le16toh(r.size);
 		}
 		ioctl(afd, BIOREADER_AUDIT_IOC_ACK, &last);
 	}

@@ -81,6 +81,21 @@ struct br_buf {
 };
 
 /*
+ * Where a session's reference template came from, as the process that
+ * started it declared it (bioreader_session_start.ref_*): checked in form
+ * only (the driver cannot check a card), copied into the SESSION_START
+ * audit record.  Certificate fingerprints: neither biometric nor secret.
+ */
+struct br_session_ref {
+	u32 source;		/* BIOREADER_REF_SOURCE_* */
+	u32 flags;		/* BIOREADER_REF_* */
+	u8 issuer_sha256[sizeof_field(struct bioreader_session_start,
+				      ref_issuer_sha256)];
+	u8 signer_sha256[sizeof_field(struct bioreader_session_start,
+				      ref_signer_sha256)];
+};
+
+/*
  * Everything a running session keeps.  Biometric or secret: wiped as a
  * whole by br_session_wipe() on every path that ends a session.
  */
@@ -97,6 +112,7 @@ struct br_session {
 	u8 key[BRHW_MAC_KEY_SIZE];
 	u32 illum[BRHW_ILLUM_WORDS];
 	char operator_id[BIOREADER_OPERATOR_ID_LEN];
+	struct br_session_ref ref;	/* declared origin of the reference */
 	s32 threshold;		/* Q15 */
 	u32 security_level;
 	u32 frames_required;

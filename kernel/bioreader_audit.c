@@ -20,6 +20,13 @@
  * and fails with -ENOLINK at its timeout.  Every acknowledgment that
  * moves @acked forward wakes the readers' WAIT sleepers and poll().
  *
+ * Records have two sizes (format version 2): a SESSION_START record is
+ * the common 160 bytes followed by struct bioreader_audit_reference, the
+ * declared origin of the session's reference; every other record is the
+ * 160 bytes alone.  Each queue slot holds the larger; read() copies each
+ * record with its own size, packed, and wants a buffer that holds the
+ * largest, so that the next record always fits into an empty one.
+ *
  * Records nobody can refuse (reader added/removed, consumer attached)
  * use a headroom that admission leaves free; should even that run out
  * (many hotplug events while no consumer acknowledges), they are counted
@@ -51,11 +58,26 @@
 #define BR_AUDIT_QLEN_MAX	65536
 /* Slots admission leaves free for records nobody can refuse. */
 #define BR_AUDIT_HEADROOM	16
-/* Records copied to userspace per copy_to_user() in read(). */
+/* Records copied to userspace per copy_to_user() in read(), at most. */
 #define BR_AUDIT_CHUNK		32
+
+/*
+ * One queue slot: a record and, for SESSION_START only (rec.size says
+ * so), its reference block right after it.  No padding between them, so
+ * a record of either size is the first rec.size bytes of its slot.
+ */
+struct br_audit_slot {
+	struct bioreader_audit_record rec;
+	struct bioreader_audit_reference ref;
+};
 
 static_assert(sizeof(struct bioreader_audit_record) ==
 	      BIOREADER_AUDIT_RECORD_SIZE);
+static_assert(offsetof(struct br_audit_slot, ref) ==
+	      BIOREADER_AUDIT_RECORD_SIZE);
+static_assert(sizeof(struct br_audit_slot) ==
+	      BIOREADER_AUDIT_SESSION_START_SIZE);
+static_assert(sizeof(struct br_audit_slot) == BIOREADER_AUDIT_RECORD_MAX);
 
 static unsigned int audit_queue_len = BR_AUDIT_QLEN_DEFAULT;
 module_param(audit_queue_len, uint, 0444);
@@ -64,8 +86,9 @@ MODULE_PARM_DESC(audit_queue_len,
 
 /*
  * The queue.  Records acked+1 .. next_seq-1 are unacknowledged and live
- * in ring[seq % cap]; acked+1 .. delivered have been read by the current
- * consumer.  acked <= delivered < next_seq always, and
+ * in ring[seq % cap], one slot each whatever their size; acked+1 ..
+ * delivered have been read by the current consumer.
+ * acked <= delivered < next_seq always, and
  *
  *	(next_seq - 1 - acked) + reserved <= cap
  *
@@ -77,7 +100,7 @@ MODULE_PARM_DESC(audit_queue_len,
  */
 static DEFINE_SPINLOCK(br_audit_lock);
 static struct {
-	struct bioreader_audit_record *ring;
+	struct br_audit_slot *ring;
 	u32 cap;
 	u32 reserved;		/* slots promised to running sessions */
 	u64 next_seq;
@@ -230,12 +253,16 @@ static bool br_audit_room_locked(u32 n, u32 keep)
 }
 
 /*
- * Number, timestamp and store @r.  Caller holds the lock and made sure
- * there is room (or used a reservation).  Timestamps are taken here so
- * that they never go backwards along the sequence.
+ * Number, timestamp and store @r, with its reference block @ref if it
+ * has one (then r->size says so; else @ref is NULL and the slot's block
+ * is left zero).  Caller holds the lock and made sure there is room (or
+ * used a reservation).  Timestamps are taken here so that they never go
+ * backwards along the sequence.
  */
-static u64 br_audit_put_locked(struct bioreader_audit_record *r)
+static u64 br_audit_put_locked(struct bioreader_audit_record *r,
+			       const struct bioreader_audit_reference *ref)
 {
+	struct br_audit_slot *slot;
 	u64 seq = br_audit.next_seq;
 
 	lockdep_assert_held(&br_audit_lock);
@@ -243,7 +270,12 @@ static u64 br_audit_put_locked(struct bioreader_audit_record *r)
 	r->mono_ns = cpu_to_le64(ktime_get_boottime_ns());
 	r->real_ns = cpu_to_le64(ktime_get_real_ns());
 	r->stream_id = cpu_to_le64(br_audit.stream_id);
-	br_audit.ring[seq % br_audit.cap] = *r;
+	slot = &br_audit.ring[seq % br_audit.cap];
+	slot->rec = *r;
+	if (ref)
+		slot->ref = *ref;
+	else
+		memset(&slot->ref, 0, sizeof(slot->ref));
 	WRITE_ONCE(br_audit.next_seq, seq + 1);
 	return seq;
 }
@@ -255,7 +287,7 @@ static u64 br_audit_emit(struct bioreader_audit_record *r)
 
 	spin_lock(&br_audit_lock);
 	if (br_audit_room_locked(1, 0))
-		seq = br_audit_put_locked(r);
+		seq = br_audit_put_locked(r, NULL);
 	else
 		br_audit.lost++;
 	spin_unlock(&br_audit_lock);
@@ -274,7 +306,7 @@ static int br_audit_emit_admit(struct bioreader_audit_record *r)
 
 	spin_lock(&br_audit_lock);
 	if (br_audit.attached && br_audit_room_locked(1, BR_AUDIT_HEADROOM)) {
-		br_audit_put_locked(r);
+		br_audit_put_locked(r, NULL);
 		ret = 0;
 	}
 	spin_unlock(&br_audit_lock);
@@ -285,7 +317,8 @@ static int br_audit_emit_admit(struct bioreader_audit_record *r)
 
 /* A session's record, in one of the slots it reserved. */
 static u64 br_audit_emit_session(struct br_audit_sess *as,
-				 struct bioreader_audit_record *r)
+				 struct bioreader_audit_record *r,
+				 const struct bioreader_audit_reference *ref)
 {
 	u64 seq;
 
@@ -294,7 +327,7 @@ static u64 br_audit_emit_session(struct br_audit_sess *as,
 	spin_lock(&br_audit_lock);
 	as->resv--;
 	br_audit.reserved--;
-	seq = br_audit_put_locked(r);
+	seq = br_audit_put_locked(r, ref);
 	spin_unlock(&br_audit_lock);
 	wake_up_interruptible(&br_audit_wq);
 	return seq;
@@ -358,17 +391,30 @@ void br_audit_session_start(struct bioreader *br, const struct br_session *s,
 			    u32 timeout_ms)
 {
 	struct br_audit_sess *as = &br_audit_sess[br->index];
+	struct bioreader_audit_reference ref;
 	struct bioreader_audit_record r;
 
 	lockdep_assert_held(&br->lock);
 	br_audit_rec_init(&r, BIOREADER_AUDIT_SESSION_START, br->index,
 			  &as->actor);
 	br_audit_rec_session(&r, s);
+	r.size = cpu_to_le16(sizeof(struct br_audit_slot));
 	r.detail[0] = cpu_to_le32(s->security_level);
 	r.detail[1] = cpu_to_le32(s->frames_required);
 	r.detail[2] = cpu_to_le32(timeout_ms);
 	r.detail[3] = cpu_to_le32(br->policy.flags);
-	br_audit_emit_session(as, &r);
+	/* As declared and validated at SESSION_START; zero if undeclared. */
+	BUILD_BUG_ON(sizeof(ref.issuer_sha256) !=
+		     sizeof(s->ref.issuer_sha256));
+	BUILD_BUG_ON(sizeof(ref.signer_sha256) !=
+		     sizeof(s->ref.signer_sha256));
+	ref.source = cpu_to_le32(s->ref.source);
+	ref.flags = cpu_to_le32(s->ref.flags);
+	memcpy(ref.issuer_sha256, s->ref.issuer_sha256,
+	       sizeof(ref.issuer_sha256));
+	memcpy(ref.signer_sha256, s->ref.signer_sha256,
+	       sizeof(ref.signer_sha256));
+	br_audit_emit_session(as, &r, &ref);
 }
 
 void br_audit_integrity(struct bioreader *br, const struct br_session *s,
@@ -383,7 +429,7 @@ void br_audit_integrity(struct bioreader *br, const struct br_session *s,
 	br_audit_rec_session(&r, s);
 	r.outcome = cpu_to_le32(error);
 	r.detail[0] = cpu_to_le32(s->frames);
-	br_audit_emit_session(as, &r);
+	br_audit_emit_session(as, &r, NULL);
 }
 
 u64 br_audit_session_end(struct bioreader *br, const struct br_session *s,
@@ -401,7 +447,7 @@ u64 br_audit_session_end(struct bioreader *br, const struct br_session *s,
 		br_audit_rec_session(&r, s);
 		r.detail[0] = cpu_to_le32(s->max_failures);
 		r.detail[1] = cpu_to_le32(s->lockout_s);
-		br_audit_emit_session(as, &r);
+		br_audit_emit_session(as, &r, NULL);
 	}
 
 	br_audit_rec_init(&r, BIOREADER_AUDIT_VERDICT, br->index, &as->actor);
@@ -412,7 +458,7 @@ u64 br_audit_session_end(struct bioreader *br, const struct br_session *s,
 	r.flags = cpu_to_le32(flags);
 	r.detail[0] = cpu_to_le32(s->frames);
 	r.detail[1] = cpu_to_le32(s->face_frames);
-	seq = br_audit_emit_session(as, &r);
+	seq = br_audit_emit_session(as, &r, NULL);
 
 	br_audit_unreserve(as);
 	memset(&as->actor, 0, sizeof(as->actor));
@@ -524,7 +570,7 @@ static int br_audit_open(struct inode *inode, struct file *file)
 		r.detail[2] = br_audit_u32(lost);
 		if (br_audit_room_locked(1, 0)) {
 			br_audit.lost_reported = br_audit.lost;
-			br_audit_put_locked(&r);
+			br_audit_put_locked(&r, NULL);
 		} else {
 			br_audit.lost++;
 		}
@@ -546,16 +592,34 @@ static int br_audit_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Size of the record in @slot: 160, or 232 for SESSION_START, as
+ * br_audit_rec_init() and br_audit_session_start() set it.
+ */
+static size_t br_audit_slot_size(const struct br_audit_slot *slot)
+{
+	return le16_to_cpu(slot->rec.size);
+}
+
+/*
+ * As many whole records as fit in @count bytes, oldest first, packed:
+ * each takes its own size.  @count must hold the largest record
+ * (BIOREADER_AUDIT_RECORD_MAX), else -EINVAL whatever is queued: so the
+ * rule does not depend on what comes next, and a read into an empty
+ * buffer always takes at least the next record (no consumer can be
+ * stuck behind a record its buffer cannot hold).
+ */
 static ssize_t br_audit_read(struct file *file, char __user *buf,
 			     size_t count, loff_t *ppos)
 {
-	struct bioreader_audit_record *bounce;
-	size_t want = count / BR_AUDIT_RECSZ, done = 0;
+	u8 *bounce;
+	size_t done = 0;
 	ssize_t ret = 0;
 
-	if (!want)
+	if (count < BIOREADER_AUDIT_RECORD_MAX)
 		return -EINVAL;
-	bounce = kmalloc_array(BR_AUDIT_CHUNK, BR_AUDIT_RECSZ, GFP_KERNEL);
+	bounce = kmalloc_array(BR_AUDIT_CHUNK, sizeof(struct br_audit_slot),
+			       GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
 	if (mutex_lock_interruptible(&br_audit_read_lock)) {
@@ -563,26 +627,36 @@ static ssize_t br_audit_read(struct file *file, char __user *buf,
 		return -EINTR;
 	}
 
-	while (done < want) {
-		u64 from, unread;
-		u32 i, n;
+	for (;;) {
+		size_t len = 0, sz;
+		u64 from;
+		u32 n = 0;
 
 		/* Copied out under the lock: acks may free the slots. */
 		spin_lock(&br_audit_lock);
 		from = br_audit.delivered + 1;
-		unread = br_audit.next_seq - from;
-		n = min_t(u64, unread, want - done);
-		n = min_t(u32, n, BR_AUDIT_CHUNK);
-		for (i = 0; i < n; i++) {
-			bounce[i] = br_audit.ring[(from + i) % br_audit.cap];
-			memcpy(bounce[i].boot_id, br_audit.boot_id.b,
-			       sizeof(bounce[i].boot_id));
+		while (n < BR_AUDIT_CHUNK && from + n < br_audit.next_seq) {
+			const struct br_audit_slot *slot =
+				&br_audit.ring[(from + n) % br_audit.cap];
+			struct bioreader_audit_record *r;
+
+			sz = br_audit_slot_size(slot);
+			if (sz > count - done - len)
+				break;	/* the next one does not fit */
+			memcpy(bounce + len, slot, sz);
+			r = (struct bioreader_audit_record *)(bounce + len);
+			memcpy(r->boot_id, br_audit.boot_id.b,
+			       sizeof(r->boot_id));
+			len += sz;
+			n++;
 		}
 		spin_unlock(&br_audit_lock);
 
 		if (!n) {
+			/* Unread records that do not fit: for the next read. */
 			if (done)
 				break;
+			/* An empty buffer holds any record: nothing unread. */
 			if (file->f_flags & O_NONBLOCK) {
 				ret = -EAGAIN;
 				break;
@@ -594,8 +668,7 @@ static ssize_t br_audit_read(struct file *file, char __user *buf,
 			}
 			continue;
 		}
-		if (copy_to_user(buf + done * BR_AUDIT_RECSZ, bounce,
-				 n * BR_AUDIT_RECSZ)) {
+		if (copy_to_user(buf + done, bounce, len)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -603,12 +676,12 @@ static ssize_t br_audit_read(struct file *file, char __user *buf,
 		spin_lock(&br_audit_lock);
 		WRITE_ONCE(br_audit.delivered, from + n - 1);
 		spin_unlock(&br_audit_lock);
-		done += n;
+		done += len;
 	}
 
 	mutex_unlock(&br_audit_read_lock);
 	kfree(bounce);
-	return done ? done * BR_AUDIT_RECSZ : ret;
+	return done ? done : ret;
 }
 
 static __poll_t br_audit_poll(struct file *file, poll_table *wait)
@@ -759,7 +832,7 @@ int br_audit_init(void)
 		pr_warn("audit_queue_len %u out of range, using %u\n",
 			audit_queue_len, cap);
 	audit_queue_len = cap;
-	br_audit.ring = kvcalloc(cap, BR_AUDIT_RECSZ, GFP_KERNEL);
+	br_audit.ring = kvcalloc(cap, sizeof(*br_audit.ring), GFP_KERNEL);
 	if (!br_audit.ring)
 		return -ENOMEM;
 	br_audit.cap = cap;

@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "bioreader.h"
@@ -89,6 +90,36 @@ static bool br_operator_id_valid(const char *id)
 	return true;
 }
 
+/*
+ * The declared origin of the reference (version 1 of the struct; a
+ * version-0 caller's missing tail reads as zero, that is NONE).  Only
+ * its form can be checked: the driver has no card to verify.
+ */
+static int br_ref_check(const struct bioreader_session_start *req)
+{
+	bool issuer = memchr_inv(req->ref_issuer_sha256, 0,
+				 sizeof(req->ref_issuer_sha256));
+	bool signer = memchr_inv(req->ref_signer_sha256, 0,
+				 sizeof(req->ref_signer_sha256));
+
+	switch (req->ref_source) {
+	case BIOREADER_REF_SOURCE_NONE:
+		/* Nothing declared: nothing else may be either. */
+		if (req->ref_flags || issuer || signer)
+			return -EINVAL;
+		return 0;
+	case BIOREADER_REF_SOURCE_ICAO_PA:
+		if (req->ref_flags & ~BIOREADER_REF_FLAGS_ALL)
+			return -EINVAL;
+		/* A CSCA and a Document Signer vouched for it: name both. */
+		if (!issuer || !signer)
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int br_ioc_session_start(struct br_file *f, void __user *uarg,
 				size_t usize)
 {
@@ -110,6 +141,9 @@ static int br_ioc_session_start(struct br_file *f, void __user *uarg,
 		return -EINVAL;
 	if (!br_operator_id_valid(req.operator_id))
 		return -EINVAL;
+	ret = br_ref_check(&req);
+	if (ret)
+		return ret;
 	if (!req.template_len)
 		return -EINVAL;
 	if (req.template_len > BIOREADER_TEMPLATE_MAX)

@@ -217,6 +217,13 @@ int br_session_start(struct br_file *f,
 	s->ref_hash = hash;
 	s->tpl = *t;
 	memcpy(s->operator_id, req->operator_id, sizeof(s->operator_id));
+	/* Validated by the ioctl code: form only, see br_ref_check(). */
+	s->ref.source = req->ref_source;
+	s->ref.flags = req->ref_flags;
+	memcpy(s->ref.issuer_sha256, req->ref_issuer_sha256,
+	       sizeof(s->ref.issuer_sha256));
+	memcpy(s->ref.signer_sha256, req->ref_signer_sha256,
+	       sizeof(s->ref.signer_sha256));
 	level = max(req->security_level, br->policy.security_level);
 	s->security_level = level;
 	s->threshold = bio_match_threshold(level);
@@ -253,8 +260,9 @@ int br_session_start(struct br_file *f,
 	*session_id = s->id;
 	br_audit_session_start(br, s, timeout_ms);
 	dev_dbg(&br->dev,
-		"session %llu started: operator %s level %u frames %u timeout %u ms\n",
-		s->id, s->operator_id, level, s->frames_required, timeout_ms);
+		"session %llu started: operator %s level %u frames %u timeout %u ms reference source %u\n",
+		s->id, s->operator_id, level, s->frames_required, timeout_ms,
+		s->ref.source);
 out:
 	mutex_unlock(&br->lock);
 	kfree_sensitive(t);

@@ -35,8 +35,10 @@
 #        default       the default kernel only
 #   6b. ID card over USB: tests/vm/card-suite.sh, one VM boot with a USB
 #      CCID reader (QEMU usb-ccid) whose card is the VSCard emulator
-#      (tests/emu/vscard-card) on the host: t_card_usb over libusb and
-#      a pcscd + libccid cross-check; SKIPs when QEMU lacks usb-ccid
+#      (tests/emu/vscard-card) on the host: t_card_usb over libusb (the
+#      reader unplugged mid-command at its end), a pcscd + libccid
+#      cross-check, t_card_chip (ICAO documents from tests/emu/card-issue,
+#      read and verified through lib/idcard); SKIPs when QEMU lacks usb-ccid
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
 #      them (root; it changes the machine for a few minutes, then

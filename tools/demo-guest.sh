@@ -6,6 +6,14 @@
 # card of person 42: person 42 (MATCH), an impostor (NO MATCH), then a
 # print, a screen replay and a mask of person 42 (ATTACK, each with its
 # class); print the verdicts and the reader's statistics, clean up.
+# With CARD_DIR (tests/emu/card-issue's directory; demo.sh gives it when
+# QEMU has the USB smart-card reader), the card is the emulated chip in
+# the USB reader: `bioctl card verify` waits for it, reads it (BAC, Secure
+# Messaging), proves it genuine (Passive Authentication against the test
+# CSCA) and hands its template to the reader, every time.  Without, the
+# card's template is a file (`bioctl template`, `bioctl verify`).
+#
+# Usage: demo-guest.sh [CARD_DIR]
 # The audit consumer is the daemon bioflowd with the TPM root signer
 # when a TPM is present: at the end it is stopped, its log verified with
 # bioflow-verify and the latest checkpoint printed.  Without a TPM, or if
@@ -14,6 +22,7 @@
 
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CARD=${1:-}
 export PATH="$ROOT/build:$PATH"
 NAME=demo
 WORK=$(mktemp -d)
@@ -180,8 +189,23 @@ NODE=$(echo "$out" | sed -n 's/.*node \(\/dev\/bioreader[0-9]*\).*/\1/p')
 [ -n "$NODE" ] || { echo "no reader node found" >&2; exit 1; }
 run bioctl info -d "$NODE" || exit 1
 
-say "The ID card: template of simulated person 42"
-run bioctl template --identity 42 -o "$WORK/card-42.tpl" || exit 1
+if [ -n "$CARD" ]; then
+	say "The ID card: the chip of simulated person 42's card, in a USB reader"
+	modprobe xhci_pci 2>/dev/null
+	run bioctl card info --wait 20000 --no-power || exit 1
+	# The MRZ printed on the card (the BAC key): in a kiosk an OCR reads
+	# it; it is personal data, so bioctl takes it from a file.
+	(. "$CARD/docs/genuine-photo/info" && printf '%s\n' "$MRZ_INFO") >"$WORK/mrz"
+	echo
+	echo "bioctl card verify reads the card every time: Basic Access Control with"
+	echo "the MRZ, EF.COM, EF.SOD, DG1 and DG2 under Secure Messaging, Passive"
+	echo "Authentication against the test country's CSCA ($CARD/csca), DG1"
+	echo "against the MRZ; then the template in DG2 goes to the reader, with the"
+	echo "CSCA's and the Document Signer's fingerprints for the audit record."
+else
+	say "The ID card: template of simulated person 42"
+	run bioctl template --identity 42 -o "$WORK/card-42.tpl" || exit 1
+fi
 echo
 echo "Every check below presents this card; only what stands in front of"
 echo "the reader changes. The policy is the default one: security level"
@@ -192,8 +216,14 @@ echo "follows a random illumination pattern drawn for the session."
 # the exit status and the verdict text go to $WORK/LABEL.rc and .out.
 verify() {
 	run bioctl sim scene $NAME "$2" || exit 1
-	run bioctl verify -d "$NODE" -t "$WORK/card-42.tpl" -o kiosk-01 \
-		| tee "$WORK/$1.out"
+	if [ -n "$CARD" ]; then
+		run bioctl card verify -d "$NODE" -o kiosk-01 --csca "$CARD/csca" \
+			--crl "$CARD/crl" --mrz "$WORK/mrz" --card-wait 120000 \
+			| tee "$WORK/$1.out"
+	else
+		run bioctl verify -d "$NODE" -t "$WORK/card-42.tpl" -o kiosk-01 \
+			| tee "$WORK/$1.out"
+	fi
 	echo "${PIPESTATUS[0]}" >"$WORK/$1.rc"
 }
 

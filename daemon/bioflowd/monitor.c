@@ -169,6 +169,8 @@ static void add_event(struct monitor *m, u32 event, u32 d1, u32 d2, u32 d3, u32 
 		return;
 	}
 	r = m->rec[m->nrec++];
+	/* The current format version; like every record but SESSION_START,
+	 * a DAEMON record is the 160 bytes alone. */
 	memset(r, 0, BIOREADER_AUDIT_RECORD_SIZE);
 	bfl_put_le32(r + OFF(magic), BIOREADER_AUDIT_MAGIC);
 	r[OFF(version)] = BIOREADER_AUDIT_VERSION;

@@ -4,7 +4,8 @@
  * that bioflowd writes and bioflow-verify checks.  docs/log-format.md
  * describes every format in here.
  *
- *   record.c     audit record parsing and validation (160-byte records)
+ *   record.c     audit record parsing and validation (versions 1 and 2:
+ *                160 bytes, 232 for a version-2 SESSION_START)
  *   merkle.c     RFC 9162 section 2.1 tree hashing, inclusion and
  *                consistency proofs (generation and verification)
  *   note.c       C2SP signed notes: parse, sign, verify, key IDs
@@ -71,6 +72,7 @@ static inline void bfl_put_le64(void *p, u64 v)
 
 #define BFL_HASH_SIZE		32
 #define BFL_RECORD_MIN		160	/* BIOREADER_AUDIT_RECORD_SIZE */
+#define BFL_RECORD_REF_SIZE	232	/* a SESSION_START with its reference */
 #define BFL_RECORD_MAX		4096	/* later record versions may grow */
 /* A signed note read from a file: a checkpoint, perhaps with others'
  * cosignatures (note.c says why this size). */
@@ -150,13 +152,32 @@ struct bfl_record {
 	u32 detail[6];
 	/* boot_id || stream_id (little-endian): the unit kernel seq counts in */
 	u8 stream[BFL_STREAM_SIZE];
+	/* A SESSION_START of version 2 on carries struct
+	 * bioreader_audit_reference: where the session's reference template
+	 * came from, as the process that started it declared it. */
+	bool has_ref;
+	u32 ref_source;		/* BIOREADER_REF_SOURCE_* */
+	u32 ref_flags;		/* BIOREADER_REF_* */
+	u8 ref_issuer[BFL_HASH_SIZE];	/* SHA-256 of the CSCA certificate */
+	u8 ref_signer[BFL_HASH_SIZE];	/* SHA-256 of the DS certificate */
 };
 
 /* Parse the record at buf (avail bytes there).  Returns its size (> 0)
- * or -EBADMSG (bad magic/version/size/field), -ENODATA (avail too short). */
+ * or -EBADMSG (bad magic/version/size/field), -ENODATA (avail too short).
+ * Versions 1 and 2 are checked in full; a later version by the rules
+ * they share (it may only append fields). */
 int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 		     struct bfl_err *e);
 const char *bfl_record_type_name(u32 type);
+/* "none", "icao-pa", or "unknown" for a BIOREADER_REF_SOURCE_*. */
+const char *bfl_ref_source_name(u32 source);
+/* For a record with a reference block: "ref_source=icao-pa ref_flags=0x5
+ * ref_issuer_sha256=<64 hex> ref_signer_sha256=<64 hex>"; else "".
+ * out needs BFL_REF_TEXT_MAX bytes for all of it. */
+#define BFL_REF_TEXT_MAX	256
+void bfl_record_ref_text(const struct bfl_record *r, char *out, size_t cap);
+/* Lower-case hex of n bytes; out needs 2 * n + 1 bytes. */
+void bfl_hex(const u8 *in, size_t n, char *out);
 /* True for records the kernel numbers (all but BIOREADER_AUDIT_DAEMON). */
 bool bfl_record_is_kernel(const struct bfl_record *r);
 /* "boot 1a2b3c4d seq 42 VERDICT reader 0 session 7" */

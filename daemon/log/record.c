@@ -3,20 +3,87 @@
  * Audit records (uapi/linux/bioreader_audit.h): parse and validate one
  * record from untrusted bytes.  The log stores records exactly as the
  * kernel produced them; this is the only place that looks inside.
+ *
+ * Format versions (docs/audit-records.md):
+ *   1  every record 160 bytes (stores written before version 2 hold
+ *      them, and must still verify);
+ *   2  a SESSION_START record is 232 bytes, the 160 followed by struct
+ *      bioreader_audit_reference; every other record 160 bytes.
+ * A later version may only append fields: it is accepted by the rules
+ * the two share, with its SESSION_START at least 232 bytes.
  */
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/bioreader.h>
 #include <linux/bioreader_audit.h>
 
 #include "bflog.h"
 
 _Static_assert(sizeof(struct bioreader_audit_record) == BFL_RECORD_MIN,
 	       "audit record size");
+_Static_assert(BIOREADER_AUDIT_SESSION_START_SIZE == BFL_RECORD_REF_SIZE &&
+	       BFL_RECORD_MIN + sizeof(struct bioreader_audit_reference) ==
+	       BFL_RECORD_REF_SIZE, "SESSION_START record size");
 
 #define OFF(f) offsetof(struct bioreader_audit_record, f)
+#define ROFF(f) (BFL_RECORD_MIN + offsetof(struct bioreader_audit_reference, f))
+
+static bool all_zero(const u8 *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* The size a record of this version and type must have (0: any, by the
+ * shared rules). */
+static u32 size_wanted(u32 version, u32 type)
+{
+	if (version == 1)
+		return BFL_RECORD_MIN;
+	if (version == 2)
+		return type == BIOREADER_AUDIT_SESSION_START ? BFL_RECORD_REF_SIZE :
+							       BFL_RECORD_MIN;
+	return 0;
+}
+
+/* The reference block: the rules the driver applies at SESSION_START. */
+static int parse_ref(const u8 *buf, struct bfl_record *r, struct bfl_err *e)
+{
+	bool issuer, signer;
+
+	r->has_ref = true;
+	r->ref_source = bfl_get_le32(buf + ROFF(source));
+	r->ref_flags = bfl_get_le32(buf + ROFF(flags));
+	memcpy(r->ref_issuer, buf + ROFF(issuer_sha256), BFL_HASH_SIZE);
+	memcpy(r->ref_signer, buf + ROFF(signer_sha256), BFL_HASH_SIZE);
+	issuer = !all_zero(r->ref_issuer, BFL_HASH_SIZE);
+	signer = !all_zero(r->ref_signer, BFL_HASH_SIZE);
+	switch (r->ref_source) {
+	case BIOREADER_REF_SOURCE_NONE:
+		if (r->ref_flags || issuer || signer)
+			return bfl_errf(e, -EBADMSG,
+					"reference source none with %s",
+					r->ref_flags ? "flags" : "a fingerprint");
+		return 0;
+	case BIOREADER_REF_SOURCE_ICAO_PA:
+		if (r->ref_flags & ~(u32)BIOREADER_REF_FLAGS_ALL)
+			return bfl_errf(e, -EBADMSG, "unknown reference flags 0x%x",
+					r->ref_flags & ~(u32)BIOREADER_REF_FLAGS_ALL);
+		if (!issuer || !signer)
+			return bfl_errf(e, -EBADMSG,
+					"reference source icao-pa without the %s fingerprint",
+					!issuer ? "issuer (CSCA)" : "signer (DS)");
+		return 0;
+	default:
+		return bfl_errf(e, -EBADMSG, "unknown reference source %u",
+				r->ref_source);
+	}
+}
 
 int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 		     struct bfl_err *e)
@@ -34,7 +101,7 @@ int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 	r->version = buf[OFF(version)] | (u32)buf[OFF(version) + 1] << 8;
 	size = buf[OFF(size)] | (u32)buf[OFF(size) + 1] << 8;
 	r->size = size;
-	if (r->version < BIOREADER_AUDIT_VERSION)
+	if (r->version < 1)
 		return bfl_errf(e, -EBADMSG, "bad record version %u", r->version);
 	if (size < BFL_RECORD_MIN || size > BFL_RECORD_MAX || size % 8)
 		return bfl_errf(e, -EBADMSG, "bad record size %u", size);
@@ -66,6 +133,19 @@ int bfl_record_parse(const u8 *buf, size_t avail, struct bfl_record *r,
 	if (r->type < BIOREADER_AUDIT_SESSION_START ||
 	    r->type > BIOREADER_AUDIT_DAEMON)
 		return bfl_errf(e, -EBADMSG, "unknown record type %u", r->type);
+	if (size_wanted(r->version, r->type) &&
+	    size != size_wanted(r->version, r->type))
+		return bfl_errf(e, -EBADMSG, "version-%u %s record of %u bytes, not %u",
+				r->version, bfl_record_type_name(r->type), size,
+				size_wanted(r->version, r->type));
+	if (r->version >= 2 && r->type == BIOREADER_AUDIT_SESSION_START) {
+		if (size < BFL_RECORD_REF_SIZE)
+			return bfl_errf(e, -EBADMSG,
+					"version-%u SESSION_START record of %u bytes, under %u",
+					r->version, size, BFL_RECORD_REF_SIZE);
+		if (parse_ref(buf, r, e))
+			return -EBADMSG;
+	}
 	if (bfl_record_is_kernel(r) && r->seq == 0)
 		return bfl_errf(e, -EBADMSG, "kernel record with seq 0");
 	if (bfl_record_is_kernel(r) && r->stream_id == 0)
@@ -104,6 +184,45 @@ const char *bfl_record_type_name(u32 type)
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
 		return names[type];
 	return "UNKNOWN";
+}
+
+const char *bfl_ref_source_name(u32 source)
+{
+	switch (source) {
+	case BIOREADER_REF_SOURCE_NONE:
+		return "none";
+	case BIOREADER_REF_SOURCE_ICAO_PA:
+		return "icao-pa";
+	default:
+		return "unknown";
+	}
+}
+
+void bfl_hex(const u8 *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+void bfl_record_ref_text(const struct bfl_record *r, char *out, size_t cap)
+{
+	char issuer[2 * BFL_HASH_SIZE + 1], signer[2 * BFL_HASH_SIZE + 1];
+
+	if (!cap)
+		return;
+	out[0] = 0;
+	if (!r->has_ref)
+		return;
+	bfl_hex(r->ref_issuer, BFL_HASH_SIZE, issuer);
+	bfl_hex(r->ref_signer, BFL_HASH_SIZE, signer);
+	snprintf(out, cap, "ref_source=%s ref_flags=%#x ref_issuer_sha256=%s ref_signer_sha256=%s",
+		 bfl_ref_source_name(r->ref_source), r->ref_flags, issuer, signer);
 }
 
 void bfl_stream_hex(const u8 stream[BFL_STREAM_SIZE], char out[50])

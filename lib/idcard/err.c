@@ -25,6 +25,7 @@ const char *idc_strerror(int err)
 	case IDC_ERR_SM:		return "secure messaging response malformed";
 	case IDC_ERR_BAC:		return "basic access control failed";
 	case IDC_ERR_NO_TEMPLATE:	return "no reader template in DG2";
+	case IDC_ERR_MRZ_MISMATCH:	return "DG1's MRZ is not the document's whose MRZ opened the chip";
 	case IDC_ERR_PA_MALFORMED:	return "PA: security object malformed";
 	case IDC_ERR_PA_SIGNATURE:	return "PA: bad signature";
 	case IDC_ERR_PA_UNKNOWN_CSCA:	return "PA: unknown CSCA";

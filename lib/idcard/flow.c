@@ -20,6 +20,32 @@ void idc_result_wipe(struct idc_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/*
+ * DG1 (authentic once PA passed) must hold the MRZ whose key opened the
+ * chip: BAC proves only that the chip knows that key, PA only that the
+ * files were issued.  Without this, a chip answering BAC for one
+ * document could serve another genuine document's files (a relay or a
+ * mixed-up clone), and the kiosk would verify the holder against a face
+ * whose printed card it never saw.
+ */
+static int dg1_is_this_document(const struct idc_doc *doc,
+				const char mrz_info[IDC_MRZ_INFO_LEN])
+{
+	char dg1_info[IDC_MRZ_INFO_LEN];
+	const uint8_t *mrz;
+	size_t len;
+	int r;
+
+	r = idc_parse_dg1(doc->ef[IDC_EF_DG1].data, doc->ef[IDC_EF_DG1].len,
+			  &mrz, &len);
+	if (!r)
+		r = idc_mrz_info_from_mrz((const char *)mrz, len, dg1_info);
+	if (!r && !idc_mrz_info_equal(dg1_info, mrz_info))
+		r = IDC_ERR_MRZ_MISMATCH;
+	OPENSSL_cleanse(dg1_info, sizeof(dg1_info));
+	return r;
+}
+
 int idc_read_verified(idc_transmit_fn tx, void *ctx,
 		      const char mrz_info[IDC_MRZ_INFO_LEN],
 		      const struct idc_trust *trust, struct idc_result *res)
@@ -38,6 +64,8 @@ int idc_read_verified(idc_transmit_fn tx, void *ctx,
 	if (r)
 		return r;
 	r = idc_pa_verify(trust, &doc, &res->pa);
+	if (!r)
+		r = dg1_is_this_document(&doc, mrz_info);
 	if (!r)
 		r = idc_dg2_template(doc.ef[IDC_EF_DG2].data, doc.ef[IDC_EF_DG2].len,
 				     &tpl, &len);

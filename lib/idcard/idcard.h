@@ -46,6 +46,7 @@ enum {
 	IDC_ERR_SM		= -14,	/* a response's SM objects are wrong */
 	IDC_ERR_BAC		= -15,	/* mutual authentication failed */
 	IDC_ERR_NO_TEMPLATE	= -16,	/* DG2 holds no reader template */
+	IDC_ERR_MRZ_MISMATCH	= -17,	/* DG1's MRZ is not the one that opened the chip */
 	IDC_ERR_PA_MALFORMED	= -20,	/* EF.SOD not a valid Security Object */
 	IDC_ERR_PA_SIGNATURE	= -21,	/* the SOD's signature is wrong */
 	IDC_ERR_PA_UNKNOWN_CSCA	= -22,	/* DS not issued by a trusted CSCA */
@@ -158,6 +159,25 @@ struct idc_mrz_key {
 	char expiry_cd;
 };
 int idc_mrz_info(const struct idc_mrz_key *k, char out[IDC_MRZ_INFO_LEN]);
+
+/*
+ * The MRZ information out of a whole MRZ (mrz.c): @mrz is the zone's
+ * lines concatenated without line breaks, TD1 (90 characters), TD2 (72)
+ * or TD3 (88), as DG1 holds it or an OCR reads it off the document.
+ * Every character and check digit is checked (IDC_ERR_MRZ).
+ */
+int idc_mrz_info_from_mrz(const char *mrz, size_t len,
+			  char out[IDC_MRZ_INFO_LEN]);
+/*
+ * The MRZ information from text a kiosk was given: either the 24
+ * characters of the MRZ information themselves, or a whole MRZ (above).
+ * Spaces, tabs and line breaks are ignored; every check digit is checked.
+ */
+int idc_mrz_info_parse(const char *text, size_t len,
+		       char out[IDC_MRZ_INFO_LEN]);
+/* Constant-time comparison of two MRZ informations: 1 when equal. */
+int idc_mrz_info_equal(const char a[IDC_MRZ_INFO_LEN],
+		       const char b[IDC_MRZ_INFO_LEN]);
 
 /* K_seed: the first 16 bytes of SHA-1 over the MRZ information. */
 int idc_bac_kseed(const char *mrz_info, size_t len, uint8_t kseed[16]);
@@ -329,6 +349,9 @@ struct idc_trust;
 int idc_trust_load(struct idc_trust **out, const char *csca_dir,
 		   const char *crl_dir);
 void idc_trust_free(struct idc_trust *t);
+
+/* 1 when the store holds CRLs: every Document Signer is checked against one. */
+int idc_trust_checks_crls(const struct idc_trust *t);
 
 /* Verification time (seconds since the epoch) instead of now; for tests. */
 void idc_trust_set_time(struct idc_trust *t, int64_t when);

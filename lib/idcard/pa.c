@@ -52,6 +52,11 @@ void idc_trust_set_time(struct idc_trust *t, int64_t when)
 					   (time_t)when);
 }
 
+int idc_trust_checks_crls(const struct idc_trust *t)
+{
+	return t && t->ncrls > 0;
+}
+
 /* Certificates (@crl 0) or CRLs (@crl 1) of one PEM or DER file. */
 static int load_file(struct idc_trust *t, const char *path, int crl)
 {

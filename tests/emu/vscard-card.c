@@ -12,10 +12,12 @@
  * 0.0.2), adds its reader (ReaderAdd), inserts the card (ATR), and answers
  * every APDU the guest sends (APDU) as a T=0 card would answer a TPDU.
  * Flush is answered with FlushComplete; Init and Error from QEMU are
- * logged.
+ * logged.  (What QEMU calls an APDU is, with its TPDU-level usb-ccid, a
+ * T=0 TPDU.)
  *
- * The card: a small ISO/IEC 7816-4 file system (for now; the document
- * layer's card model plugs in here later):
+ * The card is one of two kinds, and "load" switches between them:
+ *
+ * File-system mode (--files DIR): a small ISO/IEC 7816-4 file system --
  *   SELECT by DF name (the eMRTD application, A0 00 00 02 47 10 01) and by
  *     file identifier (P1 00 or 02; 3F00 is the MF), with FCI/FCP through
  *     61xx unless P2 says "no response data";
@@ -25,10 +27,21 @@
  *     (a response longer than T=0's 256 bytes, as ISO/IEC 7816-3 12.2.3
  *     allows for an extended Le);
  *   GET RESPONSE, GET CHALLENGE; 6D00, 6E00, 6700, 6A82, 6986, 6B00.
- * The files are read from a directory at start: a file named by four hex
- * digits (optionally with ".bin") is the EF of that identifier, reachable
- * in the application and the MF; its short EF identifier is the low five
- * bits of the identifier (eMRTD convention).
+ * The files are read from a directory: a file named by four hex digits
+ * (optionally with ".bin") is the EF of that identifier, reachable in the
+ * application and the MF; its short EF identifier is the low five bits of
+ * the identifier (eMRTD convention).
+ *
+ * Chip mode (--chip DOCDIR): an ICAO Doc 9303 chip, the in-process chip
+ * of the unit tests (tests/unit/lib/card_model.c: BAC, Secure Messaging,
+ * SELECT and READ BINARY of EF.COM, EF.SOD, DG1, DG2), serving a document
+ * that tests/emu/card-issue wrote: DOCDIR holds 011E, 011D, 0101, 0102 and
+ * "info" (MRZ_INFO='...', the BAC key).  The chip answers APDUs; this
+ * program stays the T=0 layer around it (tests/unit/lib/t0_card.c): a
+ * TPDU with data goes to the chip with Le 00 added, response data come
+ * back through 61xx and GET RESPONSE, the last piece ending in the chip's
+ * status word; a case-2 TPDU with the wrong P3 gets 6Cxx.  A chip that
+ * gives no answer (fault silent) holds back 6F00 for 3 s, busy meanwhile.
  *
  * Control, from a FIFO (--control PATH, one command a line) and, with
  * --test-control, in-band from the guest (CLA 80 INS EC, the command text
@@ -42,10 +55,42 @@
  *   truncate                    cut the next response to its first byte
  *   sw XXXX                     answer the next APDU with SW XXXX alone
  *   chain on|off                --t0-chain at run time
+ *   load PATH [MS]              another card: 250 ms after the answer to
+ *                               this command the card is pulled, and MS
+ *                               ms later (default 500) PATH's card goes
+ *                               in -- a document directory (chip mode)
+ *                               or a directory of files; PATH is taken
+ *                               under --docs DIR unless it starts with /
+ *   fault NAME [FID]            chip mode: a fresh chip of the document
+ *                               with a fault on the file FID (four hex
+ *                               digits; none: the first it applies to),
+ *                               card_model_set_fault: wrong-mac, truncate
+ *                               (READ BINARY's protected answer cut in
+ *                               half), 6982, 6988 (READ BINARY), 6a82
+ *                               (SELECT), file-short (the file 16 bytes
+ *                               shorter than its TLV says),
+ *                               bad-cryptogram (BAC), silent (no answer
+ *                               to READ BINARY), none
+ *   max-read N                  chip mode: at most N bytes per READ
+ *                               BINARY answer (0: no limit)
+ *   unplug-after N [MS]         answer N more APDUs, then, instead of
+ *                               answering the next one, unplug the reader:
+ *                               ReaderRemove, then device_del of QEMU's
+ *                               usb-ccid (id "ccid") over QEMU's QMP
+ *                               socket (--qemu-monitor), so the guest's
+ *                               pending command sees the device go (see
+ *                               unplug()); plug it in again after MS ms
+ *                               (0 or none: stays out)
+ *   replug                      device_add of the reader ("ccid" on bus
+ *                               "xhci.0") and its card ("ccid-card",
+ *                               chardev "ccidcard", bus "ccid.0"), then
+ *                               ReaderAdd and the ATR (from the FIFO: the
+ *                               guest has no reader to send it over)
  *   quit
  * Every line of what happens goes to stderr (or --log FILE).
  *
- * Usage: vscard-card --socket PATH --files DIR [--control FIFO]
+ * Usage: vscard-card --socket PATH (--files DIR | --chip DOCDIR)
+ *                    [--docs DIR] [--control FIFO] [--qemu-monitor SOCKET]
  *                    [--no-card] [--t0-chain] [--test-control] [--log FILE]
  */
 #define _GNU_SOURCE
@@ -67,6 +112,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <limits.h>
+
+#include "../unit/lib/card_model.h"
+#include "../unit/lib/t0_card.h"
 
 /* VSCard message types and error codes (the protocol, as QEMU speaks it). */
 enum {
@@ -77,9 +126,24 @@ enum {
 #define VSC_VERSION	2u		/* 0.0.2: major 11 bits, middle 11, minor 10 */
 #define VSC_MAX_PAYLOAD	65536
 #define READER_ID	0
+#define READER_NAME	"bioreader VSCard card"
 
 #define MAX_FILES	64
 #define MAX_FILE_SIZE	32767		/* offsets are 15 bits */
+/* A chip that gives no answer (fault silent): the answer 6F00 is held
+ * back this long, as with "silence MS", so the card is busy meanwhile */
+#define CHIP_SILENT_MS	3000
+/* load: the card is pulled this long after the answer to the command (QEMU
+ * drops an answer the guest has not fetched yet when the card goes), and
+ * stays out this long (default) before the new one goes in */
+#define LOAD_DELAY_MS	250
+#define LOAD_GAP_MS	500
+/* QEMU's ids of the reader, its card, the card's chardev and the USB bus
+ * (tests/vm/qemu/run.sh --ccid) */
+#define QEMU_READER_ID	"ccid"
+#define QEMU_CARD_ID	"ccid-card"
+#define QEMU_CHARDEV	"ccidcard"
+#define QEMU_USB_BUS	"xhci.0"
 
 static const uint8_t AID_EMRTD[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
 /* T=0 only (no TD1, so no TCK), TA1 = 11 (Fi 372, Di 1); historical bytes:
@@ -126,8 +190,24 @@ static struct {
 	int sw_next;			/* -1: none */
 	unsigned long apdus;
 	bool quit;
+	/* chip mode: a document served by the in-process chip */
+	bool chip;
+	struct card_doc doc;
+	struct card_model *model;
+	struct t0_card t0;
+	char docs[PATH_MAX];		/* where "load NAME" looks */
+	char load_path[2 * PATH_MAX];	/* a load waiting for its answer to go */
+	long load_gap_ms;
+	long long load_at;		/* 0: none */
+	/* the reader unplugged over QEMU's monitor */
+	const char *qmp;
+	long unplug_after;		/* -1: off */
+	long replug_ms;
+	long long replug_at;		/* 0: none */
+	long long unplug_at;		/* ReaderRemove sent; device_del due */
+	bool unplugged;
 } E = { .lfd = -1, .cfd = -1, .ctl = -1, .cur = -1, .remove_after = -1,
-	.sw_next = -1, .want_card = true };
+	.sw_next = -1, .want_card = true, .unplug_after = -1 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -166,6 +246,18 @@ static void hexdump(char *out, size_t cap, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------------- files */
 
+static void free_files(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < E.nfiles; i++)
+		free(E.files[i].data);
+	memset(E.files, 0, sizeof(E.files));
+	E.nfiles = 0;
+	E.cur = -1;
+}
+
+/* The files of @dir, in place of those served so far. */
 static int load_files(const char *dir)
 {
 	struct dirent *d;
@@ -175,6 +267,7 @@ static int load_files(const char *dir)
 		say("cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	free_files();
 	while ((d = readdir(dp))) {
 		char path[4096], *end;
 		unsigned long fid;
@@ -278,6 +371,7 @@ static void card_insert(void)
 	E.app_selected = false;
 	E.cur = -1;
 	E.pend_len = E.pend_off = 0;
+	t0_card_reset(&E.t0);
 	say("card inserted (ATR, %zu bytes)", sizeof(ATR));
 	send_msg(VSC_ATR, ATR, sizeof(ATR));
 }
@@ -288,8 +382,274 @@ static void card_remove(void)
 	E.late_at = 0;
 	E.late_held = false;
 	E.nqueue = 0;
+	t0_card_reset(&E.t0);
 	say("card removed");
 	send_msg(VSC_CARD_REMOVE, NULL, 0);
+}
+
+/* ----------------------------------------------------------------- chip */
+
+/* A directory holding a document (card-issue's docs/NAME/) rather than
+ * plain files: it has an "info" file. */
+static bool is_doc(const char *dir)
+{
+	char p[2 * PATH_MAX + 8];
+
+	snprintf(p, sizeof(p), "%s/info", dir);
+	return access(p, R_OK) == 0;
+}
+
+/* A new chip for E.doc (no faults, no session), behind the T=0 layer. */
+static int chip_fresh(void)
+{
+	struct card_model *m = card_model_new(&E.doc);
+
+	if (!m) {
+		say("cannot make a chip of the document");
+		return -1;
+	}
+	card_model_free(E.model);
+	E.model = m;
+	t0_card_init(&E.t0, card_model_transmit, m);
+	return 0;
+}
+
+/* Serves the document of @dir from now on (chip mode). */
+static int chip_load(const char *dir)
+{
+	struct card_doc d;
+
+	if (card_doc_read(&d, dir)) {
+		say("%s: not a document (011E 011D 0101 0102 info)", dir);
+		return -1;
+	}
+	card_doc_free(&E.doc);
+	E.doc = d;
+	if (chip_fresh())
+		return -1;
+	E.chip = true;
+	say("chip: document %s (EF.COM %zu, EF.SOD %zu, DG1 %zu, DG2 %zu bytes)", dir,
+	    d.com_len, d.sod_len, d.dg1_len, d.dg2_len);
+	return 0;
+}
+
+/* A document (chip mode) or a directory of files (file-system mode). */
+static int load_any(const char *dir)
+{
+	if (is_doc(dir))
+		return chip_load(dir);
+	if (load_files(dir))
+		return -1;
+	E.chip = false;
+	say("file system: %u files from %s", E.nfiles, dir);
+	return 0;
+}
+
+/* "load" arguments: absolute, or under --docs. */
+static void resolve(const char *arg, char *out, size_t cap)
+{
+	if (arg[0] == '/' || !E.docs[0])
+		snprintf(out, cap, "%s", arg);
+	else
+		snprintf(out, cap, "%s/%s", E.docs, arg);
+}
+
+static const struct {
+	const char *name;
+	enum card_fault f;
+} chip_faults[] = {
+	{ "none", CARD_FAULT_NONE },
+	{ "wrong-mac", CARD_FAULT_WRONG_MAC },
+	{ "truncate", CARD_FAULT_TRUNCATE },
+	{ "6982", CARD_FAULT_SW_6982 },
+	{ "6a82", CARD_FAULT_SW_6A82 },
+	{ "6988", CARD_FAULT_SW_6988 },
+	{ "file-short", CARD_FAULT_FILE_SHORT },
+	{ "bad-cryptogram", CARD_FAULT_BAD_CRYPTOGRAM },
+	{ "silent", CARD_FAULT_SILENT },
+};
+
+/* fault NAME [FID]: a fresh chip of the same document with that fault. */
+static int chip_fault(const char *name, const char *fid)
+{
+	unsigned int i, id = 0;
+	char *end;
+
+	if (!E.chip)
+		return -1;
+	if (fid && *fid) {
+		id = (unsigned int)strtoul(fid, &end, 16);
+		if (*end || strlen(fid) != 4)
+			return -1;
+	}
+	for (i = 0; i < sizeof(chip_faults) / sizeof(chip_faults[0]); i++) {
+		if (strcasecmp(name, chip_faults[i].name))
+			continue;
+		if (chip_fresh())
+			return -1;
+		card_model_set_fault(E.model, chip_faults[i].f, (uint16_t)id);
+		return 0;
+	}
+	return -1;
+}
+
+/* ----------------------------------------------------- QEMU's monitor */
+
+/* One line from QMP within @ms; 0, or -1 (closed, timeout). */
+static int qmp_line(int fd, char *buf, size_t cap, int ms)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, ms) <= 0)
+			return -1;
+		r = read(fd, buf + n, 1);
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\r')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+/* Sends one QMP command and waits for its answer (events skipped). */
+static int qmp_send(int fd, const char *cmd)
+{
+	char line[1024];
+	size_t len = strlen(cmd);
+
+	if (write(fd, cmd, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		return -1;
+	for (;;) {
+		if (qmp_line(fd, line, sizeof(line), 5000))
+			return -1;
+		if (strstr(line, "\"return\""))
+			return 0;
+		if (strstr(line, "\"error\"")) {
+			say("QEMU monitor: %s", line);
+			return -1;
+		}
+	}
+}
+
+/* Commands over QEMU's QMP socket (--qemu-monitor), one connection. */
+static int qmp(const char *const *cmds, size_t n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[1024];
+	size_t i;
+	int fd, rc = -1;
+
+	if (!E.qmp || strlen(E.qmp) >= sizeof(sa.sun_path)) {
+		say("no QEMU monitor (--qemu-monitor)");
+		return -1;
+	}
+	strcpy(sa.sun_path, E.qmp);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		say("QEMU monitor %s: %s", E.qmp, strerror(errno));
+		goto out;
+	}
+	/* the greeting, then capabilities negotiation */
+	if (qmp_line(fd, line, sizeof(line), 5000) || !strstr(line, "QMP") ||
+	    qmp_send(fd, "{\"execute\":\"qmp_capabilities\"}")) {
+		say("QEMU monitor: no QMP greeting");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		say("QEMU monitor: %s", cmds[i]);
+		if (qmp_send(fd, cmds[i]))
+			goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Unplugging the reader, in two steps.  QEMU's usb-ccid takes its card
+ * away first when it is deleted, and answers a pending command "no card"
+ * then, before the USB device goes: the guest would never see a reader
+ * vanish under a command.  So the reader is first removed on the VSCard
+ * side (ReaderRemove: usb-ccid marks the slot empty and drops the pending
+ * command without answering it), and once QEMU has acknowledged that,
+ * device_del takes the USB device away under the guest's waiting transfer.
+ */
+static void unplug(void)
+{
+	E.card_in = false;
+	E.late_at = 0;
+	E.late_held = false;
+	E.nqueue = 0;
+	t0_card_reset(&E.t0);
+	E.unplug_at = now_ms() + 1000;	/* device_del even without the ack */
+	say("reader removed (VSCard), device_del once QEMU acknowledges");
+	send_msg(VSC_READER_REMOVE, NULL, 0);
+}
+
+static void unplug_del(void)
+{
+	static const char *const del[] = {
+		"{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" QEMU_READER_ID "\"}}",
+	};
+
+	E.unplug_at = 0;
+	if (qmp(del, 1)) {
+		/* the reader stays: on the VSCard side too */
+		say("unplug failed: the reader and its card back");
+		send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
+		if (E.want_card)
+			card_insert();
+		return;
+	}
+	/* the reader and its card are gone: nothing to tell QEMU now */
+	E.unplugged = true;
+	if (E.replug_ms > 0)
+		E.replug_at = now_ms() + E.replug_ms;
+	say("reader unplugged");
+}
+
+static int replug(void)
+{
+	static const char *const add[] = {
+		"{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"usb-ccid\","
+		"\"id\":\"" QEMU_READER_ID "\",\"bus\":\"" QEMU_USB_BUS "\"}}",
+		"{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"ccid-card-passthru\","
+		"\"id\":\"" QEMU_CARD_ID "\",\"chardev\":\"" QEMU_CHARDEV "\","
+		"\"bus\":\"" QEMU_READER_ID ".0\"}}",
+	};
+	int i;
+
+	/* the old devices may take a moment to go (their chardev with them) */
+	for (i = 0; i < 20; i++) {
+		if (!qmp(add, 1))
+			break;
+		usleep(100 * 1000);
+	}
+	if (i == 20)
+		return -1;
+	for (i = 0; i < 20; i++) {
+		if (!qmp(add + 1, 1))
+			break;
+		usleep(100 * 1000);
+	}
+	if (i == 20)
+		return -1;
+	E.unplugged = false;
+	say("reader plugged in again");
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
+	if (E.want_card)
+		card_insert();
+	return 0;
 }
 
 /* ----------------------------------------------------------------- card */
@@ -434,8 +794,8 @@ static size_t read_binary(const uint8_t *a, uint8_t *r)
 static int control(const char *line);
 
 /*
- * One TPDU in, the answer out (always at least SW1 SW2, at most 258
- * bytes: what QEMU's reader passes on).
+ * One TPDU in, the answer out (at least SW1 SW2, at most 258 bytes: what
+ * QEMU's reader passes on); 0 when the chip gives no answer.
  */
 static size_t card_apdu(const uint8_t *a, size_t len, uint8_t *r)
 {
@@ -466,6 +826,12 @@ static size_t card_apdu(const uint8_t *a, size_t len, uint8_t *r)
 		memcpy(cmd, a + 5, dl);
 		cmd[dl] = 0;
 		return sw(r, 0, control(cmd) ? 0x6A80 : 0x9000);
+	}
+	if (E.chip) {
+		size_t n = 258;
+
+		/* the chip's answer over T=0; 0: no answer at all */
+		return t0_card_tpdu(&E.t0, a, len, r, &n) ? 0 : n;
 	}
 	if (a[0] == 0xFF || (a[0] & 0x80))
 		return sw(r, 0, 0x6E00);
@@ -531,6 +897,14 @@ static void on_apdu(const uint8_t *a, size_t len)
 		send_msg(VSC_APDU, r, n);
 		return;
 	}
+	if (E.unplug_after == 0) {
+		E.unplug_after = -1;
+		say("APDU %s: unplugging the reader instead of answering", hx);
+		unplug();
+		return;
+	}
+	if (E.unplug_after > 0)
+		E.unplug_after--;
 	if (E.remove_after == 0) {
 		E.remove_after = -1;
 		say("APDU %s: pulling the card instead of answering", hx);
@@ -546,6 +920,13 @@ static void on_apdu(const uint8_t *a, size_t len)
 		E.sw_next = -1;
 	} else {
 		n = card_apdu(a, len, r);
+	}
+	if (!n) {
+		/* the chip gave no answer: it stays busy for a while */
+		n = sw(r, 0, 0x6F00);
+		E.silence_next = true;
+		E.silence_ms = CHIP_SILENT_MS;
+		say("APDU %s: the chip gives no answer", hx);
 	}
 	if (E.truncate_next) {
 		E.truncate_next = false;
@@ -609,6 +990,45 @@ static int control(const char *line)
 			E.chain = false;
 		else
 			return -1;
+	} else if (!strcmp(w, "fault")) {
+		char f[8] = "";
+
+		if (n < 2)
+			return -1;
+		sscanf(line, "%*s %*s %7s", f);
+		if (chip_fault(x, f))
+			return -1;
+	} else if (!strcmp(w, "max-read")) {
+		if (!E.chip || sscanf(line, "%*s %ld", &a) != 1 || a < 0 || a > 256)
+			return -1;
+		card_model_set_max_read(E.model, (unsigned int)a);
+	} else if (!strcmp(w, "load")) {
+		char arg[PATH_MAX], path[sizeof(E.load_path)];
+		struct card_doc d;
+		int k = sscanf(line, "%*s %4095s %ld", arg, &b);
+
+		if (k < 1 || (k == 2 && b < 0))
+			return -1;
+		resolve(arg, path, sizeof(path));
+		if (is_doc(path)) {
+			if (card_doc_read(&d, path))
+				return -1;
+			card_doc_free(&d);
+		} else if (access(path, R_OK | X_OK)) {
+			return -1;
+		}
+		/* after the answer to this command has gone */
+		snprintf(E.load_path, sizeof(E.load_path), "%s", path);
+		E.load_gap_ms = k == 2 ? b : LOAD_GAP_MS;
+		E.load_at = now_ms() + LOAD_DELAY_MS;
+	} else if (!strcmp(w, "unplug-after")) {
+		if (!E.qmp || sscanf(line, "%*s %ld %ld", &a, &b) < 1 || a < 0)
+			return -1;
+		E.unplug_after = a;
+		E.replug_ms = b;
+	} else if (!strcmp(w, "replug")) {
+		if (!E.unplugged || replug())
+			return -1;
 	} else if (!strcmp(w, "quit")) {
 		E.quit = true;
 	} else {
@@ -616,6 +1036,18 @@ static int control(const char *line)
 		return -1;
 	}
 	return 0;
+}
+
+/* load: the card out, the new one in after the gap. */
+static void do_load(void)
+{
+	E.load_at = 0;
+	if (E.card_in)
+		card_remove();
+	if (load_any(E.load_path))
+		say("load %s failed: the card stays out", E.load_path);
+	else
+		E.reinsert_at = now_ms() + (E.load_gap_ms > 0 ? E.load_gap_ms : 0);
 }
 
 static void read_control(void)
@@ -645,12 +1077,11 @@ static void read_control(void)
 static void on_connect(void)
 {
 	uint8_t init[12] = { 'V', 'S', 'C', 'D', 0, 0, 0, VSC_VERSION, 0, 0, 0, 0 };
-	static const char name[] = "bioreader VSCard card";
 
 	E.inlen = 0;
 	say("QEMU connected");
 	send_msg(VSC_INIT, init, sizeof(init));
-	send_msg(VSC_READER_ADD, (const uint8_t *)name, sizeof(name) - 1);
+	send_msg(VSC_READER_ADD, (const uint8_t *)READER_NAME, sizeof(READER_NAME) - 1);
 	E.card_in = false;
 	if (E.want_card)
 		card_insert();
@@ -685,6 +1116,8 @@ static void on_message(uint32_t type, const uint8_t *p, uint32_t len)
 		break;
 	case VSC_ERROR:
 		say("Error message from QEMU: code %u", len >= 4 ? be32(p) : 0);
+		if (E.unplug_at)
+			unplug_del();	/* ReaderRemove acknowledged */
 		break;
 	case VSC_FLUSH:
 		send_msg(VSC_FLUSH_COMPLETE, NULL, 0);
@@ -727,8 +1160,9 @@ static void read_connection(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vscard-card --socket PATH --files DIR [--control FIFO]\n"
-		   "                   [--no-card] [--t0-chain] [--test-control] [--log FILE]\n");
+	fprintf(f, "usage: vscard-card --socket PATH (--files DIR | --chip DOCDIR) [--docs DIR]\n"
+		   "                   [--control FIFO] [--qemu-monitor SOCKET] [--no-card]\n"
+		   "                   [--t0-chain] [--test-control] [--log FILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -741,10 +1175,13 @@ int main(int argc, char **argv)
 		{ "t0-chain", no_argument, NULL, 'C' },
 		{ "test-control", no_argument, NULL, 'T' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "chip", required_argument, NULL, 'D' },
+		{ "docs", required_argument, NULL, 'd' },
+		{ "qemu-monitor", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *sock = NULL, *files = NULL, *ctl = NULL;
+	const char *sock = NULL, *files = NULL, *ctl = NULL, *chip = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int c;
 
@@ -757,6 +1194,9 @@ int main(int argc, char **argv)
 		case 'n': E.want_card = false; break;
 		case 'C': E.chain = true; break;
 		case 'T': E.test_control = true; break;
+		case 'D': chip = optarg; break;
+		case 'd': snprintf(E.docs, sizeof(E.docs), "%s", optarg); break;
+		case 'q': E.qmp = optarg; break;
 		case 'l':
 			E.log = fopen(optarg, "a");
 			if (!E.log) {
@@ -768,13 +1208,13 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!sock || !files || optind != argc) {
+	if (!sock || !files == !chip || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned int)time(NULL) ^ (unsigned int)getpid());
-	if (load_files(files))
+	if (files ? load_files(files) : chip_load(chip))
 		return 1;
 	if (ctl) {
 		if (mkfifo(ctl, 0600) && errno != EEXIST) {
@@ -800,8 +1240,9 @@ int main(int argc, char **argv)
 		perror(sock);
 		return 1;
 	}
-	say("listening on %s (%u files, card %s, T=0 chains %s)", sock, E.nfiles,
-	    E.want_card ? "in" : "out", E.chain ? "on" : "off");
+	say("listening on %s (%s, card %s, T=0 chains %s)", sock,
+	    E.chip ? "chip" : "file system", E.want_card ? "in" : "out",
+	    E.chain ? "on" : "off");
 	while (!E.quit) {
 		struct pollfd p[3];
 		int np = 0, timeout = -1, i;
@@ -812,6 +1253,24 @@ int main(int argc, char **argv)
 		}
 		if (E.reinsert_at) {
 			int t = E.reinsert_at > now ? (int)(E.reinsert_at - now) : 0;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		if (E.replug_at) {
+			int t = E.replug_at > now ? (int)(E.replug_at - now) : 0;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		if (E.unplug_at) {
+			int t = E.unplug_at > now ? (int)(E.unplug_at - now) : 0;
+
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		if (E.load_at) {
+			int t = E.load_at > now ? (int)(E.load_at - now) : 0;
 
 			if (timeout < 0 || t < timeout)
 				timeout = t;
@@ -845,8 +1304,15 @@ int main(int argc, char **argv)
 		if (E.reinsert_at && now >= E.reinsert_at) {
 			E.reinsert_at = 0;
 			E.want_card = true;
-			if (!E.card_in && E.cfd >= 0)
+			if (!E.card_in && E.cfd >= 0 && !E.unplugged)
 				card_insert();
+		}
+		if (E.unplug_at && now >= E.unplug_at)
+			unplug_del();
+		if (E.replug_at && now >= E.replug_at) {
+			E.replug_at = 0;
+			if (E.unplugged && replug())
+				say("replug failed");
 		}
 		for (i = 0; i < np; i++) {
 			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -861,6 +1327,8 @@ int main(int argc, char **argv)
 				read_connection();
 			}
 		}
+		if (E.load_at && now_ms() >= E.load_at)
+			do_load();
 	}
 	say("quit after %lu APDUs", E.apdus);
 	if (E.cfd >= 0)

@@ -4,10 +4,14 @@
  * signed notes, checkpoints, epoch certificates and inclusion proofs, as
  * bioflow-verify reads them from a store or an auditor's files that an
  * attacker may have written.  Whatever parses must format back to text
- * that parses to the same values.
+ * that parses to the same values.  The same bytes also go to the audit
+ * record parser (versions 1 and 2, the SESSION_START reference block).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/bioreader.h>
+#include <linux/bioreader_audit.h>
 
 #include "bflog.h"
 
@@ -22,6 +26,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct bfl_record r;
 	char *buf = malloc(size + 1), out[BFL_CPE_NOTE_MAX];
 	size_t len;
+	int k;
 
 	if (!n || !buf)
 		goto out;
@@ -48,8 +53,27 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			abort();
 		bfl_proof_free(&p);
 	}
-	if (bfl_record_parse(data, size, &r, NULL) > (int)size)
+	k = bfl_record_parse(data, size, &r, NULL);
+	if (k > (int)size)
 		abort();
+	if (k > 0) {
+		char t[BFL_REF_TEXT_MAX];
+
+		/* A SESSION_START from version 2 on carries its reference
+		 * block, in the driver's form; no other record does. */
+		if (r.has_ref != (r.version >= 2 &&
+				  r.type == BIOREADER_AUDIT_SESSION_START))
+			abort();
+		if (r.has_ref &&
+		    (k < BFL_RECORD_REF_SIZE ||
+		     (r.ref_source == BIOREADER_REF_SOURCE_NONE ? r.ref_flags != 0 :
+		      r.ref_source != BIOREADER_REF_SOURCE_ICAO_PA ||
+		      (r.ref_flags & ~(u32)BIOREADER_REF_FLAGS_ALL))))
+			abort();
+		bfl_record_ref_text(&r, t, sizeof(t));
+		if (r.has_ref != (t[0] != 0))
+			abort();
+	}
 out:
 	free(buf);
 	free(n);

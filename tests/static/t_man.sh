@@ -75,7 +75,8 @@ else
 fi
 
 # bioreader(4) against the uAPI header: every ioctl, structure and
-# outcome/reason/attack/capability/policy/verdict constant is named.
+# outcome/reason/attack/capability/policy/verdict/reference constant is
+# named.
 name="bioreader.4 names every ioctl, struct and constant of the uAPI"
 if [ ! -f "$MANDIR/bioreader.4" ] || [ ! -f "$UAPI" ]; then
 	not_ok "$name" "page or header missing"
@@ -84,7 +85,7 @@ else
 		sed -n 's/^#define \(BIOREADER_IOC_[A-Z_]*\)[ \t]\+_IO.*/\1/p' "$UAPI"
 		sed -n 's/^struct \(bioreader_[a-z_]*\) {.*/\1/p' "$UAPI" |
 			grep -v '_hdr$'
-		sed -n 's/^#define \(BIOREADER_\(CAP\|FEAT\|STATE\|SECLEVEL\|POLICY\|OUTCOME\|VERDICT\)_[A-Z_0-9]*\)[ \t].*/\1/p' \
+		sed -n 's/^#define \(BIOREADER_\(CAP\|FEAT\|STATE\|SECLEVEL\|POLICY\|OUTCOME\|VERDICT\|REF\)_[A-Z_0-9]*\)[ \t].*/\1/p' \
 			"$UAPI" | grep -v '_ALL$\|_SIZE_VER0$'
 		# REASON_* and ATTACK_* may be listed by their short names.
 		sed -n 's/^#define \(BIOREADER_\(REASON\|ATTACK\)_[A-Z_]*\)[ \t].*/\1/p' \

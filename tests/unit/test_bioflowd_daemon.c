@@ -108,9 +108,10 @@ struct fake {
 	bool check_durable;
 };
 
-static void mkrec(u8 *buf, u64 seq)
+/* The current record format, as the driver sends it: 160 or 232 bytes. */
+static size_t mkrec(u8 *buf, u64 seq)
 {
-	test_audit_rec(buf, boot, stream_id, seq,
+	return test_audit_rec_v2(buf, boot, stream_id, seq,
 		       seq % 2 ? BIOREADER_AUDIT_SESSION_START :
 				 BIOREADER_AUDIT_VERDICT);
 }
@@ -268,18 +269,18 @@ static void fake_step(struct fake *f, int timeout_ms)
 		return;
 	}
 	if (p[1].revents & POLLOUT) {
-		static u8 buf[BIOREADER_AUDIT_RECORD_SIZE * 512];
+		static u8 buf[BIOREADER_AUDIT_RECORD_MAX * 512];
 
 		while (f->next <= avail) {
 			u64 k = avail - f->next + 1, i;
+			size_t len = 0;
 			ssize_t s;
 
 			if (k > f->batch)
 				k = 1 + (u64)rand() % f->batch;
 			for (i = 0; i < k; i++)
-				mkrec(buf + i * BIOREADER_AUDIT_RECORD_SIZE, f->next + i);
-			s = send(f->cfd, buf, k * BIOREADER_AUDIT_RECORD_SIZE,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+				len += mkrec(buf + len, f->next + i);
+			s = send(f->cfd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (s < 0)
 				break;
 			f->next += k;

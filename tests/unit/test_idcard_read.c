@@ -183,6 +183,18 @@ static void case_read(void)
 	idc_result_wipe(&res);
 	ktap_check(!res.tpl && !res.tpl_len, "flow: wipe frees the template");
 	card_model_free(c);
+	card_doc_free(&d);
+
+	/* A DG2 as real ones are: a face image of ~18 KB before our template. */
+	c = chip(&alice, &pki, CARD_DOC_PHOTO, &d);
+	ktap_require(c != NULL, "flow: chip with a photo made");
+	r = full_flow(c, d.mrz_info, trust_crl, &res);
+	ktap_check(r == 0 && d.dg2_len > CARD_PHOTO_BYTES && res.tpl_len == tl &&
+		   !memcmp(res.tpl, tpl, tl),
+		   "flow: DG2 with a face image first -> the image skipped, the template found");
+	ktap_diag("flow: DG2 %zu bytes, %u APDUs", d.dg2_len, res.read.apdus);
+	idc_result_wipe(&res);
+	card_model_free(c);
 
 	/* Short reads: the chip answers at most 37 bytes at a time. */
 	c = card_model_new(&d);
@@ -250,6 +262,70 @@ static void case_pa_faults(void)
 		   CARD_FAULT_NONE, 0, trust_other_crl, IDC_ERR_PA_CRL);
 	fault_case("SOD hashed with SHA-1", &alice, &pki, CARD_DOC_SHA1,
 		   CARD_FAULT_NONE, 0, trust, IDC_ERR_PA_ALGORITHM);
+	fault_case("DG1 names another document than the MRZ that opened the chip",
+		   &alice, &pki, CARD_DOC_DG1_OTHER, CARD_FAULT_NONE, 0, trust,
+		   IDC_ERR_MRZ_MISMATCH);
+}
+
+/*
+ * The BAC key out of a whole MRZ: the specimens of Doc 9303 (part 4
+ * Appendix A, TD3; part 5 Appendix A, TD1; part 6, TD2): Anna Maria
+ * Eriksson's documents L898902C3 and D23145890.
+ */
+static void case_mrz(void)
+{
+	static const char td3[] =
+		"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+		"L898902C36UTO7408122F1204159ZE184226B<<<<<10";
+	static const char td1[] =
+		"I<UTOD231458907<<<<<<<<<<<<<<<"
+		"7408122F1204159UTO<<<<<<<<<<<6"
+		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<";
+	static const char td2[] =
+		"I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<"
+		"D231458907UTO7408122F1204159<<<<<<<6";
+	char info[IDC_MRZ_INFO_LEN], bad[sizeof(td3)];
+
+	ktap_check(idc_mrz_info_from_mrz(td3, 88, info) == 0 &&
+		   !memcmp(info, "L898902C3" "6" "740812" "2" "120415" "9", 24),
+		   "mrz: TD3 specimen -> L898902C3 6 740812 2 120415 9");
+	ktap_check(idc_mrz_info_from_mrz(td1, 90, info) == 0 &&
+		   !memcmp(info, "D23145890" "7" "740812" "2" "120415" "9", 24),
+		   "mrz: TD1 specimen -> D23145890 7 740812 2 120415 9");
+	ktap_check(idc_mrz_info_from_mrz(td2, 72, info) == 0 &&
+		   !memcmp(info, "D23145890" "7" "740812" "2" "120415" "9", 24),
+		   "mrz: TD2 specimen -> the same key as TD1");
+	memcpy(bad, td3, sizeof(td3));
+	bad[44 + 9] = '7';
+	ktap_check(idc_mrz_info_from_mrz(bad, 88, info) == IDC_ERR_MRZ,
+		   "mrz: a wrong document number check digit -> IDC_ERR_MRZ");
+	memcpy(bad, td3, sizeof(td3));
+	bad[44 + 13 + 6] = '0';
+	ktap_check(idc_mrz_info_from_mrz(bad, 88, info) == IDC_ERR_MRZ,
+		   "mrz: a wrong birth date check digit -> IDC_ERR_MRZ");
+	memcpy(bad, td3, sizeof(td3));
+	bad[44 + 21 + 6] = '0';
+	ktap_check(idc_mrz_info_from_mrz(bad, 88, info) == IDC_ERR_MRZ,
+		   "mrz: a wrong expiry date check digit -> IDC_ERR_MRZ");
+	memcpy(bad, td3, sizeof(td3));
+	bad[50] = 'a';
+	ktap_check(idc_mrz_info_from_mrz(bad, 88, info) == IDC_ERR_MRZ,
+		   "mrz: a lower-case character -> IDC_ERR_MRZ");
+	ktap_check(idc_mrz_info_from_mrz(td3, 87, info) == IDC_ERR_MRZ &&
+		   idc_mrz_info_from_mrz(td3, 44, info) == IDC_ERR_MRZ,
+		   "mrz: a length of no format -> IDC_ERR_MRZ");
+	ktap_check(idc_mrz_info_parse("L898902C<3 690806 1 940623 6\n", 29, info) == 0 &&
+		   !memcmp(info, "L898902C<369080619406236", 24),
+		   "mrz: text of the MRZ information (spaces, a line break)");
+	ktap_check(idc_mrz_info_parse("L898902C<369080619406237", 24, info) == IDC_ERR_MRZ,
+		   "mrz: MRZ information with a wrong check digit -> IDC_ERR_MRZ");
+	ktap_check(idc_mrz_info_parse("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+				      "L898902C36UTO7408122F1204159ZE184226B<<<<<10\n", 90, info) == 0 &&
+		   !memcmp(info, "L898902C3674081221204159", 24),
+		   "mrz: text of a whole TD3 MRZ, two lines");
+	ktap_check(idc_mrz_info_equal("L898902C<369080619406236", "L898902C<369080619406236") &&
+		   !idc_mrz_info_equal("L898902C<369080619406236", "L898902C<369080619406237"),
+		   "mrz: equal compares all 24 characters");
 }
 
 /* PA on a document whose SOD is replaced by @sod. */
@@ -372,7 +448,7 @@ static void case_parsers(void)
 
 int main(void)
 {
-	ktap_plan(83);
+	ktap_plan(99);
 	KTAP_CASE("setup") case_setup();
 	KTAP_CASE_AFTER("read") case_read();
 	KTAP_CASE_AFTER("chip faults") case_chip_faults();
@@ -380,6 +456,7 @@ int main(void)
 	KTAP_CASE_AFTER("sod malformed") case_sod_malformed();
 	KTAP_CASE_AFTER("trust") case_trust();
 	KTAP_CASE_AFTER("parsers") case_parsers();
+	KTAP_CASE_AFTER("mrz") case_mrz();
 	idc_trust_free(trust);
 	idc_trust_free(trust_crl);
 	idc_trust_free(trust_other_crl);

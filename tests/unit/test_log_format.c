@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/bioreader.h>
 #include <linux/bioreader_audit.h>
 
 #include "bflog.h"
@@ -116,6 +117,150 @@ static void test_record(void)
 	b[80 + 20] = 'x';	/* text after the NUL */
 	ok &= bfl_record_parse(b, sizeof(b), &r, NULL) == -EBADMSG;
 	ktap_check(ok, "record: short, bad size, version, type, seq 0, stream 0, operator id rejected");
+}
+
+/*
+ * A SESSION_START record of @version and @size (room for 256 bytes at
+ * buf), with a reference block from @source, @flags and fingerprints
+ * filled with @issuer / @signer when the size leaves room for it.
+ */
+static void mkstart(u8 *buf, u16 version, u16 size, u32 source, u32 flags,
+		    u8 issuer, u8 signer)
+{
+	struct bioreader_audit_reference ref;
+
+	memset(buf, 0, 256);
+	mkrec(buf);
+	bfl_put_le32(buf + 48, BIOREADER_AUDIT_SESSION_START);
+	buf[4] = (u8)version;
+	buf[5] = 0;
+	buf[6] = (u8)size;
+	buf[7] = (u8)(size >> 8);
+	memset(&ref, 0, sizeof(ref));
+	ref.source = htole32(source);
+	ref.flags = htole32(flags);
+	memset(ref.issuer_sha256, issuer, sizeof(ref.issuer_sha256));
+	memset(ref.signer_sha256, signer, sizeof(ref.signer_sha256));
+	if (size >= 232)
+		memcpy(buf + 160, &ref, sizeof(ref));
+}
+
+/* -EBADMSG, and the error names @what. */
+static int refused(const u8 *b, size_t len, const char *what)
+{
+	struct bfl_err e = { 0 };
+	struct bfl_record r;
+	int k = bfl_record_parse(b, len, &r, &e);
+
+	if (k != -EBADMSG || !strstr(e.msg, what)) {
+		ktap_diag("want a refusal naming '%s': %d %s", what, k, e.msg);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_record_versions(void)
+{
+	u8 b[256];
+	char txt[BFL_REF_TEXT_MAX], hex[65];
+	struct bfl_record r;
+	int ok;
+
+	/* version 1: every record 160 bytes, no reference block */
+	mkstart(b, 1, 160, 0, 0, 0, 0);
+	ok = bfl_record_parse(b, 160, &r, NULL) == 160 && r.version == 1 &&
+	     r.type == BIOREADER_AUDIT_SESSION_START && !r.has_ref;
+	bfl_record_ref_text(&r, txt, sizeof(txt));
+	ktap_check(ok && !txt[0], "record: a version-1 SESSION_START of 160 bytes parses, without a reference");
+
+	/* version 2: SESSION_START 232 bytes with its block */
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA,
+		BIOREADER_REF_PACE | BIOREADER_REF_CHIP_AUTH, 0xab, 0x01);
+	ok = bfl_record_parse(b, sizeof(b), &r, NULL) == 232 && r.version == 2 &&
+	     r.has_ref && r.ref_source == BIOREADER_REF_SOURCE_ICAO_PA &&
+	     r.ref_flags == (BIOREADER_REF_PACE | BIOREADER_REF_CHIP_AUTH) &&
+	     r.ref_issuer[0] == 0xab && r.ref_issuer[31] == 0xab &&
+	     r.ref_signer[0] == 0x01 && r.ref_signer[31] == 0x01 &&
+	     r.seq == 42 && !strcmp(r.operator_id, "desk-3");
+	bfl_record_ref_text(&r, txt, sizeof(txt));
+	memset(hex, 'a', 64);
+	for (int i = 0; i < 64; i += 2)
+		hex[i + 1] = 'b';
+	hex[64] = 0;
+	ok = ok && strstr(txt, "ref_source=icao-pa ref_flags=0xa ") &&
+	     strstr(txt, hex) &&
+	     strstr(txt, "ref_signer_sha256=0101010101010101010101010101010101010101010101010101010101010101");
+	if (!ok)
+		ktap_diag("reference text: %s", txt);
+	ktap_check(ok, "record: a version-2 SESSION_START of 232 bytes parses with its ICAO PA reference; printed as hex");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_NONE, 0, 0, 0);
+	ok = bfl_record_parse(b, 232, &r, NULL) == 232 && r.has_ref &&
+	     r.ref_source == BIOREADER_REF_SOURCE_NONE && !r.ref_flags;
+	bfl_record_ref_text(&r, txt, sizeof(txt));
+	ktap_check(ok && strstr(txt, "ref_source=none ref_flags=0 "),
+		   "record: a version-2 SESSION_START with nothing declared parses (source none, all zero)");
+	ktap_check(bfl_record_parse(b, 231, &r, NULL) == -ENODATA &&
+		   bfl_record_parse(b, 160, &r, NULL) == -ENODATA,
+		   "record: a 232-byte record cut short is -ENODATA (a torn write)");
+
+	/* version 2: every other record 160 bytes */
+	mkrec(b);
+	b[4] = 2;
+	ok = bfl_record_parse(b, 160, &r, NULL) == 160 && !r.has_ref;
+	b[6] = 232;
+	ok = ok && refused(b, sizeof(b), "version-2 VERDICT record of 232 bytes");
+	ktap_check(ok, "record: a version-2 VERDICT is 160 bytes (232 refused)");
+
+	/* sizes that do not go with the version */
+	ok = 1;
+	mkstart(b, 2, 160, 0, 0, 0, 0);
+	ok &= refused(b, sizeof(b), "version-2 SESSION_START record of 160 bytes");
+	mkstart(b, 1, 232, BIOREADER_REF_SOURCE_ICAO_PA, 0, 1, 1);
+	ok &= refused(b, sizeof(b), "version-1 SESSION_START record of 232 bytes");
+	mkstart(b, 2, 240, BIOREADER_REF_SOURCE_ICAO_PA, 0, 1, 1);
+	ok &= refused(b, sizeof(b), "of 240 bytes, not 232");
+	mkrec(b);
+	b[6] = 168;	/* a version-1 VERDICT of 168 */
+	ok &= refused(b, sizeof(b), "version-1 VERDICT record of 168 bytes");
+	ktap_check(ok, "record: SESSION_START of 160 in version 2, of 232 in version 1, other sizes refused");
+
+	/* the reference block, by the driver's rules */
+	ok = 1;
+	mkstart(b, 2, 232, 2, 0, 1, 1);
+	ok &= refused(b, sizeof(b), "unknown reference source 2");
+	mkstart(b, 2, 232, 0x80000001u, 0, 1, 1);
+	ok &= refused(b, sizeof(b), "unknown reference source 2147483649");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA, 1u << 4, 1, 1);
+	ok &= refused(b, sizeof(b), "unknown reference flags 0x10");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA, 0x80000000u | BIOREADER_REF_BAC, 1, 1);
+	ok &= refused(b, sizeof(b), "unknown reference flags 0x80000000");
+	ktap_check(ok, "record: unknown reference source or flag refused");
+	ok = 1;
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_NONE, BIOREADER_REF_BAC, 0, 0);
+	ok &= refused(b, sizeof(b), "source none with flags");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_NONE, 0, 0x10, 0);
+	ok &= refused(b, sizeof(b), "source none with a fingerprint");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_NONE, 0, 0, 0);
+	b[232 - 1] = 1;	/* the last byte of the signer's fingerprint */
+	ok &= refused(b, sizeof(b), "source none with a fingerprint");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA, 0, 0, 7);
+	ok &= refused(b, sizeof(b), "without the issuer (CSCA) fingerprint");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA, 0, 7, 0);
+	ok &= refused(b, sizeof(b), "without the signer (DS) fingerprint");
+	mkstart(b, 2, 232, BIOREADER_REF_SOURCE_ICAO_PA, 0, 0, 0);
+	b[168] = 1;	/* one non-zero byte of the issuer's: still no signer */
+	ok &= refused(b, sizeof(b), "without the signer (DS) fingerprint");
+	ktap_check(ok, "record: fingerprints refused where the source says none, required for ICAO PA");
+
+	/* a later version may only append fields */
+	mkstart(b, 3, 240, BIOREADER_REF_SOURCE_ICAO_PA, BIOREADER_REF_BAC, 2, 3);
+	ok = bfl_record_parse(b, sizeof(b), &r, NULL) == 240 && r.has_ref &&
+	     r.ref_signer[0] == 3;
+	mkstart(b, 3, 160, 0, 0, 0, 0);
+	ok = ok && refused(b, sizeof(b), "version-3 SESSION_START record of 160 bytes, under 232");
+	mkstart(b, 3, 240, 5, 0, 2, 3);
+	ok = ok && refused(b, sizeof(b), "unknown reference source 5");
+	ktap_check(ok, "record: a version-3 SESSION_START of 240 bytes parses its reference; under 232 refused");
 }
 
 static void test_notes(void)
@@ -528,13 +673,15 @@ static void test_cert(void)
 
 int main(void)
 {
-	ktap_plan(38);
+	ktap_plan(47);
 	KTAP_CASE("b64")
 		test_b64();
 	KTAP_CASE("u64")
 		test_u64();
 	KTAP_CASE("record")
 		test_record();
+	KTAP_CASE("record versions and the reference block")
+		test_record_versions();
 	KTAP_CASE("notes")
 		test_notes();
 	KTAP_CASE("unknown signatures")

@@ -8,6 +8,9 @@
  * (checkpoint entries in the segments): a torn or zeroed last entry, a
  * crash inside a commit, a lost checkpoint file, the file ahead of the
  * entries, a signed entry after damage, a v1 store, the lagging file.
+ * Record format versions: version-1 records (every one 160 bytes) and
+ * version-2 records (a 232-byte SESSION_START with its reference block)
+ * in one store, which verifies; a bad reference block is refused.
  */
 #include <endian.h>
 #include <dirent.h>
@@ -383,6 +386,115 @@ static void interrupted_commits(void)
 	}
 }
 
+/* The records at index..index+n-1 of the leaves: what test_audit_rec*()
+ * wrote for seq first.. (version 1 up to @v1_last, version 2 after). */
+static int leaves_match(const struct bfl_leaves *lv, u64 first, u64 v1_last,
+			u64 n)
+{
+	u8 want[BIOREADER_AUDIT_RECORD_MAX];
+	u64 i;
+
+	if (lv->n != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		u64 seq = first + i;
+		u32 type = seq % 2 ? BIOREADER_AUDIT_SESSION_START :
+				     BIOREADER_AUDIT_VERDICT;
+		struct bioreader_audit_reference ref;
+		struct bfl_record r;
+		size_t len = BFL_RECORD_MIN;
+		int k;
+
+		if (seq <= v1_last)
+			test_audit_rec(want, boot_a, 0x5eed0000ULL | boot_a[0], seq, type);
+		else
+			len = test_audit_rec_v2(want, boot_a, 0x5eed0000ULL | boot_a[0],
+						seq, type);
+		k = bfl_record_parse(lv->rec[i], lv->rec_len[i], &r, NULL);
+		if (k != (int)len || lv->rec_len[i] != len ||
+		    memcmp(lv->rec[i], want, len)) {
+			ktap_diag("leaf %llu: %zu bytes, want %zu", (unsigned long long)i,
+				  lv->rec_len[i], len);
+			return 0;
+		}
+		if (r.has_ref != (seq > v1_last && type == BIOREADER_AUDIT_SESSION_START))
+			return 0;
+		if (!r.has_ref)
+			continue;
+		test_audit_ref(r.session_id, &ref);
+		if (r.ref_source != le32toh(ref.source) ||
+		    r.ref_flags != le32toh(ref.flags) ||
+		    memcmp(r.ref_issuer, ref.issuer_sha256, 32) ||
+		    memcmp(r.ref_signer, ref.signer_sha256, 32))
+			return 0;
+	}
+	return 1;
+}
+
+/* Version-1 records, then version-2 ones, in one store. */
+static void mixed_versions(void)
+{
+	static u8 buf[40 * BIOREADER_AUDIT_RECORD_MAX];
+	struct bfl_verify_result res;
+	struct bfl_leaves lv = { 0 };
+	struct bfl_store *st = NULL;
+	struct bfl_err e = { 0 };
+	char mdir[300];
+	size_t len = 0, off;
+	unsigned int app = 0, i;
+	int r, ok;
+
+	snprintf(mdir, sizeof(mdir), "%s/mixed", tmp);
+	r = bfl_store_create(mdir, "bioflow.example/kiosk-2", rs, &fast, &st, &e);
+	ok = !r;
+	/* seq 1..20: version 1, as an older driver sent them */
+	for (i = 0; ok && i < 20; i++) {
+		test_audit_rec(buf + len, boot_a, 0x5eed0000ULL | boot_a[0], 1 + i,
+			       (1 + i) % 2 ? BIOREADER_AUDIT_SESSION_START :
+					     BIOREADER_AUDIT_VERDICT);
+		len += BFL_RECORD_MIN;
+	}
+	ok = ok && !bfl_store_append(st, buf, len, &app, NULL, &e) && app == 20 &&
+	     !bfl_store_commit(st, &e);
+	/* seq 21..60: version 2, packed as read() returns them */
+	for (len = 0, i = 0; i < 40; i++)
+		len += test_audit_rec_v2(buf + len, boot_a, 0x5eed0000ULL | boot_a[0],
+					 21 + i, (21 + i) % 2 ? BIOREADER_AUDIT_SESSION_START :
+								BIOREADER_AUDIT_VERDICT);
+	ok = ok && len == 20 * 160 + 20 * 232 &&
+	     !bfl_store_append(st, buf, len, &app, NULL, &e) && app == 40 &&
+	     !bfl_store_commit(st, &e);
+	if (!ok)
+		ktap_diag("mixed store: %s", e.msg);
+	ktap_check(ok, "store: 20 version-1 records, then 40 version-2 ones (232-byte SESSION_START) appended and committed");
+
+	/* a SESSION_START whose reference block breaks the driver's rules */
+	off = test_audit_rec_v2(buf, boot_a, 0x5eed0000ULL | boot_a[0], 61,
+				BIOREADER_AUDIT_VERDICT);
+	len = off + test_audit_rec_v2(buf + off, boot_a, 0x5eed0000ULL | boot_a[0], 63,
+				      BIOREADER_AUDIT_SESSION_START);
+	/* session 32 declares ICAO PA: clear its signer fingerprint */
+	memset(buf + off + BFL_RECORD_MIN + 40, 0, 32);
+	r = st ? bfl_store_append(st, buf, len, &app, NULL, &e) : -1;
+	ktap_check(r == -EINVAL && strstr(e.msg, "record at byte 160") &&
+		   strstr(e.msg, "signer") && st && bfl_store_size(st) == 60,
+		   "store: a batch with an ICAO PA reference without a signer fingerprint is refused whole");
+	if (r != -EINVAL)
+		ktap_diag("append: %d %s", r, e.msg);
+	if (st)
+		bfl_store_close(st);
+
+	bfl_verify_store(mdir, &rs->key, NULL, &res);
+	ok = res.verdict == BFL_OK && res.records == 60;
+	if (!ok && bfl_first_error(&res))
+		ktap_diag("verifier: %s", bfl_first_error(&res)->msg);
+	bfl_verify_result_free(&res);
+	ktap_check(ok, "verifier: the store of version-1 and version-2 records is OK");
+	ok = !bfl_store_load_leaves(mdir, &lv, &e) && leaves_match(&lv, 1, 20, 60);
+	bfl_leaves_free(&lv);
+	ktap_check(ok, "reloaded: every record byte for byte, each reference block as declared");
+}
+
 int main(void)
 {
 	struct bfl_store *st = NULL;
@@ -403,7 +515,7 @@ int main(void)
 	rs = bfl_soft_root_new(NULL, counter, &e);
 	if (!rs)
 		return 1;
-	ktap_plan(51);
+	ktap_plan(55);
 
 	KTAP_CASE("create, commit in groups, verify") {
 	/* 1. create, commit in groups, verify */
@@ -922,6 +1034,9 @@ int main(void)
 
 	KTAP_CASE("interrupted commits")
 	interrupted_commits();
+
+	KTAP_CASE("record format versions 1 and 2 in one store")
+	mixed_versions();
 
 	bfl_root_signer_free(rs);
 	{

@@ -1,13 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The ID-card reader test, host side: generates a test card's files,
+# The ID-card reader test, host side: generates a test card's files and,
+# with tests/emu/card-issue, a test PKI and ICAO documents (under
+# build/card-test/: files/ and chip/, docs/idcard.md says what is where),
 # starts the VSCard card emulator (build/tests/emu/vscard-card) on a Unix
 # socket, boots the test VM once with a USB CCID reader on that socket
-# (tests/vm/qemu/run.sh --ccid) and runs tests/vm/card-guest.sh in it:
-# t_card_usb over libusb, then the same file through pcscd + libccid.
-# Prints KTAP (the guest's, then "ok/not ok" for the emulator); SKIPs
-# when QEMU lacks usb-ccid or ccid-card-passthru.  Build first (make).
+# and QEMU's QMP monitor on another (tests/vm/qemu/run.sh --ccid
+# --monitor) and runs tests/vm/card-guest.sh in it: t_card_usb over
+# libusb (at its end the reader is unplugged mid-command and plugged in
+# again, QEMU's device_del and device_add, which the emulator asks for),
+# the same file through pcscd + libccid, then t_card_chip (the
+# documents, read and verified through lib/idcard).  Prints KTAP (the
+# guest's, then "ok/not ok" for the emulator); SKIPs when QEMU lacks
+# usb-ccid or ccid-card-passthru.  Build first (make).
 #
 # Usage: tests/vm/card-suite.sh [--kver KVER] [--out DIR] [-q]
 # Exit status: run.sh's (0 when everything passed or was skipped).
@@ -21,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-q | --quiet) RUNARGS+=(-q); shift ;;
-	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "card-suite: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -34,7 +40,8 @@ if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"usb-ccid"' ||
 	exit 0
 fi
 EMU=$ROOT/build/tests/emu/vscard-card
-for p in "$EMU" "$ROOT/build/tests/vm/t_card_usb"; do
+ISSUE=$ROOT/build/tests/emu/card-issue
+for p in "$EMU" "$ISSUE" "$ROOT/build/tests/vm/t_card_usb" "$ROOT/build/tests/vm/t_card_chip"; do
 	[ -x "$p" ] || { echo "card-suite: $p missing (make)" >&2; exit 2; }
 done
 
@@ -50,6 +57,12 @@ gen 011E 24
 gen 0101 93
 gen 0102 4321
 gen 011D 1800
+
+# The test PKI and the documents, made now (new keys every run): the
+# trust store in chip/csca and chip/crl, the documents in chip/docs/NAME.
+CHIP=$ROOT/build/card-test/chip
+rm -rf "$CHIP"
+"$ISSUE" --out "$CHIP" >/dev/null || { echo "card-suite: card-issue failed" >&2; exit 2; }
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/bioreader-card.XXXXXX") || exit 1
 [ -n "$OUT" ] || OUT=$RUN/out
@@ -68,6 +81,7 @@ trap 'exit 130' INT TERM
 
 : >"$OUT/emulator.log"
 "$EMU" --socket "$RUN/card.sock" --files "$FILES" --control "$RUN/control" \
+	--docs "$CHIP/docs" --qemu-monitor "$RUN/qmp.sock" \
 	--t0-chain --test-control --log "$OUT/emulator.log" &
 EMU_PID=$!
 for _ in $(seq 50); do
@@ -76,9 +90,9 @@ for _ in $(seq 50); do
 done
 [ -S "$RUN/card.sock" ] || { echo "card-suite: the emulator did not start" >&2; exit 125; }
 
-bash "$ROOT/tests/vm/qemu/run.sh" --no-tpm --timeout 400 --out "$OUT" \
-	--ccid "$RUN/card.sock" "${RUNARGS[@]}" -- \
-	"bash tests/vm/card-guest.sh $FILES 0102"
+bash "$ROOT/tests/vm/qemu/run.sh" --no-tpm --timeout 900 --out "$OUT" \
+	--ccid "$RUN/card.sock" --monitor "$RUN/qmp.sock" "${RUNARGS[@]}" -- \
+	"bash tests/vm/card-guest.sh $FILES 0102 $CHIP"
 rc=$?
 
 echo "# program: emulator"

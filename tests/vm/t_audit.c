@@ -9,7 +9,13 @@
  * acknowledges them; while it is the consumer this program acknowledges
  * what it read whenever WAIT says a verdict is held;
  * queue full -> -ENOLINK), one consumer only, short reads and bad ACKs
- * refused, and no template or embedding byte in any record.
+ * refused, and no template or embedding byte in any record.  Record
+ * format version 2: a SESSION_START record is 232 bytes and carries the
+ * origin of the reference its starter declared (an ICAO Passive
+ * Authentication declaration with its CSCA and DS fingerprints, or, from
+ * a version-0 caller with the 64-byte struct and the old ioctl number,
+ * nothing: all zero); read() returns records of both sizes packed, takes
+ * only whole ones, and refuses a buffer smaller than 232 bytes.
  *
  * This program is the consumer itself for most of the run: it stops the
  * suite's background drain first and starts it again at the end.  For
@@ -32,8 +38,16 @@
 #define SMALL_QUEUE	32
 
 typedef struct bioreader_audit_record rec_t;
+typedef struct bioreader_audit_reference ref_t;
+
+#define REC_SIZE	BIOREADER_AUDIT_RECORD_SIZE		/* 160 */
+#define START_SIZE	BIOREADER_AUDIT_SESSION_START_SIZE	/* 232 */
+/* SESSION_START with the size of the ioctl number of version 0. */
+#define IOC_START_V0	0xc040ba01u	/* _IOWR(0xBA, 0x01, 64 bytes) */
 
 static rec_t recs[MAX_RECS];	/* recs[i] has seq base + i */
+static ref_t refs[MAX_RECS];	/* its reference block, zero if none */
+static uint16_t sizes[MAX_RECS];	/* its size */
 static uint64_t base, nrecs;
 static int gaps, dup_mismatch, bad_header;
 static uint8_t boot_id[16];
@@ -59,15 +73,46 @@ static int parse_boot_id(const char *s, uint8_t out[16])
 	return i == 16 ? 0 : -1;
 }
 
-/* Store one delivered record: new ones must follow, old ones be equal. */
-static void add_record(const rec_t *r)
+/* The size a record of @type has in format version 2. */
+static size_t size_of_type(uint32_t type)
 {
-	uint64_t seq = r_seq(r);
+	return type == BIOREADER_AUDIT_SESSION_START ? START_SIZE : REC_SIZE;
+}
 
+/* The reference block of a record found in recs[]. */
+static const ref_t *ref_of(const rec_t *r)
+{
+	return &refs[r - recs];
+}
+
+static size_t size_of(const rec_t *r)
+{
+	return sizes[r - recs];
+}
+
+/*
+ * Store one delivered record of @sz bytes at @p: new ones must follow,
+ * old ones be equal.
+ */
+static void add_record(const uint8_t *p, size_t sz)
+{
+	ref_t ref;
+	rec_t rr, *r = &rr;
+	uint64_t seq;
+
+	memcpy(r, p, sizeof(*r));
+	memset(&ref, 0, sizeof(ref));
+	if (sz >= REC_SIZE + sizeof(ref))
+		memcpy(&ref, p + REC_SIZE, sizeof(ref));
+	seq = r_seq(r);
 	if (le32toh(r->magic) != BIOREADER_AUDIT_MAGIC ||
 	    le16toh(r->version) != BIOREADER_AUDIT_VERSION ||
-	    le16toh(r->size) != BIOREADER_AUDIT_RECORD_SIZE)
+	    le16toh(r->size) != sz || sz != size_of_type(r_type(r))) {
+		ktap_diag("record %llu: type %u version %u size %zu",
+			  (unsigned long long)seq, r_type(r),
+			  le16toh(r->version), sz);
 		bad_header++;
+	}
 	if (!nrecs && !base) {
 		base = seq;
 	} else if (seq < base || seq > base + nrecs) {
@@ -77,7 +122,9 @@ static void add_record(const rec_t *r)
 		return;
 	}
 	if (seq < base + nrecs) {
-		if (memcmp(&recs[seq - base], r, sizeof(*r))) {
+		if (memcmp(&recs[seq - base], r, sizeof(*r)) ||
+		    memcmp(&refs[seq - base], &ref, sizeof(ref)) ||
+		    sizes[seq - base] != sz) {
 			ktap_diag("record %llu delivered again differs",
 				  (unsigned long long)seq);
 			dup_mismatch++;
@@ -86,7 +133,45 @@ static void add_record(const rec_t *r)
 	}
 	if (nrecs >= MAX_RECS)
 		return;
+	refs[nrecs] = ref;
+	sizes[nrecs] = sz;
 	recs[nrecs++] = *r;
+}
+
+/*
+ * The records of one read() (@n bytes at @buf), stepping by each one's
+ * size; the first goes to *@first if given.  Returns how many; the bytes
+ * must be whole records, back to back.
+ */
+static int take(const uint8_t *buf, ssize_t n, rec_t *first)
+{
+	ssize_t off = 0;
+	int cnt = 0;
+
+	while (off < n) {
+		rec_t r;
+		size_t sz;
+
+		if (n - off < (ssize_t)sizeof(r)) {
+			ktap_diag("read: %zd bytes left at %zd", n - off, off);
+			bad_header++;
+			break;
+		}
+		memcpy(&r, buf + off, sizeof(r));
+		sz = le16toh(r.size);
+		if (sz < sizeof(r) || (ssize_t)sz > n - off) {
+			ktap_diag("read: a record of %zu bytes at %zd of %zd", sz,
+				  off, n);
+			bad_header++;
+			break;
+		}
+		if (!cnt && first)
+			*first = r;
+		add_record(buf + off, sz);
+		off += sz;
+		cnt++;
+	}
+	return cnt;
 }
 
 /*
@@ -95,25 +180,15 @@ static void add_record(const rec_t *r)
  */
 static int collect(int afd, rec_t *first)
 {
-	rec_t buf[16];
+	static uint8_t buf[16 * REC_SIZE];
 	int total = 0;
 
 	for (;;) {
 		ssize_t n = read(afd, buf, sizeof(buf));
-		int i;
 
 		if (n < 0)
 			break;
-		if (n % sizeof(rec_t)) {
-			ktap_diag("read returned %zd bytes", n);
-			bad_header++;
-		}
-		for (i = 0; i < n / (ssize_t)sizeof(rec_t); i++) {
-			if (!total && first)
-				*first = buf[i];
-			add_record(&buf[i]);
-			total++;
-		}
+		total += take(buf, n, total ? NULL : first);
 	}
 	return total;
 }
@@ -275,18 +350,74 @@ static int unload_bioreader(void)
 	return -1;
 }
 
-/* Does any 8-byte run of @emb occur in the records? */
-static int contains_embedding(const int8_t *emb, unsigned int dim)
+/* Does any 8-byte run of @emb occur in @len bytes at @hay? */
+static int contains(const void *hay, size_t len, const int8_t *emb,
+		    unsigned int dim)
 {
-	const uint8_t *hay = (const uint8_t *)recs;
-	size_t len = nrecs * sizeof(rec_t), i;
+	size_t i;
 	unsigned int j;
 
 	for (j = 0; j + 8 <= dim; j++)
 		for (i = 0; i + 8 <= len; i++)
-			if (!memcmp(hay + i, emb + j, 8))
+			if (!memcmp((const uint8_t *)hay + i, emb + j, 8))
 				return 1;
 	return 0;
+}
+
+/* ... in the records, their reference blocks included? */
+static int contains_embedding(const int8_t *emb, unsigned int dim)
+{
+	return contains(recs, nrecs * sizeof(rec_t), emb, dim) ||
+	       contains(refs, nrecs * sizeof(ref_t), emb, dim);
+}
+
+/* A made-up CSCA (@seed) or DS certificate fingerprint: 32 bytes. */
+static void fingerprint(uint8_t seed, uint8_t out[32])
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		out[i] = (uint8_t)(seed * 31 + i * 7 + 1);
+}
+
+/* SESSION_START (version 1 of the struct) declaring @source and @flags. */
+static int start_ref(int fd, uint32_t source, uint32_t flags,
+		     const uint8_t *issuer, const uint8_t *signer, uint64_t *sid)
+{
+	uint8_t tpl[BIOREADER_TEMPLATE_HDR_SIZE + BRVM_EMB_DIM];
+	size_t len = brvm_template(GENUINE, BRVM_EMB_DIM, tpl, sizeof(tpl));
+	struct bioreader_session_start st;
+
+	memset(&st, 0, sizeof(st));
+	st.template_ptr = (uintptr_t)tpl;
+	st.template_len = len;
+	st.timeout_ms = 20000;
+	strcpy(st.operator_id, OPERATOR);
+	st.ref_source = source;
+	st.ref_flags = flags;
+	memcpy(st.ref_issuer_sha256, issuer, 32);
+	memcpy(st.ref_signer_sha256, signer, 32);
+	if (ioctl(fd, BIOREADER_IOC_SESSION_START, &st))
+		return -1;
+	*sid = st.session_id;
+	return 0;
+}
+
+/* @r's block is @source, @flags, @issuer, @signer; little-endian. */
+static int ref_is(const rec_t *r, uint32_t source, uint32_t flags,
+		  const uint8_t *issuer, const uint8_t *signer)
+{
+	const ref_t *ref = ref_of(r);
+	int ok = le32toh(ref->source) == source &&
+		 le32toh(ref->flags) == flags &&
+		 !memcmp(ref->issuer_sha256, issuer, 32) &&
+		 !memcmp(ref->signer_sha256, signer, 32);
+
+	if (!ok)
+		ktap_diag("reference: source %u flags %#x issuer %02x.. signer %02x..",
+			  le32toh(ref->source), le32toh(ref->flags),
+			  ref->issuer_sha256[0], ref->signer_sha256[0]);
+	return ok;
 }
 
 int main(void)
@@ -303,7 +434,7 @@ int main(void)
 	long long t0, ms;
 	int fd, afd = -1, afd2, ok, i, n;
 
-	ktap_plan(34);
+	ktap_plan(44);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_drain_stop())
@@ -331,7 +462,7 @@ int main(void)
 			  "no consumer: RESET_STATS -> ENOLINK");
 	}
 
-	/* 4-7: attach */
+	/* 4-8: attach */
 	KTAP_CASE("attach") {
 	afd = open(BRVM_AUDIT_DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (!brvm_ok(afd < 0 ? -1 : 0, "consumer opens " BRVM_AUDIT_DEV))
@@ -343,6 +474,8 @@ int main(void)
 		close(afd2);
 	ktap_expect_errno(read(afd, buf, 100), EINVAL,
 			  "read with a 100-byte buffer -> EINVAL");
+	ktap_expect_errno(read(afd, buf, REC_SIZE), EINVAL,
+			  "read with a 160-byte buffer (one small record) -> EINVAL: under the largest, 232");
 	collect(afd, NULL);
 	r = find(BIOREADER_AUDIT_CONSUMER, 0);
 	ok = r && r == &recs[nrecs - 1] && actor_is_us(r, "CONSUMER") &&
@@ -351,7 +484,7 @@ int main(void)
 	ktap_check(ok, "CONSUMER record: last, actor is this process, capacity");
 	}
 
-	/* 8: the reader was added while nobody listened: queued all the same */
+	/* 9: the reader was added while nobody listened: queued all the same */
 	KTAP_CASE("the reader was added while nobody listened: queued all the same") {
 	r = find(BIOREADER_AUDIT_READER_ADDED, 0);
 	ok = r && le32toh(r->reader) == (uint32_t)s.index &&
@@ -359,7 +492,7 @@ int main(void)
 	ktap_check(ok, "READER_ADDED record: reader index, geometry");
 	}
 
-	/* 9-11: acknowledgements */
+	/* 10-12: acknowledgements */
 	KTAP_CASE("acknowledgements") {
 	acked = last_seq();
 	ktap_check(ack(afd, acked) == 0, "ACK of the last delivered seq");
@@ -369,7 +502,7 @@ int main(void)
 		   "an older ACK is a no-op");
 	}
 
-	/* 12: policy change, old and new values */
+	/* 13: policy change, old and new values */
 	KTAP_CASE("policy change, old and new values") {
 	p = p0;
 	p.max_failures = 1;
@@ -387,7 +520,7 @@ int main(void)
 	ktap_check(ok, "POLICY_CHANGE record: actor, old and new values");
 	}
 
-	/* 13-15: a genuine session */
+	/* 14-16: a genuine session */
 	KTAP_CASE("a genuine session") {
 	ok = session(fd, GENUINE, &sid, &v) == 0;
 	collect(afd, NULL);
@@ -402,7 +535,7 @@ int main(void)
 	ktap_check(ok, "VERDICT record: seq = audit_seq, outcome, reason, flags, actor");
 	}
 
-	/* 16-17: an impostor with max_failures 1: NO_MATCH and a lockout */
+	/* 17-18: an impostor with max_failures 1: NO_MATCH and a lockout */
 	KTAP_CASE("an impostor with max_failures 1: NO_MATCH and a lockout") {
 	ok = session(fd, IMPOSTOR, &sid2, &v) == 0 &&
 	     v.outcome == BIOREADER_OUTCOME_NO_MATCH;
@@ -416,7 +549,7 @@ int main(void)
 	ktap_check(ok, "LOCKOUT record: session, max_failures, lockout_s, before the verdict");
 	}
 
-	/* 18-19: a forged frame: INTEGRITY record with the frame error */
+	/* 19-20: a forged frame: INTEGRITY record with the frame error */
 	KTAP_CASE("a forged frame: INTEGRITY record with the frame error") {
 	p = p0;
 	p.frames_required = 64;		/* no decision before the forgery */
@@ -438,7 +571,7 @@ int main(void)
 	brvm_set_policy(fd, &p0);
 	}
 
-	/* 20: statistics reset */
+	/* 21: statistics reset */
 	KTAP_CASE("statistics reset") {
 	ok = ioctl(fd, BIOREADER_IOC_RESET_STATS) == 0;
 	collect(afd, NULL);
@@ -450,7 +583,7 @@ int main(void)
 		   "STATS_RESET record: actor, reader, the counters reset");
 	}
 
-	/* 21: abort */
+	/* 22: abort */
 	KTAP_CASE("abort") {
 	brvm_sim_scene(&s, "empty");
 	ok = start_op(fd, GENUINE, 20000, &sid) == 0 && brvm_abort(fd) == 0 &&
@@ -461,7 +594,98 @@ int main(void)
 		   "abort: ABORTED, its VERDICT record");
 	}
 
-	/* 22-26: the consumer goes away mid-session */
+	/* 23-31: the declared origin of the reference (struct version 1) */
+	KTAP_CASE("the declared origin of the reference") {
+	static uint8_t rb[2 * START_SIZE];
+	uint8_t issuer[32], signer[32], zero[32] = { 0 }, v0[128];
+	const uint32_t flags = BIOREADER_REF_BAC | BIOREADER_REF_CRL_CHECKED;
+	struct bioreader_session_start st;
+	ssize_t n1, n2;
+
+	fingerprint(1, issuer);
+	fingerprint(2, signer);
+	collect(afd, NULL);
+	ack(afd, last_seq());
+	/* an ICAO PA declaration; the scene is empty: abort it */
+	ok = start_ref(fd, BIOREADER_REF_SOURCE_ICAO_PA, flags, issuer, signer,
+		       &sid) == 0 && brvm_abort(fd) == 0;
+	if (!ok)
+		ktap_diag("start with an ICAO PA declaration: %s", strerror(errno));
+	/* unread now: its SESSION_START (232 bytes), then its VERDICT (160) */
+	ktap_expect_errno(read(afd, rb, START_SIZE - 1), EINVAL,
+			  "read with a 231-byte buffer, a SESSION_START next -> EINVAL");
+	n1 = read(afd, rb, START_SIZE + REC_SIZE - 1);
+	ok = take(rb, n1, NULL) == 1 && ok && n1 == START_SIZE &&
+	     r_type(&recs[nrecs - 1]) == BIOREADER_AUDIT_SESSION_START;
+	n2 = read(afd, rb, sizeof(rb));
+	ok = take(rb, n2, NULL) == 1 && ok && n2 == REC_SIZE &&
+	     r_type(&recs[nrecs - 1]) == BIOREADER_AUDIT_VERDICT;
+	if (!ok)
+		ktap_diag("reads: %zd then %zd bytes", n1, n2);
+	ktap_check(ok, "read of 391 bytes: the 232-byte SESSION_START alone (the VERDICT does not fit); the next read: the VERDICT");
+	r = find(BIOREADER_AUDIT_SESSION_START, sid);
+	ok = r && size_of(r) == START_SIZE &&
+	     le16toh(r->version) == BIOREADER_AUDIT_VERSION &&
+	     ref_is(r, BIOREADER_REF_SOURCE_ICAO_PA, flags, issuer, signer) &&
+	     session_fields(r, sid, s.index, "SESSION_START (ICAO PA)");
+	ktap_check(ok, "SESSION_START record of an ICAO PA declaration: 232 bytes, version 2, the block as declared, the actor");
+	ack(afd, last_seq());
+	ok = wait_acking(fd, 5000, &v) == 0 && v.session_id == sid &&
+	     v.outcome == BIOREADER_OUTCOME_ABORTED && verdict_matches(&v, "ICAO PA");
+	ktap_check(ok, "its verdict and VERDICT record (160 bytes) as for any session");
+
+	/* a version-0 caller: 64-byte struct, the ioctl number it was built with */
+	memset(&st, 0, sizeof(st));
+	{
+		uint8_t tpl[BIOREADER_TEMPLATE_HDR_SIZE + BRVM_EMB_DIM];
+
+		st.template_len = brvm_template(GENUINE, BRVM_EMB_DIM, tpl,
+						sizeof(tpl));
+		st.template_ptr = (uintptr_t)tpl;
+		st.timeout_ms = 20000;
+		strcpy(st.operator_id, OPERATOR);
+		memset(v0, 0xa5, sizeof(v0));
+		memcpy(v0, &st, BIOREADER_SESSION_START_SIZE_VER0);
+		ok = ioctl(fd, IOC_START_V0, v0) == 0;
+	}
+	if (!ok)
+		ktap_diag("version-0 SESSION_START: %s", strerror(errno));
+	memcpy(&sid2, v0 + offsetof(struct bioreader_session_start, session_id),
+	       sizeof(sid2));
+	for (i = BIOREADER_SESSION_START_SIZE_VER0; i < (int)sizeof(v0); i++)
+		ok = ok && v0[i] == 0xa5;
+	ok = ok && sid2 > sid && brvm_abort(fd) == 0;
+	ktap_check(ok, "a version-0 caller (64 bytes, _IOWR(0xBA, 1, 64 bytes)) starts a session; session_id written, nothing past its 64 bytes");
+	n1 = read(afd, rb, START_SIZE + REC_SIZE);
+	ok = take(rb, n1, NULL) == 2 && n1 == START_SIZE + REC_SIZE;
+	if (ok) {
+		rec_t a, b;
+
+		memcpy(&a, rb, sizeof(a));
+		memcpy(&b, rb + START_SIZE, sizeof(b));
+		ok = r_type(&a) == BIOREADER_AUDIT_SESSION_START &&
+		     le16toh(a.size) == START_SIZE && r_sid(&a) == sid2 &&
+		     r_type(&b) == BIOREADER_AUDIT_VERDICT &&
+		     le16toh(b.size) == REC_SIZE && r_sid(&b) == sid2 &&
+		     r_seq(&b) == r_seq(&a) + 1;
+	}
+	if (!ok)
+		ktap_diag("read of 392 bytes: %zd", n1);
+	ktap_check(ok, "read of 392 bytes: SESSION_START (232) and VERDICT (160) packed back to back");
+	r = find(BIOREADER_AUDIT_SESSION_START, sid2);
+	ok = r && size_of(r) == START_SIZE &&
+	     ref_is(r, BIOREADER_REF_SOURCE_NONE, 0, zero, zero) &&
+	     session_fields(r, sid2, s.index, "SESSION_START (version 0)");
+	ktap_check(ok, "the version-0 caller's SESSION_START record: 232 bytes, source none, the block all zero");
+	ack(afd, last_seq());
+	ok = wait_acking(fd, 5000, &v) == 0 && v.session_id == sid2 &&
+	     verdict_matches(&v, "version 0");
+	ktap_check(ok, "the version-0 caller's verdict is released as any other");
+	ktap_expect_errno(brvm_wait(fd, 0, &v), ENOENT,
+			  "the version-0 session is over: nothing more to WAIT for");
+	}
+
+	/* 32-36: the consumer goes away mid-session */
 	/*
 	 * In this process: the case closes the consumer opened before it,
 	 * and the consumer must really go (a forked case's parent would
@@ -507,10 +731,10 @@ int main(void)
 		   "reopened: the held verdict is released, audit_seq matches");
 	}
 
-	/* 27-30: the whole stream */
+	/* 37-40: the whole stream */
 	KTAP_CASE("the whole stream") {
 	ktap_check(!gaps && !bad_header && nrecs > 10,
-		   "seq contiguous, every record 160 bytes, magic and version");
+		   "seq contiguous, magic, version 2, 232 bytes for SESSION_START and 160 for the others, packed");
 	ktap_check(!dup_mismatch, "records delivered again are identical");
 	ok = 1;
 	for (u = 0; u < nrecs; u++)
@@ -528,7 +752,7 @@ int main(void)
 	close(fd);
 	}
 
-	/* 31-34: a small queue and a consumer that never acknowledges */
+	/* 41-44: a small queue and a consumer that never acknowledges */
 	KTAP_CASE("a small queue and a consumer that never acknowledges") {
 	ok = unload_bioreader() == 0 &&
 	     brvm_load_bioreader("audit_queue_len=" "32") == 0 &&

@@ -2,7 +2,9 @@
 /*
  * Bad ioctl input gets a precise errno and changes nothing: unknown
  * commands, short and oversized (size-versioned) structs, padding,
- * bad pointers, bad templates, operator ids, timeouts and policies.
+ * bad pointers, bad templates, operator ids, timeouts and policies, and
+ * declarations of the reference's origin (SESSION_START version 1) that
+ * break its rules: refused, no session, no audit record.
  */
 #include <sys/mman.h>
 #include <unistd.h>
@@ -48,6 +50,27 @@ static void end_session(void)
 		brvm_wait(fd, 5000, &v);
 }
 
+/* A valid start declaring @source and @flags; fingerprints of non-zero
+ * bytes @issuer / @signer (0: all zero). */
+static void ref_fill(struct bioreader_session_start *st, uint32_t source,
+		     uint32_t flags, uint8_t issuer, uint8_t signer)
+{
+	base(st);
+	st->ref_source = source;
+	st->ref_flags = flags;
+	memset(st->ref_issuer_sha256, issuer, sizeof(st->ref_issuer_sha256));
+	memset(st->ref_signer_sha256, signer, sizeof(st->ref_signer_sha256));
+}
+
+static void ref_err(uint32_t source, uint32_t flags, uint8_t issuer,
+		    uint8_t signer, int err, const char *name)
+{
+	struct bioreader_session_start st;
+
+	ref_fill(&st, source, flags, issuer, signer);
+	ktap_expect_errno(start(&st), err, name);
+}
+
 static void policy_err(const struct bioreader_policy *good, int field,
 		       uint32_t val, const char *name)
 {
@@ -70,7 +93,7 @@ int main(void)
 	void *unmapped;
 	int ret, ok;
 
-	ktap_plan(60);
+	ktap_plan(75);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&s, "badioctl", 0, 0, 0))
@@ -119,23 +142,26 @@ int main(void)
 
 	/* 10-15: oversized structs */
 	KTAP_CASE("oversized structs") {
+		/* 32 bytes more than this header's struct (version 1: 136) */
+		const size_t big_st = sizeof(st) + 32;
+
 		memset(buf, 0, sizeof(buf));
 		base(&st);
 		memcpy(buf, &st, sizeof(st));
 		buf[sizeof(st) + 5] = 1;
-		ktap_expect_errno(ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01, 96),
+		ktap_expect_errno(ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01, big_st),
 					buf),
-				  E2BIG, "SESSION_START 96 bytes, non-zero tail -> E2BIG");
+				  E2BIG, "SESSION_START 168 bytes, non-zero tail -> E2BIG");
 		end_session();
 		buf[sizeof(st) + 5] = 0;
-		ret = ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01, 96), buf);
+		ret = ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01, big_st), buf);
 		memcpy(&st, buf, sizeof(st));
 		ok = ret == 0 && st.session_id != 0;
-		for (size_t i = sizeof(st); i < 96; i++)
+		for (size_t i = sizeof(st); i < big_st; i++)
 			ok = ok && buf[i] == 0;
 		if (ret)
 			ktap_diag("zero tail: %s", strerror(errno));
-		ktap_check(ok, "SESSION_START 96 bytes, zero tail -> session starts");
+		ktap_check(ok, "SESSION_START 168 bytes, zero tail -> session starts");
 		end_session();
 
 		memset(buf, 0, sizeof(buf));
@@ -321,7 +347,67 @@ int main(void)
 		policy_err(&pol, 5, 86401, "policy lockout 86401 s -> EINVAL");
 	}
 
-	/* 57-60: nothing changed, nothing left running */
+	/* 57-71: the declared origin of the reference */
+	KTAP_CASE("the declared origin of the reference") {
+		long long seq0 = brvm_audit_attr("next_seq"), seq1;
+		struct bioreader_info info;
+
+		ref_err(2, 0, 1, 1, EINVAL, "reference source 2 (unknown) -> EINVAL");
+		ref_err(~0u, 0, 1, 1, EINVAL, "reference source 0xffffffff -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_ICAO_PA, 1u << 4, 1, 1, EINVAL,
+			"ICAO PA with an unknown flag (bit 4) -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_ICAO_PA,
+			BIOREADER_REF_BAC | 0x80000000u, 1, 1, EINVAL,
+			"ICAO PA with an unknown flag (bit 31) -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_NONE, BIOREADER_REF_BAC, 0, 0, EINVAL,
+			"source none with a flag -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_NONE, 0, 1, 0, EINVAL,
+			"source none with an issuer fingerprint -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_NONE, 0, 0, 1, EINVAL,
+			"source none with a signer fingerprint -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_ICAO_PA, 0, 0, 1, EINVAL,
+			"ICAO PA without the issuer (CSCA) fingerprint -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_ICAO_PA, 0, 1, 0, EINVAL,
+			"ICAO PA without the signer (DS) fingerprint -> EINVAL");
+		ref_err(BIOREADER_REF_SOURCE_ICAO_PA, BIOREADER_REF_BAC, 0, 0,
+			EINVAL, "ICAO PA without either fingerprint -> EINVAL");
+		/* a valid declaration, and a non-zero byte past the driver's struct */
+		memset(buf, 0, sizeof(buf));
+		ref_fill(&st, BIOREADER_REF_SOURCE_ICAO_PA, 0, 1, 1);
+		memcpy(buf, &st, sizeof(st));
+		buf[sizeof(st) + 7] = 1;
+		ktap_expect_errno(ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01,
+						     sizeof(st) + 8), buf),
+				  E2BIG, "ICAO PA declared, 144 bytes with a non-zero tail -> E2BIG");
+		/* a caller between versions 0 and 1 (96 bytes): the signer's
+		 * fingerprint is past its end, so it reads as zero */
+		memset(buf, 0, sizeof(buf));
+		ref_fill(&st, BIOREADER_REF_SOURCE_ICAO_PA, 0, 1, 1);
+		memcpy(buf, &st, 96);
+		ktap_expect_errno(ioctl(fd, BRVM_IOC(_IOC_READ | _IOC_WRITE, 0x01, 96),
+					buf), EINVAL,
+				  "ICAO PA from a 96-byte struct: the signer fingerprint reads as zero -> EINVAL");
+		end_session();
+		seq1 = brvm_audit_attr("next_seq");
+		ok = seq0 > 0 && seq1 == seq0 && brvm_info(fd, &info) == 0 &&
+		     info.state == BIOREADER_STATE_IDLE;
+		if (!ok)
+			ktap_diag("next_seq %lld -> %lld, state %u", seq0, seq1, info.state);
+		ktap_check(ok, "refused declarations: no session started, no audit record queued");
+		ktap_expect_errno(brvm_wait(fd, 0, &v), ENOENT,
+				  "... and no verdict pending");
+		ref_fill(&st, BIOREADER_REF_SOURCE_ICAO_PA, BIOREADER_REF_FLAGS_ALL,
+			 1, 1);
+		ret = start(&st);
+		if (ret)
+			ktap_diag("ICAO PA: %s", strerror(errno));
+		ktap_check(ret == 0 && st.session_id &&
+			   brvm_audit_attr("next_seq") == seq0 + 1,
+			   "ICAO PA with every flag and both fingerprints: the session starts, its SESSION_START record is queued");
+		end_session();
+	}
+
+	/* 72-75: nothing changed, nothing left running */
 	KTAP_CASE("nothing changed, nothing left running") {
 		ktap_check(brvm_get_policy(fd, &now) == 0 &&
 			   !memcmp(&now, &pol, sizeof(now)),

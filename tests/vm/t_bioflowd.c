@@ -3,7 +3,11 @@
  * The audit daemon on the real audit node, with the TPM root signer:
  * bioflowd (docs/bioflowd.md) replaces the suite's drain, seals a
  * genuine, an impostor and an attack session, and its store verifies
- * against the root public key exported at provisioning; every kernel seq
+ * against the root public key exported at provisioning; a session whose
+ * starter declared an ICAO Passive Authentication reference has its
+ * 232-byte SESSION_START record sealed with the declaration intact, and
+ * bioflow-verify proves that record's inclusion and shows the CSCA and
+ * DS fingerprints (text and JSON); every kernel seq
  * of the stream since the drain let go is in the store exactly once, and
  * each verdict's audit_seq is the seq of its VERDICT record.  Then the
  * worker is killed with SIGKILL several times under a load of audit
@@ -40,12 +44,17 @@
 #define FULL_DIR	DIR "/full"
 #define FULL_STORE	FULL_DIR "/store"
 #define FULL_LOG	DIR "/bioflowd-full.log"
-#define NCHECKS		26
+#define NCHECKS		30
+#define PROOF_DIR	DIR "/proof"
+/* The declaration of the "ICAO PA declared" session: made-up CSCA and
+ * DS certificate fingerprints. */
+#define REF_FLAGS	(BIOREADER_REF_PACE | BIOREADER_REF_CRL_CHECKED)
 
 struct sess {
 	const char *name;
 	const char *scene;
 	uint32_t outcome;
+	int declared;		/* declares an ICAO PA reference */
 	struct bioreader_verdict v;
 	int ran;
 };
@@ -55,7 +64,77 @@ static struct sess sessions[] = {
 	{ .name = "impostor", .scene = "person 7", .outcome = BIOREADER_OUTCOME_NO_MATCH },
 	{ .name = "print attack", .scene = "print 42 flat matte",
 	  .outcome = BIOREADER_OUTCOME_ATTACK },
+	{ .name = "genuine, ICAO PA declared", .scene = "person 42",
+	  .outcome = BIOREADER_OUTCOME_MATCH, .declared = 1 },
 };
+
+static uint8_t ref_issuer[32], ref_signer[32];
+
+static void hex(const uint8_t *in, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+}
+
+/* Start with the ICAO PA declaration and wait for the verdict. */
+static int run_declared(int fd, struct bioreader_verdict *v)
+{
+	uint64_t sid;
+
+	if (brvm_start_declared(fd, GENUINE, 3000, BIOREADER_REF_SOURCE_ICAO_PA,
+				REF_FLAGS, ref_issuer, ref_signer, &sid)) {
+		ktap_diag("SESSION_START with an ICAO PA declaration: %s",
+			  strerror(errno));
+		return -1;
+	}
+	if (brvm_wait(fd, 13000, v)) {
+		ktap_diag("SESSION_WAIT: %s", strerror(errno));
+		return -1;
+	}
+	return v->session_id == sid ? 0 : -1;
+}
+
+/*
+ * The declared session's SESSION_START record is in the store as given,
+ * and bioflow-verify proves its inclusion and prints the declaration.
+ */
+static void check_declared(const struct sess *s)
+{
+	struct bioreader_audit_reference want;
+	char ih[65], sh[65];
+	uint64_t idx = 0;
+	int ok;
+
+	memset(&want, 0, sizeof(want));
+	want.source = htole32(BIOREADER_REF_SOURCE_ICAO_PA);
+	want.flags = htole32(REF_FLAGS);
+	memcpy(want.issuer_sha256, ref_issuer, 32);
+	memcpy(want.signer_sha256, ref_signer, 32);
+	ok = s->ran && brvm_flow_start_in_store(STORE, s->v.session_id, &want, &idx);
+	ktap_check(ok, "the ICAO PA session's SESSION_START record is sealed: version 2, 232 bytes, the declaration intact");
+	hex(ref_issuer, 32, ih);
+	hex(ref_signer, 32, sh);
+	ok = ok &&
+	     brvm_sh("bioflow-verify --export-proof %llu --out %s %s >/dev/null",
+		     (unsigned long long)idx, PROOF_DIR, STORE) == 0 &&
+	     brvm_sh("bioflow-verify --root-key %s --inclusion %s/record %s/proof %s/checkpoint >%s/incl.txt",
+		     PUBKEY, PROOF_DIR, PROOF_DIR, PROOF_DIR, DIR) == 0;
+	brvm_sh("sed 's/^/# /' %s/incl.txt", DIR);
+	ok = ok &&
+	     brvm_sh("grep -q 'included: .* SESSION_START ref_source=icao-pa ref_flags=0x6 ref_issuer_sha256=%s ref_signer_sha256=%s$' %s/incl.txt",
+		     ih, sh, DIR) == 0;
+	ktap_check(ok, "bioflow-verify --inclusion of that record: verified, shows source, flags, CSCA and DS fingerprints");
+	ok = ok &&
+	     brvm_sh("bioflow-verify --json --root-key %s --inclusion %s/record %s/proof %s/checkpoint >%s/incl.json",
+		     PUBKEY, PROOF_DIR, PROOF_DIR, PROOF_DIR, DIR) == 0 &&
+	     brvm_sh("grep -q '\"reference\":{\"source\":\"icao-pa\",\"flags\":6,\"issuer_sha256\":\"%s\",\"signer_sha256\":\"%s\"}' %s/incl.json",
+		     ih, sh, DIR) == 0;
+	if (!ok)
+		brvm_sh("sed 's/^/# /' %s/incl.json", DIR);
+	ktap_check(ok, "bioflow-verify --json --inclusion: the record's reference as JSON");
+}
 #define NSESS (sizeof(sessions) / sizeof(sessions[0]))
 
 static uint8_t seen[MAX_SEQ + 1];
@@ -302,11 +381,16 @@ int main(void)
 			brvm_drain_start();
 			return brvm_bail("simulated reader");
 		}
+		for (i = 0; i < 32; i++) {
+			ref_issuer[i] = (uint8_t)(0xc0 + i);
+			ref_signer[i] = (uint8_t)(0x5a ^ (i * 13));
+		}
 		for (i = 0; i < NSESS; i++) {
 			struct sess *s = &sessions[i];
 
 			ok = !brvm_sim_scene(&sim, s->scene) &&
-			     !brvm_run_session(fd, GENUINE, 3000, &s->v);
+			     !(s->declared ? run_declared(fd, &s->v) :
+					     brvm_run_session(fd, GENUINE, 3000, &s->v));
 			s->ran = ok;
 			if (ok)
 				brvm_diag_verdict(s->name, &s->v);
@@ -330,6 +414,7 @@ int main(void)
 			      brvm_flow_verdict_in_store(store_dir, sessions[i].v.session_id,
 							 sessions[i].v.audit_seq);
 		ktap_check(ok, "the VERDICT records' seqs are the verdicts' audit_seq");
+		check_declared(&sessions[NSESS - 1]);
 	}
 
 	/* 4: kill -9 of the worker under load, same store */

@@ -10,7 +10,9 @@
  * file of a few KB through T=0 (6Cxx, 61xx chains), compares it with the
  * file the emulator serves, and checks the faults: status words, a
  * truncated answer, a silent card, a card pulled mid-read (a distinct
- * error, no hang) and the interrupt pipe's slot changes.
+ * error, no hang), the interrupt pipe's slot changes, and the reader
+ * unplugged mid-command (QEMU's device_del, which the emulator asks for
+ * over QEMU's monitor: ENODEV, no hang) and plugged in again.
  *
  * Without $BR_CARD_FILES (the ordinary VM suite, no reader) it skips.
  */
@@ -25,7 +27,7 @@
 #include "idcard/t0.h"
 #include "ktap.h"
 
-#define NCHECKS		41
+#define NCHECKS		49
 #define TIMEOUT_MS	1500
 
 static const uint8_t SEL_AID[] = { 0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0x00,
@@ -299,6 +301,32 @@ int main(void)
 		alen = sizeof(atr);
 		ktap_check(ccid_power_on(rd, atr, &alen) == 0 && alen > 2, "power on: ATR");
 		ktap_check(ccid_power_off(rd) == 0, "power off");
+	}
+	KTAP_CASE_AFTER("the reader unplugged mid-command") {
+		static const uint8_t rb[7] = { 0x00, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00 };
+		long long t0;
+		int rc, icc;
+
+		ktap_require(open_and_power() == 0 && xmit(SEL_AID, sizeof(SEL_AID)) == 0 &&
+			     select_ef(fid) == 0x9000, "the card is powered, the file selected");
+		/* 3 more answers, then QEMU's device_del of the reader (back after 2 s) */
+		ktap_require(emu("unplug-after 3 2000") == 0,
+			     "the reader will be unplugged mid-read (QEMU's device_del)");
+		t0 = ms_now();
+		rc = xmit(rb, sizeof(rb));
+		ktap_diag("rc %d (%s) after %lld ms", rc, ccid_strerror(rc), ms_now() - t0);
+		ktap_check(rc == -ENODEV, "READ BINARY chain: ENODEV (the reader is gone)");
+		ktap_check(ms_now() - t0 < 2 * TIMEOUT_MS, "... within the command's timeout, no hang");
+		ktap_check(ccid_slot_status(rd, &icc) == -ENODEV && xmit(rb, 5) == -ENODEV,
+			   "every later call on the handle: ENODEV at once");
+		ccid_close(rd);
+		rd = NULL;
+		ktap_check(ccid_wait_reader(15000) == 0, "the reader is plugged in again (device_add)");
+		ktap_require(open_and_power() == 0, "it opens, the card powers on");
+		ktap_check(xmit(SEL_AID, sizeof(SEL_AID)) == 0 && sw() == 0x9000 &&
+			   select_ef(fid) == 0x9000 && xmit(rb, sizeof(rb)) == 0 &&
+			   rlen == file_len + 2 && !memcmp(resp, file, file_len),
+			   "the whole file again, byte for byte");
 	}
 	KTAP_CASE_AFTER("close") {
 		ccid_close(rd);

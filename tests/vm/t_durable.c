@@ -48,22 +48,28 @@ typedef struct bioreader_audit_record rec_t;
 /* ---- this program as the consumer ---- */
 
 /* Read every unread record; the highest seq read (0: none), and the
- * seq of @sid's VERDICT record in *@vseq if it came by. */
+ * seq of @sid's VERDICT record in *@vseq if it came by.  Records are 160
+ * or 232 bytes (SESSION_START), packed: step by each one's size. */
 static uint64_t consume(int afd, uint64_t sid, uint64_t *vseq)
 {
-	static rec_t buf[64];
+	static uint8_t buf[64 * sizeof(rec_t)];
 	uint64_t last = 0;
-	ssize_t n;
-	int i;
+	ssize_t n, off;
 
 	while ((n = read(afd, buf, sizeof(buf))) > 0) {
-		for (i = 0; i < n / (ssize_t)sizeof(rec_t); i++) {
-			uint64_t seq = le64toh(buf[i].seq);
+		for (off = 0; off + (ssize_t)sizeof(rec_t) <= n;) {
+			rec_t r;
+			uint64_t seq;
 
+			memcpy(&r, buf + off, sizeof(r));
+			seq = le64toh(r.seq);
 			last = seq;
-			if (vseq && le32toh(buf[i].type) == BIOREADER_AUDIT_VERDICT &&
-			    le64toh(buf[i].session_id) == sid)
+			if (vseq && le32toh(r.type) == BIOREADER_AUDIT_VERDICT &&
+			    le64toh(r.session_id) == sid)
 				*vseq = seq;
+			if (le16toh(r.size) < sizeof(r))
+				break;
+			off += le16toh(r.size);
 		}
 	}
 	return last;

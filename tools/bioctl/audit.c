@@ -112,7 +112,7 @@ static const char *verdict_outcome(uint32_t o)
 
 static void print_record(FILE *f, const struct bfl_record *r)
 {
-	char boot[33];
+	char boot[33], ref[BFL_REF_TEXT_MAX];
 
 	bfl_boot_id_hex(r->boot_id, boot);
 	fprintf(f, "seq=%llu type=%s stream=%s/%016llx mono=%llu.%09llu real=%llu.%09llu",
@@ -135,8 +135,13 @@ static void print_record(FILE *f, const struct bfl_record *r)
 			r->attack_class, r->flags);
 	else if (r->type == BIOREADER_AUDIT_INTEGRITY)
 		fprintf(f, " error=%u", r->outcome);
-	fprintf(f, " detail=%u,%u,%u,%u,%u,%u\n", r->detail[0], r->detail[1],
+	fprintf(f, " detail=%u,%u,%u,%u,%u,%u", r->detail[0], r->detail[1],
 		r->detail[2], r->detail[3], r->detail[4], r->detail[5]);
+	/* SESSION_START (version 2): the declared origin of the reference */
+	bfl_record_ref_text(r, ref, sizeof(ref));
+	if (ref[0])
+		fprintf(f, " %s", ref);
+	fputc('\n', f);
 }
 
 static int cmd_drain(int argc, char **argv)
@@ -221,6 +226,7 @@ static int cmd_drain(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Records are 160 or 232 bytes; read() wants room for the largest. */
 	buf = malloc(DRAIN_BATCH * BIOREADER_AUDIT_RECORD_SIZE);
 	if (!buf) {
 		err_errno("malloc");
@@ -229,12 +235,17 @@ static int cmd_drain(int argc, char **argv)
 
 	while (!drain_stop && (!count || seen < count)) {
 		uint64_t last = 0;
-		size_t off = 0, want = DRAIN_BATCH;
+		size_t off = 0, want = DRAIN_BATCH, len;
 		ssize_t n;
 
 		if (count && count - seen < want)
 			want = count - seen;
-		n = read(fd, buf, want * BIOREADER_AUDIT_RECORD_SIZE);
+		/* At most @want records even if all are the smallest; one
+		 * record of any size when @want is 1. */
+		len = want * BIOREADER_AUDIT_RECORD_SIZE;
+		if (len < BIOREADER_AUDIT_RECORD_MAX)
+			len = BIOREADER_AUDIT_RECORD_MAX;
+		n = read(fd, buf, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

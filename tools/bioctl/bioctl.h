@@ -23,6 +23,8 @@ enum bioctl_exit {
 	BX_ABORTED = 7,
 	BX_LOCKED = 8,		/* reference locked out (too many failures) */
 	BX_BUSY = 9,		/* reader busy with another session */
+	BX_CARD = 10,		/* card verify: the ID card was refused */
+	BX_CARD_IO = 11,	/* card verify: no card reader, no card, read failed */
 };
 
 #define BIOCTL_DEFAULT_DEV	"/dev/bioreader0"
@@ -57,6 +59,7 @@ int cmd_sim(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_card(int argc, char **argv);
+int card_verify(int argc, char **argv);
 
 const char *outcome_words(uint32_t outcome);
 const char *reason_words(uint32_t reason);

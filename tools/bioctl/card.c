@@ -10,6 +10,8 @@
  *       powers the card of reader N (default 0) on, sends each command
  *       APDU over T=0 and prints the response APDU in hex, then powers
  *       the card off
+ *   card verify ...
+ *       the kiosk transaction: card_verify.c
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,11 +31,14 @@ static void card_usage(FILE *f)
 	fprintf(f,
 "Usage: bioctl card info [--no-power] [--wait MS]\n"
 "       bioctl card apdu [-r N] HEX...\n"
+"       bioctl card verify -o OPERATOR --csca DIR [--crl DIR] --mrz FILE ...\n"
 "  info   list the USB smart-card (CCID) readers, their slot status and,\n"
 "         powering the card on and off, its ATR (--no-power: not);\n"
 "         --wait MS: wait that long for a reader to appear first\n"
 "  apdu   send command APDUs (hex) to the card of reader N over T=0 and\n"
-"         print the responses\n");
+"         print the responses\n"
+"  verify read and prove the ID card, then verify its holder at the\n"
+"         biometric reader (bioctl card verify --help)\n");
 }
 
 static void print_hex(const char *label, const uint8_t *p, size_t n)
@@ -259,6 +264,8 @@ int cmd_card(int argc, char **argv)
 		return card_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "apdu"))
 		return card_apdu(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return card_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
 		card_usage(stdout);
 		return 0;

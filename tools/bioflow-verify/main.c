@@ -111,7 +111,32 @@ static const char *sev_name(enum bfl_severity s)
 	return s == BFL_SEV_ERROR ? "error" : s == BFL_SEV_WARN ? "warning" : "info";
 }
 
-static void print_json(const char *subject, const struct bfl_verify_result *r)
+/* The included record of --inclusion: what it is, and for a SESSION_START
+ * the declared origin of the session's reference. */
+static void print_json_record(const struct bfl_record *rec)
+{
+	char boot[33], hex[2 * BFL_HASH_SIZE + 1];
+
+	bfl_boot_id_hex(rec->boot_id, boot);
+	printf(",\"record\":{\"type\":\"%s\",\"version\":%u,\"size\":%u,"
+	       "\"boot_id\":\"%s\",\"stream_id\":\"%016llx\",\"seq\":%llu,"
+	       "\"session_id\":%llu",
+	       bfl_record_type_name(rec->type), rec->version, rec->size, boot,
+	       (unsigned long long)rec->stream_id, (unsigned long long)rec->seq,
+	       (unsigned long long)rec->session_id);
+	if (rec->has_ref) {
+		printf(",\"reference\":{\"source\":\"%s\",\"flags\":%u,",
+		       bfl_ref_source_name(rec->ref_source), rec->ref_flags);
+		bfl_hex(rec->ref_issuer, BFL_HASH_SIZE, hex);
+		printf("\"issuer_sha256\":\"%s\",", hex);
+		bfl_hex(rec->ref_signer, BFL_HASH_SIZE, hex);
+		printf("\"signer_sha256\":\"%s\"}", hex);
+	}
+	printf("}");
+}
+
+static void print_json(const char *subject, const struct bfl_verify_result *r,
+		       const struct bfl_record *rec)
 {
 	char root[48];
 	unsigned int i;
@@ -145,7 +170,10 @@ static void print_json(const char *subject, const struct bfl_verify_result *r)
 		json_str(r->find[i].msg);
 		printf("}");
 	}
-	printf("]}\n");
+	printf("]");
+	if (rec)
+		print_json_record(rec);
+	printf("}\n");
 }
 
 static void print_text(const char *subject, const struct bfl_verify_result *r,
@@ -214,7 +242,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *since = NULL, *keyfile = NULL, *export = NULL, *out = NULL;
-	bool json = false, inclusion = false, quiet = false;
+	bool json = false, inclusion = false, quiet = false, have_incl = false;
+	struct bfl_record incl;
 	struct bfl_verify_opts vo;
 	struct bfl_verify_result res;
 	struct bfl_err e = { 0 };
@@ -311,15 +340,16 @@ int main(int argc, char **argv)
 		}
 		bfl_verify_inclusion_files(rec, rl, (const char *)proof, pl,
 					   (const char *)cp, cl, &root, &res);
-		if (res.verdict == BFL_OK) {
-			struct bfl_record r;
-			char d[160];
+		if (res.verdict == BFL_OK &&
+		    bfl_record_parse(rec, rl, &incl, NULL) > 0) {
+			char d[160], ref[BFL_REF_TEXT_MAX];
 
-			if (bfl_record_parse(rec, rl, &r, NULL) > 0) {
-				bfl_record_describe(&r, d, sizeof(d));
-				if (!json)
-					printf("%s: included: %s\n", argv[optind], d);
-			}
+			have_incl = true;
+			bfl_record_describe(&incl, d, sizeof(d));
+			bfl_record_ref_text(&incl, ref, sizeof(ref));
+			if (!json)
+				printf("%s: included: %s%s%s\n", argv[optind], d,
+				       ref[0] ? " " : "", ref);
 		}
 		free(rec);
 		free(proof);
@@ -338,7 +368,8 @@ int main(int argc, char **argv)
 		bfl_verify_store(argv[optind], &root, &vo, &res);
 	}
 	if (json)
-		print_json(argv[inclusion ? optind + 2 : optind], &res);
+		print_json(argv[inclusion ? optind + 2 : optind], &res,
+			   have_incl ? &incl : NULL);
 	else
 		print_text(inclusion ? argv[optind] : argv[optind], &res, inclusion);
 	rc = (int)res.verdict;

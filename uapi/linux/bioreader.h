@@ -159,6 +159,22 @@ struct bioreader_policy {
  * @operator_id:	in: the operator's identity (staff badge number),
  *			printable ASCII, NUL-padded, at least one character
  * @session_id:		out: id of the new session, unique per boot
+ * @ref_source:		in (version 1): where the caller got the reference
+ *			template, BIOREADER_REF_SOURCE_*; 0 = not declared
+ * @ref_flags:		in (version 1): BIOREADER_REF_*; zero when
+ *			@ref_source is 0
+ * @ref_issuer_sha256:	in (version 1): SHA-256 of the certificate of the
+ *			authority that vouched for the reference (for
+ *			ICAO_PA: the CSCA, DER); zero when @ref_source is 0
+ * @ref_signer_sha256:	in (version 1): SHA-256 of the certificate that
+ *			signed it (for ICAO_PA: the Document Signer, DER);
+ *			zero when @ref_source is 0
+ *
+ * The ref_* fields are the caller's declaration: the driver cannot check
+ * a card's signature.  It validates their form and copies them into the
+ * session's SESSION_START audit record (docs/audit-records.md), so that
+ * the log says which issuer and signer vouched for the reference of
+ * every session, next to who declared it.  Never personal data.
  */
 struct bioreader_session_start {
 	__u64 template_ptr;
@@ -168,9 +184,34 @@ struct bioreader_session_start {
 	__u32 flags;
 	char operator_id[BIOREADER_OPERATOR_ID_LEN];
 	__u64 session_id;
+	/* version 1 */
+	__u32 ref_source;
+	__u32 ref_flags;
+	__u8 ref_issuer_sha256[32];
+	__u8 ref_signer_sha256[32];
 };
 
 #define BIOREADER_SESSION_START_SIZE_VER0	64
+#define BIOREADER_SESSION_START_SIZE_VER1	136
+
+/* bioreader_session_start.ref_source */
+#define BIOREADER_REF_SOURCE_NONE	0 /* not declared (version-0 callers) */
+/*
+ * Read from an ICAO Doc 9303 chip (eMRTD / eID card) whose data groups
+ * passed Passive Authentication: the Document Signer's signature over
+ * the Security Object, the DS certificate chained to a trusted CSCA, the
+ * data-group hashes.  The template came out of DG2.
+ */
+#define BIOREADER_REF_SOURCE_ICAO_PA	1
+
+/* bioreader_session_start.ref_flags (with BIOREADER_REF_SOURCE_ICAO_PA) */
+#define BIOREADER_REF_BAC		_BITUL(0) /* chip accessed with BAC */
+#define BIOREADER_REF_PACE		_BITUL(1) /* chip accessed with PACE */
+#define BIOREADER_REF_CRL_CHECKED	_BITUL(2) /* DS checked against a current CRL */
+#define BIOREADER_REF_CHIP_AUTH		_BITUL(3) /* chip proved its key (AA/CA) */
+#define BIOREADER_REF_FLAGS_ALL		(BIOREADER_REF_BAC | BIOREADER_REF_PACE | \
+					 BIOREADER_REF_CRL_CHECKED | \
+					 BIOREADER_REF_CHIP_AUTH)
 
 /* bioreader_verdict.outcome */
 #define BIOREADER_OUTCOME_MATCH		1

@@ -5,9 +5,10 @@
  * added/removed and integrity failure, read by one consumer (bioflowd)
  * from /dev/bioreader-audit.  docs/audit-records.md describes them.
  *
- * read() returns as many whole records as fit in the buffer (at least
- * one; a buffer smaller than one record gets -EINVAL), blocking unless
- * O_NONBLOCK.  poll() gives EPOLLIN while unread records exist.  The
+ * read() returns as many whole records as fit in the buffer, packed,
+ * each of its own size (at least one record; a buffer smaller than
+ * BIOREADER_AUDIT_RECORD_MAX, the largest record, gets -EINVAL whatever
+ * comes next), blocking unless O_NONBLOCK.  poll() gives EPOLLIN while unread records exist.  The
  * consumer acknowledges with BIOREADER_AUDIT_IOC_ACK once records are
  * durable; unacknowledged records are delivered again after it reopens.
  * One consumer at a time (a second open gets -EBUSY).
@@ -23,8 +24,12 @@
 #include <linux/types.h>
 
 #define BIOREADER_AUDIT_MAGIC		0x43524142 /* "BARC" */
-#define BIOREADER_AUDIT_VERSION		1
-#define BIOREADER_AUDIT_RECORD_SIZE	160
+#define BIOREADER_AUDIT_VERSION		2
+#define BIOREADER_AUDIT_RECORD_SIZE	160 /* every record starts so */
+/* Version 2: a SESSION_START record carries bioreader_audit_reference. */
+#define BIOREADER_AUDIT_SESSION_START_SIZE	232
+/* The largest record of this version: the smallest buffer read() takes. */
+#define BIOREADER_AUDIT_RECORD_MAX	BIOREADER_AUDIT_SESSION_START_SIZE
 
 /* bioreader_audit_record.type */
 #define BIOREADER_AUDIT_SESSION_START	1
@@ -90,6 +95,24 @@ struct bioreader_audit_record {
 	__le32 flags;
 	__le64 stream_id;
 	__le32 detail[6];
+};
+
+/**
+ * struct bioreader_audit_reference - appended to a SESSION_START record
+ * (version 2, record size BIOREADER_AUDIT_SESSION_START_SIZE): where the
+ * session's reference template came from, as the process that started
+ * the session declared it (bioreader_session_start.ref_*).  All zero
+ * when it declared nothing.
+ * @source:		BIOREADER_REF_SOURCE_* (linux/bioreader.h)
+ * @flags:		BIOREADER_REF_*
+ * @issuer_sha256:	SHA-256 of the issuing authority's certificate
+ * @signer_sha256:	SHA-256 of the signer's certificate
+ */
+struct bioreader_audit_reference {
+	__le32 source;
+	__le32 flags;
+	__u8 issuer_sha256[32];
+	__u8 signer_sha256[32];
 };
 
 #define BIOREADER_AUDIT_IOC_MAGIC	0xBA

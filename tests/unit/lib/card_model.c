@@ -5,6 +5,7 @@
  * It builds its data with its own small TLV writer, so a mistake in
  * lib/idcard's parsers is not mirrored here.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,7 +365,15 @@ int card_doc_make(struct card_doc *d, const struct card_person *w,
 	put_tlv(&in, 0x5c, tags, sizeof(tags));
 	put_wrap(&com, 0x60, &in);
 	/* DG1: the MRZ. */
-	make_td1(mrz, w);
+	if (flags & CARD_DOC_DG1_OTHER) {
+		/* Another, well-formed document number: the issuer signed it. */
+		struct card_person other = *w;
+
+		other.doc_number = strcmp(w->doc_number, "X0000000") ? "X0000000" : "X0000001";
+		make_td1(mrz, &other);
+	} else {
+		make_td1(mrz, w);
+	}
 	put_tlv(&in, 0x5f1f, mrz, sizeof(mrz));
 	put_wrap(&dg1, 0x61, &in);
 	/* DG2: one biometric information template with the reader's template. */
@@ -377,7 +386,49 @@ int card_doc_make(struct card_doc *d, const struct card_person *w,
 	put_tlv(&bht, 0x88, type, 2);
 	put_wrap(&bit, 0xa1, &bht);
 	put_tlv(&bit, 0x5f2e, tpl, tl);
-	put_tlv(&grp, 0x02, &one, 1);
+	if (flags & CARD_DOC_PHOTO) {
+		/*
+		 * A face image first, as a real DG2 holds one: an ISO/IEC
+		 * 19794-5 block (owner 0x0101, type 0x0008) of the size of a
+		 * passport photo, its bytes a deterministic filler between a
+		 * JPEG's start and end markers.  The reader ignores it.
+		 */
+		static const uint8_t iso_owner[2] = { 0x01, 0x01 }, iso_type[2] = { 0x00, 0x08 };
+		struct buf pbht = { 0 }, pbit = { 0 };
+		uint8_t *img = OPENSSL_malloc(CARD_PHOTO_BYTES);
+		uint32_t x = (uint32_t)w->identity * 2654435761u + 1;
+		const uint8_t two = 2;
+		size_t k;
+
+		if (!img)
+			goto out;
+		memcpy(img, "FAC\0" "010\0", 8);
+		for (k = 8; k < CARD_PHOTO_BYTES; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			img[k] = (uint8_t)x;
+		}
+		img[8] = 0xff;
+		img[9] = 0xd8;
+		img[CARD_PHOTO_BYTES - 2] = 0xff;
+		img[CARD_PHOTO_BYTES - 1] = 0xd9;
+		put_tlv(&pbht, 0x80, hv, 2);
+		put_tlv(&pbht, 0x81, &face, 1);
+		put_tlv(&pbht, 0x87, iso_owner, 2);
+		put_tlv(&pbht, 0x88, iso_type, 2);
+		put_wrap(&pbit, 0xa1, &pbht);
+		put_tlv(&pbit, 0x5f2e, img, CARD_PHOTO_BYTES);
+		OPENSSL_free(img);
+		put_tlv(&grp, 0x02, &two, 1);
+		put_wrap(&grp, 0x7f60, &pbit);
+		if (pbit.err || pbht.err)
+			grp.err = 1;
+		buf_free(&pbit);
+		buf_free(&pbht);
+	} else {
+		put_tlv(&grp, 0x02, &one, 1);
+	}
 	put_wrap(&grp, 0x7f60, &bit);
 	put_wrap(&in, 0x7f61, &grp);
 	put_wrap(&dg2, 0x75, &in);
@@ -445,6 +496,111 @@ void card_doc_free(struct card_doc *d)
 	OPENSSL_clear_free(d->dg1, d->dg1_len);
 	OPENSSL_clear_free(d->dg2, d->dg2_len);
 	memset(d, 0, sizeof(*d));
+}
+
+/* --- the document on disk -------------------------------------------- */
+
+static const struct {
+	const char *name;
+	size_t off_p, off_len;
+} doc_files[] = {
+	{ "011E", offsetof(struct card_doc, com), offsetof(struct card_doc, com_len) },
+	{ "011D", offsetof(struct card_doc, sod), offsetof(struct card_doc, sod_len) },
+	{ "0101", offsetof(struct card_doc, dg1), offsetof(struct card_doc, dg1_len) },
+	{ "0102", offsetof(struct card_doc, dg2), offsetof(struct card_doc, dg2_len) },
+};
+
+#define DOC_P(d, i)	((uint8_t **)((char *)(d) + doc_files[i].off_p))
+#define DOC_LEN(d, i)	((size_t *)((char *)(d) + doc_files[i].off_len))
+
+int card_doc_write(const struct card_doc *d, const char *dir, const char *more)
+{
+	char path[4096];
+	FILE *f;
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; ok && i < sizeof(doc_files) / sizeof(doc_files[0]); i++) {
+		size_t n = *DOC_LEN(d, i);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, doc_files[i].name);
+		f = fopen(path, "wb");
+		ok = f && fwrite(*DOC_P(d, i), 1, n, f) == n;
+		if (f && fclose(f))
+			ok = 0;
+	}
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = ok ? fopen(path, "w") : NULL;
+	if (!f)
+		return -1;
+	ok = fprintf(f, "MRZ_INFO='%.24s'\n%s", d->mrz_info, more ? more : "") > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int read_all(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *p = NULL;
+	long n;
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && n <= 65536 &&
+	     !fseek(f, 0, SEEK_SET) && (p = OPENSSL_malloc(n ? (size_t)n : 1)) &&
+	     fread(p, 1, (size_t)n, f) == (size_t)n;
+	fclose(f);
+	if (!ok) {
+		OPENSSL_free(p);
+		return -1;
+	}
+	*out = p;
+	*len = (size_t)n;
+	return 0;
+}
+
+int card_doc_read(struct card_doc *d, const char *dir)
+{
+	char path[4096], line[256];
+	FILE *f;
+	size_t i;
+	int found = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < sizeof(doc_files) / sizeof(doc_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, doc_files[i].name);
+		if (read_all(path, DOC_P(d, i), DOC_LEN(d, i))) {
+			card_doc_free(d);
+			return -1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/info", dir);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *v = line + 9;
+		size_t n;
+
+		if (strncmp(line, "MRZ_INFO=", 9))
+			continue;
+		v[strcspn(v, "\r\n")] = 0;
+		n = strlen(v);
+		if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
+			v++;
+			n -= 2;
+		}
+		if (n == sizeof(d->mrz_info)) {
+			memcpy(d->mrz_info, v, n);
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	OPENSSL_cleanse(line, sizeof(line));
+	if (!found) {
+		card_doc_free(d);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- the chip --------------------------------------------------------- */

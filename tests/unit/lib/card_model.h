@@ -55,6 +55,9 @@ struct card_person {
 #define CARD_DOC_SOD_BADSIG	0x2u	/* a bit of the SOD's signature flipped */
 #define CARD_DOC_SHA1		0x4u	/* the Security Object hashes with SHA-1 */
 #define CARD_DOC_NO_DG2_HASH	0x8u	/* the Security Object omits DG2 */
+#define CARD_DOC_DG1_OTHER	0x10u	/* DG1 (signed) names another document number */
+#define CARD_DOC_PHOTO		0x20u	/* DG2 also holds a face image, as real ones do */
+#define CARD_PHOTO_BYTES	18000	/* its size: a passport photo's order */
 
 struct card_doc {
 	uint8_t *com, *sod, *dg1, *dg2;
@@ -65,6 +68,17 @@ struct card_doc {
 int card_doc_make(struct card_doc *d, const struct card_person *who,
 		  const struct card_pki *pki, unsigned int flags);
 void card_doc_free(struct card_doc *d);
+
+/*
+ * A document on disk, as the card emulator serves it: the files named by
+ * their identifiers (011E EF.COM, 011D EF.SOD, 0101 DG1, 0102 DG2) and
+ * "info", shell variable assignments that a shell can source, starting
+ * with MRZ_INFO='...' (the BAC key), then the lines of @more (may be
+ * NULL).  @dir must exist.
+ */
+int card_doc_write(const struct card_doc *d, const char *dir, const char *more);
+/* The four files and MRZ_INFO of "info" from @dir into @d. */
+int card_doc_read(struct card_doc *d, const char *dir);
 
 /* --- the chip --------------------------------------------------------- */
 

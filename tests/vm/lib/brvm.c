@@ -400,6 +400,31 @@ int brvm_start_id(int fd, uint64_t identity, uint32_t timeout_ms,
 	return brvm_start(fd, tpl, len, "op-test", timeout_ms, 0, sid);
 }
 
+int brvm_start_declared(int fd, uint64_t identity, uint32_t timeout_ms,
+			uint32_t source, uint32_t flags, const uint8_t *issuer,
+			const uint8_t *signer, uint64_t *sid)
+{
+	uint8_t tpl[BIOREADER_TEMPLATE_HDR_SIZE + BRVM_EMB_DIM];
+	struct bioreader_session_start st;
+
+	memset(&st, 0, sizeof(st));
+	st.template_len = brvm_template(identity, BRVM_EMB_DIM, tpl, sizeof(tpl));
+	st.template_ptr = (uintptr_t)tpl;
+	st.timeout_ms = timeout_ms;
+	strcpy(st.operator_id, "op-test");
+	st.ref_source = source;
+	st.ref_flags = flags;
+	if (issuer)
+		memcpy(st.ref_issuer_sha256, issuer, sizeof(st.ref_issuer_sha256));
+	if (signer)
+		memcpy(st.ref_signer_sha256, signer, sizeof(st.ref_signer_sha256));
+	if (ioctl(fd, BIOREADER_IOC_SESSION_START, &st))
+		return -1;
+	if (sid)
+		*sid = st.session_id;
+	return 0;
+}
+
 int brvm_wait(int fd, uint32_t timeout_ms, struct bioreader_verdict *v)
 {
 	memset(v, 0, sizeof(*v));

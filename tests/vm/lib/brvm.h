@@ -92,6 +92,15 @@ int brvm_start(int fd, const void *tpl, size_t len, const char *op,
 /* Start with the template of @identity, operator "op-test". */
 int brvm_start_id(int fd, uint64_t identity, uint32_t timeout_ms,
 		  uint64_t *sid);
+/*
+ * SESSION_START with the template of @identity, operator "op-test", and
+ * the declared origin of the reference (struct version 1): @source,
+ * @flags and the CSCA's and the DS's certificate fingerprints, 32 bytes
+ * each (NULL: zero).  0 or -1 with errno.
+ */
+int brvm_start_declared(int fd, uint64_t identity, uint32_t timeout_ms,
+			uint32_t source, uint32_t flags, const uint8_t *issuer,
+			const uint8_t *signer, uint64_t *sid);
 /* SESSION_WAIT; 0 or -1 with errno. */
 int brvm_wait(int fd, uint32_t timeout_ms, struct bioreader_verdict *v);
 int brvm_abort(int fd);

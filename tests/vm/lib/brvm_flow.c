@@ -217,3 +217,41 @@ int brvm_flow_verdict_in_store(const char *store, uint64_t sid, uint64_t seq)
 		       (unsigned long long)sid, found);
 	return found == 1;
 }
+
+int brvm_flow_start_in_store(const char *store, uint64_t sid,
+			     const struct bioreader_audit_reference *want,
+			     uint64_t *index)
+{
+	struct bfl_leaves lv = { 0 };
+	struct bfl_err e = { 0 };
+	uint64_t i;
+	int found = 0, ok = 0;
+
+	if (bfl_store_load_leaves(store, &lv, &e)) {
+		printf("# reading the store %s: %s\n", store, e.msg);
+		return 0;
+	}
+	for (i = 0; i < lv.n; i++) {
+		struct bfl_record r;
+
+		if (bfl_record_parse(lv.rec[i], lv.rec_len[i], &r, &e) <= 0 ||
+		    r.type != BIOREADER_AUDIT_SESSION_START || r.session_id != sid)
+			continue;
+		found++;
+		*index = i;
+		ok = r.version == BIOREADER_AUDIT_VERSION &&
+		     lv.rec_len[i] == BIOREADER_AUDIT_SESSION_START_SIZE &&
+		     r.has_ref &&
+		     !memcmp(lv.rec[i] + BIOREADER_AUDIT_RECORD_SIZE, want,
+			     sizeof(*want));
+		if (!ok)
+			printf("# session %llu: SESSION_START version %u, %zu bytes, reference source %u\n",
+			       (unsigned long long)sid, r.version, lv.rec_len[i],
+			       r.ref_source);
+	}
+	bfl_leaves_free(&lv);
+	if (found != 1)
+		printf("# session %llu: %d SESSION_START records\n",
+		       (unsigned long long)sid, found);
+	return found == 1 && ok;
+}

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/bioreader_audit.h>
 
 #define BRVM_TPM_DEV		"/dev/tpmrm0"
 #define BRVM_TPM_TCTI		"device:/dev/tpmrm0"
@@ -45,6 +46,14 @@ pid_t brvm_flow_wait_worker(const struct brvm_flow *f, pid_t old, int ms);
  * once, and its seq is @seq (the verdict's audit_seq).  1 or 0.
  */
 int brvm_flow_verdict_in_store(const char *store, uint64_t sid, uint64_t seq);
+/*
+ * The store at @store holds the SESSION_START record of session @sid
+ * exactly once, of format version 2 and 232 bytes, and its reference
+ * block is @want byte for byte; its leaf index goes to *@index.  1 or 0.
+ */
+int brvm_flow_start_in_store(const char *store, uint64_t sid,
+			     const struct bioreader_audit_reference *want,
+			     uint64_t *index);
 /* bioflow-verify --root-key PUBKEY STORE; its exit status. */
 int brvm_flow_verify(const char *pubkey, const char *store);
 

@@ -41,7 +41,12 @@
 #                   ccid-card-passthru card whose VSCard chardev connects
 #                   to the Unix socket SOCKET, where a card emulator must
 #                   already listen (tests/emu/vscard-card; QEMU is the
-#                   client); the guest loads xhci_pci itself
+#                   client); the guest loads xhci_pci itself.  QEMU's
+#                   ids: usb-ccid "ccid" (its bus "ccid.0"), the card
+#                   "ccid-card", its chardev "ccidcard", the bus "xhci.0"
+#   --monitor SOCKET  QEMU's QMP monitor on the Unix socket SOCKET (QEMU
+#                   listens, without waiting for a client), e.g. for the
+#                   card emulator's unplug-after (device_del of the reader)
 #   -q, --quiet     do not echo the guest console (results are still kept)
 #
 # Exit status: the command's exit status; 1 if it succeeded but the kernel
@@ -64,9 +69,10 @@ QUIET=0
 GUEST_DEPMOD=0
 INSTALLED=0
 CCID_SOCK=
+MONITOR=
 
 usage() {
-	sed -n '3,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,55p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -82,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--guest-depmod) GUEST_DEPMOD=1; shift ;;
 	--installed) INSTALLED=1; shift ;;
 	--ccid) CCID_SOCK=$2; shift 2 ;;
+	--monitor) MONITOR=$2; shift 2 ;;
 	-q | --quiet) QUIET=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
@@ -301,7 +308,12 @@ if [ -n "$CCID_SOCK" ]; then
 	CCID_ARGS=(-device qemu-xhci,id=xhci
 		-device usb-ccid,id=ccid,bus=xhci.0
 		-chardev "socket,id=ccidcard,path=$CCID_SOCK"
-		-device ccid-card-passthru,chardev=ccidcard)
+		-device ccid-card-passthru,id=ccid-card,chardev=ccidcard)
+fi
+MONITOR_ARGS=()
+if [ -n "$MONITOR" ]; then
+	rm -f "$MONITOR"
+	MONITOR_ARGS=(-qmp "unix:$MONITOR,server=on,wait=off")
 fi
 
 # --- boot -----------------------------------------------------------------
@@ -326,7 +338,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
 	-fsdev "local,id=res,path=$RES,security_model=none,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=res,mount_tag=results \
-	"${TPM_ARGS[@]}" "${CCID_ARGS[@]}" \
+	"${TPM_ARGS[@]}" "${CCID_ARGS[@]}" "${MONITOR_ARGS[@]}" \
 	</dev/null 2>"$RUN/qemu.err" | sed -u 's/\r$//' >&3
 qrc=${PIPESTATUS[0]}
 end=$(date +%s.%N)
