@@ -168,9 +168,13 @@ function subst(s,    m, name) {
 	return s
 }
 
-function evaluate(    r, i, ok, v, hit, target) {
+function evaluate(    r, i, ok, v, hit, target, ne, ev, kv) {
 	OWNER = "root"; GROUP = "root"; MODE = "0600"; TAGS = ""; LINKS = ""
 	matched = ""
+	# the device's properties before the rules (-v env="KEY=VALUE ...")
+	ne = split(env, ev, " ")
+	for (i = 1; i <= ne; i++)
+		if (index(ev[i], "=")) ENVV[substr(ev[i], 1, index(ev[i], "=") - 1)] = substr(ev[i], index(ev[i], "=") + 1)
 	for (r = 1; r <= nr; r++) {
 		ok = 1
 		for (i = 1; i <= NP[r] && ok; i++) {
@@ -231,7 +235,7 @@ END {
 }
 AWK
 
-PLAN=13
+PLAN=16
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -249,7 +253,7 @@ fi
 
 # 2: the parser is not a rubber stamp: a broken copy is refused.
 if [ -n "$AWK" ]; then
-	sed -e 's/GROUP="kiosk"/GRUOP="kiosk"/' -e 's/MODE="0600"/MODE=="0600"/' \
+	sed -e '0,/GROUP="kiosk"/s//GRUOP="kiosk"/' -e 's/MODE="0600"/MODE=="0600"/' \
 		"$RULES" >"$TMP/broken.rules"
 	awk -v mode=check "$AWK_RULES" "$TMP/broken.rules" >"$TMP/out" 2>&1
 	if [ "$(grep -c 'broken.rules:' "$TMP/out")" -eq 2 ]; then
@@ -354,7 +358,7 @@ fi
 # eval ACTION SUBSYSTEM KERNEL: the rules' result for that device.
 evaluate() {
 	awk -v mode=eval -v action="$1" -v subsystem="$2" -v kernel="$3" \
-		"$AWK_RULES" "$RULES"
+		-v env="${EVAL_ENV:-}" "$AWK_RULES" "$RULES"
 }
 
 # expect NAME ACTION SUBSYSTEM KERNEL KEY=VALUE...
@@ -405,5 +409,16 @@ expect "other names and subsystems are left alone" \
 	add bioreader bioreader MATCHED_LINES=
 expect "a bioreader0 in another subsystem is left alone" \
 	add video4linux bioreader0 MATCHED_LINES=
+
+EVAL_ENV="DEVTYPE=usb_device ID_USB_INTERFACES=:0b0000:"
+expect "a USB smart-card reader (CCID): root:kiosk 0660" \
+	add usb 1-1 OWNER=root GROUP=kiosk MODE=0660 TAGS=
+EVAL_ENV="DEVTYPE=usb_device ID_USB_INTERFACES=:030101:030102:"
+expect "another USB device (a keyboard) is left alone" \
+	add usb 1-2 MATCHED_LINES=
+EVAL_ENV="DEVTYPE=usb_interface ID_USB_INTERFACES=:0b0000:"
+expect "a CCID reader's interface (not the device node) is left alone" \
+	add usb 1-1:1.0 MATCHED_LINES=
+EVAL_ENV=
 
 ktap_done
