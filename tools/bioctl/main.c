@@ -53,7 +53,12 @@ static void usage(FILE *f)
 "  card info [--no-power] [--wait MS]\n"
 "                                USB smart-card (CCID) readers: identity,\n"
 "                                slot status, the card's ATR\n"
-"  card apdu [-r N] HEX...        send APDUs to the card over T=0\n"
+"  card apdu [-r N] HEX...       send APDUs to the card over T=0\n"
+"  card verify -o OPERATOR --csca DIR [--crl DIR] --mrz FILE [-d DEV]\n"
+"         [-r N] [--reader-wait MS] [--card-wait MS] [--timeout MS]\n"
+"         [--level low|medium|high]\n"
+"                                the kiosk transaction: read the ID card,\n"
+"                                prove it genuine, verify its holder\n"
 "  help                          this text\n"
 "\n"
 "DEV defaults to " BIOCTL_DEFAULT_DEV " where optional.\n"
@@ -68,7 +73,11 @@ static void usage(FILE *f)
 "  6  verify: TIMEOUT (e.g. nobody in front of the reader)\n"
 "  7  verify: ABORTED (interrupted, or the device was removed)\n"
 "  8  verify: reference locked out after repeated failures (EAGAIN)\n"
-"  9  verify: reader busy with another session (EBUSY)\n");
+"  9  verify: reader busy with another session (EBUSY)\n"
+"  10 card verify: the ID card was refused (not genuine, altered, wrong\n"
+"     MRZ); no session started\n"
+"  11 card verify: no card reader, no card, or the card was not read;\n"
+"     no session started\n");
 }
 
 void err_msg(const char *fmt, ...)
