@@ -20,6 +20,12 @@
  *   store.c      the append-only store: segments, group commit, epochs,
  *                crash recovery, proofs
  *   verify.c     the offline verifier
+ *   fwdmsg.c     forwarding messages: one store item per syslog message
+ *                (fwdmsg.h)
+ *   mirror.c     the mirror writer: a store rebuilt from an appliance's
+ *                forwarded items, checked as they come (mirror.h)
+ *   witness.c    tlog-witness requests and tlog-cosignature
+ *                cosignatures (witness.h)
  *   util.c       errors, base64, file helpers
  *
  * Every function that can fail returns 0 or a negative errno and, when
