@@ -144,6 +144,7 @@ HOOKS_MARK := BIOFLOWD_TEST_FAULT
 HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
 LDLIBS_bioctl := $(LDLIBS_USB)
+LDLIBS_bioflow-collector := -lssl -lcrypto
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
@@ -294,6 +295,9 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 
 # test_card_chip runs the card emulator and card-issue built beside it.
 $(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card-issue
+# test_collector runs the collector and the verifier, and is a TLS client.
+$(B)/tests/unit/test_collector: | $(B)/bioflow-collector $(B)/bioflow-verify
+$(B)/tests/unit/test_collector: LDLIBS += -lssl
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
