@@ -303,6 +303,9 @@ $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/ob
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
+# The RELP sender of tests/interop/t_rsyslog.sh (librelp, from librelp-dev).
+$(B)/tests/interop/relp_send: LDLIBS += -lrelp
+
 $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
