@@ -708,9 +708,16 @@ struct bfl_finding {
 	char msg[512];
 };
 
+struct bfl_cosigner;		/* witness.h */
+
 struct bfl_verify_opts {
 	const char *since;	/* pinned checkpoint text, or NULL */
 	size_t since_len;
+	/* Witnesses whose tlog-cosignatures must be on the pinned checkpoint
+	 * (or, without one, on the checkpoint file): witness-missing,
+	 * witness-cosignature. */
+	const struct bfl_cosigner *witness;
+	unsigned int nwitness;
 	bool have_nv;		/* the auditor read the counter: */
 	u64 nv_counter;		/* the last epoch must claim exactly this */
 	/* progress: called every few MiB with bytes done / total */

@@ -60,6 +60,7 @@ static u64 next_seq = 1;
 static int port;
 static pid_t server = -1;
 static struct bfl_cosigner wit;
+static char wvkey[512];
 
 /* ------------------------------------------------------------ items */
 
@@ -569,6 +570,7 @@ static int load_witness_vkey(void)
 		return -1;
 	vkey[strcspn(vkey, "\n")] = 0;
 	ktap_diag("witness %s", vkey);
+	snprintf(wvkey, sizeof(wvkey), "%s", vkey);
 	return bfl_cosigner_from_vkey(&wit, vkey, NULL);
 }
 
@@ -608,7 +610,7 @@ int main(int argc, char **argv)
 	mkdir(pki, 0750);
 	signal(SIGPIPE, SIG_IGN);
 
-	ktap_plan(39);
+	ktap_plan(43);
 	rs = bfl_soft_root_new(NULL, NULL, &e);
 	rs2 = bfl_soft_root_new(NULL, NULL, &e);
 	ktap_require(rs && rs2 && access(bin, X_OK) == 0 && access(verify_bin, X_OK) == 0 &&
@@ -770,6 +772,60 @@ int main(int argc, char **argv)
 	add_cp(&a, 35, proof, np, (char *)items[c68].b, items[c68].len);
 	ktap_check(!r && a.status == 200, "witness: 35 (epoch 2) -> 68 (epoch 3): 200");
 	ktap_check(wait_status("witnessed 68 epoch 3 "), "witness: the status says 68, epoch 3");
+
+	/* The auditor's side: bioflow-verify --witness. */
+	{
+		char latest[400], pem[400], bad[400], old[400];
+		struct bfl_mirror *m = NULL;
+		size_t len;
+		u8 *b;
+
+		snprintf(latest, sizeof(latest), "%s/%s/witness/latest", logs, oid_a);
+		snprintf(pem, sizeof(pem), "%s/%s/root.pub.pem", enroll, oid_a);
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' -q --root-key '%s' --witness '%s' --cosigned '%s' '%s/%s' >>'%s/verify.out' 2>&1",
+			 verify_bin, pem, wvkey, latest, logs, oid_a, T);
+		ktap_check(run(vcmd) == 0,
+			   "verify --witness --cosigned witness/latest: the collector's copy passes (exit 0)");
+		/* The cosignature altered; another witness's key. */
+		b = slurp(latest, &len);
+		snprintf(bad, sizeof(bad), "%s/latest-altered", T);
+		ok = b && len > 20;
+		if (ok) {
+			b[len - 10] ^= 1;
+			ok = !spit(bad, b, len);
+		}
+		free(b);
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' -q --root-key '%s' --witness '%s' --cosigned '%s' '%s/%s' >'%s/w.out' 2>&1",
+			 verify_bin, pem, wvkey, bad, logs, oid_a, T);
+		r = run(vcmd);
+		snprintf(p, sizeof(p), "%s/w.out", T);
+		ktap_check(ok && r == 1 && file_has(p, "witness-cosignature"),
+			   "verify --witness: an altered cosignature fails (exit 1, witness-cosignature)");
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' -q --root-key '%s' --witness other.example/w+00000000+%s --cosigned '%s' '%s/%s' >'%s/w.out' 2>&1",
+			 verify_bin, pem, "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", latest, logs, oid_a, T);
+		r = run(vcmd);
+		ktap_check(r == 2, "verify --witness: a verifier key whose key ID is not its own: usage error");
+		/* An older copy of the appliance's store (14 records): alone
+		 * it verifies; against the witness's checkpoint it fails. */
+		snprintf(old, sizeof(old), "%s/older-copy", T);
+		r = bfl_mirror_open(old, ORIGIN_A, &rs->key, &(struct bfl_mirror_opts){
+				    .segment_max_bytes = 5000, .no_sync = true }, &m, NULL, &e);
+		for (i = 0; !r && i <= c14; i++)
+			r = bfl_mirror_add(m, items[i].kind, items[i].n, items[i].b, items[i].len,
+					   &e) < 0;
+		bfl_mirror_close(m);
+		snprintf(vcmd, sizeof(vcmd), "'%s' -q --root-key '%s' '%s' >'%s/w.out' 2>&1",
+			 verify_bin, pem, old, T);
+		ok = !r && run(vcmd) == 0;
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' -q --root-key '%s' --witness '%s' --cosigned '%s' '%s' >'%s/w.out' 2>&1",
+			 verify_bin, pem, wvkey, latest, old, T);
+		ktap_check(ok && run(vcmd) == 1 && file_has(p, "truncated"),
+			   "rollback to an older copy: verifies alone, fails (truncated) against the witness's cosigned checkpoint");
+	}
 
 	/* F: 503 until the records are in the spool, then 200. */
 	nl = f_cp(fleaf, 13, note, sizeof(note));
