@@ -412,7 +412,9 @@ BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
 # ship the module sources for DKMS instead, debian/rules).
 INSTALL_MODULES ?= kernel/bioreader.ko
 SIM_MODULE := kernel/bioreader_sim.ko
-BR_MANPAGES := $(wildcard docs/man/*.[1-8])
+# The appliance's pages: bioflow-collector runs on the fleet collector
+# host, not on an appliance, and is not installed here.
+BR_MANPAGES := $(filter-out docs/man/bioflow-collector.8,$(wildcard docs/man/*.[1-8]))
 
 # "SOURCE DEST MODE" triples (DEST without DESTDIR).
 BR_INSTALL_FILES := \
