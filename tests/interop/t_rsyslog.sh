@@ -66,6 +66,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 mkdir -p "$W/pki" "$W/spool" "$W/work" "$W/logs" "$W/enroll"
 
 # Certificates: the fleet CA, rsyslog's (collector.test), an appliance

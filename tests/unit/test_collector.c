@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -294,6 +295,9 @@ static int start_server(void)
 	server = fork();
 	if (server == 0) {
 		int fd = open(errf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* Gone with the test, whatever becomes of it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 
 		if (fd >= 0)
 			dup2(fd, 2);
