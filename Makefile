@@ -144,6 +144,7 @@ HOOKS_MARK := BIOFLOWD_TEST_FAULT
 HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
 LDLIBS_bioctl := $(LDLIBS_USB)
+LDLIBS_bioflow-collector := -lssl -lcrypto
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
@@ -294,10 +295,16 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 
 # test_card_chip runs the card emulator and card-issue built beside it.
 $(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card-issue
+# test_collector runs the collector and the verifier, and is a TLS client.
+$(B)/tests/unit/test_collector: | $(B)/bioflow-collector $(B)/bioflow-verify
+$(B)/tests/unit/test_collector: LDLIBS += -lssl
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+# The RELP sender of tests/interop/t_rsyslog.sh (librelp, from librelp-dev).
+$(B)/tests/interop/relp_send: LDLIBS += -lrelp
 
 $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -405,7 +412,9 @@ BR_MODULES := kernel/bioreader.ko kernel/bioreader_sim.ko
 # ship the module sources for DKMS instead, debian/rules).
 INSTALL_MODULES ?= kernel/bioreader.ko
 SIM_MODULE := kernel/bioreader_sim.ko
-BR_MANPAGES := $(wildcard docs/man/*.[1-8])
+# The appliance's pages: bioflow-collector runs on the fleet collector
+# host, not on an appliance, and is not installed here.
+BR_MANPAGES := $(filter-out docs/man/bioflow-collector.8,$(wildcard docs/man/*.[1-8]))
 
 # "SOURCE DEST MODE" triples (DEST without DESTDIR).
 BR_INSTALL_FILES := \

@@ -20,6 +20,12 @@
  *   store.c      the append-only store: segments, group commit, epochs,
  *                crash recovery, proofs
  *   verify.c     the offline verifier
+ *   fwdmsg.c     forwarding messages: one store item per syslog message
+ *                (fwdmsg.h)
+ *   mirror.c     the mirror writer: a store rebuilt from an appliance's
+ *                forwarded items, checked as they come (mirror.h)
+ *   witness.c    tlog-witness requests and tlog-cosignature
+ *                cosignatures (witness.h)
  *   util.c       errors, base64, file helpers
  *
  * Every function that can fail returns 0 or a negative errno and, when
@@ -702,9 +708,16 @@ struct bfl_finding {
 	char msg[512];
 };
 
+struct bfl_cosigner;		/* witness.h */
+
 struct bfl_verify_opts {
 	const char *since;	/* pinned checkpoint text, or NULL */
 	size_t since_len;
+	/* Witnesses whose tlog-cosignatures must be on the pinned checkpoint
+	 * (or, without one, on the checkpoint file): witness-missing,
+	 * witness-cosignature. */
+	const struct bfl_cosigner *witness;
+	unsigned int nwitness;
 	bool have_nv;		/* the auditor read the counter: */
 	u64 nv_counter;		/* the last epoch must claim exactly this */
 	/* progress: called every few MiB with bytes done / total */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "witness.h"
 
 struct fnd {
 	struct bfl_finding f;
@@ -804,6 +805,53 @@ static void scan_segments(struct vctx *c, int segdirfd, struct scan *s,
 
 /* --------------------------------------------------------------- store */
 
+/*
+ * Witness cosignatures (c2sp.org/tlog-cosignature): every witness given
+ * must have cosigned the pinned checkpoint, or without one the checkpoint
+ * file; a cosignature that does not verify is an error of its own.  The
+ * checkpoint's own signature and its place in the store are checked as
+ * for any checkpoint.
+ */
+static void check_witnesses(struct vctx *c, const struct bfl_verify_opts *o,
+			    const char *file_text)
+{
+	const char *text = o && o->since ? o->since : file_text;
+	const char *where = o && o->since ? "pinned checkpoint" : "checkpoint";
+	size_t len;
+	struct bfl_note *n;
+	struct bfl_err e = { 0 };
+	unsigned int i;
+	u64 t;
+	int r;
+
+	if (!o || !o->nwitness)
+		return;
+	if (!text) {
+		ERR(c, "witness-missing", "checkpoint",
+		    "no checkpoint to check witness cosignatures on (the checkpoint file is missing or empty; give a cosigned one with --cosigned)");
+		return;
+	}
+	len = o->since ? o->since_len : strlen(file_text);
+	n = malloc(sizeof(*n));
+	if (!n || bfl_note_parse(text, len, n, &e)) {
+		free(n);
+		return;	/* the checkpoint checks report it */
+	}
+	for (i = 0; i < o->nwitness; i++) {
+		r = bfl_cosig_verify(n, &o->witness[i], &t, &e);
+		if (r == -ENOKEY)
+			ERR(c, "witness-missing", where, "no cosignature by witness %s",
+			    o->witness[i].name);
+		else if (r)
+			ERR(c, "witness-cosignature", where, "%s", e.msg);
+		else
+			add(c, BFL_SEV_INFO, 0, 0, "witness-cosigned", where,
+			    "cosigned by witness %s at %llu (unix time)", o->witness[i].name,
+			    (unsigned long long)t);
+	}
+	free(n);
+}
+
 int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		     const struct bfl_verify_opts *opts,
 		     struct bfl_verify_result *res)
@@ -914,6 +962,8 @@ int bfl_verify_store(const char *dir, const struct bfl_key *root,
 		}
 		free(pn);
 	}
+
+	check_witnesses(&c, opts, have_file ? file_text : NULL);
 
 	scan_segments(&c, segdirfd, &s, origin);
 	res->records = s.count;

@@ -27,6 +27,11 @@
  *       (note.c) against the Ed25519 key PUBKEY (base64 of 32 bytes)
  *       under NAME; and NOTE's text as a checkpoint (checkpoint.c).
  *       Exit 0 verified, 1 rejected (the reason on stdout), 2 usage.
+ *   interop_store cosign SEED NAME TIME NOTE
+ *       cosigns NOTE as a witness (witness.c, c2sp.org/tlog-cosignature)
+ *       with the Ed25519 key of SEED (base64 of 32 bytes) named NAME at
+ *       TIME; prints "vkey <the witness's verifier key>" and
+ *       "line <the cosignature line>".
  *
  * The other half is tests/interop/tlog-go/main.go, built with Go's
  * golang.org/x/mod/sumdb/note and sumdb/tlog.
@@ -42,6 +47,7 @@
 
 #include "bflog.h"
 #include "internal.h"
+#include "witness.h"
 #include "../unit/lib/audit_rec.h"
 
 #define ORIGIN "interop.example/bioflow-store"
@@ -293,6 +299,46 @@ out:
 	return r;
 }
 
+/* A witness's cosignature (witness.c) of the note in @path, by the
+ * Ed25519 key of seed @seed64 (base64 of 32 bytes) under @name at @t:
+ * prints "vkey <verifier key>" and "line <the signature line>". */
+static int cosign(const char *seed64, const char *name, const char *t, const char *path)
+{
+	struct bfl_note *n = malloc(sizeof(*n));
+	struct bfl_cosigner w;
+	struct bfl_err e = { 0 };
+	char vkey[BFL_VKEY_MAX], line[BFL_COSIG_LINE_MAX];
+	u8 seed[35], *buf = NULL;
+	size_t sl = 0, blen, ll = 0;
+	EVP_PKEY *pk = NULL;
+	u64 when;
+	int r = 1;
+
+	if (!n || bfl_b64_decode(seed64, strlen(seed64), seed, sizeof(seed), &sl) || sl != 32 ||
+	    bfl_parse_u64(t, strlen(t), &when) ||
+	    !(pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32)) ||
+	    bfl_cosigner_init(&w, name, pk, &e)) {
+		fprintf(stderr, "interop_store: cosign: bad arguments %s\n", e.msg);
+		EVP_PKEY_free(pk);
+		free(n);
+		return 2;
+	}
+	if (bfl_read_file(AT_FDCWD, path, BFL_NOTE_MAX, &buf, &blen, &e) ||
+	    bfl_note_parse((const char *)buf, blen, n, &e) ||
+	    bfl_cosign(&w, n->text, n->text_len, when, line, sizeof(line), &ll, &e) ||
+	    bfl_cosigner_vkey(&w, vkey, sizeof(vkey)) < 0) {
+		printf("failed: %s\n", e.msg);
+	} else {
+		printf("vkey %s\nline %.*s\n", vkey, (int)(ll - 1), line);
+		r = 0;
+	}
+	bfl_cosigner_free(&w);
+	EVP_PKEY_free(pk);
+	free(buf);
+	free(n);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct bfl_root_signer *rs;
@@ -314,7 +360,10 @@ int main(int argc, char **argv)
 	}
 	if (argc == 5 && !strcmp(argv[1], "verify-note"))
 		return verify_note(argv[2], argv[3], argv[4]);
+	if (argc == 6 && !strcmp(argv[1], "cosign"))
+		return cosign(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: interop_store make DIR\n"
-		"       interop_store verify-note NAME PUBKEY NOTE\n");
+		"       interop_store verify-note NAME PUBKEY NOTE\n"
+		"       interop_store cosign SEED NAME TIME NOTE\n");
 	return 2;
 }

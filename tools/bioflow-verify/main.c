@@ -14,13 +14,38 @@
 #include <unistd.h>
 
 #include "bflog.h"
+#include "witness.h"
+
+#define MAX_WITNESSES 8
 
 static const char *prog = "bioflow-verify";
+
+/* A witness verifier key, given as it is or in a file (its first line). */
+static int load_vkey(const char *arg, struct bfl_cosigner *w)
+{
+	char line[BFL_VKEY_MAX + 2];
+	struct bfl_err e = { 0 };
+	FILE *f = strchr(arg, '+') ? NULL : fopen(arg, "r");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+		line[strcspn(line, "\r\n")] = 0;
+		arg = line;
+	}
+	if (bfl_cosigner_from_vkey(w, arg, &e)) {
+		fprintf(stderr, "%s: --witness %s: %s\n", prog, arg, e.msg);
+		return -1;
+	}
+	return 0;
+}
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: bioflow-verify [--json] [--since CHECKPOINT] [--nv-counter N]\n"
+"                      [--witness VKEY]... [--cosigned CHECKPOINT]\n"
 "                      --root-key PEM STORE_DIR\n"
 "       bioflow-verify [--json] --inclusion RECORD PROOF CHECKPOINT\n"
 "                      --root-key PEM\n"
@@ -34,6 +59,13 @@ static void usage(FILE *f)
 "  --root-key PEM     the root public key (exported at provisioning)\n"
 "  --since FILE       a checkpoint seen earlier: the store must extend it\n"
 "                     (catches truncation or rollback below it)\n"
+"  --witness VKEY     a witness's verifier key (<name>+<key ID>+<key>, or a\n"
+"                     file holding it; up to 8): its tlog-cosignature must\n"
+"                     be on the --since/--cosigned checkpoint, or without\n"
+"                     one on the store's checkpoint file\n"
+"  --cosigned FILE    a checkpoint cosigned by the witnesses (--since with\n"
+"                     --witness required), e.g. a collector's\n"
+"                     witness/latest or a forwarder's cosigs/ note\n"
 "  --nv-counter N     the root signer's counter as read now: the last\n"
 "                     epoch must attest exactly N-1 (catches removal of\n"
 "                     whole epochs and rollback; N: a warning)\n"
@@ -232,6 +264,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "since", required_argument, NULL, 's' },
+		{ "witness", required_argument, NULL, 'w' },
+		{ "cosigned", required_argument, NULL, 'c' },
 		{ "root-key", required_argument, NULL, 'k' },
 		{ "nv-counter", required_argument, NULL, 'n' },
 		{ "inclusion", no_argument, NULL, 'i' },
@@ -241,7 +275,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *since = NULL, *keyfile = NULL, *export = NULL, *out = NULL;
+	const char *since = NULL, *keyfile = NULL, *export = NULL, *out = NULL,
+		   *cosigned = NULL;
+	struct bfl_cosigner wit[MAX_WITNESSES];
+	unsigned int nwit = 0, i;
 	bool json = false, inclusion = false, quiet = false, have_incl = false;
 	struct bfl_record incl;
 	struct bfl_verify_opts vo;
@@ -261,6 +298,18 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			since = optarg;
+			break;
+		case 'c':
+			cosigned = optarg;
+			break;
+		case 'w':
+			if (nwit == MAX_WITNESSES) {
+				fprintf(stderr, "%s: at most %d --witness\n", prog, MAX_WITNESSES);
+				return BFL_USAGE;
+			}
+			if (load_vkey(optarg, &wit[nwit]))
+				return BFL_USAGE;
+			nwit++;
 			break;
 		case 'k':
 			keyfile = optarg;
@@ -308,8 +357,16 @@ int main(int argc, char **argv)
 		printf("wrote %s/record, %s/proof, %s/checkpoint\n", out, out, out);
 		return 0;
 	}
+	if (cosigned && (since || !nwit)) {
+		fprintf(stderr, "%s: --cosigned needs --witness and replaces --since\n", prog);
+		return BFL_USAGE;
+	}
+	if (cosigned)
+		since = cosigned;
+	vo.witness = wit;
+	vo.nwitness = nwit;
 	if (!keyfile || (inclusion ? optind + 3 != argc : optind + 1 != argc) ||
-	    (inclusion && (since || vo.have_nv))) {
+	    (inclusion && (since || vo.have_nv || nwit))) {
 		usage(stderr);
 		return BFL_USAGE;
 	}
@@ -375,6 +432,8 @@ int main(int argc, char **argv)
 	rc = (int)res.verdict;
 	bfl_verify_result_free(&res);
 	bfl_key_free(&root);
+	for (i = 0; i < nwit; i++)
+		bfl_cosigner_free(&wit[i]);
 	free(sbuf);
 	return rc;
 }

@@ -19,6 +19,9 @@
 // project's verifier (interop_store verify-note, bioflow-verify --since
 // and the store's checkpoint file), with negative controls.
 //
+// Witnesses: Go's tlog-cosignature through bioflow-verify --witness, and
+// the project's cosignature (interop_store cosign) checked by Go.
+//
 // Usage: tlog-go -helper build/tests/interop/interop_store
 //
 //	-verify build/bioflow-verify -work DIR
@@ -45,7 +48,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-const nTests = 16
+const nTests = 20
 
 var num, failed int
 
@@ -593,4 +596,65 @@ func reverse(helper, verify, work string) {
 		diag("%s", out)
 	}
 	check(rc == 0, "bioflow-verify: the store's checkpoint file, cosigned, verifies")
+
+	// 17-18. Go's cosignature through bioflow-verify --witness, with the
+	// witness's verifier key (type 0x04) made here.
+	wvkey := fmt.Sprintf("%s+%08x+%s", w.name, w.KeyHash(),
+		base64.StdEncoding.EncodeToString(append([]byte{0x04}, w.pub...)))
+	out, rc = run(verify, "--root-key", rootPEM, "--witness", wvkey, "--cosigned", cpath, storeDir)
+	if rc != 0 {
+		diag("%s", out)
+	}
+	check(rc == 0 && strings.Contains(out, "witness-cosigned"),
+		"bioflow-verify --witness: Go's tlog-cosignature verifies under its verifier key")
+	wline := []byte("\u2014 " + w.name + " ")
+	at := bytes.Index(cosigned, wline)
+	wbad := append([]byte{}, cosigned...)
+	if at >= 0 {
+		wbad[at+len(wline)+20] ^= 0x01 // in the signature
+	}
+	os.WriteFile(badpath, wbad, 0o644)
+	out, rc = run(verify, "--root-key", rootPEM, "--witness", wvkey, "--cosigned", badpath, storeDir)
+	check(at >= 0 && rc == 1 && strings.Contains(out, "witness-cosignature"),
+		"negative control: bioflow-verify --witness fails (exit 1) on an altered cosignature")
+
+	// 19-20. The project's cosignature (witness.c) checked by Go.
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	cpriv := ed25519.NewKeyFromSeed(seed)
+	cw := &cosigner{name: "collector.example/witness", priv: cpriv,
+		pub: cpriv.Public().(ed25519.PublicKey)}
+	plain := filepath.Join(work, "latest.checkpoint")
+	os.WriteFile(plain, latest, 0o644)
+	out, rc = run(helper, "cosign", base64.StdEncoding.EncodeToString(seed), cw.name,
+		"1767225601", plain)
+	var cvkey, cline string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "vkey ") {
+			cvkey = l[5:]
+		} else if strings.HasPrefix(l, "line ") {
+			cline = l[5:]
+		}
+	}
+	wantV := fmt.Sprintf("%s+%08x+%s", cw.name, cw.KeyHash(),
+		base64.StdEncoding.EncodeToString(append([]byte{0x04}, cw.pub...)))
+	cn, errC := note.Open(append(append([]byte{}, latest...), []byte(cline+"\n")...),
+		note.VerifierList(cw))
+	okT := false
+	if errC == nil && len(cn.Sigs) == 1 {
+		raw, _ := base64.StdEncoding.DecodeString(cn.Sigs[0].Base64)
+		okT = len(raw) == 4+8+64 && binary.BigEndian.Uint64(raw[4:12]) == 1767225601
+	}
+	if rc != 0 || cvkey != wantV || errC != nil {
+		diag("%s", out)
+		diag("want vkey %s; note.Open: %v", wantV, errC)
+	}
+	check(rc == 0 && cvkey == wantV && errC == nil && okT,
+		"the project's cosignature and verifier key: Go computes the same key and verifies the cosignature and its time")
+	otherCp := bytes.Replace(latest, []byte(fmt.Sprintf("\n%d\n", p.size)),
+		[]byte(fmt.Sprintf("\n%d\n", p.size+1)), 1)
+	cw2 := *cw
+	_, errO := note.Open(append(otherCp, []byte(cline+"\n")...), note.VerifierList(&cw2))
+	check(cline != "" && errO != nil,
+		"negative control: Go refuses the project's cosignature on another checkpoint")
 }
