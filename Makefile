@@ -143,6 +143,9 @@ HOOKS_CFLAGS := -DBIOFLOWD_TEST_HOOKS
 HOOKS_MARK := BIOFLOWD_TEST_FAULT
 HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
+# The forwarder: librelp (RELP over TLS, its OpenSSL driver), OpenSSL's
+# TLS for the witness, libseccomp (docs/forwarding.md).
+LDLIBS_bioflow-forward := -lrelp -lssl -lseccomp
 LDLIBS_bioctl := $(LDLIBS_USB)
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
@@ -298,6 +301,9 @@ $(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+# The forwarding tests' witness stub serves HTTPS.
+$(B)/tests/interop/fwd_witness: LDLIBS += -lssl
 
 $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
