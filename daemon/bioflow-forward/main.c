@@ -236,7 +236,12 @@ static void witness_step(struct fwd *f, double now)
 		if (!note)
 			return;
 	} else {
-		if (!f->have_cp || f->cp_size <= f->old)
+		/* A checkpoint beyond what the witness holds, or the one it
+		 * holds when its cosignature is not ours yet (a 409 told us
+		 * its size, or its answer was lost or refused): old equal to
+		 * the size asks it to cosign the same tree again. */
+		if (!f->have_cp || f->cp_size < f->old ||
+		    (f->cp_size == f->old && f->st.witnessed >= f->old))
 			return;
 		note = f->cp;
 		note_len = f->cp_len;

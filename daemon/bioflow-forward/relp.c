@@ -153,10 +153,53 @@ bool fwd_relp_connected(const struct fwd_relp *r)
 	return r->connected;
 }
 
+/* What a librelp status means for the operator. */
+static const char *explain(relpRetVal k, bool connecting)
+{
+	if (connecting && (k == RELP_RET_SESSION_CLOSED || k == RELP_RET_SESSION_BROKEN))
+		return "the collector ended the session it had just accepted "
+		       "(does it permit this appliance's certificate?)";
+	/* librelp says the same when nothing listens and when the
+	 * collector drops the connection in the TLS handshake. */
+	if (connecting && k == RELP_RET_IO_ERR)
+		return "no session: the collector is down or unreachable, or it ended the TLS "
+		       "handshake (does it permit this appliance's certificate?)";
+	switch (k) {
+	case RELP_RET_AUTH_ERR_NAME:
+		return "the collector's certificate does not carry the name given with --collector-name";
+	case RELP_RET_AUTH_CERT_INVL:
+		return "the collector's certificate does not verify with the --ca certificates";
+	case RELP_RET_AUTH_NO_CERT:
+		return "the collector presented no certificate";
+	case RELP_RET_ERR_TLS_HANDS:
+	case RELP_RET_ERR_TLS:
+		return "the TLS handshake failed (does the collector permit this appliance's certificate?)";
+	case RELP_RET_ERR_TLS_SETUP:
+		return "TLS setup failed (--ca, --cert and --key readable, the key the certificate's?)";
+	case RELP_RET_SESSION_CLOSED:
+		return "the collector closed the session";
+	case RELP_RET_SESSION_BROKEN:
+	case RELP_RET_IO_ERR:
+		return "the connection broke";
+	case RELP_RET_TIMED_OUT:
+		return "the collector did not answer in time";
+	case RELP_RET_RSP_STATE_ERR:
+		return "the collector refused the message";
+	default:
+		return NULL;
+	}
+}
+
 static void set_err(struct fwd_relp *r, char *err, size_t errcap, const char *what,
 		    relpRetVal k)
 {
-	if (r->lasterr[0])
+	const char *why = explain(k, !r->connected);
+
+	if (why && r->lasterr[0])
+		snprintf(err, errcap, "%s: %s; %s", what, why, r->lasterr);
+	else if (why)
+		snprintf(err, errcap, "%s: %s (librelp %d)", what, why, (int)k);
+	else if (r->lasterr[0])
 		snprintf(err, errcap, "%s: %s", what, r->lasterr);
 	else
 		snprintf(err, errcap, "%s: librelp error %d", what, (int)k);

@@ -96,15 +96,15 @@ struct fwd_witness_key *fwd_witness_key_load(const char *path, char *err,
 		s[--len] = 0;
 	if (strlen(s) != len || memchr(s, '\n', len))
 		goto bad;
-	/* name+hex8+base64 */
-	p2 = strrchr(s, '+');
-	if (!p2 || p2 == s)
-		goto bad;
-	*p2++ = 0;
-	p1 = strrchr(s, '+');
+	/* name+hex8+base64: a key name has no '+', base64 may. */
+	p1 = strchr(s, '+');
 	if (!p1 || p1 == s)
 		goto bad;
 	*p1++ = 0;
+	p2 = strchr(p1, '+');
+	if (!p2)
+		goto bad;
+	*p2++ = 0;
 	if (strlen(p1) != 8 || strspn(p1, "0123456789abcdef") != 8)
 		goto bad;
 	id = strtoul(p1, &end, 16);
