@@ -302,6 +302,10 @@ $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/ob
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
 
+# The forwarder's witness client, unit-tested apart from the program.
+$(B)/tests/unit/test_fwd_client: $(B)/obj/daemon/bioflow-forward/https.o \
+	$(B)/obj/daemon/bioflow-forward/witness.o
+$(B)/tests/unit/test_fwd_client: LDLIBS += -lssl
 # The forwarding tests' witness stub serves HTTPS.
 $(B)/tests/interop/fwd_witness: LDLIBS += -lssl
 

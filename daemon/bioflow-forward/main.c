@@ -116,7 +116,7 @@ struct fwd {
 	bool have_cp;
 
 	double next_poll, next_connect, next_witness, next_status;
-	double connect_backoff, witness_backoff;
+	double connect_backoff, witness_backoff, notyet_backoff;
 	double behind_since;
 
 	char err[512];		/* the last error, for status */
@@ -294,6 +294,7 @@ static void witness_step(struct fwd *f, double now)
 		f->old = size;
 		f->probe = false;
 		f->witness_backoff = 1;
+		f->notyet_backoff = 0.25;
 		/* Probing: the collector holds everything up to size. */
 		if (probe && f->sent < size && fwd_relp_connected(f->relp))
 			restart_stream(f, size);
@@ -318,13 +319,15 @@ static void witness_step(struct fwd *f, double now)
 			f->streaming = false;
 		f->next_witness = now;
 		f->witness_backoff = 1;
+		f->notyet_backoff = 0.25;
 		break;
 	case FWD_W_NOT_YET:
 		/* "old" is right; the collector has not ingested size yet. */
 		f->probe = false;
 		fwd_debug("witness: the collector has not ingested %llu records yet",
 			  (unsigned long long)size);
-		f->next_witness = now + (f->witness_backoff < 0.25 ? 0.25 : f->witness_backoff / 4);
+		f->next_witness = now + f->notyet_backoff;
+		f->notyet_backoff = f->notyet_backoff * 2 > 5 ? 5 : f->notyet_backoff * 2;
 		break;
 	case FWD_W_REFUSED:
 		set_error(f, "witness %s:%s refused the checkpoint of size %llu: %s",
@@ -365,6 +368,7 @@ static int run(struct fwd *f)
 
 	f->connect_backoff = 0.5;
 	f->witness_backoff = 1;
+	f->notyet_backoff = 0.25;
 	f->old = f->st.witnessed;
 	f->probe = c->have_witness;
 	while (!stop) {
