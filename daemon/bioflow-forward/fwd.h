@@ -179,6 +179,7 @@ struct fwd_status {
 	const char *collector;
 	const char *last_error;
 	double last_error_age;
+	const char *store_note;	/* what stops the reader before the end */
 };
 
 void fwd_state_status(struct fwd_state *s, const struct fwd_status *st);

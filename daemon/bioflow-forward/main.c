@@ -357,6 +357,7 @@ static void write_status(struct fwd *f, double now)
 	s.collector = f->c->collector.host;
 	s.last_error = f->err;
 	s.last_error_age = f->err[0] ? now - f->err_time : 0;
+	s.store_note = bfl_reader_tail_note(f->rd);
 	fwd_state_status(&f->st, &s);
 }
 

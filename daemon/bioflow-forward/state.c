@@ -8,7 +8,11 @@
  *   cosigs/S-E.note      each checkpoint the witness cosigned (size S,
  *                        epoch E), its cosignature lines appended
  *   status               plain text for people and monitoring, replaced
- *                        every second (not durably)
+ *                        every second (not durably): sealed, sent,
+ *                        witnessed (durable), witness-holds, lag-records,
+ *                        lag-seconds, collector, last-error,
+ *                        last-error-age-seconds, store-note (what stops
+ *                        the reader before the end of the files)
  *
  * position and the cosigs are replaced durably: write NAME.tmp, fsync,
  * rename, fsync the directory; a cosig is durable before the position
@@ -119,14 +123,16 @@ void fwd_state_status(struct fwd_state *s, const struct fwd_status *st)
 		     "lag-seconds %.1f\n"
 		     "collector %s %s\n"
 		     "last-error %s\n"
-		     "last-error-age-seconds %.0f\n",
+		     "last-error-age-seconds %.0f\n"
+		     "store-note %s\n",
 		     (unsigned long long)st->sealed, (unsigned long long)st->sent,
 		     (unsigned long long)st->witnessed,
 		     (unsigned long long)st->witness_holds,
 		     (unsigned long long)st->lag_records, st->lag_seconds,
 		     st->collector, st->connected ? "connected" : "disconnected",
 		     st->last_error && *st->last_error ? st->last_error : "-",
-		     st->last_error && *st->last_error ? st->last_error_age : 0.0);
+		     st->last_error && *st->last_error ? st->last_error_age : 0.0,
+		     st->store_note && *st->store_note ? st->store_note : "-");
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf))
