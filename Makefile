@@ -424,15 +424,17 @@ BR_INSTALL_FILES := \
 	$(B)/bioflow-verify $(BINDIR)/bioflow-verify 0755 \
 	$(B)/bioflow-provision $(SBINDIR)/bioflow-provision 0755 \
 	$(B)/bioflowd $(SBINDIR)/bioflowd 0755 \
+	$(B)/bioflow-forward $(SBINDIR)/bioflow-forward 0755 \
 	udev/60-bioreader.rules $(UDEVRULESDIR)/60-bioreader.rules 0644 \
 	udev/bioreader.sysusers $(SYSUSERSDIR)/bioreader.conf 0644 \
 	packaging/tmpfiles.d/bioflowd.conf $(TMPFILESDIR)/bioflowd.conf 0644 \
 	packaging/modprobe.d/bioreader.conf $(MODPROBEDIR)/bioreader.conf 0644 \
 	$(B)/bioflowd.service $(UNITDIR)/bioflowd.service 0644 \
+	$(B)/bioflow-forward.service $(UNITDIR)/bioflow-forward.service 0644 \
 	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
 
 .PHONY: install uninstall install-sim uninstall-sim install-check-modules \
-	dkms-source dkms-source-sim sign $(B)/bioflowd.service
+	dkms-source dkms-source-sim sign $(B)/bioflowd.service $(B)/bioflow-forward.service
 
 install-check-modules:
 	@for m in $(INSTALL_MODULES); do test -f $$m || { \
@@ -446,13 +448,18 @@ check-release-daemon: $(DAEMON_BIN)
 	  echo "install: $(DAEMON_BIN) was built with the test hooks ($(HOOKS_CFLAGS)):" \
 	       "rebuild it without (make clean; make)" >&2; exit 1; fi
 
-# The unit names the daemon by its installed path.
+# The units name the programs by their installed paths.
 $(B)/bioflowd.service: packaging/systemd/bioflowd.service
 	@mkdir -p $(@D)
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
+$(B)/bioflow-forward.service: packaging/systemd/bioflow-forward.service
+	@mkdir -p $(@D)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
+
 install: install-check-modules check-release-daemon $(B)/bioctl $(B)/bioflow-verify \
-		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service
+		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service \
+		$(B)/bioflow-forward $(B)/bioflow-forward.service
 	@set -e; set -- $(BR_INSTALL_FILES); list=""; \
 	while [ $$# -ge 3 ]; do \
 	  echo "  INSTALL $(DESTDIR)$$2"; \
