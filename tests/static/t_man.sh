@@ -19,7 +19,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MANDIR=$ROOT/docs/man
 UAPI=$ROOT/uapi/linux/bioreader.h
-PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1 bioflow-provision.8"
+PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1 bioflow-provision.8 bioflow-forward.8"
 
 . "$ROOT/tests/static/lib/ktap.sh"
 
@@ -32,7 +32,7 @@ render() {
 
 TOOL=$(missing man nroff troff)
 
-PLAN=$(($(echo "$PAGES" | wc -w) + 8))
+PLAN=$(($(echo "$PAGES" | wc -w) + 9))
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -171,7 +171,7 @@ fi
 # every option the page gives there exists.  Only those parts of the page
 # count, and --help's prose is not a definition: both may name other
 # programs' options.
-for prog in bioflowd:8 bioflow-verify:1 bioflow-provision:8; do
+for prog in bioflowd:8 bioflow-verify:1 bioflow-provision:8 bioflow-forward:8; do
 	page=${prog%%:*}.${prog#*:}
 	bin=$ROOT/build/${prog%%:*}
 	name="$page and ${prog%%:*} --help name the same options"
