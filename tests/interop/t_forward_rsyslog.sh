@@ -414,11 +414,14 @@ start_rsyslog i "$P"
 line=$(head -n 1 "$(out_file a)")
 msg="<110>1 - - bioflow-forward - - - $line"
 offer=$'relp_version=0\nrelp_software=test\ncommands=syslog'
-{
+# (in a subshell that ignores SIGPIPE: rsyslog drops the connection)
+(
+	trap '' PIPE
 	exec 3<>"/dev/tcp/127.0.0.1/$P" &&
-	printf '1 open %d %s\n2 syslog %d %s\n' "${#offer}" "$offer" "${#msg}" "$msg" >&3 &&
-	sleep 1 && exec 3>&-
-} 2>/dev/null
+	printf '1 open %d %s\n2 syslog %d %s\n' "${#offer}" "$offer" "${#msg}" "$msg" >&3
+	sleep 1
+	exec 3>&-
+) 2>/dev/null
 sleep 1
 if [ -z "$(ls -A "$W/out-i")" ]; then
 	ok "RELP in clear to the TLS port: nothing accepted"
