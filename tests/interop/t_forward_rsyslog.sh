@@ -77,6 +77,8 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
+# KEEP_WORK=1: leave the work directory (and what runs) for a look.
 [ -z "${KEEP_WORK:-}" ] || trap - EXIT
 
 # --- the PKI ----------------------------------------------------------------
