@@ -143,6 +143,9 @@ HOOKS_CFLAGS := -DBIOFLOWD_TEST_HOOKS
 HOOKS_MARK := BIOFLOWD_TEST_FAULT
 HOOKS_DAEMON := $(B)/tests/bioflowd-hooks
 LDLIBS_bioeval := -lpthread -lm
+# The forwarder: librelp (RELP over TLS, its OpenSSL driver), OpenSSL's
+# TLS for the witness, libseccomp (docs/forwarding.md).
+LDLIBS_bioflow-forward := -lrelp -lssl -lseccomp
 LDLIBS_bioctl := $(LDLIBS_USB)
 LDLIBS_bioflow-collector := -lssl -lcrypto
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
@@ -305,6 +308,12 @@ $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/ob
 
 # The RELP sender of tests/interop/t_rsyslog.sh (librelp, from librelp-dev).
 $(B)/tests/interop/relp_send: LDLIBS += -lrelp
+# The forwarder's witness client, unit-tested apart from the program.
+$(B)/tests/unit/test_fwd_client: $(B)/obj/daemon/bioflow-forward/https.o \
+	$(B)/obj/daemon/bioflow-forward/witness.o
+$(B)/tests/unit/test_fwd_client: LDLIBS += -lssl
+# The forwarding tests' witness stub serves HTTPS.
+$(B)/tests/interop/fwd_witness: LDLIBS += -lssl
 
 $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -423,15 +432,17 @@ BR_INSTALL_FILES := \
 	$(B)/bioflow-verify $(BINDIR)/bioflow-verify 0755 \
 	$(B)/bioflow-provision $(SBINDIR)/bioflow-provision 0755 \
 	$(B)/bioflowd $(SBINDIR)/bioflowd 0755 \
+	$(B)/bioflow-forward $(SBINDIR)/bioflow-forward 0755 \
 	udev/60-bioreader.rules $(UDEVRULESDIR)/60-bioreader.rules 0644 \
 	udev/bioreader.sysusers $(SYSUSERSDIR)/bioreader.conf 0644 \
 	packaging/tmpfiles.d/bioflowd.conf $(TMPFILESDIR)/bioflowd.conf 0644 \
 	packaging/modprobe.d/bioreader.conf $(MODPROBEDIR)/bioreader.conf 0644 \
 	$(B)/bioflowd.service $(UNITDIR)/bioflowd.service 0644 \
+	$(B)/bioflow-forward.service $(UNITDIR)/bioflow-forward.service 0644 \
 	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
 
 .PHONY: install uninstall install-sim uninstall-sim install-check-modules \
-	dkms-source dkms-source-sim sign $(B)/bioflowd.service
+	dkms-source dkms-source-sim sign $(B)/bioflowd.service $(B)/bioflow-forward.service
 
 install-check-modules:
 	@for m in $(INSTALL_MODULES); do test -f $$m || { \
@@ -445,13 +456,18 @@ check-release-daemon: $(DAEMON_BIN)
 	  echo "install: $(DAEMON_BIN) was built with the test hooks ($(HOOKS_CFLAGS)):" \
 	       "rebuild it without (make clean; make)" >&2; exit 1; fi
 
-# The unit names the daemon by its installed path.
+# The units name the programs by their installed paths.
 $(B)/bioflowd.service: packaging/systemd/bioflowd.service
 	@mkdir -p $(@D)
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
+$(B)/bioflow-forward.service: packaging/systemd/bioflow-forward.service
+	@mkdir -p $(@D)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
+
 install: install-check-modules check-release-daemon $(B)/bioctl $(B)/bioflow-verify \
-		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service
+		$(B)/bioflow-provision $(B)/bioflowd $(B)/bioflowd.service \
+		$(B)/bioflow-forward $(B)/bioflow-forward.service
 	@set -e; set -- $(BR_INSTALL_FILES); list=""; \
 	while [ $$# -ge 3 ]; do \
 	  echo "  INSTALL $(DESTDIR)$$2"; \

@@ -25,6 +25,10 @@ PACKAGES=(
 	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	# bioflowd (seccomp, io_uring, udev)
 	libseccomp-dev liburing-dev libudev-dev
+	# bioflow-forward (RELP over TLS: librelp and its OpenSSL driver),
+	# and the collector side it is tested against
+	# (tests/interop/t_forward_rsyslog.sh: rsyslogd with imrelp and TLS)
+	librelp-dev rsyslog rsyslog-relp rsyslog-openssl
 	# the ID-card reader (CCID over libusb), and the PC/SC stack the
 	# card test cross-checks it against in the VM (tests/vm/card-suite.sh)
 	libusb-1.0-0-dev pcscd libccid pcsc-tools

@@ -98,15 +98,18 @@ $MOD/bioreader.ko 644
 /usr/bin/bioflow-verify 755
 /usr/sbin/bioflow-provision 755
 /usr/sbin/bioflowd 755
+/usr/sbin/bioflow-forward 755
 /usr/lib/udev/rules.d/60-bioreader.rules 644
 /usr/lib/sysusers.d/bioreader.conf 644
 /usr/lib/tmpfiles.d/bioflowd.conf 644
 /lib/modprobe.d/bioreader.conf 644
 /usr/lib/systemd/system/bioflowd.service 644
+/usr/lib/systemd/system/bioflow-forward.service 644
 /usr/share/man/man4/bioreader.4 644
 /usr/share/man/man8/bioctl.8 644
 /usr/share/man/man8/bioflowd.8 644
 /usr/share/man/man1/bioflow-verify.1 644
+/usr/share/man/man8/bioflow-forward.8 644
 /usr/share/bioreader/install-manifest 644"
 bad=0
 while read -r f mode; do

@@ -19,7 +19,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MANDIR=$ROOT/docs/man
 UAPI=$ROOT/uapi/linux/bioreader.h
-PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1 bioflow-provision.8 bioflow-collector.8"
+PAGES="bioreader.4 bioctl.8 bioflowd.8 bioflow-verify.1 bioflow-provision.8 bioflow-forward.8 bioflow-collector.8"
 
 . "$ROOT/tests/static/lib/ktap.sh"
 
@@ -171,7 +171,7 @@ fi
 # every option the page gives there exists.  Only those parts of the page
 # count, and --help's prose is not a definition: both may name other
 # programs' options.
-for prog in bioflowd:8 bioflow-verify:1 bioflow-provision:8 bioflow-collector:8; do
+for prog in bioflowd:8 bioflow-verify:1 bioflow-provision:8 bioflow-forward:8 bioflow-collector:8; do
 	page=${prog%%:*}.${prog#*:}
 	bin=$ROOT/build/${prog%%:*}
 	name="$page and ${prog%%:*} --help name the same options"

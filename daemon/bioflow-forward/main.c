@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bioflow-forward: follows the sealed store, sends every item in store
+ * order to the collector over RELP/TLS, and has the checkpoints it sent
+ * cosigned by the witness, whose latest checkpoint is the durable
+ * position (docs/forwarding.md).
+ *
+ * One thread, one loop:
+ *   - every --poll-ms, the reader reads what bioflowd sealed since;
+ *   - while connected, the stream's next items go out;
+ *   - at most every --witness-ms, the latest checkpoint sent beyond the
+ *     witnessed size goes to the witness: 200 stores the cosignature
+ *     and moves the durable position, 409 restarts the stream at the
+ *     witness's size, 503 (the collector has not ingested it yet) and
+ *     anything else are retried with back-off;
+ *   - every second, STATE/status.
+ * At start, and after every connection or store error, the stream
+ * starts again at the witnessed position, and the witness is asked for
+ * its size (an add-checkpoint of the latest sealed checkpoint with the
+ * forwarder's own "old": a 409 tells the witness's).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include <openssl/ssl.h>
+
+#include "fwd.h"
+
+int fwd_verbose;
+
+static void vlog(const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n, k;
+
+	n = snprintf(buf, sizeof(buf), FWD_NAME "[%d]: ", (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	k = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	if (k < 0)
+		return;
+	n += k;
+	if ((size_t)n > sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+void fwd_log(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void fwd_debug(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (!fwd_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct fwd {
+	const struct fwd_config *c;
+	struct bfl_reader *rd;
+	struct fwd_relp *relp;
+	struct fwd_https *https;
+	struct fwd_witness_key *wkey;
+	struct fwd_state st;
+	const char *origin;
+
+	bool streaming;		/* the stream is positioned (seeked) */
+	u64 sent;		/* records sent in this stream */
+	u64 old;		/* the size the witness holds, as far as known */
+	bool probe;		/* ask the witness for its size */
+	/* the latest checkpoint sent */
+	char *cp;
+	size_t cp_len;
+	u64 cp_size, cp_epoch;
+	bool have_cp;
+
+	double next_poll, next_connect, next_witness, next_status;
+	double connect_backoff, witness_backoff, notyet_backoff;
+	double behind_since;
+
+	char err[512];		/* the last error, for status */
+	double err_time;
+	char cosig[FWD_HTTP_BODY_MAX + 1];
+	struct fwd_http_resp resp;
+};
+
+static void set_error(struct fwd *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_error(struct fwd *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(f->err, sizeof(f->err), fmt, ap);
+	va_end(ap);
+	for (p = f->err; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	f->err_time = now_s();
+	fwd_log("%s", f->err);
+}
+
+/* Starts the stream again at the witnessed position. */
+static int restart_stream(struct fwd *f, u64 from)
+{
+	struct bfl_err e;
+
+	f->streaming = false;
+	if (from > bfl_reader_sealed(f->rd)) {
+		set_error(f, "the witness holds %llu records, the store only %llu sealed: "
+			  "the store was rolled back or another appliance uses its origin; "
+			  "nothing is sent until it has them",
+			  (unsigned long long)from, (unsigned long long)bfl_reader_sealed(f->rd));
+		return -1;
+	}
+	if (bfl_reader_seek(f->rd, from, &e)) {
+		set_error(f, "store: %s", e.msg);
+		return -1;
+	}
+	fwd_debug("stream from leaf %llu", (unsigned long long)from);
+	f->streaming = true;
+	f->sent = from;
+	if (f->have_cp && f->cp_size < from)
+		f->have_cp = false;
+	return 0;
+}
+
+static void send_some(struct fwd *f)
+{
+	struct bfl_rd_item it;
+	struct bfl_err e;
+	char err[600];
+	unsigned int i;
+
+	if (!f->streaming && restart_stream(f, f->old)) {
+		fwd_relp_close(f->relp);
+		f->next_connect = now_s() + 30;
+		return;
+	}
+	for (i = 0; i < 4096 && !stop; i++) {
+		int k = bfl_reader_next(f->rd, &it, &e);
+
+		if (k == 0)
+			return;
+		if (k < 0) {
+			set_error(f, "store: %s", e.msg);
+			f->streaming = false;
+			f->next_poll = now_s() + 5;
+			return;
+		}
+		if (fwd_relp_send(f->relp, f->origin, &it, err, sizeof(err))) {
+			set_error(f, "%s", err);
+			f->streaming = false;
+			f->next_connect = now_s() + f->connect_backoff;
+			return;
+		}
+		if (it.kind == BFL_FWD_REC) {
+			f->sent = it.n + 1;
+		} else if (it.kind == BFL_FWD_CP) {
+			char *n = realloc(f->cp, it.len);
+
+			if (!n)
+				continue;
+			memcpy(n, it.data, it.len);
+			f->cp = n;
+			f->cp_len = it.len;
+			f->cp_size = it.n;
+			f->cp_epoch = it.epoch;
+			f->have_cp = true;
+		}
+	}
+}
+
+/* One add-checkpoint: the latest sealed checkpoint when probing, else
+ * the latest sent beyond what the witness holds. */
+static void witness_step(struct fwd *f, double now)
+{
+	bfl_hash proof[BFL_PROOF_MAX];
+	const char *note;
+	size_t note_len, body_len, cosig_len = 0;
+	u64 size, epoch, wsize = 0;
+	unsigned int n;
+	char err[600], *body;
+	bool probe = f->probe;
+	enum fwd_witness_verdict v;
+	struct bfl_checkpoint cp;
+	struct bfl_note *parsed;
+	struct bfl_err e;
+
+	if (probe) {
+		note = bfl_reader_latest_cp(f->rd, &note_len, &epoch);
+		size = bfl_reader_sealed(f->rd);
+		if (!note)
+			return;
+	} else {
+		/* A checkpoint beyond what the witness holds, or the one it
+		 * holds when its cosignature is not ours yet (a 409 told us
+		 * its size, or its answer was lost or refused): old equal to
+		 * the size asks it to cosign the same tree again. */
+		if (!f->have_cp || f->cp_size < f->old ||
+		    (f->cp_size == f->old && f->st.witnessed >= f->old))
+			return;
+		note = f->cp;
+		note_len = f->cp_len;
+		size = f->cp_size;
+		epoch = f->cp_epoch;
+	}
+	if (f->old > size) {
+		/* The witness is ahead of this checkpoint: a later one. */
+		if (probe)
+			f->probe = false;
+		return;
+	}
+	parsed = malloc(sizeof(*parsed));
+	if (!parsed || bfl_checkpoint_open(note, note_len, &cp, parsed, &e)) {
+		free(parsed);
+		return;
+	}
+	free(parsed);
+	if (bfl_reader_consistency(f->rd, f->old, size, proof, &n) || n > FWD_PROOF_LINES_MAX) {
+		set_error(f, "no consistency proof from %llu to %llu",
+			  (unsigned long long)f->old, (unsigned long long)size);
+		f->next_witness = now + 5;
+		return;
+	}
+	body = fwd_witness_body(f->old, proof, n, note, note_len, &body_len);
+	if (!body)
+		return;
+	f->next_witness = now + f->c->witness_ms / 1000.0;
+	if (fwd_https_post(f->https, "/add-checkpoint", "text/plain; charset=utf-8", body,
+			   body_len, &f->resp, err, sizeof(err))) {
+		free(body);
+		set_error(f, "witness %s:%s: %s", f->c->witness.host, f->c->witness.port, err);
+		f->next_witness = now + f->witness_backoff;
+		f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+		return;
+	}
+	free(body);
+	v = fwd_witness_answer(&f->resp, note, note_len, f->wkey, &wsize, f->cosig,
+			       sizeof(f->cosig), &cosig_len, err, sizeof(err));
+	switch (v) {
+	case FWD_W_COSIGNED:
+		if (fwd_state_cosigned(&f->st, size, epoch, note, note_len, f->cosig, cosig_len,
+				       err, sizeof(err))) {
+			set_error(f, "%s", err);
+			f->next_witness = now + 5;
+			return;
+		}
+		fwd_debug("witness cosigned the checkpoint of size %llu (epoch %llu)",
+			  (unsigned long long)size, (unsigned long long)epoch);
+		f->old = size;
+		f->probe = false;
+		f->witness_backoff = 1;
+		f->notyet_backoff = 0.25;
+		/* Probing: the collector holds everything up to size. */
+		if (probe && f->sent < size && fwd_relp_connected(f->relp))
+			restart_stream(f, size);
+		break;
+	case FWD_W_CONFLICT:
+		f->probe = false;
+		if (wsize > bfl_reader_sealed(f->rd)) {
+			set_error(f, "the witness holds %llu records, more than the %llu sealed here: "
+				  "the store was rolled back or another appliance uses its origin",
+				  (unsigned long long)wsize,
+				  (unsigned long long)bfl_reader_sealed(f->rd));
+			f->next_witness = now + 30;
+			return;
+		}
+		fwd_log("the witness holds %llu records (this side thought %llu): resending from %llu",
+			(unsigned long long)wsize, (unsigned long long)f->old,
+			(unsigned long long)wsize);
+		f->old = wsize;
+		if (fwd_relp_connected(f->relp))
+			restart_stream(f, wsize);
+		else
+			f->streaming = false;
+		f->next_witness = now;
+		f->witness_backoff = 1;
+		f->notyet_backoff = 0.25;
+		break;
+	case FWD_W_NOT_YET:
+		/* "old" is right; the collector has not ingested size yet. */
+		f->probe = false;
+		fwd_debug("witness: the collector has not ingested %llu records yet",
+			  (unsigned long long)size);
+		f->next_witness = now + f->notyet_backoff;
+		f->notyet_backoff = f->notyet_backoff * 2 > 5 ? 5 : f->notyet_backoff * 2;
+		break;
+	case FWD_W_REFUSED:
+		set_error(f, "witness %s:%s refused the checkpoint of size %llu: %s",
+			  f->c->witness.host, f->c->witness.port, (unsigned long long)size, err);
+		f->next_witness = now + f->witness_backoff;
+		f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+		break;
+	}
+}
+
+static void write_status(struct fwd *f, double now)
+{
+	struct fwd_status s = { 0 };
+	u64 base = f->c->have_witness ? f->old : f->sent;
+
+	s.sealed = bfl_reader_sealed(f->rd);
+	s.sent = f->sent;
+	s.witnessed = f->st.witnessed;
+	s.witness_holds = f->old;
+	s.lag_records = s.sealed > base ? s.sealed - base : 0;
+	if (!s.lag_records)
+		f->behind_since = 0;
+	else if (!f->behind_since)
+		f->behind_since = now;
+	s.lag_seconds = f->behind_since ? now - f->behind_since : 0;
+	s.connected = fwd_relp_connected(f->relp);
+	s.collector = f->c->collector.host;
+	s.last_error = f->err;
+	s.last_error_age = f->err[0] ? now - f->err_time : 0;
+	s.store_note = bfl_reader_tail_note(f->rd);
+	fwd_state_status(&f->st, &s);
+}
+
+static int run(struct fwd *f)
+{
+	const struct fwd_config *c = f->c;
+	char err[600];
+	struct bfl_err e;
+
+	f->connect_backoff = 0.5;
+	f->witness_backoff = 1;
+	f->notyet_backoff = 0.25;
+	f->old = f->st.witnessed;
+	f->probe = c->have_witness;
+	while (!stop) {
+		double now = now_s(), wake;
+		u64 before = f->sent;
+		bool busy = false;
+
+		if (now >= f->next_poll) {
+			if (bfl_reader_poll(f->rd, &e)) {
+				set_error(f, "store: %s", e.msg);
+				f->next_poll = now + 5;
+			} else {
+				f->next_poll = now + c->poll_ms / 1000.0;
+			}
+		}
+		if (!fwd_relp_connected(f->relp) && now >= f->next_connect) {
+			if (fwd_relp_connect(f->relp, err, sizeof(err))) {
+				set_error(f, "%s", err);
+				f->next_connect = now + f->connect_backoff;
+				f->connect_backoff = f->connect_backoff * 2 > 5 ? 5 :
+						     f->connect_backoff * 2;
+			} else {
+				fwd_log("connected to the collector %s:%s (%s); sending from %llu",
+					c->collector.host, c->collector.port, c->collector.name,
+					(unsigned long long)f->old);
+				f->connect_backoff = 0.5;
+				f->streaming = false;
+				f->probe = c->have_witness;
+			}
+		}
+		if (fwd_relp_connected(f->relp)) {
+			send_some(f);
+			busy = f->sent != before;
+		}
+		now = now_s();
+		if (c->have_witness && now >= f->next_witness)
+			witness_step(f, now);
+		now = now_s();
+		if (now >= f->next_status) {
+			write_status(f, now);
+			f->next_status = now + 1;
+		}
+		if (busy)
+			continue;
+		wake = f->next_poll;
+		if (!fwd_relp_connected(f->relp) && f->next_connect < wake)
+			wake = f->next_connect;
+		if (c->have_witness && f->next_witness < wake)
+			wake = f->next_witness;
+		if (f->next_status < wake)
+			wake = f->next_status;
+		wake -= now_s();
+		if (wake > 0) {
+			struct timespec ts = { (time_t)wake,
+					       (long)((wake - (time_t)wake) * 1e9) };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	write_status(f, now_s());
+	return FWD_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct fwd_config c;
+	struct fwd f;
+	struct sigaction sa;
+	struct bfl_err e;
+	char err[600];
+	int r;
+
+	r = fwd_parse_args(argc, argv, &c);
+	if (r >= 0)
+		return r;
+	fwd_verbose = c.verbose;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (c.sandbox_test) {
+		if (fwd_seccomp_install(err, sizeof(err))) {
+			fwd_log("sandbox: %s", err);
+			return FWD_EXIT_SANDBOX;
+		}
+		/* Not on the allowlist: the kernel kills the process. */
+		syscall(SYS_ptrace, 0, 0, 0, 0);
+		fwd_log("sandbox test: ptrace was not stopped");
+		return FWD_EXIT_SANDBOX;
+	}
+
+	memset(&f, 0, sizeof(f));
+	f.c = &c;
+	f.st.dirfd = f.st.cosigfd = -1;
+	/* Everything is opened as the user it runs as. */
+	if (fwd_drop_privileges(c.user, err, sizeof(err))) {
+		fwd_log("%s", err);
+		return FWD_EXIT_FAIL;
+	}
+	if (bfl_reader_open(c.store, &f.rd, &e)) {
+		fwd_log("store: %s", e.msg);
+		return FWD_EXIT_FAIL;
+	}
+	f.origin = bfl_reader_origin(f.rd);
+	if (fwd_state_open(&f.st, c.state, err, sizeof(err))) {
+		fwd_log("state: %s", err);
+		return FWD_EXIT_FAIL;
+	}
+	f.relp = fwd_relp_new(&c, err, sizeof(err));
+	if (!f.relp) {
+		fwd_log("%s", err);
+		return FWD_EXIT_FAIL;
+	}
+	if (c.have_witness) {
+		f.https = fwd_https_new(&c, &c.witness, err, sizeof(err));
+		if (!f.https) {
+			fwd_log("witness: %s", err);
+			return FWD_EXIT_FAIL;
+		}
+		if (c.witness_key && !(f.wkey = fwd_witness_key_load(c.witness_key, err,
+								      sizeof(err)))) {
+			fwd_log("--witness-key %s: %s", c.witness_key, err);
+			return FWD_EXIT_FAIL;
+		}
+	}
+	/* OpenSSL reads its configuration once, here, not in the loop. */
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	if (fwd_seccomp_install(err, sizeof(err))) {
+		fwd_log("sandbox: %s", err);
+		return FWD_EXIT_SANDBOX;
+	}
+	fwd_log("forwarding %s (origin %s) to %s:%s, from the witnessed position %llu%s",
+		c.store, f.origin, c.collector.host, c.collector.port,
+		(unsigned long long)f.st.witnessed,
+		c.have_witness ? "" : " (no witness: every connection resends from there)");
+	r = run(&f);
+	fwd_relp_free(f.relp);
+	fwd_https_free(f.https);
+	fwd_witness_key_free(f.wkey);
+	bfl_reader_close(f.rd);
+	free(f.cp);
+	return r;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The RELP client: librelp with TLS through OpenSSL, mutual
+ * certificates, the collector's name pinned (auth mode "name", the name
+ * the only permitted peer).  One item a syslog message (RFC 5424,
+ * facility 13 log audit, severity 6 informational, no structured data;
+ * MSG the fwdmsg.h text).  Any error closes the session: the caller
+ * starts again from the witnessed position.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librelp.h>
+
+#include "fwd.h"
+
+#define FWD_PRI		(13 * 8 + 6)	/* log audit, informational */
+#define FRAME_MAX	(BFL_FWD_MSG_MAX + 512)
+
+struct fwd_relp {
+	const struct fwd_config *c;
+	relpEngine_t *eng;
+	relpClt_t *clt;
+	bool connected;
+	char host[256];		/* our HOSTNAME field */
+	int pid;		/* PROCID */
+	char lasterr[512];	/* what librelp said last */
+	char *msg, *frame;
+};
+
+/* librelp's error callbacks: keep the message for the caller's error. */
+static struct fwd_relp *cb_owner;
+
+static void keep_err(const char *what, const char *info, const char *msg,
+		     relpRetVal code)
+{
+	if (!cb_owner)
+		return;
+	snprintf(cb_owner->lasterr, sizeof(cb_owner->lasterr), "%s%s%s%s (librelp %d)",
+		 what, info && *info ? info : "", info && *info ? ": " : "",
+		 msg ? msg : "", (int)code);
+	fwd_debug("librelp: %s", cb_owner->lasterr);
+}
+
+static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
+{
+	(void)usr;
+	keep_err("", objinfo, errmsg, code);
+}
+
+static void on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code)
+{
+	(void)usr;
+	keep_err("the collector was not authenticated: ", authinfo, errmsg, code);
+}
+
+static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
+{
+	keep_err("", objinfo, errmsg, code);
+}
+
+/* librelp calls its debug printer unconditionally: a silent one. */
+static void dbg_none(char *fmt, ...)
+{
+	(void)fmt;
+}
+
+static bool host_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || n > 255)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return true;
+}
+
+struct fwd_relp *fwd_relp_new(const struct fwd_config *c, char *err,
+			      size_t errcap)
+{
+	struct fwd_relp *r = calloc(1, sizeof(*r));
+	relpRetVal k;
+
+	if (!r || !(r->msg = malloc(BFL_FWD_MSG_MAX)) || !(r->frame = malloc(FRAME_MAX))) {
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	r->c = c;
+	r->pid = (int)getpid();
+	if (gethostname(r->host, sizeof(r->host) - 1) || !host_ok(r->host))
+		snprintf(r->host, sizeof(r->host), "-");
+	k = relpEngineConstruct(&r->eng);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetDbgprint(r->eng, dbg_none);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetDnsLookupMode(r->eng, 0);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetEnableCmd(r->eng, (unsigned char *)"syslog",
+					   eRelpCmdState_Required);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetOnErr(r->eng, on_err);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetOnAuthErr(r->eng, on_auth_err);
+	if (k == RELP_RET_OK)
+		k = relpEngineSetOnGenericErr(r->eng, on_generic_err);
+	if (k != RELP_RET_OK) {
+		snprintf(err, errcap, "librelp: engine setup failed (%d)", (int)k);
+		goto fail;
+	}
+	k = relpEngineSetTLSLibByName(r->eng, "openssl");
+	if (k != RELP_RET_OK) {
+		snprintf(err, errcap, "librelp: no OpenSSL TLS driver (%d)", (int)k);
+		goto fail;
+	}
+	cb_owner = r;
+	return r;
+fail:
+	fwd_relp_free(r);
+	return NULL;
+}
+
+void fwd_relp_close(struct fwd_relp *r)
+{
+	if (r->clt)
+		relpEngineCltDestruct(r->eng, &r->clt);
+	r->clt = NULL;
+	r->connected = false;
+}
+
+void fwd_relp_free(struct fwd_relp *r)
+{
+	if (!r)
+		return;
+	fwd_relp_close(r);
+	if (r->eng)
+		relpEngineDestruct(&r->eng);
+	if (cb_owner == r)
+		cb_owner = NULL;
+	free(r->msg);
+	free(r->frame);
+	free(r);
+}
+
+bool fwd_relp_connected(const struct fwd_relp *r)
+{
+	return r->connected;
+}
+
+/* What a librelp status means for the operator. */
+static const char *explain(relpRetVal k, bool connecting)
+{
+	if (connecting && (k == RELP_RET_SESSION_CLOSED || k == RELP_RET_SESSION_BROKEN))
+		return "the collector ended the session it had just accepted "
+		       "(does it permit this appliance's certificate?)";
+	/* librelp says the same when nothing listens and when the
+	 * collector drops the connection in the TLS handshake. */
+	if (connecting && k == RELP_RET_IO_ERR)
+		return "no session: the collector is down or unreachable, or it ended the TLS "
+		       "handshake (does it permit this appliance's certificate?)";
+	switch (k) {
+	case RELP_RET_AUTH_ERR_NAME:
+		return "the collector's certificate does not carry the name given with --collector-name";
+	case RELP_RET_AUTH_CERT_INVL:
+		return "the collector's certificate does not verify with the --ca certificates";
+	case RELP_RET_AUTH_NO_CERT:
+		return "the collector presented no certificate";
+	case RELP_RET_ERR_TLS_HANDS:
+	case RELP_RET_ERR_TLS:
+		return "the TLS handshake failed (does the collector permit this appliance's certificate?)";
+	case RELP_RET_ERR_TLS_SETUP:
+		return "TLS setup failed (--ca, --cert and --key readable, the key the certificate's?)";
+	case RELP_RET_SESSION_CLOSED:
+		return "the collector closed the session";
+	case RELP_RET_SESSION_BROKEN:
+	case RELP_RET_IO_ERR:
+		return "the connection broke";
+	case RELP_RET_TIMED_OUT:
+		return "the collector did not answer in time";
+	case RELP_RET_RSP_STATE_ERR:
+		return "the collector refused the message";
+	default:
+		return NULL;
+	}
+}
+
+static void set_err(struct fwd_relp *r, char *err, size_t errcap, const char *what,
+		    relpRetVal k)
+{
+	const char *why = explain(k, !r->connected);
+
+	if (why && r->lasterr[0])
+		snprintf(err, errcap, "%s: %s; %s", what, why, r->lasterr);
+	else if (why)
+		snprintf(err, errcap, "%s: %s (librelp %d)", what, why, (int)k);
+	else if (r->lasterr[0])
+		snprintf(err, errcap, "%s: %s", what, r->lasterr);
+	else
+		snprintf(err, errcap, "%s: librelp error %d", what, (int)k);
+}
+
+int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap)
+{
+	const struct fwd_config *c = r->c;
+	relpRetVal k;
+
+	fwd_relp_close(r);
+	r->lasterr[0] = 0;
+	k = relpEngineCltConstruct(r->eng, &r->clt);
+	if (k == RELP_RET_OK)
+		k = relpCltSetTimeout(r->clt, 10);
+	if (k == RELP_RET_OK)
+		k = relpCltSetConnTimeout(r->clt, 10);
+	if (k == RELP_RET_OK)
+		k = relpCltEnableTLS(r->clt);
+	if (k == RELP_RET_OK)
+		k = relpCltSetAuthMode(r->clt, (char *)"name");
+	if (k == RELP_RET_OK)
+		k = relpCltAddPermittedPeer(r->clt, (char *)c->collector.name);
+	if (k == RELP_RET_OK)
+		k = relpCltSetCACert(r->clt, (char *)c->ca);
+	if (k == RELP_RET_OK)
+		k = relpCltSetOwnCert(r->clt, (char *)c->cert);
+	if (k == RELP_RET_OK)
+		k = relpCltSetPrivKey(r->clt, (char *)c->key);
+	if (k != RELP_RET_OK) {
+		set_err(r, err, errcap, "RELP client setup", k);
+		fwd_relp_close(r);
+		return -1;
+	}
+	k = relpCltConnect(r->clt, c->collector.family, (unsigned char *)c->collector.port,
+			   (unsigned char *)c->collector.addr);
+	if (k != RELP_RET_OK) {
+		char what[800];
+
+		snprintf(what, sizeof(what), "connecting to the collector %s:%s (%s)",
+			 c->collector.host, c->collector.port, c->collector.name);
+		set_err(r, err, errcap, what, k);
+		fwd_relp_close(r);
+		return -1;
+	}
+	r->connected = true;
+	return 0;
+}
+
+long fwd_syslog_frame(char *out, size_t cap, const char *host, int pid,
+		      const char *msg, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	int h;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	h = snprintf(out, cap, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s " FWD_NAME " %d - - ",
+		     FWD_PRI, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, host, pid);
+	if (h < 0 || (size_t)h + len > cap)
+		return -1;
+	memcpy(out + h, msg, len);
+	return h + (long)len;
+}
+
+int fwd_relp_send(struct fwd_relp *r, const char *origin,
+		  const struct bfl_rd_item *it, char *err, size_t errcap)
+{
+	long m, f;
+	relpRetVal k;
+
+	if (!r->connected) {
+		snprintf(err, errcap, "not connected");
+		return -1;
+	}
+	m = bfl_fwd_encode(r->msg, BFL_FWD_MSG_MAX, it->kind, origin, it->n, it->data,
+			   it->len);
+	if (m < 0) {
+		snprintf(err, errcap, "%s %llu: cannot encode (%s)", bfl_fwd_kind_name(it->kind),
+			 (unsigned long long)it->n, strerror((int)-m));
+		return -1;
+	}
+	f = fwd_syslog_frame(r->frame, FRAME_MAX, r->host, r->pid, r->msg, (size_t)m);
+	if (f < 0) {
+		snprintf(err, errcap, "message too long");
+		return -1;
+	}
+	r->lasterr[0] = 0;
+	k = relpCltSendSyslog(r->clt, (unsigned char *)r->frame, (size_t)f);
+	if (k != RELP_RET_OK) {
+		set_err(r, err, errcap, "sending to the collector", k);
+		fwd_relp_close(r);
+		return -1;
+	}
+	return 0;
+}
