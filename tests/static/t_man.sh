@@ -32,7 +32,7 @@ render() {
 
 TOOL=$(missing man nroff troff)
 
-PLAN=$(($(echo "$PAGES" | wc -w) + 9))
+PLAN=$((2 * $(echo "$PAGES" | wc -w) + 3))
 echo "KTAP version 1"
 echo "1..$PLAN"
 
