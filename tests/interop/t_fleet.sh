@@ -45,6 +45,7 @@ ORIGIN=fwd.example/appliance-7
 SEGMAX=8192
 
 . "$ROOT/tests/static/lib/ktap.sh"
+. "$ROOT/tests/interop/lib/common.sh"
 
 PLAN=6
 echo "KTAP version 1"
@@ -85,21 +86,12 @@ trap 'exit 143' TERM INT
 
 # --- the PKI: a fleet CA, rsyslog (collector.test), the witness
 # (witness.test), the appliance (appliance.test); the witness's key ---------
-pki() {
-	local n=$1 cn=$2
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$n.key" \
-		-out "$W/$n.csr" -subj "/CN=$cn" >/dev/null 2>&1 &&
-	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$cn" >"$W/$n.ext" &&
-	openssl x509 -req -in "$W/$n.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial \
-		-out "$W/$n.pem" -days 2 -extfile "$W/$n.ext" >/dev/null 2>&1
-}
 (
 	set -e
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$W/ca.key" -out "$W/ca.pem" -days 2 -subj "/CN=test fleet ca" >/dev/null 2>&1
-	pki rsyslog collector.test
-	pki witness witness.test
-	pki appliance appliance.test
+	test_ca "$W" ca
+	test_cert "$W" ca rsyslog collector.test
+	test_cert "$W" ca witness witness.test
+	test_cert "$W" ca appliance appliance.test
 	chmod 644 "$W"/*.key
 	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
 ) || skip_all "openssl could not make the test certificates"
@@ -124,42 +116,16 @@ find "$STORE" -type d -exec chmod g+s {} +
 OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
 COPY=$W/logs/$OID
 
-# A port below the ephemeral range that no socket uses.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htan "( sport = :$p or dport = :$p )" | grep -q . || { echo $p; return; }
-	done
-}
 RP=$(free_port)
 WP=$(free_port)
 while [ "$WP" = "$RP" ]; do WP=$(free_port); done
 
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local t=$1 i
-	shift
-	for i in $(seq 1 $((t * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 listening() { ss -Htln "sport = :$1" | grep -q .; }
 
 # --- the collector host: the shipped rsyslog configuration, instantiated ----
 mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
-sed -e "s|/var/spool/bioflow/|$W/spool/|" \
-	-e "s|/var/lib/bioflow-rsyslog|$W/rswork|" \
-	-e "s|/etc/bioflow/collector/|$W/|g" \
-	-e "s|port=\"2514\"|port=\"$RP\"|" \
-	-e "s|tls.permittedPeer=\[.*\]|tls.permittedPeer=[\"appliance.test\"]|" \
-	"$CONF" >"$W/rsyslog.conf"
-for want in "$W/spool/" "$W/rswork" "$W/ca.pem" "port=\"$RP\"" '"appliance.test"]'; do
-	grep -qF "$want" "$W/rsyslog.conf" ||
-		skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($want)"
-done
+miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
+	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
 echo "$ORIGIN" >"$W/enroll/$OID/origin"
 cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
 
