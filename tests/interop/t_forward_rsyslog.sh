@@ -45,6 +45,7 @@ STORE_TOOL=$B/tests/interop/fwd_store
 WITNESS=$B/tests/interop/fwd_witness
 
 . "$ROOT/tests/static/lib/ktap.sh"
+. "$ROOT/tests/interop/lib/common.sh"
 
 PLAN=17
 echo "KTAP version 1"
@@ -82,25 +83,15 @@ trap 'exit 143' TERM INT
 [ -z "${KEEP_WORK:-}" ] || trap - EXIT
 
 # --- the PKI ----------------------------------------------------------------
-pki() {
-	local ca=$1 n=$2 cn=$3
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$n.key" \
-		-out "$W/$n.csr" -subj "/CN=$cn" >/dev/null 2>&1 &&
-	printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$cn" >"$W/$n.ext" &&
-	openssl x509 -req -in "$W/$n.csr" -CA "$W/$ca.pem" -CAkey "$W/$ca.key" -CAcreateserial \
-		-out "$W/$n.pem" -days 2 -extfile "$W/$n.ext" >/dev/null 2>&1
-}
 (
 	set -e
-	for ca in ca rogue; do
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-			-keyout "$W/$ca.key" -out "$W/$ca.pem" -days 2 -subj "/CN=test $ca" >/dev/null 2>&1
-	done
-	pki ca collector collector.test
-	pki ca appliance appliance.test
-	pki ca witness witness.test
-	pki ca other other.test
-	pki rogue rogue-collector collector.test
+	test_ca "$W" ca
+	test_ca "$W" rogue
+	test_cert "$W" ca collector collector.test
+	test_cert "$W" ca appliance appliance.test
+	test_cert "$W" ca witness witness.test
+	test_cert "$W" ca other other.test
+	test_cert "$W" rogue rogue-collector collector.test
 	chmod 644 "$W"/*.key
 ) || skip_all "openssl could not make the test certificates"
 
@@ -120,15 +111,6 @@ find "$STORE" -type d -exec chmod g+s {} +
 new_state() {
 	rm -rf "$W/$1"
 	mkdir "$W/$1" && chown nobody "$W/$1"
-}
-
-# A port below the ephemeral range that no socket uses.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htan "( sport = :$p or dport = :$p )" | grep -q . || { echo $p; return; }
-	done
 }
 
 # start_rsyslog TAG PORT [CERT [PEER]]: imrelp on 127.0.0.1:PORT with TLS,
@@ -180,17 +162,6 @@ start_fwd() {
 		"$@" >>"$W/fwd-$tag.log" 2>&1 &
 	FWD_PID=$!
 	PIDS+=($FWD_PID)
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-	local t=$1 i
-	shift
-	for i in $(seq 1 $((t * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 sealed() { "$STORE_TOOL" size "$STORE"; }

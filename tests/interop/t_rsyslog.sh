@@ -23,6 +23,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+. "$ROOT/tests/interop/lib/common.sh"
 B=$ROOT/build
 CONF=$ROOT/collector/rsyslog-bioflow.conf
 MODDIR=/usr/lib/x86_64-linux-gnu/rsyslog
@@ -107,18 +108,11 @@ done
 
 # The shipped configuration with this test's paths, port and peers; each
 # replacement must have happened.
-sed -e "s|/var/spool/bioflow/|$W/spool/|" \
-	-e "s|/var/lib/bioflow-rsyslog|$W/work|" \
-	-e "s|/etc/bioflow/collector/|$W/pki/|g" \
-	-e "s|port=\"2514\"|port=\"$PORT\"|" \
-	-e "s|tls.permittedPeer=\[.*\]|tls.permittedPeer=[\"appliance-1\"]|" \
-	"$CONF" >"$W/rsyslog.conf"
-for want in "$W/spool/" "$W/work" "$W/pki/ca.pem" "port=\"$PORT\"" '"appliance-1"]'; do
-	grep -qF "$want" "$W/rsyslog.conf" || {
-		not_ok "collector/rsyslog-bioflow.conf has the settings this test adapts ($want)"
-		finish "configuration"
-	}
-done
+miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/work" "$W/pki" "$PORT" \
+	appliance-1) || {
+	not_ok "collector/rsyslog-bioflow.conf has the settings this test adapts ($miss)"
+	finish "configuration"
+}
 
 # 1.
 "$RSYSLOGD" -N1 -f "$W/rsyslog.conf" -M "$MODDIR" >"$W/check.log" 2>&1
