@@ -30,6 +30,7 @@ struct fwd_relp {
 	char host[256];		/* our HOSTNAME field */
 	int pid;		/* PROCID */
 	char lasterr[512];	/* what librelp said last */
+	bool lasterr_auth;	/* lasterr is why the collector was not authenticated */
 	char *msg, *frame;
 };
 
@@ -37,31 +38,45 @@ struct fwd_relp {
 static struct fwd_relp *cb_owner;
 
 static void keep_err(const char *what, const char *info, const char *msg,
-		     relpRetVal code)
+		     relpRetVal code, bool auth)
 {
+	char *p;
+
 	if (!cb_owner)
+		return;
+	/* librelp follows the reason a certificate was refused ("certificate
+	 * has expired") with "error opening connection to remote peer": keep
+	 * the reason, which is what the operator needs (it was lost, and an
+	 * expired certificate read as one that does not verify with --ca). */
+	if (!auth && cb_owner->lasterr_auth)
 		return;
 	snprintf(cb_owner->lasterr, sizeof(cb_owner->lasterr), "%s%s%s%s (librelp %d)",
 		 what, info && *info ? info : "", info && *info ? ": " : "",
 		 msg ? msg : "", (int)code);
+	cb_owner->lasterr_auth = auth;
+	/* One line: it goes to the status file and the log (librelp's
+	 * OpenSSL messages hold newlines and tabs). */
+	for (p = cb_owner->lasterr; *p; p++)
+		if (*p == '\n' || *p == '\t' || *p == '\r')
+			*p = ' ';
 	fwd_debug("librelp: %s", cb_owner->lasterr);
 }
 
 static void on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 {
 	(void)usr;
-	keep_err("", objinfo, errmsg, code);
+	keep_err("", objinfo, errmsg, code, false);
 }
 
 static void on_auth_err(void *usr, char *authinfo, char *errmsg, relpRetVal code)
 {
 	(void)usr;
-	keep_err("the collector was not authenticated: ", authinfo, errmsg, code);
+	keep_err("the collector was not authenticated: ", authinfo, errmsg, code, true);
 }
 
 static void on_generic_err(char *objinfo, char *errmsg, relpRetVal code)
 {
-	keep_err("", objinfo, errmsg, code);
+	keep_err("", objinfo, errmsg, code, false);
 }
 
 /* librelp calls its debug printer unconditionally: a silent one. */
@@ -212,6 +227,7 @@ int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap)
 
 	fwd_relp_close(r);
 	r->lasterr[0] = 0;
+	r->lasterr_auth = false;
 	k = relpEngineCltConstruct(r->eng, &r->clt);
 	if (k == RELP_RET_OK)
 		k = relpCltSetTimeout(r->clt, 10);
@@ -290,6 +306,7 @@ int fwd_relp_send(struct fwd_relp *r, const char *origin,
 		return -1;
 	}
 	r->lasterr[0] = 0;
+	r->lasterr_auth = false;
 	k = relpCltSendSyslog(r->clt, (unsigned char *)r->frame, (size_t)f);
 	if (k != RELP_RET_OK) {
 		set_err(r, err, errcap, "sending to the collector", k);

@@ -57,3 +57,34 @@ shipped_rsyslog_conf() {
 		grep -qF "$want" "$out" || { echo "$want"; return 1; }
 	done
 }
+
+# test_cert_expired DIR CA NAME CN: like test_cert, but valid only for a
+# day in 2020: expired.  `openssl x509 -days` cannot go back in time and
+# OpenSSL 3.0's x509 has no -not_before/-not_after, so `openssl ca` with
+# -startdate/-enddate issues it, from a throwaway database in DIR/NAME.ca/.
+test_cert_expired() {
+	local d=$1 ca=$2 n=$3 cn=$4 db=$1/$3.ca
+	mkdir -p "$db" && : >"$db/index" && echo 01 >"$db/serial" &&
+	cat >"$db/ca.cnf" <<-CNF &&
+	[ca]
+	default_ca = test
+	[test]
+	database = $db/index
+	new_certs_dir = $db
+	serial = $db/serial
+	default_md = sha256
+	policy = any
+	x509_extensions = ext
+	[any]
+	commonName = supplied
+	[ext]
+	subjectAltName = DNS:$cn
+	extendedKeyUsage = serverAuth,clientAuth
+	CNF
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$n.key" \
+		-out "$d/$n.csr" -subj "/CN=$cn" >/dev/null 2>&1 &&
+	openssl ca -batch -config "$db/ca.cnf" -cert "$d/$ca.pem" -keyfile "$d/$ca.key" \
+		-in "$d/$n.csr" -out "$d/$n.pem" -notext -startdate 20200101000000Z \
+		-enddate 20200102000000Z >/dev/null 2>&1 &&
+	! openssl x509 -in "$d/$n.pem" -noout -checkend 0 >/dev/null 2>&1
+}

@@ -1,0 +1,345 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Faults in the fleet, with the real pieces as in t_fleet.sh: a store
+# written by the project's code (tests/interop/fwd_store.c), bioflow-forward,
+# the shipped collector/rsyslog-bioflow.conf in a real rsyslogd, and
+# bioflow-collector with its witness.  Loopback only; certificates made
+# here with openssl.
+#
+#   1  a network cut: the forwarder reaches rsyslog's RELP port through
+#      tests/interop/tcp_relay.c; stalled (no byte forwarded, the
+#      connection held) for 3 s while the store grows: the collector's
+#      copy does not grow meanwhile (the cut is real)
+#   2  then resumed, and every connection reset (RST) four times while the
+#      store still grows: in the end every record at the collector exactly
+#      once (the copy holds the appliance's record count, its segments are
+#      the appliance's byte for byte), it verifies with the root key, is not
+#      frozen, and the last checkpoint is cosigned
+#   3  the forwarder SIGKILLed 100 times at random moments (20-200 ms
+#      apart) while the store grows, started again each time: every record
+#      at the collector exactly once, the copy verifies, cosigned
+#   4  rsyslog with an expired certificate: the forwarder refuses it, says
+#      so (expired) in its log and status, and nothing reaches the spool
+#   5  the witness with an expired certificate: refused too, said so, no
+#      cosignature taken
+#
+# Root (the forwarder drops to nobody).  SKIPs without rsyslogd and its
+# imrelp and OpenSSL modules (Debian rsyslog, rsyslog-relp,
+# rsyslog-openssl) or when not root.  About 60 s.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+B=$ROOT/build
+CONF=$ROOT/collector/rsyslog-bioflow.conf
+FWD=$B/bioflow-forward
+COL=$B/bioflow-collector
+VERIFY=$B/bioflow-verify
+STORE_TOOL=$B/tests/interop/fwd_store
+RELAY=$B/tests/interop/tcp_relay
+ORIGIN=fwd.example/appliance-7
+SEGMAX=8192
+
+. "$ROOT/tests/static/lib/ktap.sh"
+. "$ROOT/tests/interop/lib/common.sh"
+
+PLAN=5
+echo "KTAP version 1"
+echo "1..$PLAN"
+
+skip_all() {
+	local i
+	for i in $(seq 1 $PLAN); do skip "fleet fault test $i" "$1"; done
+	ktap_done
+	exit
+}
+
+MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
+	head -n 1)" 2>/dev/null)
+[ -n "$(missing rsyslogd openssl ss sha256sum)" ] &&
+	skip_all "no $(missing rsyslogd openssl ss sha256sum)"
+[ -f "$MODDIR/imrelp.so" ] || skip_all "no rsyslog imrelp module (Debian rsyslog-relp)"
+[ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
+[ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
+getent passwd nobody >/dev/null || skip_all "no user nobody"
+for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$RELAY"; do
+	[ -x "$p" ] || skip_all "$p is not built (make user)"
+done
+
+W=$TMP
+chmod 755 "$W"
+RS_PID= RS2_PID= FWD_PID= COL_PID= COL2_PID= RELAY_PID= GROW=
+cleanup() {
+	local p
+	for p in $RS_PID $RS2_PID $FWD_PID $COL_PID $COL2_PID $RELAY_PID $GROW; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+[ -z "${KEEP_WORK:-}" ] || trap - EXIT
+
+# --- the PKI, as t_fleet.sh's, and the same names expired -------------------
+mkdir -p "$W/exp"
+(
+	set -e
+	test_ca "$W" ca
+	test_cert "$W" ca rsyslog collector.test
+	test_cert "$W" ca witness witness.test
+	test_cert "$W" ca appliance appliance.test
+	cp "$W/ca.pem" "$W/ca.key" "$W/exp/"
+	test_cert_expired "$W/exp" ca rsyslog collector.test
+	test_cert_expired "$W/exp" ca witness witness.test
+	chmod 644 "$W"/*.key "$W"/exp/*.key
+	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
+) || skip_all "openssl could not make the test certificates"
+"$COL" --print-vkey --witness-key "$W/wkey.pem" --witness-name witness.test \
+	>"$W/witness.vkey" 2>"$W/vkey.err" || {
+	diag_file "$W/vkey.err"
+	skip_all "bioflow-collector --print-vkey failed"
+}
+VKEY=$(cat "$W/witness.vkey")
+
+# --- the appliance's store, read by nobody through its group ----------------
+mkdir -p "$W/st"
+"$STORE_TOOL" make "$W/st" 300 >"$W/make.log" 2>&1 || {
+	diag_file "$W/make.log"
+	skip_all "fwd_store make failed"
+}
+STORE=$W/st/store
+chmod 755 "$W/st"
+chgrp -R "$(id -gn nobody)" "$STORE"
+chmod -R g+rX,o-rwx "$STORE"
+find "$STORE" -type d -exec chmod g+s {} +
+OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
+COPY=$W/logs/$OID
+
+# Ports: rsyslog, the witness, the relay, the expired rsyslog, the expired witness.
+PORTS=
+for v in RP WP XP EP EWP; do
+	p=$(free_port)
+	while [[ " $PORTS " == *" $p "* ]]; do p=$(free_port); done
+	PORTS="$PORTS $p"
+	printf -v "$v" %s "$p"
+done
+
+listening() { ss -Htln "sport = :$1" | grep -q .; }
+
+# --- the collector host: the shipped rsyslog configuration, instantiated ----
+mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
+miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
+	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
+mkdir -p "$W/exp/spool" "$W/exp/rswork" "$W/exp/logs"
+miss=$(shipped_rsyslog_conf "$CONF" "$W/exp/rsyslog.conf" "$W/exp/spool" "$W/exp/rswork" \
+	"$W/exp" "$EP" appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks $miss"
+echo "$ORIGIN" >"$W/enroll/$OID/origin"
+cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
+
+start_rsyslog() {
+	rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" -M "$MODDIR" >>"$W/rsyslogd.log" 2>&1 &
+	RS_PID=$!
+	wait_for 10 listening "$RP"
+}
+start_collector() {
+	"$COL" --no-syslog --segment-max-bytes $SEGMAX --interval 100 --spool "$W/spool" \
+		--logs "$W/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$WP" \
+		--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
+		--cert "$W/witness.pem" --key "$W/witness.key" >>"$W/collector.log" 2>&1 &
+	COL_PID=$!
+	wait_for 10 listening "$WP"
+}
+# start_fwd STATE COLLECTOR_PORT WITNESS_PORT: the forwarder, its log in $W/fwd-STATE.log.
+start_fwd() {
+	"$FWD" --store "$STORE" --state "$W/$1" --user nobody --poll-ms 50 \
+		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
+		--collector "127.0.0.1:$2" --collector-name collector.test \
+		--witness "127.0.0.1:$3" --witness-name witness.test \
+		--witness-key "$W/witness.vkey" --witness-ms 100 >>"$W/fwd-$1.log" 2>&1 &
+	FWD_PID=$!
+}
+new_state() {
+	rm -rf "${W:?}/$1"
+	mkdir "$W/$1" && chown nobody "$W/$1"
+}
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+kill9() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+sealed() { "$STORE_TOOL" size "$STORE"; }
+copy_size() { "$STORE_TOOL" size "$COPY" 2>/dev/null || echo 0; }
+status_has() { grep -qx "$2" "$W/$1/status" 2>/dev/null; }
+# copy_is_store: exactly t_fleet.sh's: verifies with the root key, not
+# frozen, segments and epochs the appliance's byte for byte.
+copy_is_store() {
+	[ ! -e "$COPY/FROZEN" ] &&
+	"$VERIFY" --root-key "$W/st/root.pem" "$COPY" >"$W/verify-copy.log" 2>&1 &&
+	diff -r "$STORE/segments" "$COPY/segments" >"$W/diff.log" 2>&1 &&
+	diff -r "$STORE/epochs" "$COPY/epochs" >>"$W/diff.log" 2>&1
+}
+# all_there STATE N: witnessed == sealed == N, the copy holds N records and
+# is the store, the forwarder's cosignature of size N verifies.
+CS=
+all_there() {
+	local st=$1 n=$2
+	CS=
+	wait_for 40 status_has "$st" "witnessed $n" && status_has "$st" "sealed $n" &&
+	copy_is_store && [ "$(copy_size)" = "$n" ] &&
+	CS=$(ls "$W/$st/cosigs/$n"-*.note 2>/dev/null | tail -n 1) && [ -n "$CS" ] &&
+	"$VERIFY" --root-key "$W/st/root.pem" --witness "$VKEY" --cosigned "$CS" "$STORE" \
+		>"$W/verify-cs.log" 2>&1
+}
+diags() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		echo "# --- ${f#"$W"/}"
+		tail -n 12 "$f" | diag_file /dev/stdin
+	done
+}
+
+start_rsyslog || diags "$W/rsyslogd.log"
+start_collector || diags "$W/collector.log"
+"$RELAY" "$XP" "$RP" 2>"$W/relay.log" &
+RELAY_PID=$!
+wait_for 5 listening "$XP" || diags "$W/relay.log"
+
+# --- 1, 2: a network cut ------------------------------------------------------------
+new_state s
+start_fwd s "$XP" "$WP"
+N0=$(sealed)
+wait_for 30 status_has s "witnessed $N0"
+"$STORE_TOOL" grow "$W/st" 70 6 100 >"$W/grow.log" 2>&1 &
+GROW=$!
+sleep 1
+kill -USR1 "$RELAY_PID"
+sleep 1
+stall_copy0=$(copy_size) stall_sealed0=$(sealed)
+sleep 2
+stall_copy1=$(copy_size) stall_sealed1=$(sealed)
+kill -USR2 "$RELAY_PID"
+if [ "$stall_sealed1" -gt "$stall_sealed0" ] && [ "$stall_copy1" = "$stall_copy0" ] &&
+   [ "$stall_copy0" -lt "$stall_sealed0" ] && grep -qx stall "$W/relay.log"; then
+	ok "the relay stalled for 3 s: the store grew from $stall_sealed0 to $stall_sealed1 records, the collector's copy stayed at $stall_copy0"
+else
+	echo "# during the stall: sealed $stall_sealed0 -> $stall_sealed1, copy $stall_copy0 -> $stall_copy1"
+	diags "$W/relay.log" "$W/s/status"
+	not_ok "the relay stalled: the collector's copy does not grow while the store does"
+fi
+sleep 1
+for i in 1 2 3 4; do
+	kill -HUP "$RELAY_PID"
+	sleep 1.2
+done
+wait "$GROW"
+grow_rc=$?
+GROW=
+N1=$(sealed)
+resets=$(grep -c '^reset [1-9]' "$W/relay.log")
+if [ $grow_rc -eq 0 ] && [ "$N1" -gt "$stall_sealed1" ] && [ "$resets" -ge 2 ] &&
+   all_there s "$N1"; then
+	ok "a stall of 3 s and $resets connection resets (RST) while the store grew to $N1: every record at the collector exactly once, the copy verifies, not frozen, cosigned"
+else
+	echo "# grow exit $grow_rc, sealed $N1, copy $(copy_size), resets that hit a connection $resets, cosig ${CS:-none}"
+	diags "$COPY/FROZEN" "$W/relay.log" "$W/s/status" "$W/diff.log" "$W/verify-copy.log" \
+		"$W/verify-cs.log" "$W/fwd-s.log" "$W/collector.log"
+	not_ok "a network cut (stall, resets): every record at the collector exactly once, verified, cosigned"
+fi
+stop_pid "$FWD_PID"
+FWD_PID=
+
+# --- 3: the forwarder SIGKILLed 100 times ----------------------------------------------
+# The store grows until the kills are over: commits of 2 records every 80 ms.
+rm -f "$W/stop-grow"
+(
+	while [ ! -e "$W/stop-grow" ]; do
+		"$STORE_TOOL" grow "$W/st" 14 2 80 >>"$W/grow2.log" 2>&1 || exit 1
+	done
+) &
+GROW=$!
+kills=0 positions= at90=
+for i in $(seq 1 100); do
+	start_fwd s "$RP" "$WP"
+	sleep "$(printf '0.%03d' $((20 + RANDOM % 180)))"
+	kill -0 "$FWD_PID" 2>/dev/null && kill -9 "$FWD_PID" 2>/dev/null && kills=$((kills + 1))
+	wait "$FWD_PID" 2>/dev/null
+	positions="$positions $(sed -n '1s/^size //p' "$W/s/position" 2>/dev/null)"
+	[ "$i" -ne 90 ] || at90=$(sealed)
+done
+FWD_PID=
+at100=$(sealed)
+moves=$(echo $positions | tr ' ' '\n' | uniq | wc -l)
+touch "$W/stop-grow"
+start_fwd s "$RP" "$WP"
+wait "$GROW"
+grow_rc=$?
+GROW=
+N2=$(sealed)
+if [ $grow_rc -eq 0 ] && [ "$kills" -eq 100 ] && [ "$at100" -gt "$at90" ] && [ "$moves" -ge 3 ] &&
+   [ "$N2" -gt "$N1" ] && all_there s "$N2"; then
+	ok "the forwarder SIGKILLed 100 times while the store grew from $N1 to $N2 (its witnessed position moved $((moves - 1)) times between kills): every record at the collector exactly once, the copy verifies, not frozen, cosigned"
+else
+	echo "# grow exit $grow_rc (sealed at kill 90: $at90, at kill 100: $at100), kills $kills, positions$positions, sealed $N2, copy $(copy_size), cosig ${CS:-none}"
+	diags "$COPY/FROZEN" "$W/s/status" "$W/diff.log" "$W/verify-copy.log" "$W/verify-cs.log" \
+		"$W/fwd-s.log" "$W/collector.log"
+	not_ok "the forwarder SIGKILLed 100 times: every record at the collector exactly once, verified, cosigned"
+fi
+stop_pid "$FWD_PID"
+FWD_PID=
+
+# --- 4: rsyslog with an expired certificate -------------------------------------------
+rsyslogd -n -f "$W/exp/rsyslog.conf" -i "$W/exp/rsyslog.pid" -M "$MODDIR" \
+	>>"$W/exp/rsyslogd.log" 2>&1 &
+RS2_PID=$!
+wait_for 10 listening "$EP" || diags "$W/exp/rsyslogd.log"
+new_state se
+start_fwd se "$EP" "$WP"
+sleep 3
+pat="certificate has expired"
+if kill -0 "$FWD_PID" 2>/dev/null && [ -z "$(ls -A "$W/exp/spool")" ] &&
+   grep -q "connecting to the collector.*$pat" "$W/fwd-se.log" &&
+   grep -q "^last-error connecting to the collector.*$pat" "$W/se/status" &&
+   status_has se "collector 127.0.0.1 disconnected"; then
+	ok "rsyslog with an expired certificate: refused, nothing in its spool ($(grep -m1 -o "the collector was not authenticated: [^(]*" "$W/se/status"))"
+else
+	ls -l "$W/exp/spool" | diag_file /dev/stdin
+	diags "$W/se/status" "$W/fwd-se.log"
+	not_ok "rsyslog with an expired certificate: refused with a clear error, nothing in its spool"
+fi
+stop_pid "$FWD_PID"
+stop_pid "$RS2_PID"
+FWD_PID= RS2_PID=
+
+# --- 5: the witness with an expired certificate ---------------------------------------
+mkdir -p "$W/exp/espool"
+"$COL" --no-syslog --segment-max-bytes $SEGMAX --interval 100 --spool "$W/exp/espool" \
+	--logs "$W/exp/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$EWP" \
+	--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
+	--cert "$W/exp/witness.pem" --key "$W/exp/witness.key" >>"$W/exp/collector.log" 2>&1 &
+COL2_PID=$!
+wait_for 10 listening "$EWP" || diags "$W/exp/collector.log"
+new_state sw
+start_fwd sw "$RP" "$EWP"
+sleep 3
+pat="the witness's certificate is not accepted for the name witness.test: certificate has expired"
+if kill -0 "$FWD_PID" 2>/dev/null && grep -q "$pat" "$W/fwd-sw.log" &&
+   grep -q "^last-error .*$pat" "$W/sw/status" && status_has sw "witnessed 0" &&
+   [ -z "$(ls -A "$W/sw/cosigs" 2>/dev/null)" ] && [ ! -e "$W/exp/logs/$OID/witness/latest" ]; then
+	ok "the witness with an expired certificate: refused, no cosignature taken ($(grep -m1 -o "witness 127.*" "$W/sw/status" | cut -c1-160))"
+else
+	diags "$W/sw/status" "$W/fwd-sw.log" "$W/exp/collector.log"
+	not_ok "the witness with an expired certificate: refused with a clear error, no cosignature"
+fi
+stop_pid "$FWD_PID"
+stop_pid "$COL2_PID"
+stop_pid "$COL_PID"
+stop_pid "$RS_PID"
+stop_pid "$RELAY_PID"
+FWD_PID= COL2_PID= COL_PID= RS_PID= RELAY_PID=
+ktap_done
