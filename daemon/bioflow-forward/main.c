@@ -230,6 +230,10 @@ static void witness_step(struct fwd *f, double now)
 	struct bfl_note *parsed;
 	struct bfl_err e;
 
+	/* Nothing to ask (or no request made): look again after the next
+	 * poll, not at once, which would spin the main loop while idle. */
+	f->next_witness = now + (f->c->poll_ms < f->c->witness_ms ? f->c->poll_ms :
+				 f->c->witness_ms) / 1000.0;
 	if (probe) {
 		note = bfl_reader_latest_cp(f->rd, &note_len, &epoch);
 		size = bfl_reader_sealed(f->rd);
