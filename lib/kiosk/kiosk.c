@@ -144,15 +144,12 @@ int kiosk_read_card(struct ccid_reader *r, unsigned int card_wait_ms,
 		res->pa = out->pa;
 		res->t_template_ns = kiosk_now_ns() - t0_ns;
 	} else {
-		res->err = rc;
 		res->transport_err = link.err;
 	}
-	/* The card is not needed any more: its chip's session ends here. */
-	if (!ccid_gone(r))
-		ccid_power_off(r);
-	return rc;
 off:
-	res->err = rc;
+	if (rc)
+		res->err = rc;
+	/* The card is not needed any more: its chip's session ends here. */
 	if (!ccid_gone(r))
 		ccid_power_off(r);
 	return rc;

@@ -129,19 +129,8 @@ miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W
 echo "$ORIGIN" >"$W/enroll/$OID/origin"
 cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
 
-start_rsyslog() {
-	rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" -M "$MODDIR" >>"$W/rsyslogd.log" 2>&1 &
-	RS_PID=$!
-	wait_for 10 listening "$RP"
-}
-start_collector() {
-	"$COL" --no-syslog --segment-max-bytes $SEGMAX --interval 100 --spool "$W/spool" \
-		--logs "$W/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$WP" \
-		--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
-		--cert "$W/witness.pem" --key "$W/witness.key" >>"$W/collector.log" 2>&1 &
-	COL_PID=$!
-	wait_for 10 listening "$WP"
-}
+# shellcheck source=tests/interop/lib/fleet.sh
+. "$ROOT/tests/interop/lib/fleet.sh"
 # start_fwd STATE: the forwarder, its log in $W/fwd.log.
 start_fwd() {
 	"$FWD" --store "$STORE" --state "$W/$1" --user nobody --poll-ms 50 \
@@ -151,42 +140,8 @@ start_fwd() {
 		--witness-key "$W/witness.vkey" --witness-ms 100 >>"$W/fwd.log" 2>&1 &
 	FWD_PID=$!
 }
-new_state() {
-	rm -rf "${W:?}/$1"
-	mkdir "$W/$1" && chown nobody "$W/$1"
-}
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-kill9() {
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-sealed() { "$STORE_TOOL" size "$STORE"; }
-status_has() { grep -qx "$2" "$W/$1/status" 2>/dev/null; }
-# copy_is_store: the collector's copy verifies with the root key, is not
-# frozen, and its segments and epochs are the appliance's byte for byte
-# (the mirror's promise with the same segment size limit; the checkpoint
-# file is the copy's own, written as checkpoints arrive).
-copy_is_store() {
-	[ ! -e "$COPY/FROZEN" ] &&
-	"$VERIFY" --root-key "$W/st/root.pem" "$COPY" >"$W/verify-copy.log" 2>&1 &&
-	diff -r "$STORE/segments" "$COPY/segments" >"$W/diff.log" 2>&1 &&
-	diff -r "$STORE/epochs" "$COPY/epochs" >>"$W/diff.log" 2>&1
-}
 # cosig N: the forwarder's cosigned note of the checkpoint of size N.
 cosig() { ls "$W/s/cosigs/$1"-*.note 2>/dev/null | tail -n 1; }
-diags() {
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] || continue
-		echo "# --- ${f#"$W"/}"
-		tail -n 12 "$f" | diag_file /dev/stdin
-	done
-}
 
 # --- 1: everything arrives ------------------------------------------------------
 start_rsyslog || diags "$W/rsyslogd.log"
