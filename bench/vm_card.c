@@ -84,17 +84,13 @@ static double median(double *v, int n)
 
 static int load_mrz(const char *path, char info[IDC_MRZ_INFO_LEN])
 {
-	char buf[256];
 	FILE *f = fopen(path, "re");
-	size_t n;
 	int r;
 
 	if (!f)
 		return -1;
-	n = fread(buf, 1, sizeof(buf), f);
+	r = idc_mrz_info_read(f, info);
 	fclose(f);
-	r = n < sizeof(buf) ? idc_mrz_info_parse(buf, n, info) : -1;
-	OPENSSL_cleanse(buf, sizeof(buf));
 	return r;
 }
 

@@ -24,6 +24,7 @@
 #define _BIOREADER_IDCARD_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* --- errors ------------------------------------------------------------ */
@@ -175,6 +176,12 @@ int idc_mrz_info_from_mrz(const char *mrz, size_t len,
  */
 int idc_mrz_info_parse(const char *text, size_t len,
 		       char out[IDC_MRZ_INFO_LEN]);
+/*
+ * idc_mrz_info_parse() of what @f holds (a file or standard input: the
+ * MRZ is personal data, so a kiosk does not pass it on a command line);
+ * the text read is wiped.
+ */
+int idc_mrz_info_read(FILE *f, char out[IDC_MRZ_INFO_LEN]);
 /* Constant-time comparison of two MRZ informations: 1 when equal. */
 int idc_mrz_info_equal(const char a[IDC_MRZ_INFO_LEN],
 		       const char b[IDC_MRZ_INFO_LEN]);

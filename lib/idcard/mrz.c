@@ -5,6 +5,7 @@
  * kiosk that OCRs the card, and to check that the chip's DG1 is the
  * document whose printed MRZ opened it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -139,5 +140,20 @@ int idc_mrz_info_parse(const char *text, size_t len,
 	OPENSSL_cleanse(doc, sizeof(doc));
 	OPENSSL_cleanse(birth, sizeof(birth));
 	OPENSSL_cleanse(expiry, sizeof(expiry));
+	return r;
+}
+
+int idc_mrz_info_read(FILE *f, char out[IDC_MRZ_INFO_LEN])
+{
+	char buf[256];
+	size_t n;
+	int r;
+
+	if (!f || !out)
+		return IDC_ERR_ARG;
+	n = fread(buf, 1, sizeof(buf), f);
+	/* A whole MRZ with line breaks is under 100 bytes: more is not one. */
+	r = n < sizeof(buf) ? idc_mrz_info_parse(buf, n, out) : IDC_ERR_MRZ;
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return r;
 }

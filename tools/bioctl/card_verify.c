@@ -50,8 +50,6 @@ static void verify_usage(FILE *f)
 /* The MRZ text from @path ('-': stdin) into the BAC key. */
 static int load_mrz(const char *path, char info[IDC_MRZ_INFO_LEN])
 {
-	char buf[256];
-	size_t n;
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	int r;
 
@@ -59,11 +57,9 @@ static int load_mrz(const char *path, char info[IDC_MRZ_INFO_LEN])
 		err_errno("%s", path);
 		return -1;
 	}
-	n = fread(buf, 1, sizeof(buf), f);
+	r = idc_mrz_info_read(f, info);
 	if (f != stdin)
 		fclose(f);
-	r = n < sizeof(buf) ? idc_mrz_info_parse(buf, n, info) : IDC_ERR_MRZ;
-	OPENSSL_cleanse(buf, sizeof(buf));
 	if (r) {
 		/* Never the text itself: it is personal data. */
 		err_msg("%s: not an MRZ (24 characters of MRZ information, or a TD1, TD2 or TD3 zone) with valid check digits",
