@@ -34,6 +34,7 @@ uint64_t kiosk_now_ns(void)
 const char *kiosk_stage_name(enum kiosk_stage s)
 {
 	switch (s) {
+	case KIOSK_STAGE_BIO_READER:	return "biometric reader";
 	case KIOSK_STAGE_READER:	return "reader";
 	case KIOSK_STAGE_CARD:		return "card";
 	case KIOSK_STAGE_DOCUMENT:	return "document";
@@ -235,7 +236,7 @@ int kiosk_verify_card(const struct kiosk_config *c,
 		return -EINVAL;
 	memset(res, 0, sizeof(*res));
 	memset(&card, 0, sizeof(card));
-	res->stage = KIOSK_STAGE_READER;
+	res->stage = KIOSK_STAGE_BIO_READER;
 	if (!c || !c->bio_dev || !c->operator_id || !c->trust || !mrz_info) {
 		res->err = -EINVAL;
 		return res->err;
@@ -246,6 +247,7 @@ int kiosk_verify_card(const struct kiosk_config *c,
 		res->err = -errno;
 		return res->err;
 	}
+	res->stage = KIOSK_STAGE_READER;
 	rc = c->reader_wait_ms ? ccid_wait_reader(c->reader_wait_ms) : 0;
 	if (!rc)
 		rc = ccid_open(&r, &c->card_reader);

@@ -24,6 +24,7 @@
 
 /* Where a transaction ended. */
 enum kiosk_stage {
+	KIOSK_STAGE_BIO_READER,	/* opening the biometric reader */
 	KIOSK_STAGE_READER,	/* finding and opening the card reader */
 	KIOSK_STAGE_CARD,	/* waiting for the card, powering it, its ATR */
 	KIOSK_STAGE_DOCUMENT,	/* BAC, reading, PA, DG1 check, template */

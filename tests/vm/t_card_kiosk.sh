@@ -94,7 +94,7 @@ verify() {
 rc_of() { cat "$W/$1.rc"; }
 
 echo "KTAP version 1"
-echo "1..40"
+echo "1..42"
 
 # --- the reader, the audit consumer -----------------------------------------
 grep -qw configfs /proc/filesystems || modprobe configfs
@@ -256,6 +256,17 @@ grep -q "no card" "$W/nocard.out" || diag "$W/nocard.out"
 sleep 5.5
 verify after genuine
 check "the next card after all of that verifies again -> MATCH" test "$(rc_of after)" = 0
+
+# no biometric reader: said as such, before any card reader is touched
+mrz_of genuine "$W/nobio.mrz"
+timeout -k 5 60 bioctl card verify -d /dev/bioreader-none -o kiosk-7 \
+	--csca "$CARD_CSCA_DIR" --mrz "$W/nobio.mrz" --card-wait 0 >"$W/nobio.out" 2>&1
+echo $? >"$W/nobio.rc"
+check "no biometric reader -> error (exit 1), no session" \
+	test "$(rc_of nobio)" = 1 -a "$(sessions)" = $((s0 + 1))
+check "... reported as the biometric reader's node, not the card reader" \
+	grep -q "^bioctl: /dev/bioreader-none: No such file" "$W/nobio.out"
+diag "$W/nobio.out"
 
 # the reader unplugged mid-read (last: it stays unplugged)
 if ctl "unplug-after 15 0"; then

@@ -108,6 +108,10 @@ static int report(const struct kiosk_config *c, const struct kiosk_result *res)
 	const struct bioreader_verdict *v = &res->verdict;
 
 	switch (res->stage) {
+	case KIOSK_STAGE_BIO_READER:
+		errno = -res->err;
+		err_errno("%s", c->bio_dev);
+		return BX_ERROR;
 	case KIOSK_STAGE_READER:
 		err_msg("card reader: %s", ccid_strerror(res->err));
 		return res->err == -ENOENT || res->err == -EACCES ||
