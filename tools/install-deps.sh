@@ -32,6 +32,9 @@ PACKAGES=(
 	# the fleet test from the VM: QEMU's guestfwd reaches the host's
 	# rsyslog and witness through socat (tests/vm/fleet-suite.sh)
 	socat
+	# the scale-out configurations' omkafka and imkafka, checked with
+	# rsyslogd -N1 (tests/static/t_kafka_conf.sh)
+	rsyslog-kafka
 	# the ID-card reader (CCID over libusb), and the PC/SC stack the
 	# card test cross-checks it against in the VM (tests/vm/card-suite.sh)
 	libusb-1.0-0-dev pcscd libccid pcsc-tools
