@@ -82,22 +82,27 @@ acked_all() {
 }
 sealed_is() { [ "$(st sealed)" = "$1" ]; }
 witnessed_is() { [ "$(st witnessed)" = "$1" ] && sealed_is "$1"; }
-# settled: every record the kernel made is durable and the forwarder has
-# read it sealed; prints the sealed size.
+# settled: every record the kernel made is durable, and the forwarder's
+# sealed size (its status file is rewritten every second) stays the same
+# over two rewrites; prints it.
 settled() {
-	local s
+	local s prev='' end=$((SECONDS + 30))
 
 	wait_for 20 acked_all || return 1
-	sleep 1
-	s=$(st sealed)
-	[ -n "$s" ] && wait_for 5 sealed_is "$s" && echo "$s"
+	while [ $SECONDS -lt $end ]; do
+		sleep 2.2
+		s=$(st sealed)
+		[ -n "$s" ] && [ "$s" = "$prev" ] && { echo "$s"; return 0; }
+		prev=$s
+	done
+	return 1
 }
 # sessions N: N verifications of person 42 against their template, each a
 # MATCH; the count of those that were.
 sessions() {
-	local i m=0
+	local _ m=0
 
-	for i in $(seq "$1"); do
+	for _ in $(seq "$1"); do
 		bioctl verify -d "$NODE" -t "$W/card-42.tpl" -o kiosk-01 >"$W/verify.out" 2>&1 &&
 			m=$((m + 1))
 	done
@@ -176,8 +181,10 @@ echo "$ORIGIN" >"$X/origin"
 # --- 3: everything that piled up arrives; nothing else is reachable -----
 wait_for 120 test -e "$X/collector-up"
 up=$?
+t0=$SECONDS
 wait_for 120 witnessed_is "$S1"
 arrived=$?
+echo "# witnessed $(st witnessed) of $S1 $((SECONDS - t0)) s after the host said the collector was up"
 # The host's rsyslog listens on every address: through 10.0.2.2 (the host
 # in QEMU's user network) it would be reachable without restrict=on.
 reach() { timeout 5 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
