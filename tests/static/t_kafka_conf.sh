@@ -22,6 +22,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+PROPS=$ROOT/build/tests/interop/kafka_props
 FRONT=$ROOT/collector/rsyslog-bioflow-kafka-front.conf
 BACK=$ROOT/collector/rsyslog-bioflow-kafka-back.conf
 SINGLE=$ROOT/collector/rsyslog-bioflow.conf
@@ -29,14 +30,60 @@ SINGLE=$ROOT/collector/rsyslog-bioflow.conf
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
 
-PLAN=8
+PLAN=10
 echo "KTAP version 1"
 echo "1..$PLAN"
 
 skip_all() {
 	local i
 	for i in $(seq 1 $PLAN); do skip "kafka configuration $i" "$1"; done
-	ktap_done
+	
+# --- 9, 10: librdkafka's verdict on the Kafka properties -------------------
+# props FILE: its confParam and topicConfParam values as kafka_props lines
+# ("global NAME=VALUE", "topic NAME=VALUE"); comment lines skipped.
+props() {
+	awk '/^[ \t]*#/ { next }
+	     /topicConfParam=\[/ { mode = "topic" }
+	     /confParam=\[/ { mode = "global" }
+	     mode != "" {
+		line = $0
+		while (match(line, /"[^"]*"/)) {
+			print mode, substr(line, RSTART + 1, RLENGTH - 2)
+			line = substr(line, RSTART + RLENGTH)
+		}
+		if ($0 ~ /\]/) mode = ""
+	     }' "$1"
+}
+if [ ! -x "$PROPS" ]; then
+	skip "librdkafka takes both files' Kafka properties" "$PROPS is not built (make; librdkafka-dev)"
+	skip "librdkafka refuses producer properties that contradict each other" "no $PROPS"
+else
+	props "$W/front.conf" >"$W/front.props"
+	props "$W/back.conf" >"$W/back.props"
+	: >"$W/props.out"
+	: >"$W/bad-props.out"
+	if grep -q '^topic acks=all$' "$W/front.props" &&
+	   grep -q '^global enable.idempotence=true$' "$W/front.props" &&
+	   grep -q '^global partition.assignment.strategy=' "$W/back.props" &&
+	   "$PROPS" producer <"$W/front.props" >"$W/props.out" 2>&1 &&
+	   "$PROPS" consumer <"$W/back.props" >>"$W/props.out" 2>&1; then
+		ok "librdkafka takes the front's $(wc -l <"$W/front.props") producer and the back end's $(wc -l <"$W/back.props") consumer properties and creates both"
+	else
+		diag_file "$W/front.props"
+		diag_file "$W/props.out"
+		not_ok "librdkafka takes both files' Kafka properties and creates the producer and the consumer"
+	fi
+	sed 's/^topic acks=all$/topic acks=1/' "$W/front.props" >"$W/bad.props"
+	if grep -q '^topic acks=1$' "$W/bad.props" &&
+	   ! "$PROPS" producer <"$W/bad.props" >"$W/bad-props.out" 2>&1 &&
+	   grep -q 'enable.idempotence' "$W/bad-props.out"; then
+		ok "librdkafka refuses producer properties that contradict each other (acks=1 with idempotence)"
+	else
+		diag_file "$W/bad-props.out"
+		not_ok "librdkafka refuses producer properties that contradict each other"
+	fi
+fi
+ktap_done
 	exit
 }
 MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/omkafka.so /usr/lib/rsyslog/omkafka.so 2>/dev/null |
@@ -158,5 +205,51 @@ if grep -q sticky-ish "$W/bad-prop.conf" && ! consumer "$W/bad-prop.conf" &&
 else
 	diag_file "$W/bad-prop.conf.out"
 	not_ok "a consumer property librdkafka does not take stops the back end's consumer"
+fi
+
+# --- 9, 10: librdkafka's verdict on the Kafka properties -------------------
+# props FILE: its confParam and topicConfParam values as kafka_props lines
+# ("global NAME=VALUE", "topic NAME=VALUE"); comment lines skipped.
+props() {
+	awk '/^[ \t]*#/ { next }
+	     /topicConfParam=\[/ { mode = "topic" }
+	     /confParam=\[/ { mode = "global" }
+	     mode != "" {
+		line = $0
+		while (match(line, /"[^"]*"/)) {
+			print mode, substr(line, RSTART + 1, RLENGTH - 2)
+			line = substr(line, RSTART + RLENGTH)
+		}
+		if ($0 ~ /\]/) mode = ""
+	     }' "$1"
+}
+if [ ! -x "$PROPS" ]; then
+	skip "librdkafka takes both files' Kafka properties" "$PROPS is not built (make; librdkafka-dev)"
+	skip "librdkafka refuses producer properties that contradict each other" "no $PROPS"
+else
+	props "$W/front.conf" >"$W/front.props"
+	props "$W/back.conf" >"$W/back.props"
+	: >"$W/props.out"
+	: >"$W/bad-props.out"
+	if grep -q '^topic acks=all$' "$W/front.props" &&
+	   grep -q '^global enable.idempotence=true$' "$W/front.props" &&
+	   grep -q '^global partition.assignment.strategy=' "$W/back.props" &&
+	   "$PROPS" producer <"$W/front.props" >"$W/props.out" 2>&1 &&
+	   "$PROPS" consumer <"$W/back.props" >>"$W/props.out" 2>&1; then
+		ok "librdkafka takes the front's $(wc -l <"$W/front.props") producer and the back end's $(wc -l <"$W/back.props") consumer properties and creates both"
+	else
+		diag_file "$W/front.props"
+		diag_file "$W/props.out"
+		not_ok "librdkafka takes both files' Kafka properties and creates the producer and the consumer"
+	fi
+	sed 's/^topic acks=all$/topic acks=1/' "$W/front.props" >"$W/bad.props"
+	if grep -q '^topic acks=1$' "$W/bad.props" &&
+	   ! "$PROPS" producer <"$W/bad.props" >"$W/bad-props.out" 2>&1 &&
+	   grep -q 'enable.idempotence' "$W/bad-props.out"; then
+		ok "librdkafka refuses producer properties that contradict each other (acks=1 with idempotence)"
+	else
+		diag_file "$W/bad-props.out"
+		not_ok "librdkafka refuses producer properties that contradict each other"
+	fi
 fi
 ktap_done
