@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
 	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-q | --quiet) RUNARGS+=(-q); shift ;;
-	-h | --help) sed -n '3,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "fleet-suite: unknown option $1" >&2; exit 2 ;;
 	esac
 done
