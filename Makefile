@@ -314,6 +314,9 @@ $(B)/tests/unit/test_fwd_client: $(B)/obj/daemon/bioflow-forward/https.o \
 $(B)/tests/unit/test_fwd_client: LDLIBS += -lssl
 # The forwarding tests' witness stub serves HTTPS.
 $(B)/tests/interop/fwd_witness: LDLIBS += -lssl
+# librdkafka's verdict on the scale-out collector configurations' Kafka
+# properties (tests/static/t_kafka_conf.sh; librdkafka-dev).
+$(B)/tests/interop/kafka_props: LDLIBS += -lrdkafka
 
 $(B)/tests/interop/%: $(B)/obj/tests/interop/%.o $(LIBS)
 	@mkdir -p $(@D)

@@ -39,6 +39,14 @@
 #      reader unplugged mid-command at its end), a pcscd + libccid
 #      cross-check, t_card_chip (ICAO documents from tests/emu/card-issue,
 #      read and verified through lib/idcard); SKIPs when QEMU lacks usb-ccid
+#   6c. fleet forwarding from the VM: tests/vm/fleet-suite.sh, one VM boot
+#      with a network card that reaches only the host's rsyslog and
+#      witness ports (run.sh --net): in the guest the driver, bioflowd
+#      with the software TPM and bioflow-forward; on the host rsyslogd
+#      with the shipped collector/rsyslog-bioflow.conf and
+#      bioflow-collector with its witness, started only once the guest's
+#      first sessions are sealed; the copy verifies, is the guest's store
+#      byte for byte and its checkpoint is cosigned (about two minutes)
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
 #      them (root; it changes the machine for a few minutes, then
@@ -48,10 +56,11 @@
 # `not ok` lines without subtests); `ok ... # SKIP` is a skip; a program
 # that exits non-zero without any `not ok` counts as one failure.
 #
-# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--card] [--pkg]
-#                    [--kernels ci|all|default] [-v] [--no-deps]
-#   --unit/--static/--kernel/--vm/--card/--pkg  run only these parts (the
-#                   build always runs)
+# Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--card]
+#                    [--vmfleet] [--pkg] [--kernels ci|all|default] [-v]
+#                    [--no-deps]
+#   --unit/--static/--kernel/--vm/--card/--vmfleet/--pkg  run only these
+#                   parts (the build always runs)
 #   --kernels MODE  which kernels the VM tests run on (6., above)
 #   -v              print every program's full output (default: failures only;
 #                   the VM's console is always shown live)
@@ -68,7 +77,7 @@ DEPS=1
 KERNELS=ci
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--unit | --static | --kernel | --vm | --card | --pkg) parts+=("${1#--}") ;;
+	--unit | --static | --kernel | --vm | --card | --vmfleet | --pkg) parts+=("${1#--}") ;;
 	--kernels)
 		KERNELS=${2:-}
 		case "$KERNELS" in
@@ -83,7 +92,7 @@ while [ $# -gt 0 ]; do
 	-v | --verbose) VERBOSE=1 ;;
 	--no-deps) DEPS=0 ;;
 	-h | --help)
-		sed -n '3,56p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,66p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -93,7 +102,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card pkg)
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card vmfleet pkg)
 want() {
 	local p
 	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
@@ -222,7 +231,7 @@ make -k -j"$JOBS" user >"$LOGS/build-user.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || grep -E 'error|Error|undefined reference' "$LOGS/build-user.log" | head -n 30
 result "build: userspace" $rc "$LOGS/build-user.ktap"
-if want kernel || want vm || want card; then
+if want kernel || want vm || want card || want vmfleet; then
 	echo "make modules (log: build/test-logs/build-modules.log)"
 	make -j"$JOBS" modules >"$LOGS/build-modules.log" 2>&1
 	rc=$?
@@ -438,6 +447,29 @@ if want card; then
 	if [ -f "$dir/klog.status" ]; then
 		[ "$(cat "$dir/klog.status")" = clean ]
 		result "card: kernel log clean" $? "$dir/klog.ktap"
+	fi
+fi
+
+# --- 6c. fleet forwarding from the VM ------------------------------------
+# One boot of the default kernel with a network card that reaches the
+# host's rsyslog and witness (tests/vm/fleet-suite.sh).  Results
+# vmfleet/PROGRAM (the guest's fleet_guest, the host's fleet_host), logs
+# in build/test-logs/vmfleet/.
+if want vmfleet; then
+	section "fleet forwarding from the VM (tests/vm/fleet-suite.sh: guest appliance, host rsyslog and collector)"
+	dir=$LOGS/vmfleet
+	mkdir -p "$dir"
+	timeout -k 10 900 bash tests/vm/fleet-suite.sh --kver "$DEF_KVER" --out "$dir" -q \
+		>"$dir/suite.log" 2>"$dir/suite.err"
+	rc=$?
+	if ! record_programs "$dir" vmfleet "$dir/output.log" "$dir/suite.log"; then
+		# a SKIP, or a failure before the VM
+		cat "$dir/suite.err" >>"$dir/suite.log"
+		record "vmfleet/suite" "$dir/suite.log" $rc
+	fi
+	if [ -f "$dir/klog.status" ]; then
+		[ "$(cat "$dir/klog.status")" = clean ]
+		result "vmfleet: kernel log clean" $? "$dir/klog.ktap"
 	fi
 fi
 

@@ -29,6 +29,13 @@ PACKAGES=(
 	# and the collector side it is tested against
 	# (tests/interop/t_forward_rsyslog.sh: rsyslogd with imrelp and TLS)
 	librelp-dev rsyslog rsyslog-relp rsyslog-openssl
+	# the fleet test from the VM: QEMU's guestfwd reaches the host's
+	# rsyslog and witness through socat (tests/vm/fleet-suite.sh)
+	socat
+	# the scale-out configurations' omkafka and imkafka, checked with
+	# rsyslogd -N1, and their Kafka properties with librdkafka
+	# (tests/static/t_kafka_conf.sh, tests/interop/kafka_props.c)
+	rsyslog-kafka librdkafka-dev
 	# the ID-card reader (CCID over libusb), and the PC/SC stack the
 	# card test cross-checks it against in the VM (tests/vm/card-suite.sh)
 	libusb-1.0-0-dev pcscd libccid pcsc-tools

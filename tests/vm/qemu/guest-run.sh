@@ -11,6 +11,9 @@
 #     depmod -a here when there is none), so that tests load them with
 #     modprobe, as users do (with --installed: nothing is put in place;
 #     the modules and index installed on the host are used as they are);
+#   - with run.sh --net (BR_NET_HOST in guest.env): loads virtio_net and
+#     gives the card 10.0.2.15/24, up (no DHCP client, no default route:
+#     the only peer is the host's forwarding address, on that subnet);
 #   - runs the guest command from guest.env in the project root, with
 #     build/ on PATH (not with --installed), its output on the console and
 #     in output.log;
@@ -87,6 +90,23 @@ mkdir -p /run/lock /var/tmp
 hostname bioreader-vm
 ip link set lo up 2>/dev/null
 
+# The network card of run.sh --net: the only interface besides lo.
+if [ -n "${BR_NET_HOST:-}" ]; then
+	modprobe virtio_net || die "modprobe virtio_net"
+	nic=
+	for _ in $(seq 50); do
+		for d in /sys/class/net/*; do
+			[ "${d##*/}" = lo ] || nic=${d##*/}
+		done
+		[ -n "$nic" ] && break
+		sleep 0.1
+	done
+	[ -n "$nic" ] || die "no network interface after loading virtio_net"
+	ip addr add 10.0.2.15/24 dev "$nic" || die "ip addr add on $nic"
+	ip link set "$nic" up || die "ip link set $nic up"
+	log "network: $nic 10.0.2.15/24, the host's services at $BR_NET_HOST"
+fi
+
 modprobe configfs 2>/dev/null
 mount -t configfs configfs /sys/kernel/config || die "mount configfs"
 
@@ -122,7 +142,10 @@ if [ "${BR_INSTALLED:-0}" != 1 ]; then
 	log "installed $n module(s) into $dest ($how)"
 	export PATH=$BR_ROOT/build:$BR_ROOT/build/tests/vm:$PATH
 fi
-export BR_ROOT BR_VM=1
+# BR_RESULTS: the results share, which the host reads while the guest
+# runs (a guest command and its host side may meet there).
+export BR_ROOT BR_VM=1 BR_RESULTS=$RES
+[ -z "${BR_NET_HOST:-}" ] || export BR_NET_HOST
 
 boot_s=$(cut -d' ' -f1 /proc/uptime)
 log "ready after ${boot_s}s; running: $BR_CMD"

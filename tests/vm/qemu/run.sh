@@ -44,6 +44,15 @@
 #                   client); the guest loads xhci_pci itself.  QEMU's
 #                   ids: usb-ccid "ccid" (its bus "ccid.0"), the card
 #                   "ccid-card", its chardev "ccidcard", the bus "xhci.0"
+#   --net PORTS     a network card in the guest (virtio-net on QEMU user
+#                   networking, restrict=on: no route to the host or
+#                   beyond) through which the guest reaches exactly the
+#                   host's 127.0.0.1:PORT, for each PORT of the comma-
+#                   separated list, at 10.0.2.100:PORT (QEMU's guestfwd
+#                   starts `socat STDIO TCP:127.0.0.1:PORT` for each
+#                   connection, so a host service may be down, start
+#                   later or restart).  The guest's address is
+#                   10.0.2.15/24; guest.env's BR_NET_HOST names 10.0.2.100
 #   --monitor SOCKET  QEMU's QMP monitor on the Unix socket SOCKET (QEMU
 #                   listens, without waiting for a client), e.g. for the
 #                   card emulator's unplug-after (device_del of the reader)
@@ -70,9 +79,10 @@ GUEST_DEPMOD=0
 INSTALLED=0
 CCID_SOCK=
 MONITOR=
+NET_PORTS=
 
 usage() {
-	sed -n '3,55p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,64p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
@@ -89,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--installed) INSTALLED=1; shift ;;
 	--ccid) CCID_SOCK=$2; shift 2 ;;
 	--monitor) MONITOR=$2; shift 2 ;;
+	--net) NET_PORTS=$2; shift 2 ;;
 	-q | --quiet) QUIET=1; shift ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
@@ -112,6 +123,15 @@ KERNEL=/boot/vmlinuz-$KVER
 for t in qemu-system-x86_64 busybox cpio gzip modprobe; do
 	command -v "$t" >/dev/null || die "$t not found (tools/install-deps.sh)"
 done
+if [ -n "$NET_PORTS" ]; then
+	command -v socat >/dev/null || die "socat not found (tools/install-deps.sh)"
+	for p in ${NET_PORTS//,/ }; do
+		case "$p" in
+		'' | *[!0-9]*) die "--net $NET_PORTS: $p is not a port number" ;;
+		esac
+		[ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "--net $NET_PORTS: $p is not a port number"
+	done
+fi
 [ $TPM -eq 0 ] || command -v swtpm >/dev/null || die "swtpm not found (tools/install-deps.sh, or --no-tpm)"
 
 # --- the modules for $KVER ------------------------------------------------
@@ -225,6 +245,7 @@ fi
 	printf 'BR_KVER=%q\n' "$KVER"
 	printf 'BR_CMD=%q\n' "$cmd"
 	printf 'BR_INSTALLED=%q\n' "$INSTALLED"
+	[ -z "$NET_PORTS" ] || printf 'BR_NET_HOST=10.0.2.100\n'
 } >"$RES/guest.env"
 
 # The module index.  depmod -a in the guest reads every module of the
@@ -310,6 +331,22 @@ if [ -n "$CCID_SOCK" ]; then
 		-chardev "socket,id=ccidcard,path=$CCID_SOCK"
 		-device ccid-card-passthru,id=ccid-card,chardev=ccidcard)
 fi
+# The guest's network: user networking with restrict=on isolates it (no
+# packet is routed to the host or further, the host's 10.0.2.2 answers
+# nothing); the guestfwd rules, which restrict=on leaves working, are the
+# only ways out, one per port, each to one loopback service.  A command
+# per connection rather than a chardev: a chardev connects once, when
+# QEMU starts, and a service that is down then or restarts later would
+# never be reached again.
+NET_ARGS=()
+if [ -n "$NET_PORTS" ]; then
+	netdev=user,id=net0,restrict=on,net=10.0.2.0/24
+	for p in ${NET_PORTS//,/ }; do
+		netdev+=",guestfwd=tcp:10.0.2.100:$p-cmd:socat STDIO TCP:127.0.0.1:$p"
+	done
+	# shellcheck disable=SC2054 # commas are part of the option values
+	NET_ARGS=(-netdev "$netdev" -device virtio-net-pci,netdev=net0,romfile=)
+fi
 MONITOR_ARGS=()
 if [ -n "$MONITOR" ]; then
 	rm -f "$MONITOR"
@@ -338,7 +375,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=root,mount_tag=hostroot \
 	-fsdev "local,id=res,path=$RES,security_model=none,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=res,mount_tag=results \
-	"${TPM_ARGS[@]}" "${CCID_ARGS[@]}" "${MONITOR_ARGS[@]}" \
+	"${TPM_ARGS[@]}" "${CCID_ARGS[@]}" "${NET_ARGS[@]}" "${MONITOR_ARGS[@]}" \
 	</dev/null 2>"$RUN/qemu.err" | sed -u 's/\r$//' >&3
 qrc=${PIPESTATUS[0]}
 end=$(date +%s.%N)
