@@ -168,6 +168,19 @@ static int restart_stream(struct fwd *f, u64 from)
 	return 0;
 }
 
+/* Sends the records batched so far: after every pass of send_some, so
+ * that nothing sealed waits for more records to fill a batch. */
+static void flush(struct fwd *f)
+{
+	char err[600];
+
+	if (fwd_relp_connected(f->relp) && fwd_relp_flush(f->relp, err, sizeof(err))) {
+		set_error(f, "%s", err);
+		f->streaming = false;
+		f->next_connect = now_s() + f->connect_backoff;
+	}
+}
+
 static void send_some(struct fwd *f)
 {
 	struct bfl_rd_item it;
@@ -184,8 +197,10 @@ static void send_some(struct fwd *f)
 		int k = bfl_reader_next(f->rd, &it, &e);
 
 		if (k == 0)
-			return;
+			break;
 		if (k < 0) {
+			/* The records before the damage are good: sent. */
+			flush(f);
 			set_error(f, "store: %s", e.msg);
 			f->streaming = false;
 			f->next_poll = now_s() + 5;
@@ -212,6 +227,7 @@ static void send_some(struct fwd *f)
 			f->have_cp = true;
 		}
 	}
+	flush(f);
 }
 
 /* One add-checkpoint: the latest sealed checkpoint when probing, else
@@ -362,6 +378,7 @@ static void write_status(struct fwd *f, double now)
 	s.last_error = f->err;
 	s.last_error_age = f->err[0] ? now - f->err_time : 0;
 	s.store_note = bfl_reader_tail_note(f->rd);
+	fwd_relp_counts(f->relp, &s.messages, &s.messages_records);
 	fwd_state_status(&f->st, &s);
 }
 
@@ -485,7 +502,7 @@ int main(int argc, char **argv)
 		fwd_log("state: %s", err);
 		return FWD_EXIT_FAIL;
 	}
-	f.relp = fwd_relp_new(&c, err, sizeof(err));
+	f.relp = fwd_relp_new(&c, f.origin, err, sizeof(err));
 	if (!f.relp) {
 		fwd_log("%s", err);
 		return FWD_EXIT_FAIL;
