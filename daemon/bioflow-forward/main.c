@@ -8,7 +8,10 @@
  * One thread, one loop:
  *   - every --poll-ms, the reader reads what bioflowd sealed since;
  *   - while connected, the stream's next items go out;
- *   - at most every --witness-ms, the latest checkpoint sent beyond the
+ *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while a
+ *     backlog is being sent: a request blocks the loop for the
+ *     collector's ingest and fsync, tens of ms, which would otherwise
+ *     halve the catch-up rate), the latest checkpoint sent beyond the
  *     witnessed size goes to the witness: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
@@ -36,6 +39,9 @@
 #include "fwd.h"
 
 int fwd_verbose;
+
+/* While a backlog is sent, at most one witness request per this. */
+#define FWD_BACKLOG_WITNESS_S	1.0
 
 static void vlog(const char *fmt, va_list ap)
 {
@@ -116,6 +122,7 @@ struct fwd {
 	bool have_cp;
 
 	double next_poll, next_connect, next_witness, next_status;
+	double last_witness;	/* when the last add-checkpoint was made */
 	double connect_backoff, witness_backoff, notyet_backoff;
 	double behind_since;
 
@@ -141,6 +148,19 @@ static void set_error(struct fwd *f, const char *fmt, ...)
 			*p = ' ';
 	f->err_time = now_s();
 	fwd_log("%s", f->err);
+}
+
+/*
+ * The first wait after a 503 (the collector has not ingested the
+ * checkpoint's records yet): --witness-ms, from 50 to 250 ms.  It is
+ * usually a matter of rsyslog's next write; a longer first wait is what
+ * the sealed -> cosigned latency's tail would be made of.
+ */
+static double notyet_first(const struct fwd_config *c)
+{
+	unsigned int ms = c->witness_ms < 50 ? 50 : c->witness_ms > 250 ? 250 : c->witness_ms;
+
+	return ms / 1000.0;
 }
 
 /* Starts the stream again at the witnessed position. */
@@ -290,6 +310,7 @@ static void witness_step(struct fwd *f, double now)
 	if (!body)
 		return;
 	f->next_witness = now + f->c->witness_ms / 1000.0;
+	f->last_witness = now;
 	if (fwd_https_post(f->https, "/add-checkpoint", "text/plain; charset=utf-8", body,
 			   body_len, &f->resp, err, sizeof(err))) {
 		free(body);
@@ -314,7 +335,7 @@ static void witness_step(struct fwd *f, double now)
 		f->old = size;
 		f->probe = false;
 		f->witness_backoff = 1;
-		f->notyet_backoff = 0.25;
+		f->notyet_backoff = notyet_first(f->c);
 		/* Probing: the collector holds everything up to size. */
 		if (probe && f->sent < size && fwd_relp_connected(f->relp))
 			restart_stream(f, size);
@@ -339,7 +360,7 @@ static void witness_step(struct fwd *f, double now)
 			f->streaming = false;
 		f->next_witness = now;
 		f->witness_backoff = 1;
-		f->notyet_backoff = 0.25;
+		f->notyet_backoff = notyet_first(f->c);
 		break;
 	case FWD_W_NOT_YET:
 		/* "old" is right; the collector has not ingested size yet. */
@@ -390,7 +411,7 @@ static int run(struct fwd *f)
 
 	f->connect_backoff = 0.5;
 	f->witness_backoff = 1;
-	f->notyet_backoff = 0.25;
+	f->notyet_backoff = notyet_first(f->c);
 	f->old = f->st.witnessed;
 	f->probe = c->have_witness;
 	while (!stop) {
@@ -426,7 +447,10 @@ static int run(struct fwd *f)
 			busy = f->sent != before;
 		}
 		now = now_s();
-		if (c->have_witness && now >= f->next_witness)
+		/* A backlog (the pass sent something, more may follow): the
+		 * witness less often, its requests block the sending. */
+		if (c->have_witness && now >= f->next_witness &&
+		    (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
 			witness_step(f, now);
 		now = now_s();
 		if (now >= f->next_status) {
