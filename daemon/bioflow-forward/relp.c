@@ -162,9 +162,7 @@ fail:
 void fwd_relp_close(struct fwd_relp *r)
 {
 	/* What was not sent is sent again from the witnessed position. */
-	r->batch.count = 0;
-	r->batch.bytes = 0;
-	r->batch.pay_len = 0;
+	bfl_fwd_batch_reset(&r->batch);
 	if (r->clt)
 		relpEngineCltDestruct(r->eng, &r->clt);
 	r->clt = NULL;

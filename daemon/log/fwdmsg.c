@@ -86,13 +86,18 @@ int bfl_fwd_batch_init(struct bfl_fwd_batch *b, const char *origin,
 	return 0;
 }
 
+void bfl_fwd_batch_reset(struct bfl_fwd_batch *b)
+{
+	b->count = 0;
+	b->bytes = 0;
+	b->pay_len = 0;
+}
+
 void bfl_fwd_batch_free(struct bfl_fwd_batch *b)
 {
 	free(b->pay);
 	b->pay = NULL;
-	b->count = 0;
-	b->bytes = 0;
-	b->pay_len = 0;
+	bfl_fwd_batch_reset(b);
 }
 
 /* "bioflow1 <oid> recs <first> <count> <bytes> <origin>": its length. */
@@ -143,9 +148,7 @@ long bfl_fwd_batch_finish(struct bfl_fwd_batch *b, char *out, size_t cap)
 	memcpy(out + h, b->pay, b->pay_len);
 	out[h + b->pay_len] = 0;
 	h += (int)b->pay_len;
-	b->count = 0;
-	b->bytes = 0;
-	b->pay_len = 0;
+	bfl_fwd_batch_reset(b);
 	return h;
 }
 

@@ -105,6 +105,8 @@ struct bfl_fwd_batch {
 int bfl_fwd_batch_init(struct bfl_fwd_batch *b, const char *origin,
 		       unsigned int max_recs, size_t max_len);
 void bfl_fwd_batch_free(struct bfl_fwd_batch *b);
+/* Empties the batch (its records dropped, not sent). */
+void bfl_fwd_batch_reset(struct bfl_fwd_batch *b);
 /*
  * Adds the record of leaf index @n: 0; -EXDEV when @n does not follow the
  * batch's last record, -ENOSPC when the batch is full (for both: finish

@@ -159,6 +159,14 @@ static void batch_tests(void)
 		   "batch round trip: 3 records of 1, 100, 4096 bytes, every byte and index");
 	ktap_check(bfl_fwd_batch_finish(&b, bmsg, sizeof(bmsg)) == -ENODATA,
 		   "batch: finish empties it");
+	rec_bytes(5, r, 10);
+	ok = !bfl_fwd_batch_add(&b, 5, r, 10) && !bfl_fwd_batch_add(&b, 6, r, 10);
+	bfl_fwd_batch_reset(&b);
+	ok = ok && bfl_fwd_batch_finish(&b, bmsg, sizeof(bmsg)) == -ENODATA &&
+	     !bfl_fwd_batch_add(&b, 40, r, 10);
+	n = bfl_fwd_batch_finish(&b, bmsg, sizeof(bmsg));
+	ktap_check(ok && n > 0 && strstr(bmsg, " recs 40 1 10 "),
+		   "batch: reset drops its records; the next record starts a new batch");
 
 	/* The bounds: the most records (of 1 byte), then one more. */
 	bfl_fwd_batch_free(&b);
@@ -258,7 +266,7 @@ int main(void)
 	long n;
 	int k, ok;
 
-	ktap_plan(18 + 16);
+	ktap_plan(18 + 17);
 	for (k = BFL_FWD_INFO; k <= BFL_FWD_CP; k++) {
 		n = bfl_fwd_encode(buf, sizeof(buf), (enum bfl_fwd_kind)k, ORIGIN,
 				   k == BFL_FWD_INFO ? 0 : 1234567890123ull, rec, sizeof(rec));
