@@ -8,10 +8,11 @@
  * One thread, one loop:
  *   - every --poll-ms, the reader reads what bioflowd sealed since;
  *   - while connected, the stream's next items go out;
- *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while a
- *     backlog is being sent: a request blocks the loop for the
- *     collector's ingest and fsync, tens of ms, which would otherwise
- *     halve the catch-up rate), the latest checkpoint sent beyond the
+ *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while
+ *     passes of the loop keep finding more to send: a request blocks
+ *     the loop for the collector's ingest and fsync, tens of ms, which
+ *     slowed a catch-up to a fraction of the RELP rate), the latest
+ *     checkpoint sent beyond the
  *     witnessed size goes to the witness: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
