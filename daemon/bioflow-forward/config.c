@@ -40,9 +40,11 @@ static const char usage[] =
 "                            verifier key, Ed25519 cosignature type 0x04):\n"
 "                            cosignatures are checked with it\n"
 "      --poll-ms MS          look for new items every MS ms (" FWD_STR(FWD_DEFAULT_POLL_MS) ")\n"
-"      --witness-ms MS       at most one add-checkpoint every MS ms (" FWD_STR(FWD_DEFAULT_WITNESS_MS) ")\n"
+"      --witness-ms MS       at most one add-checkpoint every MS ms ("
+	FWD_STR(FWD_DEFAULT_WITNESS_MS) ")\n"
 "      --batch-records N     at most N consecutive records a message (1..1024,\n"
-"                            " FWD_STR(FWD_DEFAULT_BATCH_RECORDS) "); 1: one record a message, the form\n"
+"                            " FWD_STR(FWD_DEFAULT_BATCH_RECORDS)
+	"); 1: one record a message, the form\n"
 "                            collectors before batches read\n"
 "      --batch-bytes N       at most N bytes a batch message (8192..61440,\n"
 "                            " FWD_STR(FWD_DEFAULT_BATCH_BYTES) "); below the collector's rsyslog\n"

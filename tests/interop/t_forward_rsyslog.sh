@@ -433,7 +433,14 @@ bad=""
 "$FWD" --collector x --collector-name c --ca a --cert b --key k >/dev/null 2>&1; [ $? -eq 2 ] || bad="$bad not-host-port"
 "$FWD" --collector 127.0.0.1:1 --collector-name c --ca a --cert b --key k --witness 127.0.0.1:2 \
 	>/dev/null 2>&1; [ $? -eq 2 ] || bad="$bad witness-without-name"
+# Batch bounds: 1..1024 records, 8192..61440 bytes (what a collector decodes).
+for o in "--batch-records 0" "--batch-records 1025" "--batch-bytes 8191" "--batch-bytes 61441"; do
+	# shellcheck disable=SC2086
+	"$FWD" $o --collector 127.0.0.1:1 --collector-name c --ca a --cert b --key k \
+		>/dev/null 2>&1; [ $? -eq 2 ] || bad="$bad ${o// /=}"
+done
 "$FWD" --help | grep -q -- "--witness-key" || bad="$bad help"
-result "$([ -z "$bad" ]; echo $?)" "usage errors exit 2; --help" "${bad# }"
+"$FWD" --help | grep -q -- "--batch-records" || bad="$bad help-batch"
+result "$([ -z "$bad" ]; echo $?)" "usage errors exit 2 (batch bounds too); --help" "${bad# }"
 
 ktap_done
