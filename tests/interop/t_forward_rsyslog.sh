@@ -19,7 +19,8 @@
 #          records); the status file (RELP messages fewer than records);
 #          the store untouched and the forwarder running as the
 #          unprivileged user; cosigned
-#   5      the collector down at start (rsyslog 3 s later): all arrive
+#   5      the collector down at start (rsyslog 3 s later): all arrive;
+#          with --batch-records 1, one record a message (no batch line)
 #   6      the store grows while rsyslog is SIGKILLed mid-stream and
 #          started again: all arrive (duplicates allowed), cosigned to
 #          the end
@@ -243,15 +244,17 @@ stop_pid "$RS_PID"
 # --- 5: the collector down at start -------------------------------------------
 P=$(free_port)
 new_state s-b
-start_fwd b s-b --collector "127.0.0.1:$P" --collector-name collector.test
+# One record a message (--batch-records 1, for collectors before batches):
+# the single form only.
+start_fwd b s-b --collector "127.0.0.1:$P" --collector-name collector.test --batch-records 1
 sleep 3
 start_rsyslog b "$P"
-if wait_for 15 all_arrived b; then
-	ok "collector down at start, up 3 s later: everything arrives ($(cat "$W/check-b.txt"))"
+if wait_for 15 all_arrived b && grep -q " batches 0 records-in-batches 0 " "$W/check-b.txt"; then
+	ok "collector down at start, up 3 s later: everything arrives; --batch-records 1: no batch ($(cat "$W/check-b.txt"))"
 else
 	diag_file "$W/check-b.txt" 2>/dev/null
 	tail -n 5 "$W/fwd-b.log" | diag_file /dev/stdin
-	not_ok "collector down at start, up 3 s later: everything arrives"
+	not_ok "collector down at start, up 3 s later: everything arrives; --batch-records 1: no batch"
 fi
 stop_pid "$FWD_PID"
 stop_pid "$RS_PID"
