@@ -13,9 +13,11 @@
 #      the forwarder holds the witness's cosignature of the last checkpoint
 #      (the collector's copy durable and holding every record, checked);
 #      against the reference measured in the same run: the same encoded
-#      messages of a store alike sent by librelp's client alone
+#      messages of a store alike (records batched as the forwarder
+#      batches them) sent by librelp's client alone
 #      (tests/interop/relp_send) to the same rsyslogd, until all are in
-#      rsyslog's output file.  CPU seconds of each process from
+#      rsyslog's output file; and, for comparison, the same records one a
+#      message (the single form).  CPU seconds of each process from
 #      /proc/PID/stat.
 #   2  a fleet: APPLIANCES (20) forwarders, each its own origin, store of
 #      RECORDS_EACH (5,000) records and state, started together, to one
@@ -28,8 +30,10 @@
 #      (the file's mtime)
 #
 # Each store: a group commit (a checkpoint) every BATCH (32) records.
-# Parts 1 and 3 run the forwarder with --poll-ms FWD_POLL_MS (50) and
-# --witness-ms FWD_WITNESS_MS (100); the collector reads its spool every
+# The forwarder runs with its defaults, or --poll-ms FWD_POLL_MS,
+# --witness-ms FWD_WITNESS_MS and --batch-records FWD_BATCH_RECORDS when
+# set; the reference batches records as --batch-records does (1024 unless
+# FWD_BATCH_RECORDS is set).  The collector reads its spool every
 # COL_INTERVAL_MS (100).  PARTS="1 2 3" runs those parts only (1 needs the
 # reference, which always runs).  Scratch under BENCH_LOG_DIR (/var/tmp).
 set -uo pipefail
@@ -47,8 +51,15 @@ RECORDS=${1:-50000}
 APPLIANCES=${2:-20}
 EACH=${3:-5000}
 BATCH=${BATCH:-32}
-FWD_POLL_MS=${FWD_POLL_MS:-50}
-FWD_WITNESS_MS=${FWD_WITNESS_MS:-100}
+FWD_POLL_MS=${FWD_POLL_MS:-}
+FWD_WITNESS_MS=${FWD_WITNESS_MS:-}
+FWD_BATCH_RECORDS=${FWD_BATCH_RECORDS:-}
+# The forwarder's options: only those set (else its defaults).
+FWD_OPTS=()
+[ -z "$FWD_POLL_MS" ] || FWD_OPTS+=(--poll-ms "$FWD_POLL_MS")
+[ -z "$FWD_WITNESS_MS" ] || FWD_OPTS+=(--witness-ms "$FWD_WITNESS_MS")
+[ -z "$FWD_BATCH_RECORDS" ] || FWD_OPTS+=(--batch-records "$FWD_BATCH_RECORDS")
+REF_BATCH=${FWD_BATCH_RECORDS:-1024}
 COL_INTERVAL_MS=${COL_INTERVAL_MS:-100}
 LAT_RATE=${LAT_RATE:-1000}
 LAT_SECS=${LAT_SECS:-10}
@@ -155,29 +166,45 @@ cosigned() {
 	[ -n "$f" ] && stat -c %.9Y "$f"
 }
 
-echo "== fleet forwarding, $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(rsyslogd -v | head -n 1 | awk '{ print $1, $2 }')"
+echo "== fleet forwarding, $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(rsyslogd -v | head -n 1 | awk '{ print $1, $2 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "forwarder options: ${FWD_OPTS[*]:-(defaults)}"
 
 # --- reference: librelp alone, the same messages --------------------------------
 make_store "$W/ref" bench.example/reference "$RECORDS"
 make_store "$W/one" bench.example/appliance-0 "$RECORDS"
 rm -rf "$W/enroll/$(oid bench.example/reference)"
-"$RELP" lines "$W/ref/store" >"$W/ref.lines" || exit 1
-LINES=$(wc -l <"$W/ref.lines")
+"$RELP" lines "$W/ref/store" "$REF_BATCH" >"$W/ref.lines" || exit 1
+"$RELP" lines "$W/ref/store" >"$W/ref1.lines" || exit 1
 start_rsyslog
 REF_OUT=$W/spool/$(oid bench.example/reference).log
-rs0=$(cpu "$RS_PID")
-t0=$(now)
 TIMEFORMAT='%U %S'
-{ time "$RELP" send 127.0.0.1 "$RP" "$W/ca.pem" "$W/appliance.pem" "$W/appliance.key" \
-	collector.test <"$W/ref.lines" 2>"$W/relp.log"; } 2>"$W/relp.time" || { cat "$W/relp.log"; exit 1; }
-snd_cpu=$(awk -v k="$TCK" '{ printf "%.0f", ($1 + $2) * k }' "$W/relp.time")
-wait_for 120 [ "$(wc -l <"$REF_OUT" 2>/dev/null || echo 0)" -ge "$LINES" ] ||
-	{ echo "fleet_forward: rsyslog wrote $(wc -l <"$REF_OUT") of $LINES lines"; exit 1; }
-t1=$(now)
-rs1=$(cpu "$RS_PID")
-REF_S=$(calc %.3f "$t1 - $t0")
-REF_RATE=$(calc %.0f "$RECORDS / $REF_S")
-echo "reference: librelp client alone, $LINES messages ($RECORDS records) to rsyslogd's output: $REF_S s, $REF_RATE records/s; CPU s: sender $(secs "$snd_cpu"), rsyslogd $(secs $((rs1 - rs0)))"
+# ref LINES-FILE: librelp's client alone sends them; sets REF_S, REF_RATE
+# and prints a line.
+ref() {
+	local lines n0 t0 t1 rs0 rs1 snd_cpu
+	lines=$(wc -l <"$1")
+	n0=$(cat "$REF_OUT" 2>/dev/null | wc -l)
+	rs0=$(cpu "$RS_PID")
+	t0=$(now)
+	{ time "$RELP" send 127.0.0.1 "$RP" "$W/ca.pem" "$W/appliance.pem" "$W/appliance.key" \
+		collector.test <"$1" 2>"$W/relp.log"; } 2>"$W/relp.time" || { cat "$W/relp.log"; exit 1; }
+	snd_cpu=$(awk -v k="$TCK" '{ printf "%.0f", ($1 + $2) * k }' "$W/relp.time")
+	# Every 10 ms (wait_for's 100 ms is too coarse for a run of a second).
+	for _ in $(seq 1 12000); do
+		[ "$(wc -l <"$REF_OUT" 2>/dev/null || echo 0)" -ge $((n0 + lines)) ] && break
+		sleep 0.01
+	done
+	[ "$(wc -l <"$REF_OUT" 2>/dev/null || echo 0)" -ge $((n0 + lines)) ] ||
+		{ echo "fleet_forward: rsyslog wrote $(($(wc -l <"$REF_OUT") - n0)) of $lines lines"; exit 1; }
+	t1=$(now)
+	rs1=$(cpu "$RS_PID")
+	REF_S=$(calc %.3f "$t1 - $t0")
+	REF_RATE=$(calc %.0f "$RECORDS / $REF_S")
+	echo "reference$2: librelp client alone, $lines messages ($RECORDS records) to rsyslogd's output: $REF_S s, $REF_RATE records/s, $(calc %.0f "$lines / $REF_S") messages/s; CPU s: sender $(secs "$snd_cpu"), rsyslogd $(secs $((rs1 - rs0)))"
+}
+ref "$W/ref1.lines" " (one record a message)"
+REF1_RATE=$REF_RATE
+ref "$W/ref.lines" " (batches of up to $REF_BATCH records, as the forwarder sends)"
 
 want() { case " $PARTS " in *" $1 "*) return 0;; esac; return 1; }
 # --- 1: throughput --------------------------------------------------------------
@@ -186,7 +213,7 @@ if want 1; then
 rs0=$(cpu "$RS_PID")
 col0=$(cpu "$COL_PID")
 t0=$(now)
-start_fwd "$W/one/store" "$W/one/state" --poll-ms "$FWD_POLL_MS" --witness-ms "$FWD_WITNESS_MS"
+start_fwd "$W/one/store" "$W/one/state" "${FWD_OPTS[@]}"
 wait_for 300 cosigned "$W/one/state" "$RECORDS" >/dev/null ||
 	{ echo "fleet_forward: not cosigned in time"; tail "$W/one/state/status" "$W/fwd.log"; exit 1; }
 t1=$(cosigned "$W/one/state" "$RECORDS")
@@ -203,7 +230,7 @@ grep -qx "witnessed $RECORDS" "$W/one/state/status" && grep -qx "sealed $RECORDS
 FWD_S=$(calc %.3f "$t1 - $t0")
 FWD_RATE=$(calc %.0f "$RECORDS / $FWD_S")
 echo "forwarding: $RECORDS records sealed -> durable and cosigned at the collector: $FWD_S s, $FWD_RATE records/s; CPU s: forwarder $(secs "$fwd1"), rsyslogd $(secs $((rs1 - rs0))), collector $(secs $((col1 - col0)))"
-echo "forwarding / reference: $(calc %.2f "$FWD_RATE / $REF_RATE")"
+echo "forwarding / reference (batches): $(calc %.2f "$FWD_RATE / $REF_RATE"); forwarding / reference (one record a message): $(calc %.2f "$FWD_RATE / $REF1_RATE"); RELP messages $(sed -n 's/^relp-messages //p' "$W/one/state/status") for $(sed -n 's/^relp-records //p' "$W/one/state/status") records"
 echo "per 1,000 records, CPU ms: forwarder $(calc %.1f "$fwd1 / $TCK * 1000000 / $RECORDS"), rsyslogd $(calc %.1f "($rs1 - $rs0) / $TCK * 1000000 / $RECORDS"), collector $(calc %.1f "($col1 - $col0) / $TCK * 1000000 / $RECORDS")"
 fi
 
@@ -218,7 +245,7 @@ col0=$(cpu "$COL_PID")
 FLEET=()
 t0=$(now)
 for i in $(seq 1 "$APPLIANCES"); do
-	start_fwd "$W/f$i/store" "$W/f$i/state"
+	start_fwd "$W/f$i/store" "$W/f$i/state" "${FWD_OPTS[@]}"
 	FLEET+=("$FWD_PID")
 done
 all_cosigned() {
@@ -255,7 +282,7 @@ fi
 # --- 3: latency at a steady rate --------------------------------------------------
 want 3 || exit 0
 make_store "$W/lat" bench.example/latency "$BATCH"
-start_fwd "$W/lat/store" "$W/lat/state" --poll-ms "$FWD_POLL_MS" --witness-ms "$FWD_WITNESS_MS"
+start_fwd "$W/lat/store" "$W/lat/state" "${FWD_OPTS[@]}"
 wait_for 30 cosigned "$W/lat/state" "$BATCH" >/dev/null || { echo "fleet_forward: latency store not cosigned"; exit 1; }
 "$STORE_TOOL" grow "$W/lat" "$LAT_RATE" "$LAT_SECS" "$LAT_COMMIT_MS" "$W/lat.commits" || exit 1
 LAST=$(tail -n 1 "$W/lat.commits" | cut -d' ' -f1)
@@ -283,4 +310,6 @@ awk -v first="$BATCH" '
 NL=$(wc -l <"$W/lat.ms")
 pct() { sed -n "$(( ( $1 * NL + 99 ) / 100 ))p" "$W/lat.ms"; }
 echo "latency: $NL records at $LAT_RATE records/s (a commit every $LAT_COMMIT_MS ms), sealed -> cosignature at the forwarder, ms: p50 $(pct 50), p99 $(pct 99), max $(tail -n 1 "$W/lat.ms")"
-echo "(forwarder --poll-ms $FWD_POLL_MS --witness-ms $FWD_WITNESS_MS in 1 and 3, defaults in 2; collector --interval $COL_INTERVAL_MS; a checkpoint every $BATCH records)"
+wreq=$(grep -c . "$W/lat.cosigs")
+echo "latency run: $wreq cosignatures in $LAT_SECS s ($(calc %.1f "$wreq / $LAT_SECS") witness requests/s answered 200)"
+echo "(forwarder ${FWD_OPTS[*]:-defaults}; collector --interval $COL_INTERVAL_MS; a checkpoint every $BATCH records)"

@@ -64,7 +64,7 @@ struct app {
 	struct held_line held[64];
 	unsigned int nheld;
 
-	u64 lines, applied, dup, stale, garbage, invalid, dropped;
+	u64 lines, batches, applied, dup, stale, garbage, invalid, dropped;
 	time_t garbage_logged, invalid_logged;
 	u64 garbage_quiet, invalid_quiet;
 

@@ -367,9 +367,12 @@ static void drain(struct collector *c, struct app *a)
 	} while (progress && !a->frozen && !a->broken);
 }
 
-static void wait_for_gap(struct app *a, u64 off, struct bfl_fwd_msg *msg)
+/* Keeps a copy of an item that waits for the gap before it. */
+static void wait_for_gap(struct app *a, u64 off, const struct bfl_fwd_part *it)
 {
-	if (a->npend >= PEND_MAX_ITEMS || a->pend_bytes + msg->len > PEND_MAX_BYTES) {
+	u8 *copy;
+
+	if (a->npend >= PEND_MAX_ITEMS || a->pend_bytes + it->len > PEND_MAX_BYTES) {
 		/* The forwarder sends again from the witnessed position. */
 		a->dropped++;
 		return;
@@ -385,20 +388,35 @@ static void wait_for_gap(struct app *a, u64 off, struct bfl_fwd_msg *msg)
 		a->pend = nv;
 		a->pend_cap = nc;
 	}
+	copy = malloc(it->len);
+	if (!copy) {
+		a->dropped++;
+		return;
+	}
+	memcpy(copy, it->data, it->len);
 	a->pend[a->npend].off = off;
-	a->pend[a->npend].kind = msg->kind;
-	a->pend[a->npend].n = msg->n;
-	a->pend[a->npend].item = msg->item;
-	a->pend[a->npend].len = msg->len;
-	a->pend_bytes += msg->len;
+	a->pend[a->npend].kind = it->kind;
+	a->pend[a->npend].n = it->n;
+	a->pend[a->npend].item = copy;
+	a->pend[a->npend].len = it->len;
+	a->pend_bytes += it->len;
 	a->npend++;
-	msg->item = NULL;
 }
 
+/*
+ * One spool line: a single item, or a batch of records, each record fed
+ * on its own so that dedupe by (origin, leaf index) holds record by
+ * record (the part of a batch the copy holds is counted as duplicates,
+ * the rest appended; a record that disagrees with the copy freezes it and
+ * nothing after it in the batch is taken).  A line that does not decode
+ * whole is skipped whole: nothing of a damaged batch reaches the copy.
+ */
 static void line(struct collector *c, struct app *a, u64 off, const char *p, size_t len)
 {
 	struct bfl_fwd_msg msg;
+	struct bfl_fwd_part it;
 	struct bfl_err e = { 0 };
+	unsigned int i;
 	int r;
 
 	a->lines++;
@@ -414,11 +432,16 @@ static void line(struct collector *c, struct app *a, u64 off, const char *p, siz
 		complain(a, &a->garbage_logged, &a->garbage_quiet, "line skipped", off, e.msg);
 		return;
 	}
-	r = feed(c, a, off, msg.kind, msg.n, msg.item, msg.len);
-	if (r == BFL_MIRROR_AHEAD)
-		wait_for_gap(a, off, &msg);
-	else if (r == BFL_MIRROR_APPLIED)
-		drain(c, a);
+	if (msg.batch)
+		a->batches++;
+	for (i = 0; i < msg.count && !a->frozen && !a->broken; i++) {
+		bfl_fwd_msg_part(&msg, i, &it);
+		r = feed(c, a, off, it.kind, it.n, it.data, it.len);
+		if (r == BFL_MIRROR_AHEAD)
+			wait_for_gap(a, off, &it);
+		else if (r == BFL_MIRROR_APPLIED)
+			drain(c, a);
+	}
 	bfl_fwd_msg_free(&msg);
 }
 
@@ -610,9 +633,10 @@ void col_write_status(struct collector *c)
 		    (unsigned long long)a->w_size, (unsigned long long)a->w_epoch,
 		    (unsigned long long)a->w_time, (unsigned long long)a->cosigned,
 		    (unsigned long long)a->refused);
-		ADD("  spool offset %llu saved %llu lines %llu applied %llu duplicate %llu stale %llu garbage %llu invalid %llu waiting %u dropped %llu\n",
+		ADD("  spool offset %llu saved %llu lines %llu batches %llu applied %llu duplicate %llu stale %llu garbage %llu invalid %llu waiting %u dropped %llu\n",
 		    (unsigned long long)a->off, (unsigned long long)a->saved,
-		    (unsigned long long)a->lines, (unsigned long long)a->applied,
+		    (unsigned long long)a->lines, (unsigned long long)a->batches,
+		    (unsigned long long)a->applied,
 		    (unsigned long long)a->dup, (unsigned long long)a->stale,
 		    (unsigned long long)a->garbage, (unsigned long long)a->invalid, a->npend,
 		    (unsigned long long)a->dropped);

@@ -39,8 +39,16 @@ static const char usage[] =
 "      --witness-key FILE    the witness's cosigning key (signed-note\n"
 "                            verifier key, Ed25519 cosignature type 0x04):\n"
 "                            cosignatures are checked with it\n"
-"      --poll-ms MS          look for new items every MS ms (200)\n"
-"      --witness-ms MS       at most one add-checkpoint every MS ms (1000)\n"
+"      --poll-ms MS          look for new items every MS ms (" FWD_STR(FWD_DEFAULT_POLL_MS) ")\n"
+"      --witness-ms MS       at most one add-checkpoint every MS ms ("
+	FWD_STR(FWD_DEFAULT_WITNESS_MS) ")\n"
+"      --batch-records N     at most N consecutive records a message (1..1024,\n"
+"                            " FWD_STR(FWD_DEFAULT_BATCH_RECORDS)
+	"); 1: one record a message, the form\n"
+"                            collectors before batches read\n"
+"      --batch-bytes N       at most N bytes a batch message (8192..61440,\n"
+"                            " FWD_STR(FWD_DEFAULT_BATCH_BYTES) "); below the collector's rsyslog\n"
+"                            maxMessageSize, with 4 KiB to spare\n"
 "      --sandbox-test        install the sandbox, then make a forbidden\n"
 "                            system call: the kernel kills the process\n"
 "  -v, --verbose             log every connection and cosignature\n"
@@ -53,6 +61,7 @@ static const char usage[] =
 enum {
 	OPT_COLLECTOR = 256, OPT_COLLECTOR_NAME, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_WITNESS, OPT_WITNESS_NAME, OPT_WITNESS_KEY, OPT_POLL, OPT_WITNESS_MS,
+	OPT_BATCH_RECORDS, OPT_BATCH_BYTES,
 	OPT_SANDBOX_TEST, OPT_VERSION,
 };
 
@@ -70,12 +79,18 @@ static const struct option opts[] = {
 	{ "witness-key", required_argument, NULL, OPT_WITNESS_KEY },
 	{ "poll-ms", required_argument, NULL, OPT_POLL },
 	{ "witness-ms", required_argument, NULL, OPT_WITNESS_MS },
+	{ "batch-records", required_argument, NULL, OPT_BATCH_RECORDS },
+	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
 	{ "sandbox-test", no_argument, NULL, OPT_SANDBOX_TEST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+_Static_assert(FWD_DEFAULT_BATCH_BYTES <= BFL_FWD_BATCH_MSG_MAX &&
+	       FWD_DEFAULT_BATCH_RECORDS <= BFL_FWD_BATCH_MAX_RECS,
+	       "the default batch is one the collector decodes");
 
 static int num(const char *opt, const char *s, u64 min, u64 max,
 	       unsigned int *out)
@@ -159,8 +174,10 @@ int fwd_parse_args(int argc, char **argv, struct fwd_config *c)
 	c->store = FWD_DEFAULT_STORE;
 	c->state = FWD_DEFAULT_STATE;
 	c->user = FWD_DEFAULT_USER;
-	c->poll_ms = 200;
-	c->witness_ms = 1000;
+	c->poll_ms = FWD_DEFAULT_POLL_MS;
+	c->witness_ms = FWD_DEFAULT_WITNESS_MS;
+	c->batch_records = FWD_DEFAULT_BATCH_RECORDS;
+	c->batch_bytes = FWD_DEFAULT_BATCH_BYTES;
 
 	while ((o = getopt_long(argc, argv, "s:S:u:vh", opts, NULL)) != -1) {
 		switch (o) {
@@ -203,6 +220,17 @@ int fwd_parse_args(int argc, char **argv, struct fwd_config *c)
 			break;
 		case OPT_WITNESS_MS:
 			if (num("--witness-ms", optarg, 0, 3600000, &c->witness_ms))
+				return FWD_EXIT_USAGE;
+			break;
+		case OPT_BATCH_RECORDS:
+			if (num("--batch-records", optarg, 1, BFL_FWD_BATCH_MAX_RECS,
+				&c->batch_records))
+				return FWD_EXIT_USAGE;
+			break;
+		case OPT_BATCH_BYTES:
+			/* The least: a record of BFL_RECORD_MAX bytes fits. */
+			if (num("--batch-bytes", optarg, 8192, BFL_FWD_BATCH_MSG_MAX,
+				&c->batch_bytes))
 				return FWD_EXIT_USAGE;
 			break;
 		case OPT_SANDBOX_TEST:

@@ -32,6 +32,15 @@
 #define FWD_DEFAULT_STORE	"/var/lib/bioflow"
 #define FWD_DEFAULT_STATE	"/var/lib/bioflow-forward"
 #define FWD_DEFAULT_USER	"bioflow-forward"
+/* Defaults: sealed -> cosigned within 250 ms (p99) at 1,000 records/s
+ * (docs/benchmarks.md, "Fleet forwarding"). */
+#define FWD_DEFAULT_POLL_MS	50
+#define FWD_DEFAULT_WITNESS_MS	100
+/* A batch: as many records as fit 60 KiB (BFL_FWD_BATCH_MSG_MAX). */
+#define FWD_DEFAULT_BATCH_RECORDS	1024
+#define FWD_DEFAULT_BATCH_BYTES		61440
+#define FWD_XSTR(x)	#x
+#define FWD_STR(x)	FWD_XSTR(x)
 
 enum {
 	FWD_EXIT_OK = 0,	/* stopped by SIGTERM/SIGINT */
@@ -60,6 +69,8 @@ struct fwd_config {
 	const char *witness_key;	/* a vkey file, or NULL */
 	unsigned int poll_ms;
 	unsigned int witness_ms;	/* at most one add-checkpoint per */
+	unsigned int batch_records;	/* records a message at most; 1: none */
+	unsigned int batch_bytes;	/* a batch message's MSG at most */
 	int verbose;
 	bool sandbox_test;
 };
@@ -77,19 +88,25 @@ extern int fwd_verbose;
 
 struct fwd_relp;
 
-/* The engine (OpenSSL); NULL with err set. */
-struct fwd_relp *fwd_relp_new(const struct fwd_config *c, char *err,
-			      size_t errcap);
+/* The engine (OpenSSL), batches for @origin; NULL with err set. */
+struct fwd_relp *fwd_relp_new(const struct fwd_config *c, const char *origin,
+			      char *err, size_t errcap);
 void fwd_relp_free(struct fwd_relp *r);
 /* Connects (TLS, the collector's name); 0 or -1 with err set. */
 int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap);
 bool fwd_relp_connected(const struct fwd_relp *r);
 /* Closes the session (waits for the collector's answers, briefly). */
 void fwd_relp_close(struct fwd_relp *r);
-/* Sends one item as one syslog message; 0 or -1 with err set (the
- * session is then closed). */
+/* Sends one item: a record joins the batch being built (which goes out
+ * when full, or when the next record does not follow it), anything else
+ * goes out alone after the batch.  0 or -1 with err set (the session is
+ * then closed, the batch dropped). */
 int fwd_relp_send(struct fwd_relp *r, const char *origin,
 		  const struct bfl_rd_item *it, char *err, size_t errcap);
+/* Sends the batch being built, if any; 0 or -1 as fwd_relp_send. */
+int fwd_relp_flush(struct fwd_relp *r, char *err, size_t errcap);
+/* Messages and records sent since the start. */
+void fwd_relp_counts(const struct fwd_relp *r, u64 *messages, u64 *records);
 /* The RFC 5424 message for MSG (fwdmsg text): "<110>1 TS HOST
  * bioflow-forward PID - - MSG"; returns its length or -1. */
 long fwd_syslog_frame(char *out, size_t cap, const char *host, int pid,
@@ -180,6 +197,7 @@ struct fwd_status {
 	const char *last_error;
 	double last_error_age;
 	const char *store_note;	/* what stops the reader before the end */
+	u64 messages, messages_records;	/* RELP messages sent, records in them */
 };
 
 void fwd_state_status(struct fwd_state *s, const struct fwd_status *st);

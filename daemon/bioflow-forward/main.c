@@ -8,7 +8,11 @@
  * One thread, one loop:
  *   - every --poll-ms, the reader reads what bioflowd sealed since;
  *   - while connected, the stream's next items go out;
- *   - at most every --witness-ms, the latest checkpoint sent beyond the
+ *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while
+ *     passes of the loop keep finding more to send: a request blocks
+ *     the loop for the collector's ingest and fsync, tens of ms, which
+ *     slowed a catch-up to a fraction of the RELP rate), the latest
+ *     checkpoint sent beyond the
  *     witnessed size goes to the witness: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
@@ -36,6 +40,9 @@
 #include "fwd.h"
 
 int fwd_verbose;
+
+/* While a backlog is sent, at most one witness request per this. */
+#define FWD_BACKLOG_WITNESS_S	1.0
 
 static void vlog(const char *fmt, va_list ap)
 {
@@ -116,6 +123,7 @@ struct fwd {
 	bool have_cp;
 
 	double next_poll, next_connect, next_witness, next_status;
+	double last_witness;	/* when the last add-checkpoint was made */
 	double connect_backoff, witness_backoff, notyet_backoff;
 	double behind_since;
 
@@ -143,6 +151,19 @@ static void set_error(struct fwd *f, const char *fmt, ...)
 	fwd_log("%s", f->err);
 }
 
+/*
+ * The first wait after a 503 (the collector has not ingested the
+ * checkpoint's records yet): --witness-ms, from 50 to 250 ms.  It is
+ * usually a matter of rsyslog's next write; a longer first wait is what
+ * the sealed -> cosigned latency's tail would be made of.
+ */
+static double notyet_first(const struct fwd_config *c)
+{
+	unsigned int ms = c->witness_ms < 50 ? 50 : c->witness_ms > 250 ? 250 : c->witness_ms;
+
+	return ms / 1000.0;
+}
+
 /* Starts the stream again at the witnessed position. */
 static int restart_stream(struct fwd *f, u64 from)
 {
@@ -168,6 +189,19 @@ static int restart_stream(struct fwd *f, u64 from)
 	return 0;
 }
 
+/* Sends the records batched so far: after every pass of send_some, so
+ * that nothing sealed waits for more records to fill a batch. */
+static void flush(struct fwd *f)
+{
+	char err[600];
+
+	if (fwd_relp_connected(f->relp) && fwd_relp_flush(f->relp, err, sizeof(err))) {
+		set_error(f, "%s", err);
+		f->streaming = false;
+		f->next_connect = now_s() + f->connect_backoff;
+	}
+}
+
 static void send_some(struct fwd *f)
 {
 	struct bfl_rd_item it;
@@ -184,8 +218,10 @@ static void send_some(struct fwd *f)
 		int k = bfl_reader_next(f->rd, &it, &e);
 
 		if (k == 0)
-			return;
+			break;
 		if (k < 0) {
+			/* The records before the damage are good: sent. */
+			flush(f);
 			set_error(f, "store: %s", e.msg);
 			f->streaming = false;
 			f->next_poll = now_s() + 5;
@@ -212,6 +248,7 @@ static void send_some(struct fwd *f)
 			f->have_cp = true;
 		}
 	}
+	flush(f);
 }
 
 /* One add-checkpoint: the latest sealed checkpoint when probing, else
@@ -274,6 +311,7 @@ static void witness_step(struct fwd *f, double now)
 	if (!body)
 		return;
 	f->next_witness = now + f->c->witness_ms / 1000.0;
+	f->last_witness = now;
 	if (fwd_https_post(f->https, "/add-checkpoint", "text/plain; charset=utf-8", body,
 			   body_len, &f->resp, err, sizeof(err))) {
 		free(body);
@@ -298,7 +336,7 @@ static void witness_step(struct fwd *f, double now)
 		f->old = size;
 		f->probe = false;
 		f->witness_backoff = 1;
-		f->notyet_backoff = 0.25;
+		f->notyet_backoff = notyet_first(f->c);
 		/* Probing: the collector holds everything up to size. */
 		if (probe && f->sent < size && fwd_relp_connected(f->relp))
 			restart_stream(f, size);
@@ -323,7 +361,7 @@ static void witness_step(struct fwd *f, double now)
 			f->streaming = false;
 		f->next_witness = now;
 		f->witness_backoff = 1;
-		f->notyet_backoff = 0.25;
+		f->notyet_backoff = notyet_first(f->c);
 		break;
 	case FWD_W_NOT_YET:
 		/* "old" is right; the collector has not ingested size yet. */
@@ -362,6 +400,7 @@ static void write_status(struct fwd *f, double now)
 	s.last_error = f->err;
 	s.last_error_age = f->err[0] ? now - f->err_time : 0;
 	s.store_note = bfl_reader_tail_note(f->rd);
+	fwd_relp_counts(f->relp, &s.messages, &s.messages_records);
 	fwd_state_status(&f->st, &s);
 }
 
@@ -373,7 +412,7 @@ static int run(struct fwd *f)
 
 	f->connect_backoff = 0.5;
 	f->witness_backoff = 1;
-	f->notyet_backoff = 0.25;
+	f->notyet_backoff = notyet_first(f->c);
 	f->old = f->st.witnessed;
 	f->probe = c->have_witness;
 	while (!stop) {
@@ -409,7 +448,10 @@ static int run(struct fwd *f)
 			busy = f->sent != before;
 		}
 		now = now_s();
-		if (c->have_witness && now >= f->next_witness)
+		/* A backlog (the pass sent something, more may follow): the
+		 * witness less often, its requests block the sending. */
+		if (c->have_witness && now >= f->next_witness &&
+		    (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
 			witness_step(f, now);
 		now = now_s();
 		if (now >= f->next_status) {
@@ -485,7 +527,7 @@ int main(int argc, char **argv)
 		fwd_log("state: %s", err);
 		return FWD_EXIT_FAIL;
 	}
-	f.relp = fwd_relp_new(&c, err, sizeof(err));
+	f.relp = fwd_relp_new(&c, f.origin, err, sizeof(err));
 	if (!f.relp) {
 		fwd_log("%s", err);
 		return FWD_EXIT_FAIL;

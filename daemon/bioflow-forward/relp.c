@@ -2,10 +2,13 @@
 /*
  * The RELP client: librelp with TLS through OpenSSL, mutual
  * certificates, the collector's name pinned (auth mode "name", the name
- * the only permitted peer).  One item a syslog message (RFC 5424,
- * facility 13 log audit, severity 6 informational, no structured data;
- * MSG the fwdmsg.h text).  Any error closes the session: the caller
- * starts again from the witnessed position.
+ * the only permitted peer).  One syslog message (RFC 5424, facility 13
+ * log audit, severity 6 informational, no structured data; MSG the
+ * fwdmsg.h text) carries one item, or a batch of consecutive records:
+ * the collector's rsyslog costs about the same per message whatever its
+ * size, so records are packed up to --batch-records / --batch-bytes.
+ * Any error closes the session and drops the batch being built: the
+ * caller starts again from the witnessed position.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +23,10 @@
 #include "fwd.h"
 
 #define FWD_PRI		(13 * 8 + 6)	/* log audit, informational */
-#define FRAME_MAX	(BFL_FWD_MSG_MAX + 512)
+#define MSG_MAX		(BFL_FWD_BATCH_MSG_MAX > BFL_FWD_MSG_MAX ? BFL_FWD_BATCH_MSG_MAX : \
+			 BFL_FWD_MSG_MAX)
+/* The RFC 5424 header: at most 330 bytes (a host name of 255). */
+#define FRAME_MAX	(MSG_MAX + 512)
 
 struct fwd_relp {
 	const struct fwd_config *c;
@@ -32,6 +38,11 @@ struct fwd_relp {
 	char lasterr[512];	/* what librelp said last */
 	bool lasterr_auth;	/* lasterr is why the collector was not authenticated */
 	char *msg, *frame;
+	/* Records waiting to go out in one message; empty between calls of
+	 * the main loop (fwd_relp_flush), and after any error. */
+	bool batching;		/* --batch-records > 1 */
+	struct bfl_fwd_batch batch;
+	u64 messages, records;	/* sent, for the status */
 };
 
 /* librelp's error callbacks: keep the message for the caller's error. */
@@ -97,14 +108,21 @@ static bool host_ok(const char *s)
 	return true;
 }
 
-struct fwd_relp *fwd_relp_new(const struct fwd_config *c, char *err,
-			      size_t errcap)
+struct fwd_relp *fwd_relp_new(const struct fwd_config *c, const char *origin,
+			      char *err, size_t errcap)
 {
 	struct fwd_relp *r = calloc(1, sizeof(*r));
 	relpRetVal k;
 
-	if (!r || !(r->msg = malloc(BFL_FWD_MSG_MAX)) || !(r->frame = malloc(FRAME_MAX))) {
+	if (!r || !(r->msg = malloc(MSG_MAX + 1)) || !(r->frame = malloc(FRAME_MAX))) {
 		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	r->batching = c->batch_records > 1;
+	if (r->batching &&
+	    bfl_fwd_batch_init(&r->batch, origin, c->batch_records, c->batch_bytes)) {
+		snprintf(err, errcap, "cannot batch %u records, %u bytes a message",
+			 c->batch_records, c->batch_bytes);
 		goto fail;
 	}
 	r->c = c;
@@ -143,6 +161,8 @@ fail:
 
 void fwd_relp_close(struct fwd_relp *r)
 {
+	/* What was not sent is sent again from the witnessed position. */
+	bfl_fwd_batch_reset(&r->batch);
 	if (r->clt)
 		relpEngineCltDestruct(r->eng, &r->clt);
 	r->clt = NULL;
@@ -158,9 +178,16 @@ void fwd_relp_free(struct fwd_relp *r)
 		relpEngineDestruct(&r->eng);
 	if (cb_owner == r)
 		cb_owner = NULL;
+	bfl_fwd_batch_free(&r->batch);
 	free(r->msg);
 	free(r->frame);
 	free(r);
+}
+
+void fwd_relp_counts(const struct fwd_relp *r, u64 *messages, u64 *records)
+{
+	*messages = r->messages;
+	*records = r->records;
 }
 
 bool fwd_relp_connected(const struct fwd_relp *r)
@@ -283,26 +310,17 @@ long fwd_syslog_frame(char *out, size_t cap, const char *host, int pid,
 	return h + (long)len;
 }
 
-int fwd_relp_send(struct fwd_relp *r, const char *origin,
-		  const struct bfl_rd_item *it, char *err, size_t errcap)
+/* One message (@m bytes in r->msg) in its envelope, to the collector. */
+static int send_msg(struct fwd_relp *r, size_t m, unsigned int records, char *err,
+		    size_t errcap)
 {
-	long m, f;
 	relpRetVal k;
+	long f;
 
-	if (!r->connected) {
-		snprintf(err, errcap, "not connected");
-		return -1;
-	}
-	m = bfl_fwd_encode(r->msg, BFL_FWD_MSG_MAX, it->kind, origin, it->n, it->data,
-			   it->len);
-	if (m < 0) {
-		snprintf(err, errcap, "%s %llu: cannot encode (%s)", bfl_fwd_kind_name(it->kind),
-			 (unsigned long long)it->n, strerror((int)-m));
-		return -1;
-	}
-	f = fwd_syslog_frame(r->frame, FRAME_MAX, r->host, r->pid, r->msg, (size_t)m);
+	f = fwd_syslog_frame(r->frame, FRAME_MAX, r->host, r->pid, r->msg, m);
 	if (f < 0) {
 		snprintf(err, errcap, "message too long");
+		fwd_relp_close(r);
 		return -1;
 	}
 	r->lasterr[0] = 0;
@@ -313,5 +331,62 @@ int fwd_relp_send(struct fwd_relp *r, const char *origin,
 		fwd_relp_close(r);
 		return -1;
 	}
+	r->messages++;
+	r->records += records;
 	return 0;
+}
+
+int fwd_relp_flush(struct fwd_relp *r, char *err, size_t errcap)
+{
+	unsigned int n = r->batch.count;
+	long m;
+
+	if (!n)
+		return 0;
+	if (!r->connected) {
+		fwd_relp_close(r);
+		snprintf(err, errcap, "not connected");
+		return -1;
+	}
+	m = bfl_fwd_batch_finish(&r->batch, r->msg, MSG_MAX + 1);
+	if (m < 0) {
+		snprintf(err, errcap, "a batch of %u records: cannot encode (%s)", n,
+			 strerror((int)-m));
+		fwd_relp_close(r);
+		return -1;
+	}
+	return send_msg(r, (size_t)m, n, err, errcap);
+}
+
+int fwd_relp_send(struct fwd_relp *r, const char *origin,
+		  const struct bfl_rd_item *it, char *err, size_t errcap)
+{
+	long m;
+	int k;
+
+	if (!r->connected) {
+		snprintf(err, errcap, "not connected");
+		return -1;
+	}
+	if (r->batching && it->kind == BFL_FWD_REC) {
+		k = bfl_fwd_batch_add(&r->batch, it->n, it->data, it->len);
+		if (k == -EXDEV || k == -ENOSPC) {
+			if (fwd_relp_flush(r, err, errcap))
+				return -1;
+			k = bfl_fwd_batch_add(&r->batch, it->n, it->data, it->len);
+		}
+		if (!k)
+			return 0;
+		/* Too big for any batch of --batch-bytes: alone, below. */
+	}
+	/* Everything in store order: the records before this item first. */
+	if (fwd_relp_flush(r, err, errcap))
+		return -1;
+	m = bfl_fwd_encode(r->msg, MSG_MAX + 1, it->kind, origin, it->n, it->data, it->len);
+	if (m < 0) {
+		snprintf(err, errcap, "%s %llu: cannot encode (%s)", bfl_fwd_kind_name(it->kind),
+			 (unsigned long long)it->n, strerror((int)-m));
+		return -1;
+	}
+	return send_msg(r, (size_t)m, it->kind == BFL_FWD_REC, err, errcap);
 }

@@ -124,7 +124,9 @@ void fwd_state_status(struct fwd_state *s, const struct fwd_status *st)
 		     "collector %s %s\n"
 		     "last-error %s\n"
 		     "last-error-age-seconds %.0f\n"
-		     "store-note %s\n",
+		     "store-note %s\n"
+		     "relp-messages %llu\n"
+		     "relp-records %llu\n",
 		     (unsigned long long)st->sealed, (unsigned long long)st->sent,
 		     (unsigned long long)st->witnessed,
 		     (unsigned long long)st->witness_holds,
@@ -132,7 +134,8 @@ void fwd_state_status(struct fwd_state *s, const struct fwd_status *st)
 		     st->collector, st->connected ? "connected" : "disconnected",
 		     st->last_error && *st->last_error ? st->last_error : "-",
 		     st->last_error && *st->last_error ? st->last_error_age : 0.0,
-		     st->store_note && *st->store_note ? st->store_note : "-");
+		     st->store_note && *st->store_note ? st->store_note : "-",
+		     (unsigned long long)st->messages, (unsigned long long)st->messages_records);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf))

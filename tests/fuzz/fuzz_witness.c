@@ -4,7 +4,8 @@
  * (docs/forwarding.md): a tlog-witness add-checkpoint body, a witness's
  * answer, a witness verifier key (daemon/log/witness.c) and a forwarding
  * message (daemon/log/fwdmsg.c).  A body that parses formats back to the
- * same bytes; a message that decodes encodes back to the same bytes.
+ * same bytes; a message that decodes -- a single item or a batch of
+ * records -- encodes back to the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,30 @@ static const char note[] =
 	"example.com/log\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n"
 	"\xe2\x80\x94 example.com/log AAAAAAE=\n";
 
+/* A decoded batch encoded again with the largest bounds. */
+static long encode_batch(const struct bfl_fwd_msg *m, char *out, size_t cap)
+{
+	struct bfl_fwd_batch b;
+	struct bfl_fwd_part p;
+	unsigned int i;
+	long k;
+
+	if (bfl_fwd_batch_init(&b, m->origin, BFL_FWD_BATCH_MAX_RECS, BFL_FWD_BATCH_MSG_MAX))
+		abort();
+	for (i = 0; i < m->count; i++) {
+		bfl_fwd_msg_part(m, i, &p);
+		if (bfl_fwd_batch_add(&b, p.n, p.data, p.len))
+			abort();
+	}
+	k = bfl_fwd_batch_finish(&b, out, cap);
+	bfl_fwd_batch_free(&b);
+	return k;
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static struct bfl_wit_request r;
-	static char out[BFL_WIT_BODY_MAX + 1], msg[BFL_FWD_MSG_MAX + 1];
+	static char out[BFL_WIT_BODY_MAX + 1], msg[BFL_FWD_BATCH_MSG_MAX + 1];
 	struct bfl_fwd_msg m;
 	struct bfl_cosigner w;
 	char *buf = malloc(size + 1), *att = NULL;
@@ -40,8 +61,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			abort();
 	}
 	if (!bfl_fwd_decode(buf, size, &m, NULL)) {
-		long k = bfl_fwd_encode(msg, sizeof(msg), m.kind, m.origin, m.n, m.item, m.len);
 		size_t want = size && buf[size - 1] == '\n' ? size - 1 : size;
+		long k = m.batch ? encode_batch(&m, msg, sizeof(msg)) :
+			 bfl_fwd_encode(msg, sizeof(msg), m.kind, m.origin, m.n, m.item, m.len);
 
 		if (k < 0 || (size_t)k != want || memcmp(msg, buf, want))
 			abort();

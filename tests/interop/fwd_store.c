@@ -15,14 +15,15 @@
  *       prints the number of records sealed
  *   fwd_store check STORE FILE [exact]
  *       reads FILE, what the collector's rsyslog wrote (%msg%, one per
- *       line), decodes every line with bfl_fwd_decode and compares it
+ *       line), decodes every line with bfl_fwd_decode (a batch line:
+ *       each of its records) and compares it
  *       with the store: every item's bytes exactly the store's, every
  *       item of the store there (none lost), every checkpoint after the
  *       records it seals and every certificate before the first
  *       checkpoint its epoch signs.  "exact": the lines are the stream
  *       from leaf 0 exactly, in order, once each (no resend happened).
  *       Prints "lines L items I duplicates D garbage G restarts R at
- *       X,Y,..." (garbage: lines that do not decode, a torn write of a
+ *       X,Y,... batches B records-in-batches N largest M" (garbage: lines that do not decode, a torn write of a
  *       collector killed mid-line, allowed unless exact; a restart: a
  *       record whose index is not one more than the previous record's)
  *       and diagnostics; exit 0 if all holds.
@@ -195,25 +196,78 @@ static void load_refs(const char *store)
 }
 
 /* The reference item equal to m, or -1. */
-static long find_ref(const struct bfl_fwd_msg *m)
+static long find_ref(const struct bfl_fwd_part *m)
 {
 	size_t i;
 
 	for (i = 0; i < nrefs; i++)
 		if (refs[i].kind == m->kind && refs[i].n == m->n &&
-		    refs[i].len == m->len && !memcmp(refs[i].data, m->item, m->len))
+		    refs[i].len == m->len && !memcmp(refs[i].data, m->data, m->len))
 			return (long)i;
 	return -1;
+}
+
+/* What check() found so far. */
+static char restarts_at[512];
+static size_t dups, restarts, bad;
+static u64 *rec_seen_at;	/* line number + 1 of the first rec I */
+static u64 max_rec, prev_rec = UINT64_MAX;
+static bool have_rec;
+
+/* One item read (the @got-th), of line @lines. */
+static void check_item(const struct bfl_fwd_part *it, size_t lines, size_t got, bool exact)
+{
+	long ri = find_ref(it);
+	size_t i;
+
+	if (ri < 0) {
+		if (bad++ < 5)
+			printf("# line %zu: %s %llu is not the store's (%zu bytes)\n", lines,
+			       bfl_fwd_kind_name(it->kind), (unsigned long long)it->n, it->len);
+		return;
+	}
+	if (exact && (got > nrefs || (size_t)ri != got - 1)) {
+		if (bad++ < 5)
+			printf("# line %zu: %s %llu, the stream has item %zu there\n", lines,
+			       bfl_fwd_kind_name(it->kind), (unsigned long long)it->n, got - 1);
+	}
+	if (refs[ri].seen++)
+		dups++;
+	if (it->kind == BFL_FWD_REC) {
+		if (!rec_seen_at[it->n])
+			rec_seen_at[it->n] = lines;
+		if (have_rec && it->n != prev_rec + 1) {
+			restarts++;
+			if (strlen(restarts_at) < sizeof(restarts_at) - 24)
+				snprintf(restarts_at + strlen(restarts_at),
+					 sizeof(restarts_at) - strlen(restarts_at), "%s%llu",
+					 restarts > 1 ? "," : "", (unsigned long long)it->n);
+		}
+		have_rec = true;
+		prev_rec = it->n;
+	} else if (it->kind == BFL_FWD_CP && it->n &&
+		   (it->n > max_rec || !rec_seen_at[it->n - 1])) {
+		if (bad++ < 5)
+			printf("# line %zu: checkpoint %llu before record %llu\n", lines,
+			       (unsigned long long)it->n, (unsigned long long)(it->n - 1));
+	}
+	if (it->kind == BFL_FWD_CP) {
+		for (i = 0; i < nrefs; i++)
+			if (refs[i].kind == BFL_FWD_CERT && refs[i].n == refs[ri].epoch &&
+			    !refs[i].seen) {
+				if (bad++ < 5)
+					printf("# line %zu: checkpoint of epoch %llu before its certificate\n",
+					       lines, (unsigned long long)refs[ri].epoch);
+			}
+	}
 }
 
 static int check(const char *store, const char *file, bool exact)
 {
 	FILE *f = fopen(file, "r");
-	char *line = NULL, restarts_at[512] = "";
-	size_t cap = 0, lines = 0, dups = 0, restarts = 0, bad = 0, garbage = 0, i;
-	u64 *rec_seen_at;	/* line number + 1 of the first rec I */
-	u64 max_rec = 0, prev_rec = UINT64_MAX;
-	bool have_rec = false;
+	char *line = NULL;
+	size_t cap = 0, lines = 0, garbage = 0, i;
+	size_t got = 0, batches = 0, in_batches = 0, largest = 0;	/* items read */
 	ssize_t n;
 
 	load_refs(store);
@@ -229,8 +283,9 @@ static int check(const char *store, const char *file, bool exact)
 		die("out of memory", NULL);
 	while ((n = getline(&line, &cap, f)) > 0) {
 		struct bfl_fwd_msg m;
+		struct bfl_fwd_part it;
 		struct bfl_err e = { 0 };
-		long ri;
+		unsigned int part;
 
 		lines++;
 		if (bfl_fwd_decode(line, (size_t)n, &m, &e)) {
@@ -241,48 +296,16 @@ static int check(const char *store, const char *file, bool exact)
 				printf("# line %zu does not decode: %s\n", lines, e.msg);
 			continue;
 		}
-		ri = find_ref(&m);
-		if (ri < 0) {
-			if (bad++ < 5)
-				printf("# line %zu: %s %llu is not the store's (%zu bytes)\n", lines,
-				       bfl_fwd_kind_name(m.kind), (unsigned long long)m.n, m.len);
-			bfl_fwd_msg_free(&m);
-			continue;
+		if (m.batch) {
+			batches++;
+			in_batches += m.count;
+			if (m.count > largest)
+				largest = m.count;
 		}
-		if (exact && ((size_t)lines > nrefs || (size_t)ri != lines - 1)) {
-			if (bad++ < 5)
-				printf("# line %zu: %s %llu, the stream has item %zu there\n", lines,
-				       bfl_fwd_kind_name(m.kind), (unsigned long long)m.n,
-				       lines - 1);
-		}
-		if (refs[ri].seen++)
-			dups++;
-		if (m.kind == BFL_FWD_REC) {
-			if (!rec_seen_at[m.n])
-				rec_seen_at[m.n] = lines;
-			if (have_rec && m.n != prev_rec + 1) {
-				restarts++;
-				if (strlen(restarts_at) < sizeof(restarts_at) - 24)
-					snprintf(restarts_at + strlen(restarts_at),
-						 sizeof(restarts_at) - strlen(restarts_at), "%s%llu",
-						 restarts > 1 ? "," : "", (unsigned long long)m.n);
-			}
-			have_rec = true;
-			prev_rec = m.n;
-		} else if (m.kind == BFL_FWD_CP && m.n &&
-			   (m.n > max_rec || !rec_seen_at[m.n - 1])) {
-			if (bad++ < 5)
-				printf("# line %zu: checkpoint %llu before record %llu\n", lines,
-				       (unsigned long long)m.n, (unsigned long long)(m.n - 1));
-		}
-		if (m.kind == BFL_FWD_CP) {
-			for (i = 0; i < nrefs; i++)
-				if (refs[i].kind == BFL_FWD_CERT && refs[i].n == refs[ri].epoch &&
-				    !refs[i].seen) {
-					if (bad++ < 5)
-						printf("# line %zu: checkpoint of epoch %llu before its certificate\n",
-						       lines, (unsigned long long)refs[ri].epoch);
-				}
+		for (part = 0; part < m.count; part++) {
+			bfl_fwd_msg_part(&m, part, &it);
+			got++;
+			check_item(&it, lines, got, exact);
 		}
 		bfl_fwd_msg_free(&m);
 	}
@@ -294,10 +317,11 @@ static int check(const char *store, const char *file, bool exact)
 				printf("# missing: %s %llu\n", bfl_fwd_kind_name(refs[i].kind),
 				       (unsigned long long)refs[i].n);
 		}
-	if (exact && lines != nrefs && bad++ < 10)
-		printf("# %zu lines, the stream has %zu items\n", lines, nrefs);
-	printf("lines %zu items %zu duplicates %zu garbage %zu restarts %zu at %s\n", lines,
-	       nrefs, dups, garbage, restarts, restarts_at[0] ? restarts_at : "-");
+	if (exact && got != nrefs && bad++ < 10)
+		printf("# %zu items read, the stream has %zu\n", got, nrefs);
+	printf("lines %zu items %zu duplicates %zu garbage %zu restarts %zu at %s batches %zu records-in-batches %zu largest %zu\n",
+	       lines, nrefs, dups, garbage, restarts, restarts_at[0] ? restarts_at : "-", batches,
+	       in_batches, largest);
 	free(rec_seen_at);
 	return bad ? 1 : 0;
 }

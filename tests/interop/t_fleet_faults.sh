@@ -15,7 +15,8 @@
 #      store still grows: in the end every record at the collector exactly
 #      once (the copy holds the appliance's record count, its segments are
 #      the appliance's byte for byte), it verifies with the root key, is not
-#      frozen, and the last checkpoint is cosigned
+#      frozen, and the last checkpoint is cosigned; the records went in
+#      batches (spool lines carrying several)
 #   3  the forwarder SIGKILLed 100 times at random moments (20-200 ms
 #      apart) while the store grows, started again each time: every record
 #      at the collector exactly once, the copy verifies, cosigned
@@ -201,10 +202,10 @@ GROW=
 N1=$(sealed)
 resets=$(grep -c '^reset [1-9]' "$W/relay.log")
 if [ $grow_rc -eq 0 ] && [ "$N1" -gt "$stall_sealed1" ] && [ "$resets" -ge 2 ] &&
-   all_there s "$N1"; then
-	ok "a stall of 3 s and $resets connection resets (RST) while the store grew to $N1: every record at the collector exactly once, the copy verifies, not frozen, cosigned"
+   all_there s "$N1" && batched; then
+	ok "a stall of 3 s and $resets connection resets (RST) while the store grew to $N1: every record at the collector exactly once, the copy verifies, not frozen, cosigned; in batches ($BATCHED)"
 else
-	echo "# grow exit $grow_rc, sealed $N1, copy $(copy_size), resets that hit a connection $resets, cosig ${CS:-none}"
+	echo "# grow exit $grow_rc, sealed $N1, copy $(copy_size), resets that hit a connection $resets, cosig ${CS:-none}, spool ${BATCHED:-no batches}"
 	diags "$COPY/FROZEN" "$W/relay.log" "$W/s/status" "$W/diff.log" "$W/verify-copy.log" \
 		"$W/verify-cs.log" "$W/fwd-s.log" "$W/collector.log"
 	not_ok "a network cut (stall, resets): every record at the collector exactly once, verified, cosigned"

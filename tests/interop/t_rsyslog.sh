@@ -11,7 +11,8 @@
 #   2. rsyslogd starts and listens
 #   3. every message of a multi-epoch store (tests/interop/interop_store)
 #      is in SPOOL/<oid>.log exactly, byte for byte, in order
-#   4. a message carrying the largest item (16 KiB) arrives whole
+#   4. a message carrying the largest item (16 KiB) arrives whole, and
+#      so does the largest batch of records (BFL_FWD_BATCH_MSG_MAX)
 #   5. other messages (not bioflow1, a bad oid field, a path in it) are
 #      dropped: no other file in the spool
 #   6. a client whose certificate names no permitted peer delivers nothing
@@ -141,9 +142,11 @@ mkdir -p "$W/a"
 "$B/tests/interop/interop_store" make "$W/a" >/dev/null 2>"$W/make.log" || diag "$W/make.log"
 "$B/tests/interop/relp_send" lines "$W/a/store" >"$W/expected" 2>>"$W/make.log"
 "$B/tests/interop/relp_send" big bioflow.example/big >"$W/big" 2>>"$W/make.log"
+"$B/tests/interop/relp_send" bigbatch bioflow.example/bigbatch >"$W/bigbatch" 2>>"$W/make.log"
 origin=$(sed -n 's/^origin //p' "$W/a/store/log-info")
 oid=$(printf '%s' "$origin" | sha256sum | cut -c1-16)
 boid=$(printf '%s' bioflow.example/big | sha256sum | cut -c1-16)
+bboid=$(printf '%s' bioflow.example/bigbatch | sha256sum | cut -c1-16)
 nexp=$(wc -l <"$W/expected")
 {
 	echo "hello from an appliance"
@@ -152,7 +155,7 @@ nexp=$(wc -l <"$W/expected")
 	echo "bioflow1 ../../../tmp rec 0 $origin AAAA"
 	echo "bioflow1 0123456789ABCDEF rec 0 $origin AAAA"
 	tail -n +6 "$W/expected"
-	cat "$W/big"
+	cat "$W/big" "$W/bigbatch"
 } >"$W/send"
 send() {
 	"$B/tests/interop/relp_send" send 127.0.0.1 "$PORT" "$W/pki/ca.pem" \
@@ -170,6 +173,7 @@ wait_lines() {
 }
 wait_lines "$W/spool/$oid.log" "$nexp"
 wait_lines "$W/spool/$boid.log" 1
+wait_lines "$W/spool/$bboid.log" 1
 # 3.
 if [ "$nexp" -gt 20 ] && cmp -s "$W/expected" "$W/spool/$oid.log"; then
 	ok "all $nexp messages of the store are in SPOOL/<oid>.log byte for byte, in order"
@@ -180,10 +184,12 @@ else
 	not_ok "all messages of the store are in SPOOL/<oid>.log byte for byte, in order"
 fi
 # 4.
-cmp -s "$W/big" "$W/spool/$boid.log"
-check $? "a message with the largest item (16 KiB, $(wc -c <"$W/big") bytes) arrives whole"
+cmp -s "$W/big" "$W/spool/$boid.log" && cmp -s "$W/bigbatch" "$W/spool/$bboid.log" &&
+	[ "$(wc -c <"$W/bigbatch")" -eq 61441 ]
+check $? "the largest item (16 KiB, $(wc -c <"$W/big") bytes) and the largest batch ($(($(wc -c <"$W/bigbatch") - 1)) bytes) arrive whole"
 # 5.
-others=$(find "$W/spool" "$W/tmp" -mindepth 1 ! -name "$oid.log" ! -name "$boid.log" 2>/dev/null |
+others=$(find "$W/spool" "$W/tmp" -mindepth 1 ! -name "$oid.log" ! -name "$boid.log" \
+	! -name "$bboid.log" 2>/dev/null |
 	head -n 5)
 [ -z "$others" ] || echo "$others" | diag
 [ -z "$others" ] && ! grep -qv '^bioflow1 ' "$W/spool/$oid.log"

@@ -5,7 +5,7 @@
 # collector with its witness, forwarder state directories, stopping and
 # killing, and the check that the collector's copy is the store.  Uses
 # the callers' W, RP, WP, MODDIR, COL, SEGMAX, STORE, STORE_TOOL, COPY,
-# VERIFY; sets RS_PID and COL_PID.
+# VERIFY, OID; sets RS_PID and COL_PID.
 
 start_rsyslog() {
 	rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" -M "$MODDIR" >>"$W/rsyslogd.log" 2>&1 &
@@ -45,6 +45,14 @@ copy_is_store() {
 	"$VERIFY" --root-key "$W/st/root.pem" "$COPY" >"$W/verify-copy.log" 2>&1 &&
 	diff -r "$STORE/segments" "$COPY/segments" >"$W/diff.log" 2>&1 &&
 	diff -r "$STORE/epochs" "$COPY/epochs" >>"$W/diff.log" 2>&1
+}
+# batched: rsyslog's spool for the appliance holds records in batches,
+# some lines carrying several (fwd_store check's counts, in BATCHED).
+# Uses OID.
+batched() {
+	BATCHED=$("$STORE_TOOL" check "$STORE" "$W/spool/$OID.log" 2>/dev/null | tail -n 1 |
+		grep -o 'lines [0-9]* .*\|batches [0-9]* records-in-batches [0-9]* largest [0-9]*$')
+	echo "$BATCHED" | grep -q "records-in-batches [1-9][0-9]* largest \([2-9]\|[1-9][0-9][0-9]*\)$"
 }
 # diags FILE...: the last lines of each as KTAP diagnostics.
 diags() {
