@@ -137,6 +137,12 @@ static void print_record(FILE *f, const struct bfl_record *r)
 		fprintf(f, " error=%u", r->outcome);
 	fprintf(f, " detail=%u,%u,%u,%u,%u,%u", r->detail[0], r->detail[1],
 		r->detail[2], r->detail[3], r->detail[4], r->detail[5]);
+	if (r->type == BIOREADER_AUDIT_DAEMON) {
+		char ev[160];
+
+		bfl_daemon_event_text(r, ev, sizeof(ev));
+		fprintf(f, " event=\"%s\"", ev);
+	}
 	/* SESSION_START (version 2): the declared origin of the reference */
 	bfl_record_ref_text(r, ref, sizeof(ref));
 	if (ref[0])
