@@ -29,6 +29,9 @@
  *       latency from each record's acknowledgement to the first
  *       position that covers it: durable at the collector and cosigned
  *       by its witness.  p50, p99, max, and the ratio of the p99s.
+ *       Records start to flow only once the position covers the
+ *       daemon's start record (the whole chain is connected): the
+ *       forwarder's and the TLS connections' start-up are not measured.
  *   audit_feed events STORE
  *       one line per DAEMON record of the store (or of a collector's
  *       copy): "LEAF EVENT-IN-WORDS" (bfl_daemon_event_text)
@@ -157,7 +160,11 @@ struct feed {
 
 static u64 avail(const struct feed *f, double t)
 {
-	u64 n = (u64)((t - f->t0) * (double)f->rate);
+	u64 n;
+
+	if (!f->t0)
+		return 0;
+	n = (u64)((t - f->t0) * (double)f->rate);
 
 	return n > f->total ? f->total : n;
 }
@@ -237,7 +244,7 @@ static int cmd_serve(int argc, char **argv)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct feed f = { .cfd = -1, .next = 1 };
-	double end = 0, st[3], rt[3], *lat;
+	double end = 0, st[3], rt[3], *lat, warm = now_s() + 60;
 	u64 i, n;
 
 	f.rate = strtoull(argv[3], NULL, 10);
@@ -267,6 +274,11 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		if (f.t0 && avail(&f, t) == f.total && !end)
 			end = t + DRAIN_S;
+		if (!f.t0 && t > warm) {
+			fprintf(stderr, "audit_feed: no consumer%s within 60 s\n",
+				f.position ? ", or no cosigned position" : "");
+			return 1;
+		}
 		if (end && t > end) {
 			fprintf(stderr, "audit_feed: %llu of %llu acknowledged, position %llu, %d s after the last\n",
 				(unsigned long long)f.acked, (unsigned long long)f.total,
@@ -282,10 +294,11 @@ static int cmd_serve(int argc, char **argv)
 					close(f.cfd);
 				f.cfd = c;
 				f.next = f.acked + 1;	/* redeliver */
-				if (!f.t0)
-					f.t0 = now_s();
 			}
 		}
+		/* the chain is connected: records start */
+		if (!f.t0 && f.cfd >= 0 && (!f.position || position_size(f.position) >= 1))
+			f.t0 = now_s();
 		if (f.cfd >= 0 && (take_acks(&f) || send_records(&f))) {
 			close(f.cfd);
 			f.cfd = -1;
