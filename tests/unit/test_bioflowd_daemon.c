@@ -638,7 +638,7 @@ static bool find_daemon(const char *argv0)
 
 /* ------------------------------------------------------------- tests -- */
 
-#define NTESTS 89
+#define NTESTS 90
 
 /* BFD_TEST_ONLY: a comma-separated list of parts (usage, flow, sandbox,
  * kill9, full, tpm, foreign, proto, pcr); unset: all. */
@@ -1731,6 +1731,31 @@ static void test_forward(void)
 			ktap_diag("%s", txt);
 		if (strcmp(txt2, "forwarder silent for 3 s (status not replaced)"))
 			ktap_diag("%s", txt2);
+	}
+	{
+		/* bioctl audit status --forward: the lag lines, even without
+		 * the driver loaded (build/tests/bioflowd-hooks -> build/bioctl) */
+		char cmd[4600], out[2048] = "", *slash;
+		size_t n = 0;
+		FILE *p;
+
+		put_status(1234, "5.5");
+		snprintf(cmd, sizeof(cmd), "%s", daemon_bin);
+		slash = strrchr(cmd, '/');
+		if (slash)
+			*slash = 0;
+		n = strlen(cmd);
+		snprintf(cmd + n, sizeof(cmd) - n, "/../bioctl audit status --forward '%s' 2>/dev/null",
+			 fwd_status);
+		p = popen(cmd, "r");
+		n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+		out[n] = 0;
+		if (p)
+			pclose(p);
+		ktap_check(strstr(out, "forward-lag-records  1234\n") &&
+			   strstr(out, "forward-lag-seconds  5.5\n") &&
+			   strstr(out, "forward-collector    127.0.0.1:2514 disconnected\n"),
+			   "bioctl audit status --forward prints the forwarder's lag");
 	}
 	fake_close(&f);
 	dump_log_if_failed();
