@@ -53,6 +53,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define STABLE_MS	1000
+#define FETCH_MIN_MS	1000	/* the worker's FETCH interval, at least */
 /* Counter increments (each epoch start costs one NV write): a bucket of
  * INC_BURST, refilled by one every INC_REFILL_MS. */
 #define INC_BURST	100
@@ -623,7 +624,11 @@ static int spawn(struct monitor *m, int src, unsigned int kind)
 	snprintf(in.origin, sizeof(in.origin), "%s", m->origin);
 	in.pub_len = (u32)m->pub_len;
 	memcpy(in.pub, m->pub, m->pub_len);
-	in.fetch_ms = m->c->fwd_status ? (u32)m->c->fwd_check_ms : 0;
+	/* A running worker asks for queued records at most once a second
+	 * (the lag is not that urgent; each ask is a round trip), and
+	 * once more before it ends. */
+	in.fetch_ms = !m->c->fwd_status ? 0 :
+		      m->c->fwd_check_ms > FETCH_MIN_MS ? (u32)m->c->fwd_check_ms : FETCH_MIN_MS;
 	in.nrecords = m->nrec;
 	memcpy(in.records, m->rec, sizeof(m->rec));
 	m->handed = m->nrec;

@@ -547,6 +547,21 @@ static int fetch_records(struct worker *w)
 	return -1;
 }
 
+/* The last commit before the worker ends: what it read, then what the
+ * monitor still queues (a lag record from just before a stop would
+ * otherwise wait for the next start).  A worker exit status, or -1. */
+static int final_commit(struct worker *w)
+{
+	int r = commit_and_ack(w);
+
+	if (r < 0 && w->init.fetch_ms) {
+		r = fetch_records(w);
+		if (r < 0)
+			r = commit_and_ack(w);
+	}
+	return r;
+}
+
 static int run(struct worker *w)
 {
 	struct io_uring_cqe *cqe;
@@ -618,7 +633,7 @@ static int run(struct worker *w)
 			    res == -ECONNRESET || res == -ENOTCONN) {
 				bfd_log("audit source closed (%s)",
 					res ? strerror(-res) : "end of file");
-				r = commit_and_ack(w);
+				r = final_commit(w);
 				return r >= 0 ? r : BFD_WEXIT_SOURCE;
 			}
 			bfd_log("reading the audit source: %s", strerror(-res));
@@ -629,7 +644,7 @@ static int run(struct worker *w)
 			return BFD_WEXIT_ERROR;
 		}
 	}
-	r = commit_and_ack(w);
+	r = final_commit(w);
 	return r >= 0 ? r : BFD_WEXIT_OK;
 }
 

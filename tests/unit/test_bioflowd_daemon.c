@@ -638,7 +638,7 @@ static bool find_daemon(const char *argv0)
 
 /* ------------------------------------------------------------- tests -- */
 
-#define NTESTS 90
+#define NTESTS 92
 
 /* BFD_TEST_ONLY: a comma-separated list of parts (usage, flow, sandbox,
  * kill9, full, tpm, foreign, proto, pcr); unset: all. */
@@ -1756,6 +1756,24 @@ static void test_forward(void)
 			   strstr(out, "forward-lag-seconds  5.5\n") &&
 			   strstr(out, "forward-collector    127.0.0.1:2514 disconnected\n"),
 			   "bioctl audit status --forward prints the forwarder's lag");
+	}
+	{
+		/* A stop right after a lag record is queued: the worker
+		 * fetches once more before it ends (otherwise the record
+		 * would wait for the next start: lost if there is none). */
+		unsigned int before = log_count(behind), n0 = t.fwd[0];
+		unsigned int runs = log_count("running:");
+
+		put_status(10, "0.0");
+		d = daemon_start(NULL, extra);
+		ok = wait_worker(d, 0, &f, &w) && log_until(&f, "running:", runs + 1, 10000);
+		pump(&f, 300);
+		put_status(9000, "0.0");
+		ok = ok && log_until(&f, behind, before + 1, 5000);
+		ktap_check(ok && daemon_stop(d, &f) == 0, "lag record queued, then SIGTERM: exit status 0");
+		tally(f.total, &t);
+		ktap_check(t.verdict == BFL_OK && t.fwd[0] == n0 + 1,
+			   "the record queued just before the stop is sealed");
 	}
 	fake_close(&f);
 	dump_log_if_failed();
