@@ -10,7 +10,8 @@
 #   BENCH_LOG_DIR, default /var/tmp; bench_daemon runs bioflowd, so only
 #   as root, with its own defaults: bench/bench_daemon.c; so does
 #   bench/fleet-forward.sh, rsyslogd, the forwarder and the collector on
-#   loopback, under BENCH_LOG_DIR too; the verdict
+#   loopback, under BENCH_LOG_DIR too, and bench/ack-to-cosigned.sh, the
+#   same with bioflowd in front; the verdict
 #   latency and card insert -> template run in the QEMU VM,
 #   bench/vm-verdict.sh and bench/vm-card.sh, also as root)
 set -euo pipefail
@@ -26,9 +27,11 @@ build/bench/bench_log -d "${BENCH_LOG_DIR:-/var/tmp}" -b 1024 -s "$secs"
 if [ "$(id -u)" -eq 0 ]; then
 	build/bench/bench_daemon -d "${BENCH_LOG_DIR:-/var/tmp}"
 	bash bench/fleet-forward.sh
+	bash bench/ack-to-cosigned.sh
 else
 	echo "bench_daemon: skipped: needs root (bioflowd starts as root and drops to \"nobody\")"
 	echo "fleet_forward: skipped: needs root (bioflow-forward drops to \"nobody\")"
+	echo "ack_to_cosigned: skipped: needs root (bioflowd and bioflow-forward drop to \"nobody\")"
 fi
 if [ "$(id -u)" -eq 0 ] && command -v qemu-system-x86_64 >/dev/null; then
 	bash bench/vm-verdict.sh 10 3

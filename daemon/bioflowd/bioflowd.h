@@ -12,6 +12,7 @@
  *              acknowledgement after the covering checkpoint is durable
  *   sandbox.c  privilege drop, io_uring restrictions, the seccomp filter
  *   fdpass.c   messages and SCM_RIGHTS over the monitor/worker socketpair
+ *   fwdwatch.c the forwarder's status file: lag bounds, hysteresis
  */
 #ifndef BIOFLOWD_H
 #define BIOFLOWD_H
@@ -95,6 +96,12 @@ struct bfd_config {
 	uint64_t commit_records;
 	uint64_t commit_latency_us;
 	uint64_t segment_bytes;
+	/* the forwarder's lag (fwdwatch.c); fwd_status NULL: not watched */
+	const char *fwd_status;
+	uint64_t fwd_lag_records;
+	uint64_t fwd_lag_seconds;
+	uint64_t fwd_silent_seconds;
+	uint64_t fwd_check_ms;
 	int verbose;
 	bool worker;		/* hidden: this process is the worker */
 	/* test hooks */
@@ -106,7 +113,7 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c);
 
 /* ------------------------------------------------------- messages -- */
 
-#define BFD_PROTO_VERSION	2
+#define BFD_PROTO_VERSION	3
 #define BFD_MSG_MAX		8192
 #define BFD_INIT_RECORDS	16	/* daemon records carried by INIT */
 
@@ -124,6 +131,8 @@ enum bfd_msg_type {
 	BFD_MSG_CERTIFY,	/* W->M: epoch certificate body */
 	BFD_MSG_REPLY,		/* M->W: answer to the three requests */
 	BFD_MSG_COUNTER_READ,	/* W->M: no payload */
+	BFD_MSG_FETCH,		/* W->M: struct bfd_fetch, once running */
+	BFD_MSG_RECORDS,	/* M->W: struct bfd_records, the answer */
 };
 
 #define BFD_TEST_MSG_UNKNOWN	99	/* a type no table lists (tests) */
@@ -148,6 +157,7 @@ struct bfd_init {
 	uint32_t monitor_pid;
 	uint32_t generation;	/* 1 for the first worker, then +1 */
 	uint32_t verbose;
+	uint32_t fetch_ms;	/* FETCH this often once running; 0: never */
 	uint32_t nrecords;	/* daemon records below */
 	char origin[BFL_NAME_MAX + 1];
 	uint32_t pub_len;	/* root public key, DER SubjectPublicKeyInfo */
@@ -159,6 +169,22 @@ struct bfd_ready {
 	uint64_t size;		/* tree size, all sealed */
 	uint64_t epoch;
 	uint64_t recovered_discarded;
+};
+
+/* Daemon records queued while a worker runs (the forwarder's lag) reach
+ * it through FETCH: the worker asks about once a second, seals what it
+ * gets, and says so in its next FETCH; only then does the monitor drop
+ * them.  A worker that dies first leaves them queued for the next one's
+ * INIT. */
+struct bfd_fetch {
+	uint32_t sealed;	/* records of the last answer now durable */
+	uint32_t pad;
+};
+
+struct bfd_records {
+	uint32_t n;
+	uint32_t pad;
+	uint8_t records[BFD_INIT_RECORDS][BIOREADER_AUDIT_RECORD_SIZE];
 };
 
 struct bfd_reply {
@@ -185,7 +211,52 @@ enum bfd_event {
 	BFD_EV_WORKER_DIED = 2,	 /* a worker died and is being restarted */
 	BFD_EV_REFUSED = 3,	 /* the monitor refused a worker's request and
 				  * killed it (detail[1] pid, [2] type) */
+	BFD_EV_FWD_BEHIND = 4,	 /* forwarding fell behind its bound */
+	BFD_EV_FWD_WITHIN = 5,	 /* forwarding is back within its bound */
+	BFD_EV_FWD_SILENT = 6,	 /* no usable forwarder status */
 };
+
+/* ------------------------------------------------ forwarder's lag -- */
+
+#define FWD_STATUS_MAX	4096	/* a larger status file is refused */
+
+/* Why a status is not usable (detail[2] of BFD_EV_FWD_SILENT). */
+enum {
+	BFD_FWD_STALE = 1,	/* not replaced for --forward-silent-seconds */
+	BFD_FWD_MISSING = 2,	/* cannot be opened */
+	BFD_FWD_GARBAGE = 3,	/* not a regular file, too large, unparsable */
+};
+
+struct bfd_fwd_status {
+	u64 lag_records;
+	u64 lag_seconds;
+	bool connected;		/* to the collector */
+	bool error;		/* the forwarder reports a last error */
+};
+
+enum bfd_fwd_state { BFD_FWD_WITHIN, BFD_FWD_BEHIND, BFD_FWD_SILENT };
+
+/* Owned by the monitor's loop; no locking (one thread). */
+struct bfd_fwdwatch {
+	const char *path;
+	u64 lag_records, lag_seconds, silent_seconds;
+	enum bfd_fwd_state state;
+	u64 last_good;		/* ms: the last usable, fresh status */
+	struct bfd_fwd_status last;
+	double tokens;		/* records left in the bucket */
+	u64 tokens_at;
+	u32 unrecorded;		/* transitions over the bucket */
+};
+
+struct bfd_fwd_event {
+	u32 event;		/* BFD_EV_FWD_* */
+	u32 d[4];		/* detail[1..4] */
+};
+
+int bfd_fwd_parse(const char *buf, size_t len, struct bfd_fwd_status *st);
+void bfd_fwd_watch_init(struct bfd_fwdwatch *w, const struct bfd_config *c, u64 now_ms);
+/* Reads the status; 1 with *ev to record, 0 for nothing. */
+int bfd_fwd_watch(struct bfd_fwdwatch *w, u64 now_ms, struct bfd_fwd_event *ev);
 
 /* ---------------------------------------------------------- parts -- */
 

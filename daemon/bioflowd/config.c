@@ -37,6 +37,15 @@ static const char usage[] =
 "      --commit-latency-ms MS  group commit at most MS ms after the first\n"
 "                            pending record (5)\n"
 "      --segment-bytes N     start a new segment past N bytes (64 MiB)\n"
+"      --forward-status FILE the forwarder's status file (e.g.\n"
+"                            /var/lib/bioflow-forward/status): its lag\n"
+"                            becomes a record in the log past a bound\n"
+"                            (default: not watched)\n"
+"      --forward-lag-records N  bound on records not yet cosigned (100000)\n"
+"      --forward-lag-seconds S  bound on seconds behind (300)\n"
+"      --forward-silent-seconds S  no fresh status for S s: the forwarder\n"
+"                            is silent (30)\n"
+"      --forward-check-ms MS read the status every MS ms (1000)\n"
 "  -v, --verbose             log every commit\n"
 "  -h, --help                this text\n"
 "      --version             print the version\n"
@@ -49,7 +58,8 @@ enum {
 	OPT_SOCKET = 256, OPT_ROOT_KEY, OPT_ROOT_COUNTER, OPT_ORIGIN,
 	OPT_EPOCH_RECORDS, OPT_EPOCH_SECONDS, OPT_COMMIT_RECORDS,
 	OPT_COMMIT_LATENCY, OPT_SEGMENT, OPT_VERSION, OPT_WORKER, OPT_TPM,
-	OPT_TPM_AUTH,
+	OPT_TPM_AUTH, OPT_FWD_STATUS, OPT_FWD_RECORDS, OPT_FWD_SECONDS,
+	OPT_FWD_SILENT, OPT_FWD_CHECK,
 };
 
 static const struct option opts[] = {
@@ -67,6 +77,11 @@ static const struct option opts[] = {
 	{ "commit-records", required_argument, NULL, OPT_COMMIT_RECORDS },
 	{ "commit-latency-ms", required_argument, NULL, OPT_COMMIT_LATENCY },
 	{ "segment-bytes", required_argument, NULL, OPT_SEGMENT },
+	{ "forward-status", required_argument, NULL, OPT_FWD_STATUS },
+	{ "forward-lag-records", required_argument, NULL, OPT_FWD_RECORDS },
+	{ "forward-lag-seconds", required_argument, NULL, OPT_FWD_SECONDS },
+	{ "forward-silent-seconds", required_argument, NULL, OPT_FWD_SILENT },
+	{ "forward-check-ms", required_argument, NULL, OPT_FWD_CHECK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -136,6 +151,10 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 	c->commit_records = 1024;
 	c->commit_latency_us = 5000;
 	c->segment_bytes = 64ULL << 20;
+	c->fwd_lag_records = 100000;
+	c->fwd_lag_seconds = 300;
+	c->fwd_silent_seconds = 30;
+	c->fwd_check_ms = 1000;
 
 	if (argc == 2 && !strcmp(argv[1], "--worker")) {
 		c->worker = true;
@@ -199,6 +218,32 @@ int bfd_parse_args(int argc, char **argv, struct bfd_config *c)
 			break;
 		case OPT_SEGMENT:
 			if (num("--segment-bytes", optarg, 4096, 1ULL << 40, &c->segment_bytes))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_FWD_STATUS:
+			if (*optarg != '/') {
+				fprintf(stderr, "bioflowd: --forward-status wants an absolute path\n");
+				return BFD_EXIT_USAGE;
+			}
+			c->fwd_status = optarg;
+			break;
+		case OPT_FWD_RECORDS:
+			if (num("--forward-lag-records", optarg, 1, UINT32_MAX,
+				&c->fwd_lag_records))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_FWD_SECONDS:
+			if (num("--forward-lag-seconds", optarg, 1, 30ULL * 86400,
+				&c->fwd_lag_seconds))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_FWD_SILENT:
+			if (num("--forward-silent-seconds", optarg, 1, 30ULL * 86400,
+				&c->fwd_silent_seconds))
+				return BFD_EXIT_USAGE;
+			break;
+		case OPT_FWD_CHECK:
+			if (num("--forward-check-ms", optarg, 100, 60000, &c->fwd_check_ms))
 				return BFD_EXIT_USAGE;
 			break;
 		case 'v':

@@ -18,7 +18,10 @@
  *     often as it makes them, the counter increments rate-limited;
  *     anything else kills the worker;
  *   - restarts a worker that dies and records that as a
- *     BIOREADER_AUDIT_DAEMON record, which the next worker seals first.
+ *     BIOREADER_AUDIT_DAEMON record, which the next worker seals first;
+ *   - with --forward-status, reads the forwarder's status file and
+ *     queues a record when its lag passes the bounds (fwdwatch.c); a
+ *     running worker fetches such records (FETCH).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +53,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define STABLE_MS	1000
+#define FETCH_MIN_MS	1000	/* the worker's FETCH interval, at least */
 /* Counter increments (each epoch start costs one NV write): a bucket of
  * INC_BURST, refilled by one every INC_REFILL_MS. */
 #define INC_BURST	100
@@ -94,9 +98,17 @@ struct monitor {
 	bool stopping;
 	u64 stop_deadline;
 
+	/* Daemon records to seal, oldest first.  The first `handed` of
+	 * them are with the worker (INIT or the last FETCH answer); they
+	 * are dropped only when it says they are sealed (READY, the next
+	 * FETCH), so a worker's death never loses one. */
 	unsigned int nrec;
+	unsigned int handed;
 	u8 rec[BFD_INIT_RECORDS][BIOREADER_AUDIT_RECORD_SIZE];
 	unsigned int suppressed;
+
+	struct bfd_fwdwatch fw;	/* --forward-status */
+	u64 next_watch;		/* ms */
 };
 
 static u64 ms_now(void)
@@ -189,6 +201,18 @@ static void add_event(struct monitor *m, u32 event, u32 d1, u32 d2, u32 d3, u32 
 	bfl_put_le32(r + OFF(detail) + 8, d2);
 	bfl_put_le32(r + OFF(detail) + 12, d3);
 	bfl_put_le32(r + OFF(detail) + 16, d4);
+}
+
+/* The worker sealed the first k records: forget them. */
+static void drop_sealed(struct monitor *m, unsigned int k)
+{
+	if (k > m->nrec)
+		k = m->nrec;
+	memmove(m->rec[0], m->rec[k], (size_t)(m->nrec - k) * BIOREADER_AUDIT_RECORD_SIZE);
+	m->nrec -= k;
+	m->handed = 0;
+	if (!m->nrec)
+		m->suppressed = 0;
 }
 
 /* ------------------------------------------------------------ setup -- */
@@ -532,9 +556,10 @@ static int open_source(struct monitor *m, unsigned int *kind)
 #define BIT(t)		(1u << (t))
 #define MON_ONCE	1u
 #define PERMIT_START	(BIT(BFD_MSG_COUNTER_READ) | BIT(BFD_MSG_CERTIFY) | \
-			 BIT(BFD_MSG_COUNTER_INC) | BIT(BFD_MSG_READY))
+			 BIT(BFD_MSG_COUNTER_INC) | BIT(BFD_MSG_READY) | \
+			 BIT(BFD_MSG_FETCH))
 #define PERMIT_IDLE	(BIT(BFD_MSG_COUNTER_READ) | BIT(BFD_MSG_CERTIFY) | \
-			 BIT(BFD_MSG_READY))
+			 BIT(BFD_MSG_READY) | BIT(BFD_MSG_FETCH))
 
 /* ----------------------------------------------------------- worker -- */
 
@@ -599,8 +624,14 @@ static int spawn(struct monitor *m, int src, unsigned int kind)
 	snprintf(in.origin, sizeof(in.origin), "%s", m->origin);
 	in.pub_len = (u32)m->pub_len;
 	memcpy(in.pub, m->pub, m->pub_len);
+	/* A running worker asks for queued records at most once a second
+	 * (the lag is not that urgent; each ask is a round trip), and
+	 * once more before it ends. */
+	in.fetch_ms = !m->c->fwd_status ? 0 :
+		      m->c->fwd_check_ms > FETCH_MIN_MS ? (u32)m->c->fwd_check_ms : FETCH_MIN_MS;
 	in.nrecords = m->nrec;
 	memcpy(in.records, m->rec, sizeof(m->rec));
+	m->handed = m->nrec;
 	fds[0] = src;
 	fds[1] = m->store_fd;
 	r = bfd_send(sp[0], BFD_MSG_INIT, &in, sizeof(in), fds, 2);
@@ -851,8 +882,32 @@ static int on_ready(struct monitor *m, const u8 *p, size_t len)
 		(unsigned long long)rd.epoch);
 	/* the daemon records it got are sealed now */
 	m->ready = true;
-	m->nrec = 0;
-	m->suppressed = 0;
+	drop_sealed(m, m->handed);
+	return 0;
+}
+
+/* FETCH: a running worker asks for the daemon records queued since;
+ * it says how many of the last answer it has sealed, which must be all
+ * of them (it asks again only after its next commit). */
+static int on_fetch(struct monitor *m, const u8 *p, size_t len)
+{
+	static struct bfd_records out;
+	struct bfd_fetch f;
+
+	(void)len;
+	memcpy(&f, p, sizeof(f));
+	if (!m->ready || f.sealed != m->handed) {
+		bfd_log("worker asked for records %s (it says %u sealed, it had %u)",
+			m->ready ? "with a wrong count" : "before READY", f.sealed, m->handed);
+		return -EPERM;
+	}
+	drop_sealed(m, m->handed);
+	memset(&out, 0, sizeof(out));
+	out.n = m->nrec;
+	memcpy(out.records, m->rec, (size_t)m->nrec * BIOREADER_AUDIT_RECORD_SIZE);
+	m->handed = m->nrec;
+	if (bfd_send(m->sock, BFD_MSG_RECORDS, &out, sizeof(out), NULL, 0))
+		bfd_log("records to the worker lost (they stay queued)");
 	return 0;
 }
 
@@ -862,6 +917,8 @@ static const struct mon_dispatch mon_table[] = {
 	{ BFD_MSG_COUNTER_INC, "COUNTER_INC", 0, 1, BFD_MSG_MAX, on_counter_inc },
 	{ BFD_MSG_READY, "READY", MON_ONCE, sizeof(struct bfd_ready),
 	  sizeof(struct bfd_ready), on_ready },
+	{ BFD_MSG_FETCH, "FETCH", 0, sizeof(struct bfd_fetch),
+	  sizeof(struct bfd_fetch), on_fetch },
 };
 
 static void refuse(struct monitor *m, uint32_t t, const char *name, const char *why)
@@ -942,6 +999,7 @@ static int reap(struct monitor *m, int st)
 	char why[160];
 
 	m->worker = 0;
+	m->handed = 0;		/* what it had but did not confirm: queued */
 	if (m->sock >= 0) {
 		close(m->sock);
 		m->sock = -1;
@@ -1015,6 +1073,32 @@ static int setup_signals(void)
 	return signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* --forward-status: one look at the forwarder's status. */
+static void watch_forwarder(struct monitor *m, u64 now)
+{
+	static const char *const why[] = {
+		[BFD_FWD_STALE] = "not replaced", [BFD_FWD_MISSING] = "missing",
+		[BFD_FWD_GARBAGE] = "not a status file",
+	};
+	struct bfd_fwd_event ev;
+
+	if (!bfd_fwd_watch(&m->fw, now, &ev))
+		return;
+	if (ev.event == BFD_EV_FWD_SILENT)
+		bfd_log("forwarder silent: no usable status in %s for %u s (%s)",
+			m->c->fwd_status, ev.d[0], ev.d[1] < 4 && why[ev.d[1]] ?
+			why[ev.d[1]] : "?");
+	else
+		bfd_log("forwarding %s: %u records, %u s behind (bounds %llu records, %llu s)",
+			ev.event == BFD_EV_FWD_BEHIND ? "behind" : "within its bounds again",
+			ev.d[0], ev.d[1], (unsigned long long)m->c->fwd_lag_records,
+			(unsigned long long)m->c->fwd_lag_seconds);
+	if (ev.d[3])
+		bfd_log("forwarder: %u changes not recorded (at most a few records a minute)",
+			ev.d[3]);
+	add_event(m, ev.event, ev.d[0], ev.d[1], ev.d[2], ev.d[3]);
+}
+
 static int loop(struct monitor *m, int sfd)
 {
 	for (;;) {
@@ -1049,6 +1133,14 @@ static int loop(struct monitor *m, int sfd)
 		}
 		if (!m->worker)
 			timeout = (int)(m->next_spawn > now ? m->next_spawn - now : 0);
+		if (m->c->fwd_status && !m->stopping) {
+			if (now >= m->next_watch) {
+				watch_forwarder(m, now);
+				m->next_watch = now + m->c->fwd_check_ms;
+			}
+			if (timeout < 0 || (u64)timeout > m->next_watch - now)
+				timeout = (int)(m->next_watch - now);
+		}
 		if (m->worker && m->stopping) {
 			if (now >= m->stop_deadline) {
 				bfd_log("worker %d did not stop: killing it", (int)m->worker);
@@ -1149,6 +1241,13 @@ int bfd_monitor_main(const struct bfd_config *c)
 	bfd_log("store %s (%s), origin %s", c->store,
 		faccessat(m.store_fd, BFL_LOG_INFO, F_OK, 0) ? "new" : "existing", m.origin);
 	add_event(&m, BFD_EV_START, 0, 0, 0, 0);
+	if (c->fwd_status) {
+		bfd_fwd_watch_init(&m.fw, c, ms_now());
+		bfd_log("watching the forwarder's status %s (bounds %llu records, %llu s; silent after %llu s)",
+			c->fwd_status, (unsigned long long)c->fwd_lag_records,
+			(unsigned long long)c->fwd_lag_seconds,
+			(unsigned long long)c->fwd_silent_seconds);
+	}
 	r = loop(&m, sfd);
 	if (m.umon)
 		udev_monitor_unref(m.umon);

@@ -151,6 +151,12 @@ struct worker {
 	bool ack_dirty;
 	u64 total;		/* records appended by this worker */
 	u64 commits;
+	/* Daemon records fetched from the monitor while running: the
+	 * last answer's count until a commit covers it, then the count
+	 * the next FETCH reports as sealed. */
+	u32 fetched;
+	u32 fetch_sealed;
+	u64 next_fetch;		/* us */
 };
 
 static u64 now_us(void)
@@ -260,6 +266,8 @@ static int commit_and_ack(struct worker *w)
 		return BFD_WEXIT_ERROR;
 	}
 	w->commits++;
+	w->fetch_sealed += w->fetched;
+	w->fetched = 0;
 	if (w->pending)
 		bfd_debug("commit %llu: %llu records, tree size %llu, epoch %llu",
 			  (unsigned long long)w->commits, (unsigned long long)w->pending,
@@ -496,6 +504,64 @@ static int process(struct worker *w, const u8 *p, size_t len)
 	return -1;
 }
 
+/* FETCH: the daemon records the monitor queued since (the forwarder's
+ * lag), appended like any record and sealed by the next group commit.
+ * Asked only when the previous answer is committed, so the count it
+ * reports lets the monitor drop exactly those.  Returns a worker exit
+ * status, or -1 to go on. */
+static int fetch_records(struct worker *w)
+{
+	static struct bfd_records in;
+	struct bfd_fetch f = { .sealed = w->fetch_sealed };
+	struct bfl_err e = { 0 };
+	unsigned int app = 0;
+	uint32_t t;
+	ssize_t k;
+	int r;
+
+	if (bfd_send(msock, BFD_MSG_FETCH, &f, sizeof(f), NULL, 0)) {
+		bfd_log("the monitor is gone");
+		return BFD_WEXIT_ERROR;
+	}
+	k = bfd_recv(msock, &t, &in, sizeof(in), NULL, NULL);
+	if (k < 0 || t != BFD_MSG_RECORDS || (size_t)k != sizeof(in) ||
+	    in.n > BFD_INIT_RECORDS) {
+		bfd_log("no valid answer to FETCH from the monitor");
+		return BFD_WEXIT_PROTO;
+	}
+	w->fetch_sealed = 0;
+	if (!in.n)
+		return -1;
+	r = bfl_store_append(w->st, in.records, (size_t)in.n * BIOREADER_AUDIT_RECORD_SIZE,
+			     &app, NULL, &e);
+	if (store_full(r))
+		return wait_for_space(w, e.msg);
+	if (r) {
+		bfd_log("daemon records not stored: %s", e.msg);
+		return BFD_WEXIT_ERROR;
+	}
+	if (app && !w->pending)
+		clock_gettime(CLOCK_MONOTONIC, &w->first_pending);
+	w->pending += app;
+	w->fetched = in.n;
+	return -1;
+}
+
+/* The last commit before the worker ends: what it read, then what the
+ * monitor still queues (a lag record from just before a stop would
+ * otherwise wait for the next start).  A worker exit status, or -1. */
+static int final_commit(struct worker *w)
+{
+	int r = commit_and_ack(w);
+
+	if (r < 0 && w->init.fetch_ms) {
+		r = fetch_records(w);
+		if (r < 0)
+			r = commit_and_ack(w);
+	}
+	return r;
+}
+
 static int run(struct worker *w)
 {
 	struct io_uring_cqe *cqe;
@@ -511,6 +577,12 @@ static int run(struct worker *w)
 		struct __kernel_timespec ts;
 		u64 wait_us;
 
+		if (w->init.fetch_ms && !w->fetched && now_us() >= w->next_fetch) {
+			r = fetch_records(w);
+			if (r >= 0)
+				return r;
+			w->next_fetch = now_us() + w->init.fetch_ms * 1000ULL;
+		}
 		if (w->pending) {
 			u64 start = (u64)w->first_pending.tv_sec * 1000000 +
 				    (u64)w->first_pending.tv_nsec / 1000;
@@ -519,6 +591,13 @@ static int run(struct worker *w)
 			wait_us = due > now ? due - now : 0;
 		} else {
 			wait_us = IDLE_TICK_MS * 1000ULL;
+		}
+		if (w->init.fetch_ms && !w->fetched) {
+			u64 now = now_us();
+			u64 left = w->next_fetch > now ? w->next_fetch - now : 0;
+
+			if (left < wait_us)
+				wait_us = left ? left : 1;
 		}
 		ts.tv_sec = (long long)(wait_us / 1000000);
 		ts.tv_nsec = (long long)(wait_us % 1000000) * 1000;
@@ -554,7 +633,7 @@ static int run(struct worker *w)
 			    res == -ECONNRESET || res == -ENOTCONN) {
 				bfd_log("audit source closed (%s)",
 					res ? strerror(-res) : "end of file");
-				r = commit_and_ack(w);
+				r = final_commit(w);
 				return r >= 0 ? r : BFD_WEXIT_SOURCE;
 			}
 			bfd_log("reading the audit source: %s", strerror(-res));
@@ -565,7 +644,7 @@ static int run(struct worker *w)
 			return BFD_WEXIT_ERROR;
 		}
 	}
-	r = commit_and_ack(w);
+	r = final_commit(w);
 	return r >= 0 ? r : BFD_WEXIT_OK;
 }
 

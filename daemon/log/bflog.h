@@ -188,6 +188,8 @@ void bfl_hex(const u8 *in, size_t n, char *out);
 bool bfl_record_is_kernel(const struct bfl_record *r);
 /* "boot 1a2b3c4d seq 42 VERDICT reader 0 session 7" */
 void bfl_record_describe(const struct bfl_record *r, char *out, size_t cap);
+/* A DAEMON record's event in words (its detail[]). */
+void bfl_daemon_event_text(const struct bfl_record *r, char *out, size_t cap);
 void bfl_boot_id_hex(const u8 boot_id[16], char out[33]);
 /* "<boot id hex>/<stream id hex>" */
 void bfl_stream_hex(const u8 stream[BFL_STREAM_SIZE], char out[50]);

@@ -253,6 +253,55 @@ void bfl_record_describe(const struct bfl_record *r, char *out, size_t cap)
 		snprintf(out, cap, "boot %s seq %llu %s", boot,
 			 (unsigned long long)r->seq,
 			 bfl_record_type_name(r->type));
-	else
-		snprintf(out, cap, "boot %s daemon record pid %u", boot, r->pid);
+	else {
+		char ev[160];
+
+		bfl_daemon_event_text(r, ev, sizeof(ev));
+		snprintf(out, cap, "boot %s daemon record pid %u: %s", boot, r->pid, ev);
+	}
+}
+
+/* detail[] of a DAEMON record, as bioflowd writes it (docs/bioflowd.md,
+ * "Daemon records"). */
+void bfl_daemon_event_text(const struct bfl_record *r, char *out, size_t cap)
+{
+	static const char *const why[] = {
+		"?", "status not replaced", "status missing", "not a status file",
+	};
+	const u32 *d = r->detail;
+	size_t n;
+
+	switch (d[0]) {
+	case 1:
+		snprintf(out, cap, "daemon started");
+		break;
+	case 2:
+		snprintf(out, cap, "worker %u died (signal %u, exit status %u, generation %u)",
+			 d[1], d[2], d[3], d[4]);
+		break;
+	case 3:
+		snprintf(out, cap, "refused request type %u of worker %u (generation %u)",
+			 d[2], d[1], d[4]);
+		break;
+	case 4:
+	case 5:
+		snprintf(out, cap, "forwarding %s: %u records, %u s behind, collector %s%s",
+			 d[0] == 4 ? "behind" : "within bounds", d[1], d[2],
+			 d[3] & 1 ? "connected" : "disconnected",
+			 d[3] & 2 ? ", forwarder error" : "");
+		break;
+	case 6:
+		snprintf(out, cap, "forwarder silent for %u s (%s)", d[1],
+			 why[d[2] < 4 ? d[2] : 0]);
+		break;
+	default:
+		snprintf(out, cap, "event %u", d[0]);
+		return;
+	}
+	n = strlen(out);
+	if (d[0] >= 4 && d[4] && n < cap)
+		snprintf(out + n, cap - n, "; %u changes not recorded", d[4]);
+	n = strlen(out);
+	if (d[5] && n < cap)
+		snprintf(out + n, cap - n, "; %u more daemon records not kept", d[5]);
 }

@@ -30,10 +30,17 @@
  *  10. the root key bound to PCR 7: extended while running (the daemon
  *      stops with status 1 at the next epoch start) and at start (status
  *      1, no worker)
+ *  11. the forwarder's lag (--forward-status, a status file written here
+ *      as bioflow-forward writes it): past the bound one DAEMON record,
+ *      hovering at the bound none more, back under half the bound one;
+ *      garbage, an oversized file, a FIFO, a symbolic link, a missing
+ *      file: no crash, no block, one "silent" record; a forwarder
+ *      flapping on purpose: at most the bucket's records
  *
  * Needs root (the daemon starts as root and drops to "nobody"; 7 mounts
  * a tmpfs; 8-10 are skipped without swtpm).  BFD_TEST_ONLY=proto,pcr
- * (parts usage, flow, sandbox, kill9, full, tpm, foreign, proto, pcr)
+ * (parts usage, flow, sandbox, kill9, full, tpm, foreign, proto, pcr,
+ * forward)
  * runs only those; BFD_TEST_FAULTS=proto-inc,... only those of 9.  The
  * daemon binary is $BIOFLOWD, else build/tests/bioflowd-hooks: the daemon
  * built with its test fault hooks (the Makefile; build/bioflowd, the
@@ -74,6 +81,9 @@
 #define EV_START	1
 #define EV_WORKER_DIED	2
 #define EV_REFUSED	3
+#define EV_FWD_BEHIND	4
+#define EV_FWD_WITHIN	5
+#define EV_FWD_SILENT	6
 
 static char tmp[200], store[300], sockpath[300], keypath[400], logpath[300];
 static char tpm_auth[300];	/* the TPM authorization file (with --tpm) */
@@ -481,6 +491,8 @@ struct tally {
 	unsigned int refused;		/* EV_REFUSED records */
 	u32 refused_type;		/* the request type of the last one */
 	unsigned int daemon_dups;	/* daemon records stored twice */
+	unsigned int fwd[3];		/* EV_FWD_BEHIND, _WITHIN, _SILENT */
+	u32 fwd_detail[3][6];		/* the first of each */
 };
 
 /* A worker killed after sealing the monitor's records but before READY
@@ -535,6 +547,10 @@ static void tally(u64 total, struct tally *t)
 				t->refused++;
 				t->refused_type = r.detail[2];
 			}
+			if (r.detail[0] >= EV_FWD_BEHIND && r.detail[0] <= EV_FWD_SILENT &&
+			    !t->fwd[r.detail[0] - EV_FWD_BEHIND]++)
+				memcpy(t->fwd_detail[r.detail[0] - EV_FWD_BEHIND], r.detail,
+				       sizeof(t->fwd_detail[0]));
 			if (r.detail[0] == EV_WORKER_DIED) {
 				t->deaths++;
 				if (r.detail[2] == SIGSYS)
@@ -622,7 +638,7 @@ static bool find_daemon(const char *argv0)
 
 /* ------------------------------------------------------------- tests -- */
 
-#define NTESTS 72
+#define NTESTS 92
 
 /* BFD_TEST_ONLY: a comma-separated list of parts (usage, flow, sandbox,
  * kill9, full, tpm, foreign, proto, pcr); unset: all. */
@@ -1546,6 +1562,223 @@ static void test_pcr(void)
 /* --origin with a Unicode space (U+00A0, U+3000) or '+': refused at
  * the command line (exit 2) with a message naming the character, before
  * anything is started (signed-note key names have none). */
+/* ------------------------------------------------ forwarder's lag -- */
+
+static char fwd_status[300];
+
+/* The status file as bioflow-forward replaces it (state.c). */
+static void put_status(u64 lag_records, const char *lag_seconds)
+{
+	char tmpf[320], buf[512];
+	int fd, n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "sealed 100000\nsent 99000\nwitnessed 95000\nwitness-holds 95000\n"
+		     "lag-records %llu\nlag-seconds %s\n"
+		     "collector 127.0.0.1:2514 disconnected\n"
+		     "last-error RELP: connection refused\nlast-error-age-seconds 3\n"
+		     "store-note -\n", (unsigned long long)lag_records, lag_seconds);
+	snprintf(tmpf, sizeof(tmpf), "%s.tmp", fwd_status);
+	fd = open(tmpf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		ktap_diag("writing %s: %s", tmpf, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (rename(tmpf, fwd_status))
+		ktap_diag("rename %s: %s", tmpf, strerror(errno));
+}
+
+/* Replaces the status file with something hostile. */
+static void put_hostile(const char *kind)
+{
+	char other[320];
+	int fd;
+
+	unlink(fwd_status);
+	if (!strcmp(kind, "garbage")) {
+		u8 junk[600];
+		unsigned int i;
+
+		for (i = 0; i < sizeof(junk); i++)
+			junk[i] = (u8)rand();
+		fd = open(fwd_status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0 && write(fd, junk, sizeof(junk)) < 0)
+			ktap_diag("garbage: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(kind, "huge")) {
+		/* a valid status, then 1 MiB more of it */
+		static char big[1 << 20];
+		size_t i;
+
+		for (i = 0; i + 16 <= sizeof(big); i += 16)
+			memcpy(big + i, "lag-records 1\n\n\n", 16);
+		fd = open(fwd_status, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0 && write(fd, big, sizeof(big)) < 0)
+			ktap_diag("huge: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(kind, "fifo")) {
+		if (mkfifo(fwd_status, 0644))
+			ktap_diag("mkfifo: %s", strerror(errno));
+	} else if (!strcmp(kind, "symlink")) {
+		/* a good status elsewhere, reached through a link */
+		snprintf(other, sizeof(other), "%s/elsewhere", tmp);
+		put_status(0, "0.0");
+		rename(fwd_status, other);
+		if (symlink(other, fwd_status))
+			ktap_diag("symlink: %s", strerror(errno));
+	}
+}
+
+static void test_forward(void)
+{
+	const char *extra[] = { "--forward-status", fwd_status,
+				"--forward-lag-records", "1000",
+				"--forward-lag-seconds", "60",
+				"--forward-silent-seconds", "3",
+				"--forward-check-ms", "100", NULL };
+	static const char *const hostile[] = { "garbage", "huge", "fifo", "symlink" };
+	static const u64 hover[] = { 900, 1100, 600, 1500, 1001, 999 };
+	const char *behind = "forwarding behind:", *within = "within its bounds again";
+	const char *silent = "forwarder silent:";
+	struct fake f;
+	struct tally t;
+	pid_t d, w = 0, w2 = 0;
+	unsigned int i;
+	bool ok;
+
+	ktap_diag("11. the forwarder's lag as records in the log");
+	fresh_store();
+	snprintf(fwd_status, sizeof(fwd_status), "%s/forward-status", tmp);
+	put_status(10, "0.0");
+	fake_init(&f, 20000);
+	f.rate = 800;
+	d = daemon_start(NULL, extra);
+	ok = wait_worker(d, 0, &f, &w);
+	pump(&f, 800);
+	ktap_check(ok && log_count(behind) == 0 && log_count(silent) == 0,
+		   "forwarder within its bounds: no record");
+
+	put_status(5000, "12.5");
+	ktap_check(log_until(&f, behind, 1, 5000), "lag past the bound: logged");
+	for (i = 0; i < 24; i++) {
+		put_status(hover[i % 6], "1.0");
+		pump(&f, 120);
+	}
+	put_status(800, "40.0");	/* under the bound, over half of it */
+	pump(&f, 400);
+	ktap_check(log_count(behind) == 1 && log_count(within) == 0,
+		   "lag hovering at the bound: no further record");
+	put_status(100, "2.0");
+	ktap_check(log_until(&f, within, 1, 5000) && log_count(behind) == 1,
+		   "lag back under half the bound: one record");
+	/* the forwarder stops replacing its status (hung, or dead) */
+	pump(&f, 2000);
+	ktap_check(log_count(silent) == 0, "status 2 s old: not silent yet");
+	ktap_check(log_until(&f, silent, 1, 4000),
+		   "status not replaced for --forward-silent-seconds: forwarder silent");
+	put_status(0, "0.0");
+	ktap_check(log_until(&f, within, 2, 5000), "replaced again: one record");
+
+	for (i = 0; i < 4; i++) {
+		put_hostile(hostile[i]);
+		pump(&f, 300);
+	}
+	ktap_check(log_count(silent) == 1 && waitpid(d, NULL, WNOHANG) == 0 &&
+		   worker_of(d) == w,
+		   "garbage, 1 MiB, a FIFO, a symbolic link: no crash, no restart, not silent yet");
+	unlink(fwd_status);
+	ktap_check(log_until(&f, silent, 2, 5000),
+		   "no usable status for --forward-silent-seconds: forwarder silent");
+	pump(&f, 1000);
+	ktap_check(log_count(silent) == 2, "still silent: no further record");
+	put_status(0, "0.0");
+	ktap_check(log_until(&f, within, 3, 5000), "status back, within bounds: one record");
+
+	/* a forwarder flapping on purpose: 6 records used, 2 left in the bucket */
+	for (i = 0; i < 24; i++) {
+		put_status(i % 2 ? 0 : 50000, "0.0");
+		pump(&f, 150);
+	}
+	ok = fake_until(&f, all_acked, 60000);
+	w2 = worker_of(d);
+	ktap_check(ok && w2 == w, "all records acknowledged, the same worker throughout");
+	ktap_check(daemon_stop(d, &f) == 0, "SIGTERM: exit status 0");
+	tally(f.total, &t);
+	ktap_check(t.verdict == BFL_OK && !t.missing && !t.dups && t.deaths == 0,
+		   "verifier OK, every kernel seq once");
+	ktap_check(t.fwd[0] >= 1 && t.fwd_detail[0][1] == 5000 && t.fwd_detail[0][2] == 12 &&
+		   t.fwd_detail[0][3] == 2 && t.fwd_detail[1][1] == 100 &&
+		   t.fwd[2] == 2 && t.fwd_detail[2][2] == 1 && t.fwd_detail[2][1] >= 3,
+		   "sealed: behind (5000 records, 12 s, disconnected, an error), within (100), silent (not replaced, >= 3 s)");
+	ktap_check(t.fwd[0] + t.fwd[1] + t.fwd[2] == 8 && !t.daemon_dups,
+		   "flapping: 8 forwarder records in all (the bucket), none twice");
+	{
+		/* what bioflow-verify and bioctl audit show print */
+		struct bfl_record r = { .type = BIOREADER_AUDIT_DAEMON };
+		char txt[160], txt2[160];
+
+		memcpy(r.detail, t.fwd_detail[0], sizeof(r.detail));
+		bfl_daemon_event_text(&r, txt, sizeof(txt));
+		memcpy(r.detail, t.fwd_detail[2], sizeof(r.detail));
+		r.detail[1] = 3;
+		bfl_daemon_event_text(&r, txt2, sizeof(txt2));
+		ktap_check(!strcmp(txt, "forwarding behind: 5000 records, 12 s behind, collector disconnected, forwarder error") &&
+			   !strcmp(txt2, "forwarder silent for 3 s (status not replaced)"),
+			   "the records in words");
+		if (strcmp(txt, "forwarding behind: 5000 records, 12 s behind, collector disconnected, forwarder error"))
+			ktap_diag("%s", txt);
+		if (strcmp(txt2, "forwarder silent for 3 s (status not replaced)"))
+			ktap_diag("%s", txt2);
+	}
+	{
+		/* bioctl audit status --forward: the lag lines, even without
+		 * the driver loaded (build/tests/bioflowd-hooks -> build/bioctl) */
+		char cmd[4600], out[2048] = "", *slash;
+		size_t n = 0;
+		FILE *p;
+
+		put_status(1234, "5.5");
+		snprintf(cmd, sizeof(cmd), "%s", daemon_bin);
+		slash = strrchr(cmd, '/');
+		if (slash)
+			*slash = 0;
+		n = strlen(cmd);
+		snprintf(cmd + n, sizeof(cmd) - n, "/../bioctl audit status --forward '%s' 2>/dev/null",
+			 fwd_status);
+		p = popen(cmd, "r");
+		n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+		out[n] = 0;
+		if (p)
+			pclose(p);
+		ktap_check(strstr(out, "forward-lag-records  1234\n") &&
+			   strstr(out, "forward-lag-seconds  5.5\n") &&
+			   strstr(out, "forward-collector    127.0.0.1:2514 disconnected\n"),
+			   "bioctl audit status --forward prints the forwarder's lag");
+	}
+	{
+		/* A stop right after a lag record is queued: the worker
+		 * fetches once more before it ends (otherwise the record
+		 * would wait for the next start: lost if there is none). */
+		unsigned int before = log_count(behind), n0 = t.fwd[0];
+		unsigned int runs = log_count("running:");
+
+		put_status(10, "0.0");
+		d = daemon_start(NULL, extra);
+		ok = wait_worker(d, 0, &f, &w) && log_until(&f, "running:", runs + 1, 10000);
+		pump(&f, 300);
+		put_status(9000, "0.0");
+		ok = ok && log_until(&f, behind, before + 1, 5000);
+		ktap_check(ok && daemon_stop(d, &f) == 0, "lag record queued, then SIGTERM: exit status 0");
+		tally(f.total, &t);
+		ktap_check(t.verdict == BFL_OK && t.fwd[0] == n0 + 1,
+			   "the record queued just before the stop is sealed");
+	}
+	fake_close(&f);
+	dump_log_if_failed();
+}
+
 static void usage_origin(void)
 {
 	static const char *const bad[] = {
@@ -1731,6 +1964,10 @@ int main(int argc, char **argv)
 	if (want("pcr")) {
 		KTAP_CASE("PCR policy")
 			test_pcr();
+	}
+	if (want("forward")) {
+		KTAP_CASE("forwarder's lag")
+			test_forward();
 	}
 	if (only) {
 		printf("1..%d\n", ktap_num);

@@ -8,7 +8,7 @@
  *
  *   bioctl audit drain [--out FILE] [--no-ack] [--pidfile FILE] [--count N]
  *   bioctl audit show FILE
- *   bioctl audit status
+ *   bioctl audit status [--forward FILE]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +35,8 @@
 
 static volatile sig_atomic_t drain_stop;
 
+static int channel_status(void);
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -46,7 +48,7 @@ static void audit_usage(FILE *f)
 	fprintf(f,
 "Usage: bioctl audit drain [--out FILE] [--no-ack] [--pidfile FILE] [--count N]\n"
 "       bioctl audit show FILE\n"
-"       bioctl audit status\n"
+"       bioctl audit status [--forward FILE]\n"
 "\n"
 "drain   be the audit consumer: read records from " AUDIT_DEV ",\n"
 "        append them to FILE (made durable with fdatasync) or print one\n"
@@ -55,7 +57,9 @@ static void audit_usage(FILE *f)
 "        first if it is empty.  --pidfile is written once the node is\n"
 "        open; --count exits after N records.  Stops on SIGTERM/SIGINT.\n"
 "show    print the records of a file written by drain, one per line\n"
-"status  the channel's state from " AUDIT_SYSFS "/\n");
+"status  the channel's state from " AUDIT_SYSFS "/; with --forward,\n"
+"        the forwarder's lag from its status FILE (bioflow-forward's\n"
+"        STATE/status)\n");
 }
 
 /* The driver needs the boot id before a consumer can attach. */
@@ -137,6 +141,12 @@ static void print_record(FILE *f, const struct bfl_record *r)
 		fprintf(f, " error=%u", r->outcome);
 	fprintf(f, " detail=%u,%u,%u,%u,%u,%u", r->detail[0], r->detail[1],
 		r->detail[2], r->detail[3], r->detail[4], r->detail[5]);
+	if (r->type == BIOREADER_AUDIT_DAEMON) {
+		char ev[160];
+
+		bfl_daemon_event_text(r, ev, sizeof(ev));
+		fprintf(f, " event=\"%s\"", ev);
+	}
 	/* SESSION_START (version 2): the declared origin of the reference */
 	bfl_record_ref_text(r, ref, sizeof(ref));
 	if (ref[0])
@@ -360,7 +370,73 @@ static int cmd_show(int argc, char **argv)
 	return ret;
 }
 
-static int cmd_status(void)
+/* The forwarder's status file (bioflow-forward STATE/status): written
+ * by another user, so read like bioflowd reads it (fwdwatch.c): no
+ * symbolic link, no FIFO, at most 4 KiB; only the lag lines, with
+ * anything unprintable shown as '?'. */
+static int print_forward(const char *path)
+{
+	static const char *const keys[] = {
+		"sealed", "witnessed", "lag-records", "lag-seconds", "collector",
+		"last-error",
+	};
+	char buf[4097], *line, *save = NULL;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		err_errno("forwarder status %s", path);
+		return BX_ERROR;
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		err_msg("forwarder status %s: not a regular file", path);
+		return BX_ERROR;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || n == sizeof(buf) - 1) {
+		err_msg("forwarder status %s: unreadable or over 4 KiB", path);
+		return BX_ERROR;
+	}
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' '), *c;
+		unsigned int i;
+
+		if (!sp)
+			continue;
+		*sp = 0;
+		for (c = sp + 1; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(line, keys[i]))
+				printf("forward-%-12s %s\n", line, sp + 1);
+	}
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	const char *fwd = NULL;
+	int r = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--forward")) {
+		fwd = argv[2];
+	} else if (argc != 1) {
+		audit_usage(stderr);
+		return BX_USAGE;
+	}
+	r = channel_status();
+	if (fwd && print_forward(fwd))
+		r = BX_ERROR;
+	return r;
+}
+
+static int channel_status(void)
 {
 	static const char *const attrs[] = {
 		"consumer", "capacity", "pending", "next_seq", "acked", "lost",
@@ -396,7 +472,7 @@ int cmd_audit(int argc, char **argv)
 	if (!strcmp(argv[1], "show"))
 		return cmd_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
-		return cmd_status();
+		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
 		audit_usage(stdout);
 		return 0;

@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The forwarder's lag as records in the log, with the real pieces:
+# bioflowd (its release build) sealing records from an audit source
+# (tests/interop/audit_feed.c, bioflowd --audit-socket) and watching the
+# forwarder's status (--forward-status), bioflow-forward reading that
+# store, the shipped collector/rsyslog-bioflow.conf in a real rsyslogd
+# and bioflow-collector with its witness.  Loopback only.
+#
+#   1  while the collector runs: forwarding keeps up, no lag record
+#   2  the collector (and with it the witness) stopped while bioflowd
+#      seals: the lag passes --forward-lag-records, bioflowd logs it
+#   3  the collector back: the forwarder catches up, bioflowd logs that
+#   4  the sealed store (bioflowd stopped) holds exactly one "forwarding
+#      behind" record, then one "forwarding within bounds", and verifies
+#   5  the forwarder delivers them too: the collector's copy holds both,
+#      verifies and is the store byte for byte
+#
+# Root (the daemon's worker and the forwarder drop to nobody).  SKIPs
+# without rsyslogd and its imrelp and OpenSSL modules or when not root.
+# About 60 s.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+B=$ROOT/build
+CONF=$ROOT/collector/rsyslog-bioflow.conf
+DAEMON=${BIOFLOWD:-$B/bioflowd}
+FWD=$B/bioflow-forward
+COL=$B/bioflow-collector
+VERIFY=$B/bioflow-verify
+FEED=$B/tests/interop/audit_feed
+STORE_TOOL=$B/tests/interop/fwd_store
+ORIGIN=lag.example/appliance-3
+SEGMAX=$((64 << 20))
+RATE=200
+SECS=30
+BOUND=400
+
+. "$ROOT/tests/static/lib/ktap.sh"
+. "$ROOT/tests/interop/lib/common.sh"
+
+PLAN=5
+echo "KTAP version 1"
+echo "1..$PLAN"
+
+skip_all() {
+	local i
+	for i in $(seq 1 $PLAN); do skip "fleet lag test $i" "$1"; done
+	ktap_done
+	exit
+}
+
+MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
+	head -n 1)" 2>/dev/null)
+[ -n "$(missing rsyslogd openssl ss sha256sum)" ] &&
+	skip_all "no $(missing rsyslogd openssl ss sha256sum)"
+[ -f "$MODDIR/imrelp.so" ] || skip_all "no rsyslog imrelp module (Debian rsyslog-relp)"
+[ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
+[ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
+getent passwd nobody >/dev/null || skip_all "no user nobody"
+for p in "$DAEMON" "$FWD" "$COL" "$VERIFY" "$FEED" "$STORE_TOOL"; do
+	[ -x "$p" ] || skip_all "$p is not built (make)"
+done
+
+W=$TMP
+chmod 755 "$W"
+RS_PID= FWD_PID= COL_PID= FEED_PID= D_PID=
+cleanup() {
+	local p
+	for p in $RS_PID $FWD_PID $COL_PID $FEED_PID $D_PID; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+[ -z "${KEEP_WORK:-}" ] || trap - EXIT
+
+(
+	set -e
+	test_ca "$W" ca
+	test_cert "$W" ca rsyslog collector.test
+	test_cert "$W" ca witness witness.test
+	test_cert "$W" ca appliance appliance.test
+	chmod 644 "$W"/*.key
+	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
+) || skip_all "openssl could not make the test certificates"
+"$COL" --print-vkey --witness-key "$W/wkey.pem" --witness-name witness.test \
+	>"$W/witness.vkey" 2>"$W/vkey.err" || {
+	diag_file "$W/vkey.err"
+	skip_all "bioflow-collector --print-vkey failed"
+}
+
+# --- the appliance: a software root key, bioflowd's store ------------------------
+mkdir -p "$W/st"
+"$FEED" key "$W/st" >"$W/key.log" 2>&1 || { diag_file "$W/key.log"; skip_all "audit_feed key failed"; }
+STORE=$W/st/store
+OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
+COPY=$W/logs/$OID
+
+RP=$(free_port)
+WP=$(free_port)
+while [ "$WP" = "$RP" ]; do WP=$(free_port); done
+listening() { ss -Htln "sport = :$1" | grep -q .; }
+
+mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
+miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
+	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
+echo "$ORIGIN" >"$W/enroll/$OID/origin"
+cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
+
+# shellcheck source=tests/interop/lib/fleet.sh
+. "$ROOT/tests/interop/lib/fleet.sh"
+# The forwarder's poll and witness intervals are given, not its defaults.
+start_fwd() {
+	"$FWD" --store "$STORE" --state "$W/fs" --user nobody --poll-ms 50 \
+		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
+		--collector "127.0.0.1:$RP" --collector-name collector.test \
+		--witness "127.0.0.1:$WP" --witness-name witness.test \
+		--witness-key "$W/witness.vkey" --witness-ms 100 >>"$W/fwd.log" 2>&1 &
+	FWD_PID=$!
+}
+dlog() { grep -c "$1" "$W/bioflowd.log" 2>/dev/null; }
+logged() { [ "$(dlog "$1")" -ge "$2" ]; }
+lag() { sed -n 's/^lag-records //p' "$W/fs/status" 2>/dev/null; }
+witnessed_over() { [ "$(sed -n 's/^witnessed //p' "$W/fs/status" 2>/dev/null)" -gt "$1" ] 2>/dev/null; }
+
+# --- 1: forwarding keeps up ------------------------------------------------------
+start_rsyslog || diags "$W/rsyslogd.log"
+start_collector || diags "$W/collector.log"
+AUDIT_FEED_HOLD=1 "$FEED" serve "$W/audit.sock" "$RATE" "$SECS" >"$W/feed.log" 2>&1 &
+FEED_PID=$!
+wait_for 5 [ -S "$W/audit.sock" ]
+# The seconds bound stays out of the way: the forwarder's lag-seconds
+# counts from when its lag was last zero, which under a steady load of
+# records it rarely is (docs/bioflowd.md, "Forwarding lag").
+"$DAEMON" --root-key "$W/st/root.key" --store "$STORE" --audit-socket "$W/audit.sock" \
+	--user nobody --origin "$ORIGIN" --forward-status "$W/fs/status" \
+	--forward-lag-records "$BOUND" --forward-lag-seconds 86400 \
+	--forward-silent-seconds 20 --forward-check-ms 200 2>>"$W/bioflowd.log" &
+D_PID=$!
+new_state fs
+if ! wait_for 10 [ -f "$STORE/log-info" ] || ! kill -0 "$D_PID" 2>/dev/null; then
+	# bioflowd did not start (an option it does not know, say): no
+	# point waiting for what it would do
+	diags "$W/bioflowd.log"
+	for i in $(seq 1 $PLAN); do not_ok "fleet lag test $i: bioflowd did not start"; done
+	ktap_done
+	exit
+fi
+start_fwd
+if wait_for 30 witnessed_over 600 &&
+   sleep 2 && [ "$(dlog 'forwarding behind')" = 0 ] && [ "$(dlog 'forwarder silent')" = 0 ]; then
+	ok "forwarding keeps up (lag $(lag) records): no lag record"
+else
+	diags "$W/fs/status" "$W/bioflowd.log" "$W/fwd.log" "$W/collector.log"
+	not_ok "forwarding keeps up: no lag record"
+fi
+
+# --- 2: the collector stopped -----------------------------------------------------
+stop_pid "$COL_PID"
+COL_PID=
+if wait_for 20 logged 'forwarding behind' 1; then
+	ok "collector stopped: lag $(lag) records, past $BOUND: bioflowd logs forwarding behind"
+else
+	diags "$W/fs/status" "$W/bioflowd.log" "$W/fwd.log"
+	not_ok "collector stopped: bioflowd logs forwarding behind"
+fi
+
+# --- 3: the collector back --------------------------------------------------------
+start_collector || diags "$W/collector.log"
+if wait_for 40 logged 'within its bounds again' 1 && [ "$(dlog 'forwarding behind')" = 1 ]; then
+	ok "collector back: the forwarder catches up (lag $(lag)), bioflowd logs it once"
+else
+	diags "$W/fs/status" "$W/bioflowd.log" "$W/fwd.log" "$W/collector.log"
+	not_ok "collector back: the forwarder catches up, bioflowd logs it once"
+fi
+
+# --- 4: the sealed store ------------------------------------------------------------
+# every record acknowledged, then the daemon stopped, then the source
+wait_for 60 grep -q "^records $((RATE * SECS)) " "$W/feed.log"
+stop_pid "$D_PID"
+D_PID=
+kill "$FEED_PID" 2>/dev/null
+wait "$FEED_PID"
+feed_rc=$?
+FEED_PID=
+"$FEED" events "$STORE" >"$W/events" 2>&1
+grep -v "daemon started" "$W/events" | cut -d' ' -f2- | cut -d: -f1 >"$W/fwd-events"
+if [ $feed_rc -eq 0 ] && [ "$(cat "$W/fwd-events" | tr '\n' '|')" = "forwarding behind|forwarding within bounds|" ] &&
+   "$VERIFY" --root-key "$W/st/root.pem" "$STORE" >"$W/verify.log" 2>&1; then
+	ok "the store holds one forwarding-behind record, then one within-bounds record, and verifies"
+else
+	echo "# audit_feed exit $feed_rc"
+	diags "$W/feed.log" "$W/events" "$W/verify.log" "$W/bioflowd.log"
+	not_ok "the store holds one forwarding-behind record, then one within-bounds record, and verifies"
+fi
+
+# --- 5: forwarded ---------------------------------------------------------------------
+N=$(sealed)
+if wait_for 30 status_has fs "witnessed $N" && wait_for 10 copy_is_store &&
+   "$FEED" events "$COPY" >"$W/copy-events" 2>&1 && diff -q "$W/events" "$W/copy-events" >/dev/null; then
+	ok "the collector's copy holds both records, verifies and is the store ($N records)"
+else
+	diags "$W/fs/status" "$W/copy-events" "$W/diff.log" "$W/verify-copy.log" "$W/collector.log"
+	not_ok "the collector's copy holds both records, verifies and is the store"
+fi
+stop_pid "$FWD_PID"
+FWD_PID=
+stop_pid "$COL_PID"
+COL_PID=
+stop_pid "$RS_PID"
+RS_PID=
+ktap_done
