@@ -147,7 +147,8 @@ LDLIBS_bioeval := -lpthread -lm
 # TLS for the witness, libseccomp (docs/forwarding.md).
 LDLIBS_bioflow-forward := -lrelp -lssl -lseccomp
 LDLIBS_bioctl := $(LDLIBS_USB)
-LDLIBS_bioflow-collector := -lssl -lcrypto
+# The collector: OpenSSL's TLS for the witness, libseccomp, threads.
+LDLIBS_bioflow-collector := -lssl -lcrypto -lseccomp -lpthread
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
@@ -300,7 +301,7 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 $(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card-issue
 # test_collector runs the collector and the verifier, and is a TLS client.
 $(B)/tests/unit/test_collector: | $(B)/bioflow-collector $(B)/bioflow-verify
-$(B)/tests/unit/test_collector: LDLIBS += -lssl
+$(B)/tests/unit/test_collector: LDLIBS += -lssl -lpthread
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
