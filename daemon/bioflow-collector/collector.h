@@ -111,8 +111,7 @@ struct collector {
 	/* the witness */
 	bool witness;
 	struct bfl_cosigner wit;
-	u64 requests, tls_failures, http_errors, conn_refused;
-	time_t refused_logged;
+	u64 requests, tls_failures, http_errors;
 
 	/* Set before the threads start, read only after. */
 	SSL_CTX *ctx;

@@ -42,6 +42,8 @@ struct col_pool {
 	int *queue;		/* nworkers slots, a ring */
 	unsigned int head, nqueued, nbusy;
 	bool stop;
+	u64 refused;		/* connections closed for want of a thread */
+	time_t refused_logged;
 };
 
 static void *worker(void *arg)
@@ -69,19 +71,25 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void refused(struct collector *c, unsigned int busy)
+/* Never the collector's lock here: accepting must not wait for an
+ * ingest pass. */
+static void refused(struct col_pool *p, unsigned int busy)
 {
 	time_t now = time(NULL);
+	bool say = false;
+	u64 n;
 
-	pthread_mutex_lock(&c->lock);
-	c->conn_refused++;
-	if (now - c->refused_logged >= 60) {
-		c->refused_logged = now;
+	pthread_mutex_lock(&p->lock);
+	n = ++p->refused;
+	if (now - p->refused_logged >= 60) {
+		p->refused_logged = now;
+		say = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (say)
 		col_log(LOG_WARNING,
 			"witness: %u connections busy (--max-connections): new ones refused (%llu so far)",
-			busy, (unsigned long long)c->conn_refused);
-	}
-	pthread_mutex_unlock(&c->lock);
+			busy, (unsigned long long)n);
 }
 
 static void *acceptor(void *arg)
@@ -122,7 +130,7 @@ static void *acceptor(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (!take) {
 			close(fd);
-			refused(c, busy);
+			refused(p, busy);
 		}
 	}
 	return NULL;

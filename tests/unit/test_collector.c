@@ -1477,8 +1477,9 @@ int main(int argc, char **argv)
 		for (i = 0; i < 4; i++)
 			open_ += held[i] >= 0 && still_open(held[i]);
 		r = post_raw(&a, "cli", "x", 1);
-		ktap_check(refused == 100 && open_ == 4 && r == -1,
-			   "4 connections held: 100 more, and a real request, are closed at once without an answer");
+		snprintf(p, sizeof(p), "%s/server.err", T);
+		ktap_check(refused == 100 && open_ == 4 && r == -1 && file_has(p, "connections busy"),
+			   "4 connections held: 100 more, and a real request, are closed at once without an answer, and it is logged");
 		for (i = 0; i < 4; i++)
 			if (held[i] >= 0)
 				close(held[i]);
