@@ -147,7 +147,8 @@ LDLIBS_bioeval := -lpthread -lm
 # TLS for the witness, libseccomp (docs/forwarding.md).
 LDLIBS_bioflow-forward := -lrelp -lssl -lseccomp
 LDLIBS_bioctl := $(LDLIBS_USB)
-LDLIBS_bioflow-collector := -lssl -lcrypto
+# The collector: OpenSSL's TLS for the witness, libseccomp, threads.
+LDLIBS_bioflow-collector := -lssl -lcrypto -lseccomp -lpthread
 # tpm2-tss, for what calls daemon/log/tpmroot.c (only those programs pull
 # tpmroot.o out of libbflog.a)
 LDLIBS_TSS2 := -ltss2-esys -ltss2-tctildr -ltss2-rc
@@ -300,7 +301,7 @@ $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay_main.o $(B)/obj/tests/fuzz/
 $(B)/tests/unit/test_card_chip: | $(B)/tests/emu/vscard-card $(B)/tests/emu/card-issue
 # test_collector runs the collector and the verifier, and is a TLS client.
 $(B)/tests/unit/test_collector: | $(B)/bioflow-collector $(B)/bioflow-verify
-$(B)/tests/unit/test_collector: LDLIBS += -lssl
+$(B)/tests/unit/test_collector: LDLIBS += -lssl -lpthread
 
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
@@ -389,7 +390,12 @@ checkpatch:
 #   make install-sim   the simulated reader, bioreader_sim.ko, for demos and
 #                      integration tests (never on a production appliance),
 #                      listed in $(PREFIX)/share/bioreader/install-manifest-sim
-#   make uninstall, make uninstall-sim
+#   make install-collector   the fleet collector host's files:
+#                      bioflow-collector, its unit, sysusers.d and
+#                      tmpfiles.d files, its man page and the example
+#                      rsyslog configuration, listed in
+#                      $(PREFIX)/share/bioreader/install-manifest-collector
+#   make uninstall, make uninstall-sim, make uninstall-collector
 #                      remove exactly the files of the manifest.
 #   make dkms-source   the driver's sources and dkms.conf into
 #                      $(DESTDIR)/usr/src/bioreader-$(BR_VERSION)
@@ -444,8 +450,24 @@ BR_INSTALL_FILES := \
 	$(B)/bioflow-forward.service $(UNITDIR)/bioflow-forward.service 0644 \
 	$(foreach p,$(BR_MANPAGES),$(p) $(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) 0644)
 
+# The fleet collector host's files (not an appliance's): make
+# install-collector, its own manifest.  The rsyslog configuration is an
+# example for a dedicated rsyslogd (docs/forwarding.md), not a file of
+# /etc/rsyslog.d.
+DOCDIR ?= $(PREFIX)/share/doc
+MANIFEST_COLLECTOR ?= $(PREFIX)/share/bioreader/install-manifest-collector
+BR_COLLECTOR_FILES := \
+	$(B)/bioflow-collector $(SBINDIR)/bioflow-collector 0755 \
+	$(B)/bioflow-collector.service $(UNITDIR)/bioflow-collector.service 0644 \
+	packaging/sysusers.d/bioflow-collector.conf $(SYSUSERSDIR)/bioflow-collector.conf 0644 \
+	packaging/tmpfiles.d/bioflow-collector.conf $(TMPFILESDIR)/bioflow-collector.conf 0644 \
+	docs/man/bioflow-collector.8 $(MANDIR)/man8/bioflow-collector.8 0644 \
+	collector/rsyslog-bioflow.conf $(DOCDIR)/bioflow-collector/examples/rsyslog-bioflow.conf 0644
+
 .PHONY: install uninstall install-sim uninstall-sim install-check-modules \
-	dkms-source dkms-source-sim sign $(B)/bioflowd.service $(B)/bioflow-forward.service
+	install-collector uninstall-collector \
+	dkms-source dkms-source-sim sign $(B)/bioflowd.service $(B)/bioflow-forward.service \
+	$(B)/bioflow-collector.service
 
 install-check-modules:
 	@for m in $(INSTALL_MODULES); do test -f $$m || { \
@@ -465,6 +487,10 @@ $(B)/bioflowd.service: packaging/systemd/bioflowd.service
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
 $(B)/bioflow-forward.service: packaging/systemd/bioflow-forward.service
+	@mkdir -p $(@D)
+	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
+
+$(B)/bioflow-collector.service: packaging/systemd/bioflow-collector.service
 	@mkdir -p $(@D)
 	sed 's|^ExecStart=/usr/sbin/|ExecStart=$(SBINDIR)/|' $< >$@
 
@@ -506,6 +532,25 @@ ifeq ($(DESTDIR),)
 	-command -v udevadm >/dev/null && udevadm control --reload
 	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
 endif
+
+install-collector: $(B)/bioflow-collector $(B)/bioflow-collector.service
+	@set -e; set -- $(BR_COLLECTOR_FILES); list=""; \
+	while [ $$# -ge 3 ]; do \
+	  echo "  INSTALL $(DESTDIR)$$2"; \
+	  $(INSTALL) -D -m $$3 $$1 "$(DESTDIR)$$2"; \
+	  list="$$list$$2 "; shift 3; \
+	done; \
+	$(INSTALL) -d "$(DESTDIR)$(dir $(MANIFEST_COLLECTOR))"; \
+	printf '%s\n' $$list $(MANIFEST_COLLECTOR) >"$(DESTDIR)$(MANIFEST_COLLECTOR)"; \
+	echo "  MANIFEST $(DESTDIR)$(MANIFEST_COLLECTOR)"
+ifeq ($(DESTDIR),)
+	-command -v systemd-sysusers >/dev/null && systemd-sysusers $(SYSUSERSDIR)/bioflow-collector.conf
+	-command -v systemd-tmpfiles >/dev/null && systemd-tmpfiles --create $(TMPFILESDIR)/bioflow-collector.conf
+	-command -v systemctl >/dev/null && test -d /run/systemd/system && systemctl daemon-reload
+endif
+
+uninstall-collector:
+	@$(MAKE) --no-print-directory uninstall MANIFEST=$(MANIFEST_COLLECTOR) DEPMOD=true
 
 # The simulator: its module and a manifest of its own, so that the
 # product's make uninstall and this one's leave each other alone.

@@ -21,8 +21,10 @@
  *
  * then the copy is made durable, the checkpoint and its cosignature are
  * persisted (witness/cosigned/<size>-<epoch>.note, then witness/latest)
- * and the cosignature line is the 200 answer.  Requests are served one
- * at a time, so the check of the old size and the update are atomic.
+ * and the cosignature line is the 200 answer.  The caller holds the
+ * collector's lock (https.c) from the parse to the answer, so for each
+ * origin the check of the old size and the update are atomic: of two
+ * racing requests with the same old size one wins, the other gets 409.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,6 +143,7 @@ static int add(struct collector *c, const struct bfl_wit_request *req,
 		struct http_answer *ans)
 {
 	char origin[BFL_NAME_MAX + 1], why[600];
+	/* one, under the collector's lock */
 	static char out[BFL_WIT_NOTE_MAX + BFL_COSIG_LINE_MAX + 8];
 	const char *nl = memchr(req->note, '\n', req->note_len);
 	struct bfl_checkpoint cp;

@@ -12,11 +12,21 @@
  *   witness/latest       the latest checkpoint cosigned, with the line
  *   witness/cosigned/<size>-<epoch>.note   every checkpoint cosigned
  * LOGS/status            plain-text state of every appliance
+ *
+ * Threads (pool.c): the main thread reads the spool every interval; one
+ * thread accepts the witness's connections; --max-connections threads
+ * serve one connection each, from the TLS handshake to the answer.
+ * Locking: struct collector's lock guards every struct app (the list,
+ * the mirrors, the witness state, the counters), the witness's key, the
+ * status file and the counters below it; it is held only for work on
+ * the disk and in memory, never while a connection is read or written,
+ * so a slow client delays nobody.  The pool has its own lock (pool.c).
  */
 #ifndef _BIOFLOW_COLLECTOR_H
 #define _BIOFLOW_COLLECTOR_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -81,7 +91,12 @@ struct app {
 	struct app *next;
 };
 
+struct col_pool;
+
 struct collector {
+	/* Guards everything below but the fields marked otherwise. */
+	pthread_mutex_t lock;
+
 	const char *spool, *logs, *enroll;
 	struct bfl_mirror_opts mopts;
 	struct app *apps;
@@ -96,10 +111,14 @@ struct collector {
 	/* the witness */
 	bool witness;
 	struct bfl_cosigner wit;
+	u64 requests, tls_failures, http_errors;
+
+	/* Set before the threads start, read only after. */
 	SSL_CTX *ctx;
 	int lfd;
 	unsigned int io_timeout_ms;
-	u64 requests, tls_failures, http_errors;
+	unsigned int max_conns;
+	struct col_pool *pool;
 };
 
 /* main.c: a line to stderr and to syslog. */
@@ -139,7 +158,20 @@ void col_witness_load(struct collector *c, struct app *a);
 int col_https_setup(struct collector *c, const char *listen_addr,
 		    const char *ca, const char *cert, const char *key,
 		    const char *port_file);
-/* Serves one connection from the listening socket (ready). */
-void col_https_serve(struct collector *c);
+/* Serves one accepted connection, from the TLS handshake to the answer
+ * (each with its own deadline), and closes it.  Any thread; takes the
+ * collector's lock only around the witness's work. */
+void col_https_conn(struct collector *c, int fd);
+
+/* pool.c: the acceptor and the connection threads. */
+int col_pool_start(struct collector *c, char *err, size_t errcap);
+/* Stops accepting, lets every connection end (its deadlines bound it),
+ * joins the threads. */
+void col_pool_stop(struct collector *c);
+
+/* sandbox.c */
+int col_drop_privileges(const char *user, char *err, size_t errcap);
+int col_key_private(const char *path, char *err, size_t errcap);
+int col_seccomp_install(char *err, size_t errcap);
 
 #endif /* _BIOFLOW_COLLECTOR_H */

@@ -5,9 +5,12 @@
  * strict HTTP/1.1 server: one request per connection ("Connection:
  * close"), POST /add-checkpoint only, a Content-Length of at most the
  * largest request body (no chunked bodies), header lines ending in CRLF,
- * at most 8 KiB of headers, a time limit for every read and write and
- * for the whole connection.  Anything else gets its 4xx and the
- * connection is closed; nothing a peer sends can stop the server.
+ * at most 8 KiB of headers.  Each connection runs in a thread of its own
+ * (pool.c) and has three deadlines of --io-timeout each: the TLS
+ * handshake, the whole request (head and body: a client that sends a
+ * byte a second is cut off all the same), the answer.  Anything else
+ * gets its 4xx and the connection is closed; nothing a peer sends can
+ * stop the server or hold up another connection.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -79,7 +82,7 @@ int col_https_setup(struct collector *c, const char *listen_addr,
 	}
 	c->lfd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
 	if (c->lfd < 0 || setsockopt(c->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(c->lfd, res->ai_addr, res->ai_addrlen) || listen(c->lfd, 16)) {
+	    bind(c->lfd, res->ai_addr, res->ai_addrlen) || listen(c->lfd, 128)) {
 		col_log(LOG_ERR, "--witness-listen %s: %s", listen_addr, strerror(errno));
 		freeaddrinfo(res);
 		return -1;
@@ -328,21 +331,30 @@ static int parse_head(const char *h, size_t len, bool *post, bool *path_ok,
 	return 400;
 }
 
-void col_https_serve(struct collector *c)
+/* The counters are the collector's, under its lock. */
+static void count(struct collector *c, u64 *n)
 {
-	static char buf[HEAD_MAX + BFL_WIT_BODY_MAX + 16];
+	pthread_mutex_lock(&c->lock);
+	(*n)++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void col_https_conn(struct collector *c, int fd)
+{
+	const size_t cap = HEAD_MAX + BFL_WIT_BODY_MAX + 16;
+	char *buf = malloc(cap);
 	struct http_answer ans;
 	long long deadline, clen = -1;
 	size_t got = 0, head_len = 0;
 	bool post = false, path_ok = false, cont = false;
 	char *sep = NULL;
 	SSL *ssl = NULL;
-	int fd, r, st;
+	int r, st;
 
-	fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	deadline = now_ms() + 3 * (long long)c->io_timeout_ms;
+	/* The TLS handshake's deadline. */
+	deadline = now_ms() + (long long)c->io_timeout_ms;
+	if (!buf)
+		goto out;
 	ssl = SSL_new(c->ctx);
 	if (!ssl || SSL_set_fd(ssl, fd) != 1)
 		goto out;
@@ -357,10 +369,10 @@ void col_https_serve(struct collector *c)
 		err = SSL_get_error(ssl, r);
 		if (left > 0 && (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)) {
 			p.events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-			if (poll(&p, 1, (int)(left < c->io_timeout_ms ? left : c->io_timeout_ms)) > 0)
+			if (poll(&p, 1, (int)left) > 0)
 				continue;
 		}
-		c->tls_failures++;
+		count(c, &c->tls_failures);
 		{
 			unsigned long e = ERR_peek_error();
 			char eb[256] = "timed out or closed";
@@ -372,12 +384,14 @@ void col_https_serve(struct collector *c)
 		ERR_clear_error();
 		goto out;
 	}
+	/* The whole request's deadline, however slowly it trickles in. */
+	deadline = now_ms() + (long long)c->io_timeout_ms;
 	/* The head. */
 	while (!sep) {
 		int k = tls_read(ssl, fd, buf + got, HEAD_MAX - got, deadline);
 
 		if (k <= 0) {
-			c->http_errors++;
+			count(c, &c->http_errors);
 			if (got) {
 				simple(&ans, 408, "request incomplete or timed out");
 				respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
@@ -388,9 +402,9 @@ void col_https_serve(struct collector *c)
 		buf[got] = 0;
 		sep = memmem(buf, got, "\r\n\r\n", 4);
 		if (!sep && got >= HEAD_MAX) {
-			c->http_errors++;
+			count(c, &c->http_errors);
 			simple(&ans, 431, "request head too large");
-			respond(ssl, fd, &ans, deadline);
+			respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
 			goto out;
 		}
 	}
@@ -405,14 +419,14 @@ void col_https_serve(struct collector *c)
 	if (!st && clen > BFL_WIT_BODY_MAX)
 		st = 413;
 	if (st) {
-		c->http_errors++;
+		count(c, &c->http_errors);
 		simple(&ans, st, st == 404 ? "only /add-checkpoint is here" :
 				 st == 405 ? "POST only" :
 				 st == 413 ? "request body too large" :
 				 st == 411 ? "Content-Length required" :
 				 st == 501 ? "no Transfer-Encoding: send a Content-Length" :
 				 st == 417 ? "only Expect: 100-continue" : "malformed request");
-		respond(ssl, fd, &ans, deadline);
+		respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
 		goto out;
 	}
 	if (cont && got == head_len) {
@@ -425,22 +439,31 @@ void col_https_serve(struct collector *c)
 		int k = tls_read(ssl, fd, buf + got, head_len + (size_t)clen - got, deadline);
 
 		if (k <= 0) {
-			c->http_errors++;
+			count(c, &c->http_errors);
 			simple(&ans, 408, "request body incomplete or timed out");
 			respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
 			goto out;
 		}
 		got += (size_t)k;
 	}
+	/* The witness's work, atomic per request: checking old and
+	 * recording the new checkpoint happen under one hold of the lock,
+	 * so of two racing requests with the same old one wins, the other
+	 * gets 409 (docs/forwarding.md, "Witness"). */
+	pthread_mutex_lock(&c->lock);
 	c->requests++;
 	col_add_checkpoint(c, buf + head_len, (size_t)clen, &ans);
-	respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
 	col_write_status(c);
+	pthread_mutex_unlock(&c->lock);
+	/* The answer's deadline. */
+	respond(ssl, fd, &ans, now_ms() + c->io_timeout_ms);
 out:
 	if (ssl) {
+		/* Sends close_notify; does not wait for the peer's. */
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
 	}
 	ERR_clear_error();
+	free(buf);
 	close(fd);
 }

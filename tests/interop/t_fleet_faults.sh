@@ -276,11 +276,16 @@ stop_pid "$RS2_PID"
 FWD_PID= RS2_PID=
 
 # --- 5: the witness with an expired certificate ---------------------------------------
-mkdir -p "$W/exp/espool"
-"$COL" --no-syslog --segment-max-bytes $SEGMAX --interval 100 --spool "$W/exp/espool" \
-	--logs "$W/exp/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$EWP" \
-	--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
-	--cert "$W/exp/witness.pem" --key "$W/exp/witness.key" >>"$W/exp/collector.log" 2>&1 &
+mkdir -p "$W/exp/espool" "$W/exp/logs"
+# run as nobody, as start_collector does (lib/fleet.sh)
+chown nobody "$W/exp/logs"
+install -o nobody -m 600 "$W/wkey.pem" "$W/exp/col-wkey.pem"
+install -o nobody -m 600 "$W/exp/witness.key" "$W/exp/col-witness.key"
+"$COL" --no-syslog --user nobody --segment-max-bytes $SEGMAX --interval 100 \
+	--spool "$W/exp/espool" --logs "$W/exp/logs" --enroll "$W/enroll" \
+	--witness-listen "127.0.0.1:$EWP" --witness-key "$W/exp/col-wkey.pem" \
+	--witness-name witness.test --ca "$W/ca.pem" --cert "$W/exp/witness.pem" \
+	--key "$W/exp/col-witness.key" >>"$W/exp/collector.log" 2>&1 &
 COL2_PID=$!
 wait_for 10 listening "$EWP" || diags "$W/exp/collector.log"
 new_state sw

@@ -209,8 +209,19 @@ check $? "a client certificate naming no permitted peer: nothing written"
 mkdir -p "$W/enroll/$oid"
 echo "$origin" >"$W/enroll/$oid/origin"
 cp "$W/a/root.pem" "$W/enroll/$oid/root.pub.pem"
-"$B/bioflow-collector" --once --no-syslog --segment-max-bytes 2048 --spool "$W/spool" \
-	--logs "$W/logs" --enroll "$W/enroll" >"$W/collector.log" 2>&1 &&
+# Started as root, the collector drops to a user of its own (here nobody)
+# and reads rsyslog's files (mode 0640) through the spool's group.
+user=()
+if [ "$(id -u)" -eq 0 ]; then
+	user=(--user nobody)
+	mkdir -p "$W/logs"
+	chmod 711 "$W"
+	chmod -R a+rX "$W/enroll" "$W/a"
+	chgrp -R "$(id -gn nobody)" "$W/spool" && chmod -R g+rX "$W/spool"
+	chown nobody "$W/logs"
+fi
+"$B/bioflow-collector" --once --no-syslog "${user[@]}" --segment-max-bytes 2048 \
+	--spool "$W/spool" --logs "$W/logs" --enroll "$W/enroll" >"$W/collector.log" 2>&1 &&
 	"$B/bioflow-verify" --root-key "$W/a/root.pem" "$W/logs/$oid" >"$W/verify.log" 2>&1 &&
 	diff -r "$W/a/store/segments" "$W/logs/$oid/segments" >/dev/null &&
 	diff -r "$W/a/store/epochs" "$W/logs/$oid/epochs" >/dev/null

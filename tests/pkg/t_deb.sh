@@ -3,17 +3,20 @@
 #
 # The Debian packages, end to end, on a throwaway machine (root; CI):
 #   - dpkg-buildpackage -us -uc -b in a scratch copy of the tree gives
-#     bioreader-dkms, bioflowd, bioreader-tools and bioreader-sim-dkms at
-#     MODULE_VERSION, with the files each should hold; the production
-#     packages (the first three) hold no simulator source and a bioflowd
-#     without test hooks; lintian reports no errors and no warnings but
-#     those docs/install.md lists; the tree stays clean;
+#     bioreader-dkms, bioflowd, bioreader-tools, bioreader-sim-dkms and
+#     bioflow-collector at MODULE_VERSION, with the files each should
+#     hold; the production packages (the first three, and the collector
+#     host's) hold no simulator source and a bioflowd without test hooks,
+#     and an appliance's hold no collector; lintian reports no errors and
+#     no warnings but those docs/install.md lists; the tree stays clean;
 #   - dpkg -i installs the three production packages: files, users,
 #     directories; DKMS builds the driver for the kernel the VM boots
 #     (make print-kver; dkms install -k when the postinst built for other
 #     kernels only) and no simulator module exists for any kernel; then
 #     dpkg -i bioreader-sim-dkms, and modinfo -k finds both modules in
-#     updates/dkms/;
+#     updates/dkms/; dpkg -i bioflow-collector: its user, its spool
+#     directory (root:bioflow-collector 2750), its unit not enabled, the
+#     installed program's sandbox kills a forbidden call;
 #   - DKMS has both modules built and installed for every supported
 #     kernel whose headers are installed (make print-kvers: Debian's 6.1,
 #     6.12 and 6.12-rt), with the right vermagic;
@@ -22,7 +25,7 @@
 #     udevd, node permissions, the daemon by the unit's command line with
 #     the TPM, a verification, bioflow-verify), as a KTAP subtest, on the
 #     default kernel and again on Debian's 6.12;
-#   - dpkg -r, then dpkg -P (all four): modules, DKMS state, module index
+#   - dpkg -r, then dpkg -P (all five): modules, DKMS state, module index
 #     entries and files are gone;
 #   - the machine is left as found (users, groups and directories the
 #     packages created are removed again, also when a step fails).
@@ -42,7 +45,8 @@ cd "$ROOT" || exit 1
 
 PROD=(bioreader-dkms bioflowd bioreader-tools)	# an appliance's
 SIMPKG=bioreader-sim-dkms			# demos and tests only
-PKGS=("${PROD[@]}" "$SIMPKG")
+COLPKG=bioflow-collector			# the fleet collector host's
+PKGS=("${PROD[@]}" "$SIMPKG" "$COLPKG")
 VERSION=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' kernel/bioreader_main.c)
 KVER=$(make -s --no-print-directory print-kver 2>/dev/null)
 DKMS_DIR=/lib/modules/$KVER/updates/dkms
@@ -50,7 +54,7 @@ STOP=""	# set when the remaining steps cannot run: they fail with it
 INSTALLED=0
 T0=$(date +%s)
 
-PLAN=21
+PLAN=22
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -75,16 +79,17 @@ secs() { echo "$(($(date +%s) - $1))s"; }
 snapshot() {
 	local u
 
-	for u in bioflowd kiosk; do
+	for u in bioflowd kiosk bioflow-forward bioflow-collector; do
 		getent passwd "$u" | cut -d: -f1,3 | sed 's/^/user /'
 		getent group "$u" | cut -d: -f1,3 | sed 's/^/group /'
 	done
 	ls -d /usr/src/bioreader-* /var/lib/dkms/bioreader /var/lib/dkms/bioreader-sim \
 		/var/lib/dkms/mok.* \
 		/etc/bioflow /var/lib/bioflow /var/lib/bioflow-root \
+		/var/spool/bioflow /var/lib/bioflow-collector /var/lib/bioflow-rsyslog \
 		/lib/modules/*/updates/dkms/bioreader* \
-		/var/lib/systemd/deb-systemd-helper-*/*bioflowd* \
-		/etc/systemd/system/*/bioflowd.service 2>/dev/null
+		/var/lib/systemd/deb-systemd-helper-*/*bioflow* \
+		/etc/systemd/system/*/bioflow*.service 2>/dev/null
 	for p in "${PKGS[@]}"; do
 		dpkg-query -W -f='pkg ${Package} ${db:Status-Abbrev}\n' "$p" 2>/dev/null
 	done
@@ -107,6 +112,7 @@ cleanup() {
 		for p in /usr/src/bioreader-"$VERSION" /var/lib/dkms/bioreader \
 			/usr/src/bioreader-sim-"$VERSION" /var/lib/dkms/bioreader-sim \
 			/etc/bioflow /var/lib/bioflow /var/lib/bioflow-root \
+			/var/spool/bioflow /var/lib/bioflow-collector /var/lib/bioflow-rsyslog \
 			/var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
 			grep -qxF "$p" "$TMP/before" || rm -rf "$p"
 		done
@@ -117,6 +123,13 @@ cleanup() {
 		fi
 		grep -q '^group kiosk:' "$TMP/before" ||
 			groupdel kiosk >>"$TMP/cleanup.log" 2>&1
+		for p in bioflow-forward bioflow-collector; do
+			grep -q "^user $p:" "$TMP/before" ||
+				userdel "$p" >>"$TMP/cleanup.log" 2>&1
+			if getent group "$p" >/dev/null && ! grep -q "^group $p:" "$TMP/before"; then
+				groupdel "$p" >>"$TMP/cleanup.log" 2>&1
+			fi
+		done
 		INSTALLED=0
 	fi
 }
@@ -155,7 +168,7 @@ fi
 
 # ---- 3-6: build in a scratch copy
 SRC=$TMP/src/bioreader-$VERSION
-if step "dpkg-buildpackage -us -uc -b: the four packages at $VERSION"; then
+if step "dpkg-buildpackage -us -uc -b: the five packages at $VERSION"; then
 	t=$(date +%s)
 	mkdir -p "$SRC"
 	# The source files only: git's list when this is a clone, else the
@@ -173,22 +186,24 @@ if step "dpkg-buildpackage -us -uc -b: the four packages at $VERSION"; then
 	rc=$?
 	bad=""
 	for p in bioreader-dkms_${VERSION}_all bioflowd_${VERSION}_amd64 \
-		bioreader-tools_${VERSION}_amd64 bioreader-sim-dkms_${VERSION}_all; do
+		bioreader-tools_${VERSION}_amd64 bioreader-sim-dkms_${VERSION}_all \
+		bioflow-collector_${VERSION}_amd64; do
 		[ -f "$TMP/src/$p.deb" ] || bad="$bad $p.deb"
 	done
 	[ -z "$bad" ] || rc=1
 	[ $rc -eq 0 ] || diag_tail "$TMP/build.log"
 	echo "# build: $(secs "$t")"
 	if [ $rc -eq 0 ] && [ -z "$bad" ]; then
-		ok "dpkg-buildpackage -us -uc -b: the four packages at $VERSION"
+		ok "dpkg-buildpackage -us -uc -b: the five packages at $VERSION"
 	else
 		STOP="the packages did not build"
-		not_ok "dpkg-buildpackage -us -uc -b: the four packages at $VERSION" "status $rc, missing:$bad"
+		not_ok "dpkg-buildpackage -us -uc -b: the five packages at $VERSION" "status $rc, missing:$bad"
 	fi
 fi
 DEBS=("$TMP/src/bioreader-dkms_${VERSION}_all.deb" "$TMP/src/bioflowd_${VERSION}_amd64.deb"
 	"$TMP/src/bioreader-tools_${VERSION}_amd64.deb")
 SIMDEB=$TMP/src/bioreader-sim-dkms_${VERSION}_all.deb
+COLDEB=$TMP/src/bioflow-collector_${VERSION}_amd64.deb
 
 if step "each package holds its files"; then
 	want="
@@ -213,7 +228,13 @@ bioreader-tools usr/share/man/man4/bioreader.4.gz
 bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/dkms.conf
 bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/Kbuild
 bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/kernel/sim/sim_main.c
-bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/uapi/linux/bioreader.h"
+bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/uapi/linux/bioreader.h
+bioflow-collector usr/sbin/bioflow-collector
+bioflow-collector lib/systemd/system/bioflow-collector.service
+bioflow-collector usr/lib/sysusers.d/bioflow-collector.conf
+bioflow-collector usr/lib/tmpfiles.d/bioflow-collector.conf
+bioflow-collector usr/share/man/man8/bioflow-collector.8.gz
+bioflow-collector usr/share/doc/bioflow-collector/examples/rsyslog-bioflow.conf"
 	bad=""
 	for p in "${PKGS[@]}"; do
 		dpkg-deb -c "$TMP/src/${p}_${VERSION}_"*.deb | awk '{ print $6 }' |
@@ -226,6 +247,11 @@ bioreader-sim-dkms usr/src/bioreader-sim-$VERSION/uapi/linux/bioreader.h"
 	# no module binaries (DKMS builds them), no make install manifest
 	grep -h '\.ko$\|install-manifest' "$TMP"/*.files >"$TMP/extra"
 	[ ! -s "$TMP/extra" ] || bad="$bad extra:$(tr '\n' ' ' <"$TMP/extra")"
+	# the collector host's files in its own package only
+	for p in "${PROD[@]}" "$SIMPKG"; do
+		grep -h 'bioflow-collector\|rsyslog-bioflow' "$TMP/$p.files" >"$TMP/extra"
+		[ ! -s "$TMP/extra" ] || bad="$bad $p:$(tr '\n' ' ' <"$TMP/extra")"
+	done
 	result "$([ -z "$bad" ]; echo $?)" "each package holds its files" "${bad# }"
 fi
 
@@ -235,7 +261,7 @@ fi
 PROD_NAME="the production packages: no simulator, a bioflowd without test hooks"
 if step "$PROD_NAME"; then
 	bad=""
-	for p in "${PROD[@]}"; do
+	for p in "${PROD[@]}" "$COLPKG"; do
 		grep -h 'bioreader_sim\|/kernel/sim/\|bioreader-sim' "$TMP/$p.files" >"$TMP/extra"
 		[ ! -s "$TMP/extra" ] || bad="$bad $p:$(tr '\n' ' ' <"$TMP/extra")"
 	done
@@ -267,6 +293,7 @@ fi
 # The package build ran in the copy: nothing of it in the tree.
 junk=$(ls -d debian/tmp debian/build debian/files debian/.debhelper debian/*.debhelper* \
 	debian/*.substvars debian/bioreader-dkms debian/bioflowd debian/bioreader-tools \
+	debian/bioflow-collector debian/bioreader-sim-dkms \
 	../bioreader_*.changes ../bioreader*_*.deb 2>/dev/null)
 if [ -z "$junk" ]; then
 	ok "the source tree holds no package build products"
@@ -366,6 +393,30 @@ if step "$SIM_NAME"; then
 	fi
 fi
 
+# The collector host's package: its user reads the spool through the
+# spool directory's group; the unit is installed, not enabled; the
+# installed program's seccomp allowlist kills (exit 128 + SIGSYS).
+COL_NAME="dpkg -i bioflow-collector: user, spool directory root:bioflow-collector 2750, unit not enabled, sandbox kills"
+if step "$COL_NAME"; then
+	dpkg -i "$COLDEB" >"$TMP/install-col.log" 2>&1
+	rc=$?
+	diag_tail "$TMP/install-col.log" 8
+	bad=""
+	[ $rc -eq 0 ] || bad="$bad dpkg-status-$rc"
+	for f in $(cat "$TMP/$COLPKG.files"); do
+		[ -e "/$f" ] || bad="$bad /$f"
+	done
+	getent passwd bioflow-collector >/dev/null || bad="$bad user:bioflow-collector"
+	[ "$(stat -c '%U %G %a' /var/spool/bioflow 2>/dev/null)" = "root bioflow-collector 2750" ] ||
+		bad="$bad /var/spool/bioflow:$(stat -c '%U:%G:%a' /var/spool/bioflow 2>&1)"
+	ls /etc/systemd/system/*.wants/bioflow-collector.service >/dev/null 2>&1 &&
+		bad="$bad unit-enabled"
+	/usr/sbin/bioflow-collector --sandbox-test >/dev/null 2>&1
+	st=$?
+	[ $st -eq 159 ] || bad="$bad sandbox-test-exit-$st"
+	result "$([ -z "$bad" ]; echo $?)" "$COL_NAME" "${bad# }"
+fi
+
 if step "modinfo -k $KVER: both modules in $DKMS_DIR, version $VERSION"; then
 	bad=""
 	for m in bioreader bioreader_sim; do
@@ -442,7 +493,7 @@ if [ $INSTALLED -eq 1 ]; then
 	rc=$?
 	[ $rc -eq 0 ] || diag_tail "$TMP/remove.log"
 	echo "# dpkg -r: $(secs "$t")"
-	result $rc "dpkg -r removes the four packages"
+	result $rc "dpkg -r removes the five packages"
 
 	bad=""
 	left=$(ls /lib/modules/*/updates/dkms/bioreader*.ko* 2>/dev/null)
@@ -471,12 +522,12 @@ if [ $INSTALLED -eq 1 ]; then
 		case "$st" in "" | un*) ;; *) echo "# $p: $st"; rc=1 ;; esac
 	done
 	[ $rc -eq 0 ] || diag_tail "$TMP/purge.log"
-	result $rc "dpkg -P purges them: dpkg knows none of the four"
+	result $rc "dpkg -P purges them: dpkg knows none of the five"
 else
-	not_ok "dpkg -r removes the four packages" "${STOP:-not installed}"
+	not_ok "dpkg -r removes the five packages" "${STOP:-not installed}"
 	not_ok "after dpkg -r: no modules in updates/dkms, nothing in dkms status, depmod index updated" "${STOP:-not installed}"
 	not_ok "after dpkg -r: the packages' files are gone" "${STOP:-not installed}"
-	not_ok "dpkg -P purges them: dpkg knows none of the four" "${STOP:-not installed}"
+	not_ok "dpkg -P purges them: dpkg knows none of the five" "${STOP:-not installed}"
 fi
 
 cleanup

@@ -40,6 +40,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -67,6 +71,11 @@ static int port;
 static pid_t server = -1;
 static struct bfl_cosigner wit;
 static char wvkey[512];
+/* Run as root, the collector drops to this user (it never runs as root):
+ * the test's files are made readable to it. */
+#define TEST_USER "nobody"
+static bool as_root;
+static uid_t user_uid;
 
 /* ------------------------------------------------------------ items */
 
@@ -365,17 +374,18 @@ static int collector_once(const char *errlog)
 	char cmd[4096];
 
 	snprintf(cmd, sizeof(cmd),
-		 "'%s' --once --no-syslog --segment-max-bytes 5000 --spool '%s' --logs '%s' --enroll '%s' 2>>'%s'",
+		 "'%s' --once --no-syslog --user " TEST_USER " --segment-max-bytes 5000 --spool '%s' --logs '%s' --enroll '%s' 2>>'%s'",
 		 bin, spool, logs, enroll, errlog);
 	return run(cmd);
 }
 
-static int start_server(void)
+/* The server with --io-timeout @iot and, if @conns, --max-connections. */
+static int start_server_opts(const char *iot, const char *conns)
 {
 	char portf[400], errf[400], wkey[400], ca[400], cert[400], key[400];
 	int i;
 
-	snprintf(portf, sizeof(portf), "%s/port", T);
+	snprintf(portf, sizeof(portf), "%s/run/port", T);
 	snprintf(errf, sizeof(errf), "%s/server.err", T);
 	snprintf(wkey, sizeof(wkey), "%s/witness.key", pki);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
@@ -391,11 +401,12 @@ static int start_server(void)
 
 		if (fd >= 0)
 			dup2(fd, 2);
-		execl(bin, bin, "--no-syslog", "-v", "--segment-max-bytes", "5000", "--interval",
-		      "100", "--io-timeout", "2000", "--spool", spool, "--logs", logs, "--enroll",
-		      enroll, "--witness-listen", "127.0.0.1:0", "--port-file", portf,
-		      "--witness-key", wkey, "--witness-name", WNAME, "--ca", ca, "--cert", cert,
-		      "--key", key, (char *)NULL);
+		execl(bin, bin, "--no-syslog", "-v", "--user", TEST_USER, "--segment-max-bytes",
+		      "5000", "--interval", "100", "--io-timeout", iot, "--spool", spool, "--logs",
+		      logs, "--enroll", enroll, "--witness-listen", "127.0.0.1:0", "--port-file",
+		      portf, "--witness-key", wkey, "--witness-name", WNAME, "--ca", ca, "--cert",
+		      cert, "--key", key, conns ? "--max-connections" : (char *)NULL, conns,
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 100; i++) {
@@ -411,6 +422,40 @@ static int start_server(void)
 		usleep(50000);
 	}
 	return -1;
+}
+
+static int start_server(void)
+{
+	return start_server_opts("2000", NULL);
+}
+
+/* The collector's user may read and write what it must, and its keys are
+ * its own, mode 0600. */
+static int share_with_user(void)
+{
+	char cmd[4000];
+	struct passwd *pw;
+
+	snprintf(cmd, sizeof(cmd), "%s/run", T);
+	if (mkdir(cmd, 0755))
+		return -1;
+	as_root = geteuid() == 0;
+	if (!as_root) {
+		user_uid = geteuid();
+		snprintf(cmd, sizeof(cmd), "chmod 600 '%s/srv.key' '%s/witness.key'", pki, pki);
+		return run(cmd) ? -1 : 0;
+	}
+	pw = getpwnam(TEST_USER);
+	if (!pw)
+		return -1;
+	user_uid = pw->pw_uid;
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; chmod 711 '%s'; chmod 755 '%s' '%s' '%s'; chmod -R a+rX '%s' '%s';"
+		 "chown -R %s '%s' '%s/run'; chown %s '%s/srv.key' '%s/witness.key';"
+		 "chmod 600 '%s/srv.key' '%s/witness.key'",
+		 T, spool, enroll, pki, enroll, pki, TEST_USER, logs, T, TEST_USER, pki, pki, pki,
+		 pki);
+	return run(cmd) ? -1 : 0;
 }
 
 /* ------------------------------------------------ the HTTPS client */
@@ -549,6 +594,7 @@ static int cosig_ok(const struct answer *a, const char *note, size_t len)
 	free(out);
 	return r == 0 && t > 1700000000;
 }
+
 
 /* --------------------------------------------------------- helpers */
 
@@ -785,6 +831,307 @@ static void batch_tests(void)
 		ktap_diag("could not remove B");
 }
 
+/* ------------------------------------- many appliances, hand-made */
+
+#define NG 8		/* appliances */
+#define GR 24		/* records each */
+
+struct happ {
+	char origin[64], oid[17];
+	struct bfl_epoch_key key;
+	bfl_hash leaf[GR];
+};
+
+static struct happ g[NG];
+
+static size_t g_cp(const struct happ *h, u64 size, char *out, size_t cap)
+{
+	struct bfl_checkpoint cp;
+	size_t len = 0;
+
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.origin, sizeof(cp.origin), "%.63s", h->origin);
+	cp.size = size;
+	cp.epoch = 1;
+	bfl_mth(h->leaf, size, cp.root);
+	if (bfl_checkpoint_sign(&cp, &h->key, out, cap, &len, NULL))
+		return 0;
+	return len;
+}
+
+/* NG appliances of root rs2, enrolled, GR records each in their spool. */
+static int make_g(void)
+{
+	static const char info_fmt[] = "bioflow-store v3\norigin %s\n";
+	char cert[4096], note[2048], info[200], cmd[700];
+	struct bfl_epoch_cert c;
+	struct bfl_err e = { 0 };
+	u8 rec[BFL_RECORD_MAX];
+	size_t len, cl;
+	u64 v = 0;
+	int i, j, n;
+
+	if (rs2->ops->counter_read(rs2, &v, &e))
+		return -1;
+	for (i = 0; i < NG; i++) {
+		struct happ *h = &g[i];
+
+		snprintf(h->origin, sizeof(h->origin), "bioflow.example/fleet-%d", i);
+		if (bfl_epoch_key_generate(&h->key, h->origin, 1, &e))
+			return -1;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.origin, sizeof(c.origin), "%.63s", h->origin);
+		c.epoch = 1;
+		c.nv_counter = v;
+		c.issued = 1767225600;
+		len = 32;
+		if (EVP_PKEY_get_raw_public_key(h->key.priv, c.pub, &len) != 1 ||
+		    bfl_cert_issue(rs2, &c, cert, sizeof(cert), &cl, &e) ||
+		    enroll_one(h->origin, h->oid, rs2))
+			return -1;
+		n = snprintf(info, sizeof(info), info_fmt, h->origin);
+		if (spool_add(h->oid, h->origin, BFL_FWD_INFO, 0, (u8 *)info, (size_t)n) ||
+		    spool_add(h->oid, h->origin, BFL_FWD_CERT, 1, (u8 *)cert, cl))
+			return -1;
+		len = g_cp(h, 0, note, sizeof(note));
+		if (!len || spool_add(h->oid, h->origin, BFL_FWD_CP, 0, (u8 *)note, len))
+			return -1;
+		for (j = 0; j < GR; j++) {
+			size_t rl = test_audit_rec_v2(rec, boot, 9, (u64)j + 1,
+						      j % 2 ? BIOREADER_AUDIT_VERDICT :
+						      BIOREADER_AUDIT_SESSION_START);
+
+			bfl_leaf_hash(rec, rl, h->leaf[j]);
+			if (spool_add(h->oid, h->origin, BFL_FWD_REC, (u64)j, rec, rl))
+				return -1;
+		}
+		len = g_cp(h, GR, note, sizeof(note));
+		if (!len || spool_add(h->oid, h->origin, BFL_FWD_CP, GR, (u8 *)note, len))
+			return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "chmod -R a+rX '%s' '%s'", enroll, spool);
+	return run(cmd) ? -1 : 0;
+}
+
+/* An add-checkpoint request, whole: its length or -1. */
+static int make_req(u64 old, const bfl_hash *proof, unsigned int np, const char *note,
+		    size_t note_len, char *req, size_t cap)
+{
+	static char body[BFL_WIT_BODY_MAX + 1];
+	size_t bl = 0;
+	int hl;
+
+	if (bfl_wit_request_format(old, proof, np, note, note_len, body, sizeof(body), &bl))
+		return -1;
+	hl = snprintf(req, cap,
+		      "POST /add-checkpoint HTTP/1.1\r\nHost: collector.test\r\n"
+		      "Content-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", bl);
+	if (hl < 0 || (size_t)hl + bl > cap)
+		return -1;
+	memcpy(req + hl, body, bl);
+	return hl + (int)bl;
+}
+
+/* A TCP connection to the server that sends nothing: -1 or the socket. */
+static int raw_connect(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 15 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_port = htons((u16)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Open: the server has neither closed it nor said anything on it. */
+static bool still_open(int fd)
+{
+	char ch;
+	ssize_t k = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* The server closed it (or reset it) without a byte. */
+static bool closed_by_server(int fd)
+{
+	char ch;
+	ssize_t k = recv(fd, &ch, 1, 0);	/* SO_RCVTIMEO: fails the test */
+
+	return k == 0 || (k < 0 && errno == ECONNRESET);
+}
+
+/* A TLS client connection with the certificate "cli". */
+struct tconn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static void tconn_close(struct tconn *t)
+{
+	if (t->ssl)
+		SSL_free(t->ssl);
+	if (t->ctx)
+		SSL_CTX_free(t->ctx);
+	if (t->fd >= 0)
+		close(t->fd);
+	t->ssl = NULL;
+	t->ctx = NULL;
+	t->fd = -1;
+	ERR_clear_error();
+}
+
+static int tconn_open(struct tconn *t)
+{
+	char p[400], q[400];
+
+	t->ctx = NULL;
+	t->ssl = NULL;
+	t->fd = raw_connect();
+	if (t->fd < 0)
+		return -1;
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	snprintf(p, sizeof(p), "%s/ca.pem", pki);
+	if (!t->ctx || SSL_CTX_load_verify_locations(t->ctx, p, NULL) != 1)
+		goto fail;
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	snprintf(p, sizeof(p), "%s/cli.pem", pki);
+	snprintf(q, sizeof(q), "%s/cli.key", pki);
+	if (SSL_CTX_use_certificate_file(t->ctx, p, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(t->ctx, q, SSL_FILETYPE_PEM) != 1)
+		goto fail;
+	t->ssl = SSL_new(t->ctx);
+	if (!t->ssl)
+		goto fail;
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set1_host(t->ssl, "collector.test");
+	if (SSL_connect(t->ssl) != 1)
+		goto fail;
+	return 0;
+fail:
+	tconn_close(t);
+	return -1;
+}
+
+static int tconn_send(struct tconn *t, const char *b, size_t len)
+{
+	return len && SSL_write(t->ssl, b, (int)len) != (int)len ? -1 : 0;
+}
+
+/* The whole answer, parsed: its status, or -1. */
+static int tconn_answer(struct tconn *t, struct answer *a)
+{
+	size_t got = 0;
+	int k;
+
+	while (got + 1 < sizeof(a->raw) &&
+	       (k = SSL_read(t->ssl, a->raw + got, (int)(sizeof(a->raw) - got - 1))) > 0)
+		got += (size_t)k;
+	a->raw[got] = 0;
+	return parse_answer(a, got ? (int)got : -1);
+}
+
+/* One appliance's request, sent at the barrier. */
+struct job {
+	pthread_barrier_t *bar;
+	char req[BFL_WIT_BODY_MAX + 512];
+	int len;
+	bool hold_last;		/* all but the last byte before the barrier */
+	const char *note;
+	size_t note_len;
+	struct answer a;
+	int status;
+	bool cosig;
+};
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	struct tconn t;
+	size_t first = j->hold_last ? (size_t)j->len - 1 : 0;
+	int ok = !tconn_open(&t);
+
+	j->status = -1;
+	ok = ok && !tconn_send(&t, j->req, first);
+	pthread_barrier_wait(j->bar);
+	ok = ok && !tconn_send(&t, j->req + first, (size_t)j->len - first);
+	if (ok)
+		j->status = tconn_answer(&t, &j->a);
+	j->cosig = j->status == 200 && cosig_ok(&j->a, j->note, j->note_len);
+	if (ok)
+		tconn_close(&t);
+	return NULL;
+}
+
+/* A client that sends its request head one byte a second. */
+struct slow {
+	volatile bool ready, done;
+	int status;
+	size_t sent;
+};
+
+static void *slow_run(void *arg)
+{
+	static const char head[] = "POST /add-checkpoint HTTP/1.1\r\nX-Slow: "
+				   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	struct slow *sl = arg;
+	struct answer a;
+	struct tconn t;
+
+	sl->status = -1;
+	if (tconn_open(&t)) {
+		sl->ready = sl->done = true;
+		return NULL;
+	}
+	sl->ready = true;
+	for (sl->sent = 0; sl->sent < sizeof(head) - 1; sl->sent++) {
+		struct pollfd p = { .fd = t.fd, .events = POLLIN };
+
+		if (tconn_send(&t, head + sl->sent, 1) || poll(&p, 1, 1000))
+			break;
+	}
+	sl->status = tconn_answer(&t, &a);
+	tconn_close(&t);
+	sl->done = true;
+	return NULL;
+}
+
+static void stop_server(void)
+{
+	int st;
+
+	kill(server, SIGTERM);
+	waitpid(server, &st, 0);
+	server = -1;
+}
+
+static bool proc_uids_are(pid_t pid, uid_t uid)
+{
+	char p[64], line[256];
+	unsigned int r = 1, e = 1, s = 1, f = 1;
+	bool found = false;
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	fp = fopen(p, "r");
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "Uid: %u %u %u %u", &r, &e, &s, &f) == 4)
+			found = true;
+	fclose(fp);
+	return found && r == uid && e == uid && s == uid && f == uid;
+}
+
 int main(int argc, char **argv)
 {
 	struct bfl_leaves lv = { 0 };
@@ -822,7 +1169,7 @@ int main(int argc, char **argv)
 	mkdir(pki, 0750);
 	signal(SIGPIPE, SIG_IGN);
 
-	ktap_plan(43 + 8);
+	ktap_plan(59 + 8);
 	rs = bfl_soft_root_new(NULL, NULL, &e);
 	rs2 = bfl_soft_root_new(NULL, NULL, &e);
 	rs3 = bfl_soft_root_new(NULL, NULL, &e);
@@ -831,7 +1178,7 @@ int main(int argc, char **argv)
 		     !make_store(src_b, ORIGIN_B, rs3) && !store_stream(src_b, collect_b, NULL) &&
 		     !make_f() && !enroll_one(ORIGIN_B, oid_b, rs3) &&
 		     !enroll_one(ORIGIN_A, oid_a, rs) && !enroll_one(ORIGIN_F, oid_f, rs2) &&
-		     !make_pki() && !load_witness_vkey() &&
+		     !make_pki() && !load_witness_vkey() && !share_with_user() &&
 		     !bfl_store_load_leaves(src, &lv, &e),
 		     "an appliance store, a hand-made log, enrollments, certificates, the witness key");
 	bfl_fwd_oid(ORIGIN_X, oid_x);
@@ -1125,6 +1472,239 @@ int main(int argc, char **argv)
 		exchange(NULL, "\x16\x03\x01garbage that is no TLS\r\n\r\n", 30, a.raw, sizeof(a.raw), 1);
 		add_cp(&a, 68, NULL, 0, (char *)items[c68].b, items[c68].len);
 		ktap_check(a.status == 200, "after all that the server still cosigns");
+	}
+
+	/* ------------------------------------------ least privilege */
+	snprintf(p, sizeof(p), "%s/server.err", T);
+	snprintf(note, sizeof(note), "sandboxed: uid %u,", (unsigned int)user_uid);
+	ok = file_has(p, note);
+	snprintf(p, sizeof(p), "%s/a.err", T);
+	ktap_check(ok && file_has(p, note),
+		   "sandbox: the server and every --once run above ran under the allowlist, as the collector's user");
+	if (as_root)
+		ktap_check(proc_uids_are(server, user_uid),
+			   "privileges: started as root, the server runs as --user (real, effective, saved, fs uid)");
+	else
+		ktap_skip("privileges: started as root, the server runs as --user", "not root");
+	{
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 2);
+			execl(bin, bin, "--sandbox-test", (char *)NULL);
+			_exit(127);
+		}
+		ok = pid > 0 && waitpid(pid, &r, 0) == pid;
+		ktap_check(ok && WIFSIGNALED(r) && WTERMSIG(r) == SIGSYS,
+			   "sandbox: --sandbox-test, a forbidden call (ptrace) from a second thread: the process is killed by SIGSYS");
+	}
+	{
+		char wk[400];
+
+		/* The witness key, readable by others: not started. */
+		snprintf(wk, sizeof(wk), "%s/run/wk-open.pem", T);
+		snprintf(cmd, sizeof(cmd), "cp -p '%s/witness.key' '%s' && chmod 644 '%s'", pki, wk,
+			 wk);
+		r = run(cmd);
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' --once --no-syslog --user " TEST_USER " --spool '%s' --logs '%s' --enroll '%s' --witness-key '%s' --witness-name %s 2>'%s/wk.err'",
+			 bin, spool, logs, enroll, wk, WNAME, T);
+		ok = !r && run(vcmd) == 1;
+		snprintf(p, sizeof(p), "%s/wk.err", T);
+		ok = ok && file_has(p, "nobody else may read");
+		snprintf(cmd, sizeof(cmd), "chmod 600 '%s'", wk);
+		r = run(cmd) || run(vcmd) < 0;
+		/* (exit 1 all the same: appliance F is frozen) */
+		ktap_check(ok && !r && !file_has(p, "nobody else may read") &&
+			   file_has(p, "witness " WNAME "+"),
+			   "privileges: a witness key others may read is refused (exit 1); mode 0600: it is used");
+	}
+	if (as_root) {
+		snprintf(vcmd, sizeof(vcmd),
+			 "'%s' --once --no-syslog --user root --spool '%s' --logs '%s' --enroll '%s' 2>'%s/root.err'",
+			 bin, spool, logs, enroll, T);
+		ok = run(vcmd) == 1;
+		snprintf(p, sizeof(p), "%s/root.err", T);
+		ktap_check(ok && file_has(p, "does not run as root"), "privileges: --user root is refused");
+	} else {
+		ktap_skip("privileges: --user root is refused", "not root");
+	}
+
+	/* ------------------------------------------ many at once */
+	/* A server with room for the connections below. */
+	stop_server();
+	ktap_require(!make_g() && !start_server_opts("6000", "16"),
+		     "8 more appliances enrolled; the server again, 16 connections at once");
+	{
+		static struct job jobs[NG];
+		static char nr_req[] = "POST /add-checkpoint HTTP/1.1\r\nContent-Length: 3\r\n\r\nold";
+		pthread_t th[NG], slt;
+		pthread_barrier_t bar;
+		struct slow sl = { 0 };
+		struct tconn nr;
+		int stalled, good = 0, cos = 0;
+		long long t0;
+
+		/* a client that connects and sends nothing; one that sends a
+		 * byte a second; one that sends a request and never reads */
+		stalled = raw_connect();
+		pthread_create(&slt, NULL, slow_run, &sl);
+		t0 = ktap_now_ms();
+		while (!sl.ready && ktap_now_ms() - t0 < 20000)
+			usleep(10000);
+		ok = stalled >= 0 && !tconn_open(&nr) && !tconn_send(&nr, nr_req, strlen(nr_req));
+		pthread_barrier_init(&bar, NULL, NG);
+		for (i = 0; i < NG; i++) {
+			char *n = malloc(2048);
+
+			jobs[i].bar = &bar;
+			nl = n ? g_cp(&g[i], 4, n, 2048) : 0;
+			jobs[i].note = n;
+			jobs[i].note_len = nl;
+			jobs[i].len = make_req(0, NULL, 0, jobs[i].note, nl, jobs[i].req,
+					       sizeof(jobs[i].req));
+			jobs[i].hold_last = false;
+			pthread_create(&th[i], NULL, job_run, &jobs[i]);
+		}
+		for (i = 0; i < NG; i++) {
+			pthread_join(th[i], NULL);
+			good += jobs[i].status == 200;
+			cos += jobs[i].cosig;
+			if (jobs[i].status != 200)
+				ktap_diag("appliance %u: %d %s", i, jobs[i].status, jobs[i].a.body);
+			free((char *)jobs[i].note);
+		}
+		pthread_barrier_destroy(&bar);
+		ktap_check(ok && good == NG && cos == NG,
+			   "8 appliances at once, beside a stalled, a slow and a never-reading client: all 200, every cosignature verifies");
+		ok = still_open(stalled) && sl.ready && !sl.done;
+		ktap_check(ok,
+			   "the stalled and the byte-a-second clients were still connected when all 8 had their answers (nobody waited for them)");
+		pthread_join(slt, NULL);
+		if (sl.status != 408)
+			ktap_diag("the slow client: %d after %zu bytes", sl.status, sl.sent);
+		ktap_check(sl.status == 408 && sl.sent < 80,
+			   "a byte a second: cut off with 408 at the request's deadline, however the bytes keep coming");
+		ktap_check(closed_by_server(stalled),
+			   "a client that sends nothing: closed at the handshake's deadline");
+		close(stalled);
+		tconn_close(&nr);
+	}
+	/* Two requests for one origin, racing: one wins. */
+	{
+		static struct job jobs[2];
+		unsigned int round, wins = 0, lost = 0, rounds = 0;
+		u64 prev = 4, size;
+		pthread_t th[2];
+		pthread_barrier_t bar;
+		char *cp;
+
+		pthread_barrier_init(&bar, NULL, 2);
+		for (round = 0, size = 8; size <= GR; round++, size += 4) {
+			cp = malloc(2048);
+			nl = g_cp(&g[0], size, cp, 2048);
+			r = bfl_consistency_proof(g[0].leaf, prev, size, proof, &np);
+			for (i = 0; i < 2; i++) {
+				jobs[i].bar = &bar;
+				jobs[i].note = cp;
+				jobs[i].note_len = nl;
+				jobs[i].hold_last = true;
+				jobs[i].len = make_req(prev, proof, np, cp, nl, jobs[i].req,
+						       sizeof(jobs[i].req));
+				pthread_create(&th[i], NULL, job_run, &jobs[i]);
+			}
+			for (i = 0; i < 2; i++)
+				pthread_join(th[i], NULL);
+			snprintf(note, sizeof(note), "%llu\n", (unsigned long long)size);
+			for (i = 0; i < 2; i++) {
+				struct job *w = &jobs[i], *l = &jobs[1 - i];
+
+				if (w->status == 200 && w->cosig && l->status == 409 &&
+				    !strcmp(l->a.body, note)) {
+					wins++;
+					break;
+				}
+			}
+			if (jobs[0].status == 200 && jobs[1].status == 200)
+				lost++;
+			if (r || wins != round + 1)
+				ktap_diag("round %u: %d and %d", round, jobs[0].status, jobs[1].status);
+			rounds++;
+			free(cp);
+			prev = size;
+		}
+		pthread_barrier_destroy(&bar);
+		ktap_check(wins == rounds && !lost,
+			   "two identical requests for one origin, racing, 5 times: each time one 200 (cosigned), the other 409 with the new size");
+		snprintf(p, sizeof(p), "%s/%s/witness/cosigned", logs, g[0].oid);
+		{
+			DIR *d = opendir(p);
+			struct dirent *de;
+			unsigned int files = 0;
+
+			while (d && (de = readdir(d)))
+				files += de->d_name[0] != '.';
+			if (d)
+				closedir(d);
+			snprintf(p, sizeof(p), "%s/%s/witness/latest", logs, g[0].oid);
+			snprintf(note, sizeof(note), "\n%u\n", GR);
+			ok = files == 1 + rounds && file_has(p, note);
+		}
+		add_cp(&a, GR, NULL, 0, alt, g_cp(&g[0], GR, alt, sizeof(alt)));
+		ktap_check(ok && a.status == 200 && wait_status("witnessed 24 epoch 1 "),
+			   "after the races the witness's state is consistent: 6 checkpoints cosigned, latest 24, which it cosigns again");
+	}
+	/* Oversize bodies. */
+	{
+		static char big[BFL_WIT_BODY_MAX + 200];
+		int hl;
+
+		hl = snprintf(big, sizeof(big),
+			      "POST /add-checkpoint HTTP/1.1\r\nContent-Length: %d\r\n\r\n",
+			      BFL_WIT_BODY_MAX + 1);
+		ok = post_raw(&a, "cli", big, (size_t)hl) == 413;
+		hl = snprintf(big, sizeof(big),
+			      "POST /add-checkpoint HTTP/1.1\r\nContent-Length: %d\r\n\r\n",
+			      BFL_WIT_BODY_MAX);
+		memset(big + hl, 'x', BFL_WIT_BODY_MAX);
+		ktap_check(ok && post_raw(&a, "cli", big, (size_t)hl + BFL_WIT_BODY_MAX) == 400,
+			   "a body one byte over the bound: 413 before it is read; one at the bound: read, 400 (malformed)");
+	}
+	/* A flood of connections beyond the bound. */
+	stop_server();
+	ktap_require(!start_server_opts("6000", "4"), "the server again, 4 connections at once");
+	{
+		int held[4], extra[100], refused = 0, open_ = 0;
+
+		for (i = 0; i < 4; i++)
+			held[i] = raw_connect();
+		for (i = 0; i < 100; i++)
+			extra[i] = raw_connect();
+		for (i = 0; i < 100; i++) {
+			refused += extra[i] >= 0 && closed_by_server(extra[i]);
+			if (extra[i] >= 0)
+				close(extra[i]);
+		}
+		for (i = 0; i < 4; i++)
+			open_ += held[i] >= 0 && still_open(held[i]);
+		r = post_raw(&a, "cli", "x", 1);
+		snprintf(p, sizeof(p), "%s/server.err", T);
+		ktap_check(refused == 100 && open_ == 4 && r == -1 && file_has(p, "connections busy"),
+			   "4 connections held: 100 more, and a real request, are closed at once without an answer, and it is logged");
+		for (i = 0; i < 4; i++)
+			if (held[i] >= 0)
+				close(held[i]);
+		/* The threads see the closes and are free again. */
+		for (i = 0; i < 100; i++) {
+			add_cp(&a, GR, NULL, 0, alt, g_cp(&g[0], GR, alt, sizeof(alt)));
+			if (a.status == 200)
+				break;
+			usleep(50000);
+		}
+		ktap_check(a.status == 200 && kill(server, 0) == 0,
+			   "the flood gone, the server lives and cosigns");
 	}
 
 	kill(server, SIGTERM);

@@ -12,11 +12,22 @@ start_rsyslog() {
 	RS_PID=$!
 	wait_for 10 listening "$RP"
 }
+# The collector drops to nobody as it would to its own user: it reads the
+# spool through the spool directory's group (set-group-ID, so that
+# rsyslog's files get it), writes only the copies, and its keys are its
+# own, mode 0600.
 start_collector() {
-	"$COL" --no-syslog --segment-max-bytes "$SEGMAX" --interval 100 --spool "$W/spool" \
-		--logs "$W/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$WP" \
-		--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
-		--cert "$W/witness.pem" --key "$W/witness.key" >>"$W/collector.log" 2>&1 &
+	local g
+	g=$(id -gn nobody)
+	chgrp -R "$g" "$W/spool" && chmod g+rxs "$W/spool" && chmod -R g+r "$W/spool"
+	chown -R nobody "$W/logs"
+	install -o nobody -m 600 "$W/wkey.pem" "$W/col-wkey.pem"
+	install -o nobody -m 600 "$W/witness.key" "$W/col-witness.key"
+	"$COL" --no-syslog --user nobody --segment-max-bytes "$SEGMAX" --interval 100 \
+		--spool "$W/spool" --logs "$W/logs" --enroll "$W/enroll" \
+		--witness-listen "127.0.0.1:$WP" --witness-key "$W/col-wkey.pem" \
+		--witness-name witness.test --ca "$W/ca.pem" --cert "$W/witness.pem" \
+		--key "$W/col-witness.key" >>"$W/collector.log" 2>&1 &
 	COL_PID=$!
 	wait_for 10 listening "$WP"
 }
