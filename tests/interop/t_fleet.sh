@@ -195,7 +195,10 @@ else
 fi
 
 # --- 4: rsyslogd, the forwarder and the collector SIGKILLed mid-stream ----------
-"$STORE_TOOL" grow "$W/st" 60 6 60 >>"$W/grow.log" 2>&1 &
+# The store grows for about 7 s (more under load); every kill below falls
+# while it still grows (checked: a kill after it stopped would not test
+# a restart mid-stream).
+"$STORE_TOOL" grow "$W/st" 120 6 60 >>"$W/grow.log" 2>&1 &
 GROW=$!
 sleep 0.5
 kill9 "$RS_PID"
@@ -205,21 +208,24 @@ sleep 0.4
 kill9 "$COL_PID"
 sleep 0.3
 start_collector || diags "$W/collector.log"
+sleep 0.4
+kill9 "$FWD_PID"
+fwd_at=$(sed -n '1s/^size //p' "$W/s/position")
+midstream=no
+kill -0 "$GROW" 2>/dev/null && midstream=yes
+sleep 0.3
+start_fwd s
 # what the copy held when the collector started again
 wait_for 5 [ "$(grep -c '^bioflow-collector: enrolled' "$W/collector.log")" -ge 2 ]
 col_at=$(sed -n 's/^bioflow-collector: enrolled .*: \([0-9]*\) records.*/\1/p' "$W/collector.log" |
 	tail -n 1)
-sleep 0.4
-kill9 "$FWD_PID"
-fwd_at=$(sed -n '1s/^size //p' "$W/s/position")
-sleep 0.3
-start_fwd s
 wait "$GROW"
 grow_rc=$?
 GROW=
 N3=$(sealed)
 cs=
-if [ $grow_rc -eq 0 ] && [ "$N3" -gt "$N2" ] && [ "${col_at:-$N3}" -lt "$N3" ] &&
+if [ $grow_rc -eq 0 ] && [ $midstream = yes ] && [ "$N3" -gt "$N2" ] &&
+   [ "${col_at:-$N3}" -lt "$N3" ] &&
    [ "${fwd_at:-$N3}" -lt "$N3" ] && wait_for 40 status_has s "witnessed $N3" &&
    copy_is_store && [ "$("$STORE_TOOL" size "$COPY")" = "$N3" ] && cs=$(cosig "$N3") &&
    [ -n "$cs" ] &&
@@ -227,7 +233,7 @@ if [ $grow_rc -eq 0 ] && [ "$N3" -gt "$N2" ] && [ "${col_at:-$N3}" -lt "$N3" ] &
 	>"$W/verify-cs.log" 2>&1; then
 	ok "rsyslogd, bioflow-forward, bioflow-collector SIGKILLed and restarted while the store grows: all $N3 records at the collector exactly once (the collector restarted at $col_at, the forwarder at $fwd_at), verified, not frozen, cosigned"
 else
-	echo "# grow exit $grow_rc, sealed $N3, the collector restarted at ${col_at:-?}, the forwarder at ${fwd_at:-?}, copy $("$STORE_TOOL" size "$COPY" 2>&1), cosig ${cs:-none}"
+	echo "# grow exit $grow_rc, killed mid-stream: $midstream, sealed $N3, the collector restarted at ${col_at:-?}, the forwarder at ${fwd_at:-?}, copy $("$STORE_TOOL" size "$COPY" 2>&1), cosig ${cs:-none}"
 	diags "$COPY/FROZEN" "$W/s/status" "$W/diff.log" "$W/verify-copy.log" "$W/verify-cs.log" \
 		"$W/fwd.log" "$W/collector.log" "$W/rsyslogd.log"
 	not_ok "rsyslogd, bioflow-forward, bioflow-collector SIGKILLed and restarted: every record at the collector exactly once"
