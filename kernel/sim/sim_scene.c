@@ -143,9 +143,8 @@ static const struct sc_flag sc_flags[] = {
 	{ "child", SIM_SCENE_PERSON, offsetof(struct sim_scene, child) },
 	{ "walk", SIM_SCENE_PERSON, offsetof(struct sim_scene, walk) },
 	{ "partial", SIM_SCENE_MASK, offsetof(struct sim_scene, partial) },
+	{ NULL, SIM_SCENE_EMPTY, 0 },	/* end */
 };
-
-#define SC_NFLAGS	(sizeof(sc_flags) / sizeof(sc_flags[0]))
 
 static int sc_lookup(const char * const *names, int n, const char *w,
 		     size_t len)
@@ -234,7 +233,7 @@ static int sc_parse_opt(struct sim_scene *s, const char *w, size_t len)
 	int i;
 
 	if (!eq) {
-		for (i = 0; i < (int)SC_NFLAGS; i++) {
+		for (i = 0; sc_flags[i].word; i++) {
 			if (sc_flags[i].kind == k && strlen(sc_flags[i].word) == len &&
 			    !memcmp(sc_flags[i].word, w, len)) {
 				*((u8 *)s + sc_flags[i].off) = 1;
@@ -446,7 +445,7 @@ int sim_scene_print(const struct sim_scene *s, char *buf, size_t size)
 		sc_puts(&o, sc_material_names[s->material % SIM_MASK_MATERIAL_COUNT]);
 		break;
 	}
-	for (i = 0; i < SC_NFLAGS; i++) {
+	for (i = 0; sc_flags[i].word; i++) {
 		if (sc_flags[i].kind == k && *((const u8 *)s + sc_flags[i].off)) {
 			sc_puts(&o, " ");
 			sc_puts(&o, sc_flags[i].word);

@@ -512,10 +512,16 @@ static int quantile(int *v, int n, double q)
 	return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
-enum cue { CUE_CORR, CUE_RESP, CUE_RELIEF, CUE_RATIO, CUE_COUNT };
+enum cue {
+	CUE_CORR, CUE_RESP, CUE_RELIEF, CUE_RATIO, CUE_ALPHA, CUE_RELIEF_RAW,
+	CUE_NOISE, CUE_RATIO_SE, CUE_DIST, CUE_COUNT
+};
 static const char * const cue_names[CUE_COUNT] = {
 	"corr (Q10, min band)", "resp (permille, min band)",
-	"relief (mm Q4)", "ratio 940/850 (permille)",
+	"relief, noise removed (mm Q4)", "ratio 940/850 (permille)",
+	"alpha: implied ambient (permille of flood at 500 mm, max band)",
+	"relief as measured (mm Q4)", "depth noise of a cell mean (mm Q4)",
+	"ratio standard error (permille)", "distance (mm)",
 };
 
 static int cue_value(const struct ev_session_result *r, enum cue c)
@@ -529,6 +535,17 @@ static int cue_value(const struct ev_session_result *r, enum cue c)
 			r->cues.resp[1];
 	case CUE_RELIEF:
 		return r->cues.relief;
+	case CUE_ALPHA:
+		return r->cues.alpha[0] > r->cues.alpha[1] ? r->cues.alpha[0] :
+			r->cues.alpha[1];
+	case CUE_RELIEF_RAW:
+		return r->cues.relief_raw;
+	case CUE_NOISE:
+		return r->cues.depth_noise;
+	case CUE_RATIO_SE:
+		return r->cues.ratio_se;
+	case CUE_DIST:
+		return r->cues.dist;
 	default:
 		return r->cues.ratio;
 	}
@@ -784,14 +801,13 @@ static void print_world_cues(const struct corpus *c)
 
 	if (!v)
 		return;
-	printf("\nCues per condition (sessions with a liveness decision): min 1%% 50%% 99%% max\n");
+	printf("\nCues per condition (every session with cues): min 1%% 50%% 99%% max\n");
 	for (cue = 0; cue < CUE_COUNT; cue++) {
 		printf("\n%s\n", cue_names[cue]);
 		for (j = 0; j < NCONDS; j++) {
 			k = 0;
 			for (i = 0; i < c->n; i++)
-				if (c->items[i].cond == j && c->items[i].res.cues_valid &&
-				    c->items[i].res.v.flags & BIOREADER_VERDICT_LIVENESS_EVALUATED)
+				if (c->items[i].cond == j && c->items[i].res.cues_valid)
 					v[k++] = cue_value(&c->items[i].res, cue);
 			qsort(v, k, sizeof(int), cmp_int);
 			printf("  %-40s n=%4d: %6d %6d %6d %6d %6d\n", conds[j].name, k,
@@ -801,6 +817,28 @@ static void print_world_cues(const struct corpus *c)
 		}
 	}
 	free(v);
+}
+
+/* Every session, one line: condition, verdict, scene and cues (tuning). */
+static void dump_sessions(const struct corpus *c)
+{
+	char text[SIM_SCENE_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		const struct bio_live_cues *q = &it->res.cues;
+
+		sim_scene_print(&it->cfg.scene, text, sizeof(text));
+		text[strcspn(text, "\n")] = '\0';
+		printf("S|%s|%s/%s|%s|corr %d %d|alpha %d %d|relief %d raw %d noise %d|ratio %d se %d|dist %d\n",
+		       it->cond >= 0 ? conds[it->cond].name : sp_names[it->sp],
+		       ev_outcome_name(it->res.v.outcome),
+		       ev_class_name(it->res.v.attack_class), text, q->corr[0],
+		       q->corr[1], q->alpha[0], q->alpha[1], q->relief,
+		       q->relief_raw, q->depth_noise, q->ratio, q->ratio_se,
+		       q->dist);
+	}
 }
 
 static void list_errors(const struct corpus *c)
@@ -825,14 +863,16 @@ static void list_errors(const struct corpus *c)
 			continue;
 		sim_scene_print(&it->cfg.scene, text, sizeof(text));
 		text[strcspn(text, "\n")] = '\0';
-		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d relief %d ratio %d\n",
+		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d alpha %d/%d relief %d (raw %d noise %d) ratio %d se %d\n",
 		       it->cond >= 0 ? conds[it->cond].name : sp_names[it->sp],
 		       (unsigned long long)it->cfg.session_seed,
 		       text, ev_outcome_name(v->outcome),
 		       ev_class_name(v->attack_class), it->res.cues.corr[0],
 		       it->res.cues.corr[1], it->res.cues.resp[0],
-		       it->res.cues.resp[1], it->res.cues.relief,
-		       it->res.cues.ratio);
+		       it->res.cues.resp[1], it->res.cues.alpha[0],
+		       it->res.cues.alpha[1], it->res.cues.relief,
+		       it->res.cues.relief_raw, it->res.cues.depth_noise,
+		       it->res.cues.ratio, it->res.cues.ratio_se);
 	}
 }
 
@@ -901,6 +941,7 @@ int main(int argc, char **argv)
 		{ "frames-required", required_argument, NULL, 'F' },
 		{ "allow-no-liveness", no_argument, NULL, 'A' },
 		{ "world", no_argument, NULL, 'W' },
+		{ "dump", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ev_replay_policy pol = {
@@ -909,7 +950,7 @@ int main(int argc, char **argv)
 		.frames_required = 5,
 	};
 	const char *replay_path = NULL;
-	int have_card = 0, world = 0;
+	int have_card = 0, world = 0, dump = 0;
 	int nbf = 1200, natt = 600, jobs = 2, cues = 0, errors = 0, opt, w = 160, h = 120;
 	const char *set = "test";
 	uint32_t level = BIOREADER_SECLEVEL_MEDIUM;
@@ -966,6 +1007,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			world = 1;
+			break;
+		case 'D':
+			dump = 1;
 			break;
 		default:
 			usage();
@@ -1039,6 +1083,8 @@ int main(int argc, char **argv)
 		print_cues(&c);
 	if (errors)
 		list_errors(&c);
+	if (dump)
+		dump_sessions(&c);
 	free(c.items);
 	return 0;
 }
