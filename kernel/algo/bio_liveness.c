@@ -286,16 +286,22 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	l->sdd += d * d;
 	if (illum & BRHW_ILLUM_850)
 		l->sxd += d;
+	for (b = 0; b < 2; b++)
+		region[b] /= BIO_LIVE_CELLS;
+	l->sy01 += (s64)region[0] * region[1];
+	l->s01 += (illum & BRHW_ILLUM_850) && (illum & BRHW_ILLUM_940);
 	for (b = 0; b < 2; b++) {
 		bool on = illum & (b ? BRHW_ILLUM_940 : BRHW_ILLUM_850);
+		bool other = illum & (b ? BRHW_ILLUM_850 : BRHW_ILLUM_940);
 
-		region[b] /= BIO_LIVE_CELLS;
 		if (on) {
 			l->n_on[b]++;
 			l->sxy[b] += region[b];
 		} else {
 			l->n_off[b]++;
 		}
+		if (other)
+			l->sxo[b] += region[b];
 		l->sy[b] += region[b];
 		l->syy[b] += (s64)region[b] * region[b];
 	}
@@ -327,6 +333,53 @@ static s32 bl_corr(const struct bio_live *l, u32 b)
 		return 0;
 	return (s32)bl_div_s64(cov * 1024, (u32)(den > 0xffffffffULL ?
 						 0xffffffffULL : den));
+}
+
+/*
+ * Is what the floods do not explain common to both bands?  The residuals
+ * of both bands' brightness after regressing on the two flood states
+ * correlate with r >= 0.8: an ambient that changes from frame to frame
+ * (a PWM-dimmed LED, mains ripple) moves both bands together, in the
+ * ratio of the surface's reflectances.  A screen replaying an earlier
+ * session shows that session's two flood bits, independent of each
+ * other: its residuals do not correlate.  Then a weak correlation with
+ * the pattern is the ambient's doing, not proof of a screen, and the
+ * challenge cannot decide (never live: undecided).
+ */
+static bool bl_common_mode(const struct bio_live *l)
+{
+	s64 n = l->frames, u = l->n_on[0], v = l->n_on[1];
+	s64 suu = n * u - u * u, svv = n * v - v * v;
+	s64 suv = n * l->s01 - u * v, det = suu * svv - suv * suv;
+	s64 su[2], sv[2], r[3];
+	u32 b, k;
+
+	if (n < 4 || det <= 0)
+		return false;
+	su[0] = n * l->sxy[0] - u * l->sy[0];
+	sv[0] = n * l->sxo[0] - v * l->sy[0];
+	su[1] = n * l->sxo[1] - u * l->sy[1];
+	sv[1] = n * l->sxy[1] - v * l->sy[1];
+	/* r[0], r[1]: residual variances; r[2]: covariance (n^2 scale). */
+	for (k = 0; k < 3; k++) {
+		u32 i = k == 1 ? 1 : 0, j = k == 0 ? 0 : 1;
+		s64 smm = k == 2 ? n * l->sy01 - l->sy[0] * l->sy[1] :
+			  n * l->syy[i] - l->sy[i] * l->sy[i];
+		/*
+		 * |su|, |sv| < 2^25, |suu|, |svv|, |suv| <= 2^10, det <= 2^20:
+		 * each product below < 2^55; the fitted part never exceeds
+		 * what it is fitted to (< 2^37), so r[] < 2^21 and its
+		 * squares below fit.
+		 */
+		s64 fit = svv * su[i] / 64 * su[j] - suv * (su[i] / 64 * sv[j] +
+			  sv[i] / 64 * su[j]) + suu * sv[i] / 64 * sv[j];
+
+		r[k] = (smm - bl_div_s64(fit, (u32)det) * 64) >> 16;
+	}
+	for (b = 0; b < 2; b++)
+		if (r[b] <= 0)
+			return false;
+	return r[2] > 0 && 25 * r[2] * r[2] >= 16 * r[0] * r[1];
 }
 
 /* Flood response relative to the mean brightness, per mille. */
@@ -569,9 +622,16 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	for (b = 0; b < 2; b++) {
 		s32 alpha = bl_alpha(l, b);
 
-		if (bl_corr(l, b) < p->corr_min || alpha > p->alpha_attack) {
+		if (alpha > p->alpha_attack) {
 			*attack_class = BIOREADER_ATTACK_REPLAY;
 			return BIO_LIVE_ATTACK;
+		}
+		if (bl_corr(l, b) < p->corr_min) {
+			if (!bl_common_mode(l)) {
+				*attack_class = BIOREADER_ATTACK_REPLAY;
+				return BIO_LIVE_ATTACK;
+			}
+			weak = true;
 		}
 		if (alpha > p->alpha_live)
 			weak = true;

@@ -59,8 +59,14 @@ struct bio_live {
 	struct bio_live_params p;
 	u32 frames;			/* face frames used */
 	u32 n_on[2], n_off[2];		/* per band: frames flood on / off */
-	/* Per band: region mean (Q4) sums for the correlation. */
-	s64 sy[2], syy[2], sxy[2];
+	/*
+	 * Per band: region mean (Q4) sums for the correlation: of m, m^2,
+	 * m * own flood state, m * other flood state; of m850 * m940, and of
+	 * s850 * s940 (the common-mode test, bl_common_mode()).
+	 */
+	s64 sy[2], syy[2], sxy[2], sxo[2];
+	s64 sy01;
+	s32 s01;
 	/*
 	 * Per cell, over frames, for the ratio (bl_ratio()): each cell's 16
 	 * lattice points are split into two halves A and B by the parity
