@@ -7,6 +7,8 @@
  *              gathered from the buffer into private memory; keyed
  *              BLAKE2s MAC over header and lattice; sequence, time)
  *              + liveness (from the lattice) + matching
+ *              + the decisions the driver takes after every frame
+ *              (liveness, matching, fusion)
  *
  * The MAC is the reader's answer to frame injection and covers every
  * byte any decision reads (frame format 2, docs/hardware.md); gathering
@@ -111,6 +113,18 @@ static struct bio_frame_check fc;
 static struct bio_live live;
 static struct bio_match_agg agg;
 static struct brhw_frame_hdr hdr;
+static enum bio_live_decision last_ld;
+
+/* What the driver does after every frame: decide, and fuse. */
+static void decide(void)
+{
+	struct bio_verdict_parts v;
+	u32 cls;
+
+	last_ld = bio_live_decide(&live, &cls);
+	sink += bio_session_decide(bio_match_decide(&agg, 5, 18022), last_ld,
+				   cls, true, false, &v);
+}
 
 static int do_pipeline(u32 i)
 {
@@ -125,6 +139,7 @@ static int do_pipeline(u32 i)
 	bio_live_add(&live, &hdr, &lat, i, illum[i]);
 	if (le32_to_cpu(hdr.flags) & BRHW_FRAME_FACE)
 		bio_match_agg_add(&agg, bio_match_similarity(&tpl, hdr.embedding));
+	decide();
 	return 0;
 }
 
@@ -154,6 +169,7 @@ static int do_liveness_matching(u32 i)
 	}
 	bio_live_add(&live, h, &lat, i, illum[i]);
 	bio_match_agg_add(&agg, bio_match_similarity(&tpl, h->embedding));
+	decide();
 	return 0;
 }
 
@@ -197,12 +213,19 @@ int main(int argc, char **argv)
 	t_lm = measure(secs, do_liveness_matching);
 	t_copy = (t_copy + measure(secs, do_memcpy)) / 2;
 
-	/* Latency: everything after the last needed frame is in. */
+	/*
+	 * Latency: everything after the last needed frame is in, on the
+	 * state the real frames leave (the liveness-alone loop above feeds
+	 * one lattice over and over).
+	 */
+	for (k = 0; k < NFRAMES; k++)
+		if (do_pipeline(k))
+			return 1;
 	{
 		double t0 = now_s();
 
 		for (k = 0; k < reps; k++) {
-			enum bio_live_decision ld = bio_live_decide(&live, &cls);
+			enum bio_live_decision ld = last_ld = bio_live_decide(&live, &cls);
 			enum bio_match_decision md = bio_match_decide(&agg, 5, 18022);
 
 			sink += bio_session_decide(md, ld, cls, true, false, &v);
@@ -221,6 +244,7 @@ int main(int argc, char **argv)
 	       t_mac * 1e6, t_mac / t_copy);
 	printf("    liveness + matching alone       %9.1f us   %8.0f frames/s per core   ratio %.2f\n",
 	       t_lm * 1e6, 1 / t_lm, t_lm / t_copy);
-	printf("  last frame -> verdict (fusion)    %9.3f us\n", t_dec * 1e6);
+	printf("  last frame -> verdict (fusion)    %9.3f us   (liveness decision %d class %u)\n",
+	       t_dec * 1e6, (int)last_ld, cls);
 	return sink == 0xdeadbeef;
 }

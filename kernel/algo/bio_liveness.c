@@ -31,6 +31,16 @@
 #define BL_SAT_Q4	(250 * 16)
 #define BL_PTS		(BRHW_LAT_N / BIO_LIVE_GRID)	/* lattice points per cell side */
 #define BL_CELL_PTS	(BL_PTS * BL_PTS)
+/*
+ * Implied ambient (bl_alpha()), per mille of the flood at 500 mm: up to
+ * the brightest ambient the reader is specified for (700 DN, sun on the
+ * face through glass) a reflector is plausible; above 6000 no reflector
+ * in working light answers so weakly: a screen.  Between: undecided.
+ */
+#define BL_ALPHA_MAX	1000000
+#define BL_ALPHA_LIVE	3700
+#define BL_ALPHA_ATTACK	6000
+#define BL_RATIO_SE_K	3	/* ratio: undecided within K se of an edge */
 
 /*
  * Operating points, chosen on the tuning corpus only (docs/evaluation.md,
@@ -45,23 +55,22 @@ void bio_live_params_get(u32 security_level, struct bio_live_params *p)
 	p->min_state = 3;
 	p->ratio_lo = 660;
 	p->ratio_hi = 865;
-	p->relief_min = 30;		/* 1.9 mm */
+	p->relief_min = 19;		/* 1.2 mm, noise removed */
+	p->alpha_live = BL_ALPHA_LIVE;
+	p->alpha_attack = BL_ALPHA_ATTACK;
 	switch (security_level) {
 	case BIOREADER_SECLEVEL_LOW:
 		p->frames = 10;		/* 20 bits */
 		p->corr_min = 850;
-		p->resp_min = 140;
 		break;
 	case BIOREADER_SECLEVEL_HIGH:
 		p->frames = 20;		/* 40 bits */
 		p->corr_min = 930;
-		p->resp_min = 165;
 		break;
 	case BIOREADER_SECLEVEL_MEDIUM:
 	default:
 		p->frames = 14;		/* 28 bits */
 		p->corr_min = 900;
-		p->resp_min = 155;
 		break;
 	}
 }
@@ -98,7 +107,7 @@ static s64 bl_div_s64(s64 a, u32 b)
  * arithmetic: row and column means, and one projection on u * v, which
  * is orthogonal to every separable function.
  */
-static bool bl_relief(struct bio_live *l, u32 *relief)
+static bool bl_relief(struct bio_live *l, const s32 *zc, u32 *relief)
 {
 	s32 z[BIO_LIVE_CELLS], row[BIO_LIVE_GRID], col[BIO_LIVE_GRID];
 	u32 valid = 0, i, j;
@@ -107,17 +116,17 @@ static bool bl_relief(struct bio_live *l, u32 *relief)
 	s32 fill, all;
 
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
-		if (l->cntd[i]) {
-			z[i] = (s32)(l->acc[2][i] * 16 / l->cntd[i]);
+		z[i] = zc[i];
+		if (z[i] >= 0) {
 			zsum += (u32)z[i];
 			valid++;
-		} else {
-			z[i] = -1;
 		}
 	}
 	if (valid < BIO_LIVE_CELLS * 3 / 4)
 		return false;
 	fill = (s32)bio_div_u64(zsum, valid);
+	l->zsum += (u32)fill;
+	l->zn++;
 	for (i = 0; i < BIO_LIVE_CELLS; i++)
 		if (z[i] < 0)
 			z[i] = fill;
@@ -156,12 +165,44 @@ static bool bl_relief(struct bio_live *l, u32 *relief)
 	return true;
 }
 
+/*
+ * The depth noise, measured in the session, from the cells themselves:
+ * the two interleaved halves of a cell's 4 x 4 points have the same
+ * centroid, so a plane, tilted or not, gives both the same mean depth;
+ * their difference is noise (plus the surface's curvature within a
+ * cell, small).  Var(zA - zB) = var(zA) + var(zB) = 4 var(cell mean)
+ * for halves of equal size.  Differences are clipped like residuals.
+ */
+static void bl_depth_noise(struct bio_live *l)
+{
+	u64 sq = 0;
+	u32 i, n = 0;
+
+	for (i = 0; i < BIO_LIVE_CELLS; i++) {
+		s32 za, zb, dz;
+
+		if (!l->cntd[0][i] || !l->cntd[1][i])
+			continue;
+		za = (s32)(l->acc[4][i] * 16 / l->cntd[0][i]);
+		zb = (s32)(l->acc[5][i] * 16 / l->cntd[1][i]);
+		dz = za - zb;
+		if (dz > BL_CLIP_Q4)
+			dz = BL_CLIP_Q4;
+		if (dz < -BL_CLIP_Q4)
+			dz = -BL_CLIP_Q4;
+		sq += (u64)((s64)dz * dz);
+		n++;
+	}
+	l->dn_sum += sq;
+	l->dn_cnt += n;
+}
+
 void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		  const struct bio_lattice *lat, u32 seq, u8 illum)
 {
-	u32 i, j, u, b;
+	u32 i, j, u, b, iw, ih, par_x = 0, par_y = 0;
 	u32 region[2] = { 0, 0 }, relief;
-	s32 d;
+	s32 d, z[BIO_LIVE_CELLS];
 
 	if (seq >= BIO_LIVE_MAX_FRAMES) {
 		l->exhausted = true;
@@ -175,57 +216,102 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	    le16_to_cpu(hdr->face_h) * 6 / 10 < BIO_LIVE_MIN_BOX)
 		return;
 
+	/*
+	 * The halves of a cell must never share a pixel.  Along an axis
+	 * where the lattice steps a pixel or more, every point has its own
+	 * pixel column (row): alternate by index.  Where it steps less,
+	 * points share pixels: alternate by the pixel's parity.  A point's
+	 * half is the XOR of both: two points on one pixel agree on both.
+	 */
+	iw = le16_to_cpu(hdr->face_w) * 6 / 10;
+	ih = le16_to_cpu(hdr->face_h) * 6 / 10;
+	for (u = 0; u < BRHW_LAT_N; u++) {
+		par_x |= ((iw >= BRHW_LAT_N ? u : iw * u / BRHW_LAT_N) & 1) << u;
+		par_y |= ((ih >= BRHW_LAT_N ? u : ih * u / BRHW_LAT_N) & 1) << u;
+	}
+
 	/* Cell (i, j) holds lattice points 4i..4i+3 of rows 4j..4j+3. */
 	memset(l->acc, 0, sizeof(l->acc));
 	memset(l->cntd, 0, sizeof(l->cntd));
+	memset(l->cnth, 0, sizeof(l->cnth));
 	for (j = 0; j < BRHW_LAT_N; j++) {
 		for (u = 0; u < BRHW_LAT_N; u++) {
 			u32 c = j / BL_PTS * BIO_LIVE_GRID + u / BL_PTS;
 			u32 k = j * BRHW_LAT_N + u;
+			u32 h = ((par_x >> u) ^ (par_y >> j)) & 1;
 			u32 dz = le16_to_cpu(lat->depth[k]);
 
-			l->acc[0][c] += lat->nir_850[k];
-			l->acc[1][c] += lat->nir_940[k];
+			l->cnth[h][c]++;
+			l->acc[h][c] += lat->nir_850[k];
+			l->acc[2 + h][c] += lat->nir_940[k];
 			if (dz) {
-				l->acc[2][c] += dz;
-				l->cntd[c]++;
+				l->acc[4 + h][c] += dz;
+				l->cntd[h][c]++;
 			}
 		}
 	}
 	d = (s32)!!(illum & BRHW_ILLUM_940) - (s32)!!(illum & BRHW_ILLUM_850);
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
-		s64 mx = l->acc[0][i] * 16 / BL_CELL_PTS;
-		s64 my = l->acc[1][i] * 16 / BL_CELL_PTS;
+		u32 na = l->cnth[0][i], nb = l->cnth[1][i];
+		s64 mx = (s64)(l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS;
+		s64 my = (s64)(l->acc[2][i] + l->acc[3][i]) * 16 / BL_CELL_PTS;
+		s64 xa, xb, ya, yb;
 
 		region[0] += (u32)mx;
 		region[1] += (u32)my;
-		l->cx[i] += mx;
-		l->cy[i] += my;
-		l->cxx[i] += mx * mx;
-		l->cxy[i] += mx * my;
-		l->cdx[i] += d * mx;
-		l->cdy[i] += d * my;
 		if (mx > l->cmax[i] || my > l->cmax[i])
 			l->cmax[i] = (u16)(mx > my ? mx : my);
+		/* A cell on one pixel has no second half this frame. */
+		if (!na || !nb)
+			continue;
+		xa = l->acc[0][i] * 16 / na;
+		xb = l->acc[1][i] * 16 / nb;
+		ya = l->acc[2][i] * 16 / na;
+		yb = l->acc[3][i] * 16 / nb;
+		l->cn[i]++;
+		l->csd[i] += d;
+		l->csdd[i] += d * d;
+		l->hx[0][i] += xa;
+		l->hx[1][i] += xb;
+		l->hy[0][i] += ya;
+		l->hy[1][i] += yb;
+		l->hxx[i] += xa * xb;
+		l->hxy[i] += xb * ya + xa * yb;
+		l->hdx[0][i] += d * xa;
+		l->hdx[1][i] += d * xb;
+		l->hdy[0][i] += d * ya;
+		l->hdy[1][i] += d * yb;
 	}
 	l->sd += d;
 	l->sdd += d * d;
 	if (illum & BRHW_ILLUM_850)
 		l->sxd += d;
+	for (b = 0; b < 2; b++)
+		region[b] /= BIO_LIVE_CELLS;
+	l->sy01 += (s64)region[0] * region[1];
+	l->s01 += (illum & BRHW_ILLUM_850) && (illum & BRHW_ILLUM_940);
 	for (b = 0; b < 2; b++) {
 		bool on = illum & (b ? BRHW_ILLUM_940 : BRHW_ILLUM_850);
+		bool other = illum & (b ? BRHW_ILLUM_850 : BRHW_ILLUM_940);
 
-		region[b] /= BIO_LIVE_CELLS;
 		if (on) {
 			l->n_on[b]++;
 			l->sxy[b] += region[b];
 		} else {
 			l->n_off[b]++;
 		}
+		if (other)
+			l->sxo[b] += region[b];
 		l->sy[b] += region[b];
 		l->syy[b] += (s64)region[b] * region[b];
 	}
-	if (bl_relief(l, &relief) && l->n_relief < BIO_LIVE_MAX_FRAMES)
+	for (i = 0; i < BIO_LIVE_CELLS; i++) {
+		u32 nd = l->cntd[0][i] + l->cntd[1][i];
+
+		z[i] = nd ? (s32)((l->acc[4][i] + l->acc[5][i]) * 16 / nd) : -1;
+	}
+	bl_depth_noise(l);
+	if (bl_relief(l, z, &relief) && l->n_relief < BIO_LIVE_MAX_FRAMES)
 		l->relief[l->n_relief++] = (u16)(relief > 0xffff ? 0xffff : relief);
 	l->frames++;
 }
@@ -247,6 +333,53 @@ static s32 bl_corr(const struct bio_live *l, u32 b)
 		return 0;
 	return (s32)bl_div_s64(cov * 1024, (u32)(den > 0xffffffffULL ?
 						 0xffffffffULL : den));
+}
+
+/*
+ * Is what the floods do not explain common to both bands?  The residuals
+ * of both bands' brightness after regressing on the two flood states
+ * correlate with r >= 0.8: an ambient that changes from frame to frame
+ * (a PWM-dimmed LED, mains ripple) moves both bands together, in the
+ * ratio of the surface's reflectances.  A screen replaying an earlier
+ * session shows that session's two flood bits, independent of each
+ * other: its residuals do not correlate.  Then a weak correlation with
+ * the pattern is the ambient's doing, not proof of a screen, and the
+ * challenge cannot decide (never live: undecided).
+ */
+static bool bl_common_mode(const struct bio_live *l)
+{
+	s64 n = l->frames, u = l->n_on[0], v = l->n_on[1];
+	s64 suu = n * u - u * u, svv = n * v - v * v;
+	s64 suv = n * l->s01 - u * v, det = suu * svv - suv * suv;
+	s64 su[2], sv[2], r[3];
+	u32 b, k;
+
+	if (n < 4 || det <= 0)
+		return false;
+	su[0] = n * l->sxy[0] - u * l->sy[0];
+	sv[0] = n * l->sxo[0] - v * l->sy[0];
+	su[1] = n * l->sxo[1] - u * l->sy[1];
+	sv[1] = n * l->sxy[1] - v * l->sy[1];
+	/* r[0], r[1]: residual variances; r[2]: covariance (n^2 scale). */
+	for (k = 0; k < 3; k++) {
+		u32 i = k == 1 ? 1 : 0, j = k == 0 ? 0 : 1;
+		s64 smm = k == 2 ? n * l->sy01 - l->sy[0] * l->sy[1] :
+			  n * l->syy[i] - l->sy[i] * l->sy[i];
+		/*
+		 * |su|, |sv| < 2^25, |suu|, |svv|, |suv| <= 2^10, det <= 2^20:
+		 * each product below < 2^55; the fitted part never exceeds
+		 * what it is fitted to (< 2^37), so r[] < 2^21 and its
+		 * squares below fit.
+		 */
+		s64 fit = svv * su[i] / 64 * su[j] - suv * (su[i] / 64 * sv[j] +
+			  sv[i] / 64 * su[j]) + suu * sv[i] / 64 * sv[j];
+
+		r[k] = (smm - bl_div_s64(fit, (u32)det) * 64) >> 16;
+	}
+	for (b = 0; b < 2; b++)
+		if (r[b] <= 0)
+			return false;
+	return r[2] > 0 && 25 * r[2] * r[2] >= 16 * r[0] * r[1];
 }
 
 /* Flood response relative to the mean brightness, per mille. */
@@ -277,52 +410,91 @@ static void bl_sort_s32(s32 *v, u32 n)
 	}
 }
 
+/* Median of @v (sorted in place) and its standard error from the MAD. */
+static s32 bl_median_se(s32 *v, u32 k, s32 *se)
+{
+	s32 dev[BIO_LIVE_CELLS], med;
+	u32 i;
+
+	bl_sort_s32(v, k);
+	med = v[k / 2];
+	for (i = 0; i < k; i++)
+		dev[i] = v[i] >= med ? v[i] - med : med - v[i];
+	bl_sort_s32(dev, k);
+	/* sd = 1.4826 MAD; the median's se is 1.2533 sd / sqrt(k). */
+	*se = (s32)bl_div_s64((s64)dev[k / 2] * 1858,
+			      bio_isqrt64((u64)k * 1000000));
+	return med;
+}
+
 /*
- * Median 940/850 reflectance ratio over the cells that follow the floods.
+ * Median 940/850 reflectance ratio over the cells that follow the floods,
+ * and its standard error.
  *
  * With both bands lit by the same ambient light A(t) and by floods of
  * equal power F (crosstalk X), a cell of reflectances r850, r940 reads
  *
- *   x(t) = r850 * (A(t) + F * s850(t) + X * s940(t))
- *   y(t) = r940 * (A(t) + F * s940(t) + X * s850(t))
+ *   x(t) = r850 * (A(t) + F * s850(t) + X * s940(t)) + ex(t)
+ *   y(t) = r940 * (A(t) + F * s940(t) + X * s850(t)) + ey(t)
  *
- * so y(t) - rho * x(t) = r940 * (F - X) * d(t) with rho = r940 / r850 and
- * d = s940 - s850: the regression y = c + rho * x + k * d gives rho free
- * of whatever the ambient light does from frame to frame (flicker), and
- * a constant ambient of another spectrum goes into c.  Per cell, with
- * centred sums, rho = (Sdd Sxy - Sdx Sdy) / (Sxx Sdd - Sdx^2).
+ * so y(t) - rho * x(t) = r940 * (F - X) * d(t) + ey - rho * ex with
+ * rho = r940 / r850 and d = s940 - s850: the regression y = c + rho * x +
+ * k * d gives rho free of whatever the ambient light does from frame to
+ * frame (flicker).  But x carries sensor noise ex: least squares divides
+ * by the variance of x *including* the noise, so at low signal the slope
+ * is attenuated towards 0 by var(signal) / (var(signal) + var(ex))
+ * (errors in variables; docs/liveness.md).
+ *
+ * Instead, each cell's points are split into two interleaved halves A, B
+ * with independent noise, and the half-B mean is the instrument for the
+ * half-A regressor (and vice versa):
+ *
+ *   rho = (Sdd (S[xB yA] + S[xA yB]) - S[d xB] S[d yA] - S[d xA] S[d yB])
+ *         / (2 (Sdd S[xA xB] - S[d xA] S[d xB]))
+ *
+ * with centred sums S.  The noise of one half is uncorrelated with the
+ * other half, so no noise variance enters the denominator: consistent at
+ * any signal-to-noise ratio, and the halves' shading factors cancel.
  */
-static s32 bl_ratio(const struct bio_live *l)
+static s32 bl_ratio(const struct bio_live *l, s32 *se)
 {
-	s64 n = l->frames, sdd = n * l->sdd - (s64)l->sd * l->sd;
 	s32 r[BIO_LIVE_CELLS];
 	u32 i, k = 0;
 
-	if (n < 4 || sdd <= 0)
-		return -1;
+	*se = -1;
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
-		s64 sxx = n * l->cxx[i] - l->cx[i] * l->cx[i];
-		s64 sxy = n * l->cxy[i] - l->cx[i] * l->cy[i];
-		s64 sdx = n * l->cdx[i] - (s64)l->sd * l->cx[i];
-		s64 sdy = n * l->cdy[i] - (s64)l->sd * l->cy[i];
+		s64 n = l->cn[i], sd = l->csd[i];
+		s64 sdd = n * l->csdd[i] - sd * sd;
+		s64 sxx = n * l->hxx[i] - l->hx[0][i] * l->hx[1][i];
+		s64 sxy = n * l->hxy[i] - l->hx[1][i] * l->hy[0][i] -
+			  l->hx[0][i] * l->hy[1][i];
+		s64 sdxa = n * l->hdx[0][i] - sd * l->hx[0][i];
+		s64 sdxb = n * l->hdx[1][i] - sd * l->hx[1][i];
+		s64 sdya = n * l->hdy[0][i] - sd * l->hy[0][i];
+		s64 sdyb = n * l->hdy[1][i] - sd * l->hy[1][i];
 		s64 num, den, rho;
 
-		/* The cell must follow the floods, unclipped. */
+		if (n < 4 || sdd <= 0)
+			continue;
+		/*
+		 * The cell must follow the floods, unclipped: S[xA xB] is
+		 * the variance of its signal without the noise.
+		 */
 		if (l->cmax[i] >= BL_SAT_Q4 ||
 		    sxx < (s64)BL_MIN_CELL_RESP * BL_MIN_CELL_RESP / 4 * n * n)
 			continue;
-		/* |sdd| <= 64^2, |sxx|, |sxy| < 2^37, |sdx|, |sdy| < 2^25. */
-		num = sdd * sxy - sdx * sdy;
-		den = sxx * sdd - sdx * sdx;
+		/* |sdd| <= 64^2, |sxx|, |sxy| < 2^38, |sdx|, |sdy| < 2^26. */
+		num = sdd * sxy - sdxb * sdya - sdxa * sdyb;
+		den = 2 * (sdd * sxx - sdxa * sdxb);
 		if (den <= 0)
 			continue;
 		/* Scale the denominator down rather than num up: no overflow. */
 		den = bl_div_s64(den, 1000);
 		if (den <= 0)
 			continue;
-		if (den > 0xffffffffLL) {
-			num >>= 16;
-			den >>= 16;
+		while (den > 0xffffffffLL) {	/* at most 3 rounds */
+			num >>= 8;
+			den >>= 8;
 		}
 		rho = bl_div_s64(num, (u32)den);
 		if (rho < 0)
@@ -331,8 +503,7 @@ static s32 bl_ratio(const struct bio_live *l)
 	}
 	if (k < BL_MIN_RATIO_CELLS)
 		return -1;
-	bl_sort_s32(r, k);
-	return r[k / 2];
+	return bl_median_se(r, k, se);
 }
 
 static s32 bl_relief_median(const struct bio_live *l)
@@ -346,6 +517,66 @@ static s32 bl_relief_median(const struct bio_live *l)
 		r[i] = l->relief[i];
 	bl_sort_s32(r, l->n_relief);
 	return r[l->n_relief / 2];
+}
+
+/*
+ * Variance of a cell's mean depth from the sensor's noise, as measured
+ * in this session (bl_depth_noise()), (mm Q4)^2.
+ */
+static s64 bl_noise_var(const struct bio_live *l)
+{
+	if (!l->dn_cnt)
+		return 0;
+	return (s64)bio_div_u64(l->dn_sum, 4 * (u64)l->dn_cnt);
+}
+
+/*
+ * The squared relief with the noise taken out, (mm Q4)^2.  A frame's
+ * residual RMS^2 is the surface's own relief^2 plus the noise that the
+ * fit leaves: 64 cells, 16 fitted parameters (8 rows, 8 columns, less
+ * the shared mean, and the twist), so 48/64 of the noise variance.
+ * @noise2 gets that noise part.
+ */
+static s64 bl_relief2(const struct bio_live *l, s64 *noise2)
+{
+	s64 med = bl_relief_median(l);
+
+	*noise2 = bl_noise_var(l) * 3 / 4;
+	return med * med - *noise2;
+}
+
+/*
+ * The ambient a reflector would have to stand in to answer the floods
+ * as weakly as this surface does, in per mille of the flood's light at
+ * 500 mm (the challenge response normalised by the ambient).
+ *
+ * A reflector r at distance z, under ambient A and a flood that gives F
+ * at 500 mm (F_z = F (500 / z)^2 at z), on in a fraction p of the frames,
+ * reads r (A + F_z p) on average and r F_z more when its flood is on:
+ * resp = F_z / (A + F_z p), whatever r.  So
+ *
+ *   A / F = (1 / resp - p) (500 / z)^2,
+ *
+ * z from the depth plane, p from the pattern.  For a reflector this is
+ * the ambient really there; a screen, whose glass returns 1.5-4 % of the
+ * flood beside what it emits, implies an ambient far brighter than any
+ * the reader works in, unless it is dimmed and far away, where the two
+ * overlap (docs/liveness.md, "Challenge response and the ambient").
+ */
+static s32 bl_alpha(const struct bio_live *l, u32 b)
+{
+	s64 resp = bl_resp(l, b), t;
+	u64 z;
+
+	if (resp <= 0 || !l->frames)
+		return BL_ALPHA_MAX;
+	t = bl_div_s64(1000000, (u32)resp) -
+	    bl_div_s64(1000 * (s64)l->n_on[b], l->frames);
+	z = l->zn ? bio_div_u64(l->zsum, (u64)l->zn * 16) : 500;
+	if (z < 100)
+		z = 100;
+	t = bl_div_s64(t * 250000, (u32)(z * z));
+	return (s32)(t > BL_ALPHA_MAX ? BL_ALPHA_MAX : t);
 }
 
 /*
@@ -368,7 +599,9 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 				       u32 *attack_class)
 {
 	const struct bio_live_params *p = &l->p;
-	bool ready = l->frames >= p->frames;
+	bool ready = l->frames >= p->frames, weak = false;
+	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
+	s32 ratio, se;
 	u32 b;
 
 	*attack_class = BIOREADER_ATTACK_NONE;
@@ -381,41 +614,83 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 		return l->exhausted || l->frames >= BIO_LIVE_MAX_FRAMES ?
 		       BIO_LIVE_UNDECIDED : BIO_LIVE_PENDING;
 
-	/* A surface that does not follow the floods: a screen. */
+	/*
+	 * A surface that does not follow the floods, or answers them as
+	 * weakly as glass: a screen.  Between glass and any reflector the
+	 * evidence does not decide (weak).
+	 */
 	for (b = 0; b < 2; b++) {
-		if (bl_corr(l, b) < p->corr_min || bl_resp(l, b) < p->resp_min) {
+		s32 alpha = bl_alpha(l, b);
+
+		if (alpha > p->alpha_attack) {
 			*attack_class = BIOREADER_ATTACK_REPLAY;
 			return BIO_LIVE_ATTACK;
 		}
+		if (bl_corr(l, b) < p->corr_min) {
+			if (!bl_common_mode(l)) {
+				*attack_class = BIOREADER_ATTACK_REPLAY;
+				return BIO_LIVE_ATTACK;
+			}
+			weak = true;
+		}
+		if (alpha > p->alpha_live)
+			weak = true;
 	}
-	/* Too few frames with depth counts as flat: fail closed. */
+	/*
+	 * Relief against the depth noise measured in this session: flat
+	 * when below the threshold by more than the noise's own scatter
+	 * (and the noise alone is below the threshold, so the test can
+	 * tell), a face when above by as much, undecided otherwise.  Too
+	 * few frames with depth counts as flat: fail closed.
+	 */
+	rel2 = bl_relief2(l, &noise2);
 	if (l->n_relief < l->frames / 2 ||
-	    bl_relief_median(l) < p->relief_min) {
+	    (rel2 < min2 - noise2 / 4 && noise2 < min2)) {
 		*attack_class = BIOREADER_ATTACK_PRINT;
 		return BIO_LIVE_ATTACK;
 	}
-	{
-		s32 ratio = bl_ratio(l);
-
-		if (ratio < p->ratio_lo || ratio > p->ratio_hi) {
-			*attack_class = BIOREADER_ATTACK_MASK;
-			return BIO_LIVE_ATTACK;
-		}
+	if (rel2 < min2 + noise2 / 4)
+		weak = true;
+	/*
+	 * The ratio against the skin band, with its standard error: out by
+	 * more than K se is a mask, in by more than K se skin, within K se
+	 * of an edge undecided.
+	 */
+	ratio = bl_ratio(l, &se);
+	se *= BL_RATIO_SE_K;
+	if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
+		*attack_class = BIOREADER_ATTACK_MASK;
+		return BIO_LIVE_ATTACK;
 	}
-	return BIO_LIVE_LIVE;
+	if (ratio - se < p->ratio_lo || ratio + se > p->ratio_hi)
+		weak = true;
+	/*
+	 * Never live on evidence that does not decide: wait for more frames
+	 * (twice the challenge, within the pattern), then inconclusive.
+	 */
+	if (!weak)
+		return BIO_LIVE_LIVE;
+	return l->frames >= 2 * p->frames || l->exhausted ||
+	       l->frames >= BIO_LIVE_MAX_FRAMES ?
+	       BIO_LIVE_UNDECIDED : BIO_LIVE_PENDING;
 }
 
 #ifndef __KERNEL__
 void bio_live_cues(const struct bio_live *l, struct bio_live_cues *c)
 {
+	s64 noise2, rel2 = bl_relief2(l, &noise2);
 	u32 b;
 
 	for (b = 0; b < 2; b++) {
 		c->corr[b] = bl_corr(l, b);
 		c->resp[b] = bl_resp(l, b);
+		c->alpha[b] = bl_alpha(l, b);
 	}
-	c->relief = bl_relief_median(l);
-	c->ratio = bl_ratio(l);
+	c->relief_raw = bl_relief_median(l);
+	c->relief = rel2 > 0 ? (s32)bio_isqrt64((u64)rel2) : 0;
+	c->depth_noise = (s32)bio_isqrt64((u64)bl_noise_var(l));
+	c->dist = l->zn ? (s32)bio_div_u64(l->zsum, (u64)l->zn * 16) : -1;
+	c->ratio = bl_ratio(l, &c->ratio_se);
 	c->frames = l->frames;
 }
 #endif

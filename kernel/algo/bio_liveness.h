@@ -44,8 +44,10 @@ struct bio_live_params {
 	u32 frames;		/* face frames of the challenge */
 	u32 min_state;		/* frames with each flood on and off, at least */
 	s32 corr_min;		/* Q10 correlation with the pattern, each band */
-	s32 resp_min;		/* flood response / brightness, per mille */
 	s32 relief_min;		/* depth residual, mm Q4 (median of frames) */
+	s32 alpha_live;		/* implied ambient, per mille of the flood at */
+	s32 alpha_attack;	/* 500 mm: below live, a reflector; above */
+				/* attack, a screen; between undecided */
 	s32 ratio_lo;		/* 940/850 response ratio of skin, per mille */
 	s32 ratio_hi;
 };
@@ -57,26 +59,50 @@ struct bio_live {
 	struct bio_live_params p;
 	u32 frames;			/* face frames used */
 	u32 n_on[2], n_off[2];		/* per band: frames flood on / off */
-	/* Per band: region mean (Q4) sums for the correlation. */
-	s64 sy[2], syy[2], sxy[2];
 	/*
-	 * Per cell, over frames: sums for the regression of the 940 nm cell
-	 * mean y on the 850 nm cell mean x and on d = s940 - s850 (the
-	 * flood states), Q4 means: x, y, x^2, x*y, d*x, d*y; and the largest
+	 * Per band: region mean (Q4) sums for the correlation: of m, m^2,
+	 * m * own flood state, m * other flood state; of m850 * m940, and of
+	 * s850 * s940 (the common-mode test, bl_common_mode()).
+	 */
+	s64 sy[2], syy[2], sxy[2], sxo[2];
+	s64 sy01;
+	s32 s01;
+	/*
+	 * Per cell, over frames, for the ratio (bl_ratio()): each cell's 16
+	 * lattice points are split into two halves A and B by the parity
+	 * of the pixel they fall on (a checkerboard of pixels: the halves
+	 * never share a pixel, so their sensor noise is independent); x, y
+	 * are the half's 850 and 940 nm means (Q4), d = s940 - s850 the
+	 * flood states.  Sums of xA, xB, yA, yB; of xA * xB; of xB * yA +
+	 * xA * yB; of d times each half mean; the frames in which the cell
+	 * had both halves, with their sums of d and d^2; and the largest
 	 * mean seen (saturation).  Frame-level sums of d and d^2 are in sd,
 	 * sdd.
 	 */
-	s64 cx[BIO_LIVE_CELLS], cy[BIO_LIVE_CELLS];
-	s64 cxx[BIO_LIVE_CELLS], cxy[BIO_LIVE_CELLS];
-	s64 cdx[BIO_LIVE_CELLS], cdy[BIO_LIVE_CELLS];
+	s64 hx[2][BIO_LIVE_CELLS], hy[2][BIO_LIVE_CELLS];
+	s64 hxx[BIO_LIVE_CELLS], hxy[BIO_LIVE_CELLS];
+	s64 hdx[2][BIO_LIVE_CELLS], hdy[2][BIO_LIVE_CELLS];
 	u16 cmax[BIO_LIVE_CELLS];
+	u8 cn[BIO_LIVE_CELLS];
+	s8 csd[BIO_LIVE_CELLS];
+	u8 csdd[BIO_LIVE_CELLS];
 	s32 sd, sdd, sxd;	/* sums of d, d^2, s850 * d */
 	u16 relief[BIO_LIVE_MAX_FRAMES];	/* per frame, mm Q4 */
 	u32 n_relief;
+	/*
+	 * Depth noise, measured in the session: the sum of squared
+	 * differences between the two halves' mean depths of a cell
+	 * (mm Q4)^2, over cells and frames, and their count.
+	 */
+	u64 dn_sum;
+	u32 dn_cnt;
+	u64 zsum;		/* face distance, mm Q4, summed over frames */
+	u32 zn;
 	bool exhausted;			/* a frame past the pattern was seen */
 	/* Scratch of one frame. */
-	u32 acc[3][BIO_LIVE_CELLS];	/* 850, 940, depth sums */
-	u16 cntd[BIO_LIVE_CELLS];	/* valid depth samples per cell */
+	u32 acc[6][BIO_LIVE_CELLS];	/* 850 A, B; 940 A, B; depth A, B */
+	u16 cntd[2][BIO_LIVE_CELLS];	/* valid depth samples, A and B */
+	u8 cnth[2][BIO_LIVE_CELLS];	/* lattice points in A and B */
 };
 
 /* Cue values of a session, for the native evaluation tool only. */
@@ -85,6 +111,11 @@ struct bio_live_cues {
 	s32 resp[2];		/* per mille */
 	s32 relief;		/* mm Q4 */
 	s32 ratio;		/* per mille, -1: too few responding cells */
+	s32 ratio_se;		/* its standard error, per mille */
+	s32 relief_raw;		/* relief before the noise correction, mm Q4 */
+	s32 depth_noise;	/* sd of a cell's mean depth, mm Q4 */
+	s32 dist;		/* mean face distance, mm */
+	s32 alpha[2];		/* implied ambient, per mille of the flood */
 	u32 frames;
 };
 

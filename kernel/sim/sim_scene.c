@@ -108,7 +108,8 @@ static const char * const sc_kind_names[SIM_SCENE_KIND_COUNT] = {
 };
 
 static const char * const sc_light_names[SIM_LIGHT_COUNT] = {
-	"indoor", "sun", "flicker",
+	"indoor", "sun", "flicker", "nir", "mains100", "mains120", "halogen",
+	"pwm",
 };
 
 static const char * const sc_shape_names[SIM_PRINT_SHAPE_COUNT] = {
@@ -120,7 +121,29 @@ static const char * const sc_display_names[SIM_DISPLAY_COUNT] = {
 };
 
 static const char * const sc_material_names[SIM_MASK_MATERIAL_COUNT] = {
-	"resin", "silicone",
+	"resin", "silicone", "skinlike",
+};
+
+static const char * const sc_screen_names[SIM_SCREEN_COUNT] = {
+	"natural", "dim", "bright",
+};
+
+/* Flags of a person or a mask: word, scene field. */
+struct sc_flag {
+	const char *word;
+	enum sim_scene_kind kind;
+	size_t off;
+};
+
+static const struct sc_flag sc_flags[] = {
+	{ "glasses", SIM_SCENE_PERSON, offsetof(struct sim_scene, glasses) },
+	{ "beard", SIM_SCENE_PERSON, offsetof(struct sim_scene, beard) },
+	{ "cover", SIM_SCENE_PERSON, offsetof(struct sim_scene, cover) },
+	{ "makeup", SIM_SCENE_PERSON, offsetof(struct sim_scene, makeup) },
+	{ "child", SIM_SCENE_PERSON, offsetof(struct sim_scene, child) },
+	{ "walk", SIM_SCENE_PERSON, offsetof(struct sim_scene, walk) },
+	{ "partial", SIM_SCENE_MASK, offsetof(struct sim_scene, partial) },
+	{ NULL, SIM_SCENE_EMPTY, 0 },	/* end */
 };
 
 static int sc_lookup(const char * const *names, int n, const char *w,
@@ -210,11 +233,14 @@ static int sc_parse_opt(struct sim_scene *s, const char *w, size_t len)
 	int i;
 
 	if (!eq) {
-		if (len == 7 && !memcmp(w, "glasses", 7) && k == SIM_SCENE_PERSON)
-			s->glasses = 1;
-		else if (len == 5 && !memcmp(w, "beard", 5) && k == SIM_SCENE_PERSON)
-			s->beard = 1;
-		else if (len == 5 && !memcmp(w, "matte", 5) && k == SIM_SCENE_PRINT)
+		for (i = 0; sc_flags[i].word; i++) {
+			if (sc_flags[i].kind == k && strlen(sc_flags[i].word) == len &&
+			    !memcmp(sc_flags[i].word, w, len)) {
+				*((u8 *)s + sc_flags[i].off) = 1;
+				return 0;
+			}
+		}
+		if (len == 5 && !memcmp(w, "matte", 5) && k == SIM_SCENE_PRINT)
 			s->glossy = 0;
 		else if (len == 6 && !memcmp(w, "glossy", 6) && k == SIM_SCENE_PRINT)
 			s->glossy = 1;
@@ -227,6 +253,10 @@ static int sc_parse_opt(struct sim_scene *s, const char *w, size_t len)
 		else if (k == SIM_SCENE_PRINT)
 			return sc_parse_choice(sc_shape_names, SIM_PRINT_SHAPE_COUNT,
 					       w, len, &s->shape);
+		else if (k == SIM_SCENE_REPLAY &&
+			 sc_lookup(sc_screen_names, SIM_SCREEN_COUNT, w, len) > 0)
+			return sc_parse_choice(sc_screen_names, SIM_SCREEN_COUNT,
+					       w, len, &s->screen);
 		else if (k == SIM_SCENE_REPLAY)
 			return sc_parse_choice(sc_display_names, SIM_DISPLAY_COUNT,
 					       w, len, &s->display);
@@ -378,6 +408,7 @@ int sim_scene_print(const struct sim_scene *s, char *buf, size_t size)
 {
 	struct sc_out o = { .buf = buf, .size = size, .len = 0 };
 	enum sim_scene_kind k = s->kind;
+	size_t i;
 
 	if (size)
 		buf[0] = '\0';
@@ -392,10 +423,6 @@ int sim_scene_print(const struct sim_scene *s, char *buf, size_t size)
 	case SIM_SCENE_PERSON:
 		if (s->skin)
 			sc_puti(&o, " skin=", s->skin);
-		if (s->glasses)
-			sc_puts(&o, " glasses");
-		if (s->beard)
-			sc_puts(&o, " beard");
 		break;
 	case SIM_SCENE_PRINT:
 		sc_puts(&o, " ");
@@ -408,11 +435,21 @@ int sim_scene_print(const struct sim_scene *s, char *buf, size_t size)
 		sc_puts(&o, " ");
 		sc_puts(&o, sc_display_names[s->display % SIM_DISPLAY_COUNT]);
 		sc_puts(&o, s->video ? " video" : " session");
+		if (s->screen && s->screen < SIM_SCREEN_COUNT) {
+			sc_puts(&o, " ");
+			sc_puts(&o, sc_screen_names[s->screen]);
+		}
 		break;
 	default:
 		sc_puts(&o, " ");
 		sc_puts(&o, sc_material_names[s->material % SIM_MASK_MATERIAL_COUNT]);
 		break;
+	}
+	for (i = 0; sc_flags[i].word; i++) {
+		if (sc_flags[i].kind == k && *((const u8 *)s + sc_flags[i].off)) {
+			sc_puts(&o, " ");
+			sc_puts(&o, sc_flags[i].word);
+		}
 	}
 	if (s->dist_cm)
 		sc_puti(&o, " dist=", s->dist_cm);
@@ -421,9 +458,10 @@ int sim_scene_print(const struct sim_scene *s, char *buf, size_t size)
 			" yaw=" : " angle=", s->yaw);
 	if (s->pitch)
 		sc_puti(&o, " pitch=", s->pitch);
-	if (s->light)
-		sc_puts(&o, s->light == SIM_LIGHT_SUN ? " light=sun" :
-			" light=flicker");
+	if (s->light && s->light < SIM_LIGHT_COUNT) {
+		sc_puts(&o, " light=");
+		sc_puts(&o, sc_light_names[s->light]);
+	}
 	if (s->motion != 1)
 		sc_puti(&o, " motion=", s->motion);
 	if (s->var) {
@@ -508,6 +546,14 @@ struct sc_ctx {
 	u32 hole_mask;		/* depth hole if (r & mask) == 0 */
 	u32 emb_noise;		/* percent */
 	s32 blur;		/* horizontal motion blur, pixels */
+
+	/* Occluders and layers (extended corpus). */
+	s32 cover_y;		/* cloth mask below this dy, pixels */
+	u32 cloth850, cloth940;	/* its reflectance, per mille */
+	u32 layer850, layer940;	/* makeup: the foundation's reflectance */
+	u32 layer_o;		/* its opacity, per mille; 0: none */
+	s32 partial_y;		/* partial mask: wearer's skin below this dy */
+	bool partial;
 };
 
 /* Stable traits of this scene: one PRNG stream per person and variant. */
@@ -561,14 +607,104 @@ static void sc_face_geometry(struct sc_ctx *c, s32 half_mm, s32 dist,
 	c->mmpx = dist * 256 / sc_max(focal, 1);
 }
 
+/*
+ * A person's extended traits: a cloth mask, makeup, walking.  Walking:
+ * 0.24-0.6 m/s towards the reader, arriving at @dist at frame 40; the
+ * exposure follows the distance.
+ */
+static void sc_person_ext(struct sc_ctx *c, const struct sim_scene *s,
+			  u64 *t, s32 *dist)
+{
+	if (s->cover) {
+		/* Cotton or polypropylene: no water band, dyes pass NIR. */
+		c->cloth850 = sc_range(t, 450, 750);
+		c->cloth940 = c->cloth850 * sc_range(t, 950, 1020) / 1000;
+	}
+	if (s->makeup) {
+		/* Foundation: TiO2 and iron oxides, grey in the NIR. */
+		c->layer850 = sc_range(t, 550, 750);
+		c->layer940 = c->layer850 * sc_range(t, 960, 1000) / 1000;
+		c->layer_o = sc_range(t, 150, 400);
+	}
+	if (s->walk) {
+		s32 v = sc_range(t, 8, 20);
+		u32 left = c->e->seq < 40 ? 40 - c->e->seq : 0;
+
+		*dist = sc_min(*dist + v * (s32)left, 1200);
+	}
+}
+
+/* sin(2 pi k / 32), Q8. */
+static const s16 sc_sin32_q8[32] = {
+	0, 50, 98, 142, 181, 213, 237, 251, 256, 251, 237, 213, 181, 142, 98,
+	50, 0, -50, -98, -142, -181, -213, -237, -251, -256, -251, -237, -213,
+	-181, -142, -98, -50,
+};
+
+/*
+ * Phase of a light of @hz at device time @ts_ns, in 1/1000 of a cycle.
+ * The exposure is taken as a point sample: a short exposure sees the
+ * light as it is at that instant (the worst case for flicker).
+ */
+static u32 sc_phase_1000(u32 hz, u64 ts_ns)
+{
+	u64 x = (u64)hz * ts_ns;
+	u64 rem = x - bio_div_u64(x, 1000000000U) * 1000000000U;
+
+	return (u32)rem / 1000000U;
+}
+
+/*
+ * Ambient of the extended lights, this frame (DN for white); @base is
+ * the mean level the exposure locks on.  Stable traits from @t, the
+ * frame's instant from the exposure's timestamp.
+ */
+static s32 sc_ambient_ext(u8 light, u64 *t, const struct sim_exposure *e,
+			  s32 *base)
+{
+	u32 hz, depth, ph, duty;
+
+	switch (light) {
+	case SIM_LIGHT_NIR:
+		*base = sc_range(t, 320, 700);
+		return *base;
+	case SIM_LIGHT_MAINS100:
+	case SIM_LIGHT_MAINS120:
+		/* Fluorescent tubes and cheap LED drivers: 20-80 % ripple. */
+		hz = light == SIM_LIGHT_MAINS100 ? 100 : 120;
+		*base = sc_range(t, 15, 40);
+		depth = sc_range(t, 200, 800);
+		break;
+	case SIM_LIGHT_HALOGEN:
+		/* Hot filament: mostly NIR, its inertia keeps the ripple low. */
+		hz = 100 + 20 * sc_uniform(t, 2);
+		*base = sc_range(t, 60, 200);
+		depth = sc_range(t, 50, 150);
+		break;
+	case SIM_LIGHT_PWM:
+		/* Dimmed LED: on or off at the instant of the exposure. */
+		hz = sc_range(t, 200, 2000);
+		duty = sc_range(t, 200, 800);
+		*base = sc_range(t, 15, 40);
+		ph = (sc_phase_1000(hz, e->timestamp_ns) + sc_uniform(t, 1000)) % 1000;
+		return ph < duty ? (s32)(*base * 1000 / duty) : 0;
+	default:
+		*base = SC_AMBIENT_INDOOR;
+		return *base;
+	}
+	ph = (sc_phase_1000(hz, e->timestamp_ns) + sc_uniform(t, 1000)) % 1000;
+	return *base + *base * (s32)depth / 1000 * sc_sin32_q8[ph * 32 / 1000] / 256;
+}
+
 /* Resolve the scene for this exposure. */
 static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 		     const struct sim_exposure *e)
 {
 	u64 t = sc_traits(s, 0), *rng = e->rng;
+	u64 t3 = sc_traits(s, 3);	/* traits of the extended corpus */
 	s32 jit, dist, half, size_pct = 100, yaw = s->yaw;
-	s32 inv2, lref;
-	u32 old;
+	s32 inv2, lref, amb_ae = SC_AMBIENT_INDOOR;
+	u32 old, depth_mul = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->s = s;
@@ -585,9 +721,23 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 	case SIM_LIGHT_FLICKER:
 		c->amb = SC_AMBIENT_INDOOR * (65 + (s32)sc_uniform(rng, 71)) / 100;
 		break;
-	default:
+	case SIM_LIGHT_INDOOR:
 		c->amb = SC_AMBIENT_INDOOR;
 		break;
+	default:
+		c->amb = sc_ambient_ext(s->light, &t3, e, &amb_ae);
+		if (s->light == SIM_LIGHT_NIR) {
+			c->hole_mask = 31;
+			depth_mul = 4;
+		} else if (s->light == SIM_LIGHT_HALOGEN) {
+			c->hole_mask = 255;
+			depth_mul = 2;
+		}
+		break;
+	}
+	if (s->light == SIM_LIGHT_SUN) {
+		amb_ae = c->amb;
+		depth_mul = 3;
 	}
 
 	switch (s->kind) {
@@ -595,9 +745,12 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 		c->surf = SC_FACE;
 		size_pct = sc_range(&t, 92, 108);
 		dist = sc_dist_mm(s, &t, 300, 800);
+		if (s->child)
+			size_pct = sc_range(&t3, 70, 82);
 		half = SC_FACE_HALF_MM * size_pct / 100;
 		sc_skin(s, &c->r850, &c->r940);
 		c->spec = s->glasses;
+		sc_person_ext(c, s, &t3, &dist);
 		break;
 	case SIM_SCENE_MASK:
 		c->surf = SC_FACE;
@@ -607,12 +760,16 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 		if (s->material == SIM_MASK_SILICONE) {
 			c->r850 = sc_range(&t, 350, 600);
 			c->r940 = c->r850 * sc_range(&t, 880, 960) / 1000;
+		} else if (s->material == SIM_MASK_SKINLIKE) {
+			c->r850 = sc_range(&t, 300, 600);
+			c->r940 = c->r850 * sc_range(&t, 740, 860) / 1000;
 		} else {
 			c->r850 = sc_range(&t, 450, 700);
 			c->r940 = c->r850 * sc_range(&t, 970, 1060) / 1000;
 		}
 		sc_skin(s, &c->skin850, &c->skin940);
 		c->emb_noise = 60;
+		c->partial = s->partial;
 		break;
 	case SIM_SCENE_PRINT:
 		c->surf = SC_SHEET;
@@ -646,6 +803,10 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 		/* The attacker sets the brightness to look like a real face. */
 		c->disp_gain = sc_range(&t, 200, 300) * SC_REF_MM * SC_REF_MM /
 			       (dist * dist);
+		if (s->screen == SIM_SCREEN_DIM)
+			c->disp_gain = c->disp_gain * sc_range(&t3, 25, 60) / 100;
+		else if (s->screen == SIM_SCREEN_BRIGHT)
+			c->disp_gain = c->disp_gain * sc_range(&t3, 180, 300) / 100;
 		c->hole_mask = 31;
 		c->emb_noise = 55;
 		break;
@@ -707,6 +868,12 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 	}
 	if (s->kind == SIM_SCENE_PERSON && s->beard)
 		c->beard_y = c->b * 7 / 20;
+	if (c->cloth850)
+		c->cover_y = c->eye_dy + c->a / 5;
+	if (s->child)
+		c->nose = c->nose * 3 / 4;
+	if (c->partial)
+		c->partial_y = c->b * sc_range(&t3, -10, 30) / 100;
 
 	/* The floods as commanded for this frame. */
 	if (e->illum_state & BRHW_ILLUM_850) {
@@ -736,15 +903,12 @@ static void sc_setup(struct sc_ctx *c, const struct sim_scene *s,
 	 * distance, both floods on, reads SC_AE_TARGET.
 	 */
 	inv2 = SC_REF_MM * SC_REF_MM * 256 / (dist * dist);
-	lref = (s->light == SIM_LIGHT_SUN ? c->amb : SC_AMBIENT_INDOOR) * 256 +
-	       (SC_FLOOD + SC_XTALK) * inv2;
+	lref = amb_ae * 256 + (SC_FLOOD + SC_XTALK) * inv2;
 	c->gain = sc_clamp(SC_AE_TARGET * 256 * 256 / sc_max(lref * 65 / 100, 1),
 			   32, 2048);
 
 	/* Depth noise grows with distance squared; sunlight washes it out. */
-	c->depth_sd = 16 + (u32)(dist * dist) / 25000;
-	if (s->light == SIM_LIGHT_SUN)
-		c->depth_sd *= 3;
+	c->depth_sd = (16 + (u32)(dist * dist) / 25000) * depth_mul;
 }
 
 /* One pixel's surface. */
@@ -796,6 +960,15 @@ static bool sc_face_at(const struct sc_ctx *c, s32 dx, s32 dy, s32 *z,
 	return true;
 }
 
+/* How far the nose stands out of the face at (dx, dy), mm. */
+static s32 sc_nose_at(const struct sc_ctx *c, s32 dx, s32 dy)
+{
+	s32 nx = dx - c->nose_dx, ny = dy - c->nose_dy;
+	u64 n2 = ((u64)(nx * nx) * c->kn_x + (u64)(ny * ny) * c->kn_y) >> 8;
+
+	return n2 < Q16 ? (s32)(((u64)c->nose * (Q16 - n2)) >> 16) : 0;
+}
+
 static void sc_wall(const struct sc_ctx *c, s32 x, struct sc_px *p)
 {
 	p->z = SC_WALL_MM + SC_WALL_TILT_MM * x / sc_max(c->e->width, 1);
@@ -828,6 +1001,28 @@ static void sc_pixel(const struct sc_ctx *c, s32 x, s32 y, struct sc_px *p)
 		p->shade = fshade;
 		p->r850 = c->r850;
 		p->r940 = c->r940;
+		if (c->layer_o && !eye) {
+			p->r850 = (p->r850 * (1000 - c->layer_o) +
+				   c->layer850 * c->layer_o) / 1000;
+			p->r940 = (p->r940 * (1000 - c->layer_o) +
+				   c->layer940 * c->layer_o) / 1000;
+		}
+		if (c->partial && dy > c->partial_y) {
+			/* Below a partial mask: the wearer's own face. */
+			p->r850 = c->skin850;
+			p->r940 = c->skin940;
+			return;
+		}
+		if (c->cloth850 && dy > c->cover_y) {
+			/*
+			 * Taut from the nose's tip to the cheeks, it halves
+			 * the nose's relief and stands 4 mm proud.
+			 */
+			p->r850 = c->cloth850;
+			p->r940 = c->cloth940;
+			p->z += sc_nose_at(c, dx, dy) / 2 - 4;
+			return;
+		}
 		if (c->s->kind == SIM_SCENE_MASK && eye) {
 			/* The wearer's eyes through the mask's openings. */
 			p->r850 = c->skin850;

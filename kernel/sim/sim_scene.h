@@ -29,6 +29,11 @@ enum sim_light {
 	SIM_LIGHT_INDOOR = 0,	/* office/shop light: little NIR */
 	SIM_LIGHT_SUN,		/* NIR-rich sunlight through a window */
 	SIM_LIGHT_FLICKER,	/* mains flicker aliased with the frame rate */
+	SIM_LIGHT_NIR,		/* bright NIR: sun on the face through glass */
+	SIM_LIGHT_MAINS100,	/* lamps on 50 Hz mains: 100 Hz ripple */
+	SIM_LIGHT_MAINS120,	/* lamps on 60 Hz mains: 120 Hz ripple */
+	SIM_LIGHT_HALOGEN,	/* halogen on mains: NIR-rich, shallow ripple */
+	SIM_LIGHT_PWM,		/* PWM-dimmed LED: square wave, full depth */
 	SIM_LIGHT_COUNT
 };
 
@@ -46,9 +51,18 @@ enum sim_display {
 	SIM_DISPLAY_COUNT
 };
 
+/* Replay screen brightness, as the attacker set it. */
+enum sim_screen {
+	SIM_SCREEN_NATURAL = 0,	/* set to look like a face */
+	SIM_SCREEN_DIM,		/* dimmed */
+	SIM_SCREEN_BRIGHT,	/* full brightness */
+	SIM_SCREEN_COUNT
+};
+
 enum sim_mask_material {
 	SIM_MASK_RESIN = 0,	/* rigid, painted resin */
 	SIM_MASK_SILICONE,	/* flexible silicone */
+	SIM_MASK_SKINLIKE,	/* silicone with a NIR absorber: skin's ratio */
 	SIM_MASK_MATERIAL_COUNT
 };
 
@@ -64,9 +78,9 @@ struct sim_scene {
 	u8 light;		/* enum sim_light */
 	u8 glasses;		/* bona fide: wears glasses */
 	u8 beard;		/* bona fide: has a beard */
-	u16 dist_cm;		/* 30..80; 0: from id/var */
-	s8 yaw;			/* head or artefact yaw, degrees, -30..30 */
-	s8 pitch;		/* degrees, -20..20 */
+	u16 dist_cm;		/* 20..100; 0: from id/var */
+	s8 yaw;			/* head or artefact yaw, degrees, -45..45 */
+	s8 pitch;		/* degrees, -30..30 */
 	u8 motion;		/* 0..3: still .. restless (blur from 2) */
 	u8 shape;		/* print: enum sim_print_shape */
 	u8 glossy;		/* print: glossy paper */
@@ -74,6 +88,13 @@ struct sim_scene {
 	u8 display;		/* replay: enum sim_display */
 	u8 video;		/* replay: constant video, not a session */
 	u8 material;		/* mask: enum sim_mask_material */
+	/* Added with the extended corpus; zero keeps the earlier scene. */
+	u8 cover;		/* bona fide: cloth mask over nose and mouth */
+	u8 makeup;		/* bona fide: heavy foundation */
+	u8 child;		/* bona fide: a child's smaller, flatter face */
+	u8 walk;		/* bona fide: walking up to the reader */
+	u8 partial;		/* mask: covers the upper face only */
+	u8 screen;		/* replay: enum sim_screen */
 };
 
 /* Longest scene text accepted, newline included. */
@@ -83,13 +104,17 @@ struct sim_scene {
  * Parse a scene text (one trailing newline allowed):
  *
  *   empty
- *   person ID  [skin=1..6] [dist=30..80] [yaw=..] [pitch=..] [glasses]
- *              [beard] [light=indoor|sun|flicker] [motion=0..3] [var=N]
+ *   person ID  [skin=1..6] [dist=20..100] [yaw=-45..45] [pitch=-30..30]
+ *              [glasses] [beard] [cover] [makeup] [child] [walk]
+ *              [light=L] [motion=0..3] [var=N]
  *   print ID   [flat|bent|curved] [matte|glossy] [holes] [angle=..]
- *              [dist=..] [light=..] [var=N]
- *   replay ID  [phone|tablet|monitor] [session|video] [angle=..]
- *              [dist=..] [light=..] [var=N]
- *   mask ID    [resin|silicone] [dist=..] [yaw=..] [light=..] [var=N]
+ *              [dist=..] [light=L] [var=N]
+ *   replay ID  [phone|tablet|monitor] [session|video] [dim|bright]
+ *              [angle=..] [dist=..] [light=L] [var=N]
+ *   mask ID    [resin|silicone|skinlike] [partial] [dist=..] [yaw=..]
+ *              [light=L] [var=N]
+ *
+ * L: indoor, sun, flicker, nir, mains100, mains120, halogen, pwm.
  *
  * ID and N are u64 (decimal or 0x-hex).  Returns 0 or -EINVAL.
  */

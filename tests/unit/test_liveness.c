@@ -56,6 +56,26 @@ static struct brhw_frame_hdr *render(const char *text, u8 illum, u64 seed,
 	return h;
 }
 
+/* As render(), at device time @ts_ns (lights that flicker). */
+static struct brhw_frame_hdr *render_at(const char *text, u8 illum, u64 seed,
+					u32 seq, u64 ts_ns)
+{
+	struct brhw_frame_hdr *h = (void *)frame;
+	struct sim_scene s;
+	u64 rng = seed;
+	struct sim_exposure e = {
+		.width = W, .height = H, .emb_dim = 128,
+		.illum_state = illum, .seq = seq, .rng = &rng,
+		.timestamp_ns = ts_ns,
+	};
+
+	memset(frame, 0, BRHW_FRAME_SIZE(W, H));
+	if (sim_scene_parse(&s, text, strlen(text)))
+		return NULL;
+	sim_scene_render(&s, &e, h, frame + BRHW_FRAME_HDR_SIZE);
+	return h;
+}
+
 /* Mean of a band (0: 850, 1: 940) over the inner face box, x 16. */
 static u32 face_mean(const struct brhw_frame_hdr *h, int band)
 {
@@ -111,6 +131,11 @@ int main(void)
 		"replay 42 tablet", "replay 42 phone video light=flicker",
 		"replay 42 monitor session dist=70", "mask 42 silicone",
 		"mask 42 resin yaw=12 dist=50\n",
+		"person 7 skin=2 cover makeup child walk dist=20 yaw=45 pitch=-30 light=nir",
+		"person 7 beard light=mains100", "person 7 light=mains120 dist=100",
+		"person 7 light=halogen", "person 7 glasses light=pwm",
+		"replay 42 tablet video dim light=sun", "replay 42 phone bright",
+		"mask 42 skinlike partial", "mask 42 silicone partial light=nir",
 	};
 	static const char * const bad[] = {
 		"", "\n", "person", "person x", "person 42 skin=0",
@@ -119,6 +144,10 @@ int main(void)
 		"person 42 yaw=", "person 42 motion=4", "empty 42",
 		"person 18446744073709551616", "person 42 foo=1",
 		"person 42 yaw=-046", "person 42 angle=10",
+		"person 42 dist=101", "person 42 dist=19", "person 42 yaw=46",
+		"person 42 pitch=31", "person 42 partial", "mask 42 cover",
+		"print 42 dim", "replay 42 natural", "person 42 light=mains50",
+		"mask 42 walk", "replay 42 child",
 	};
 	struct brhw_frame_hdr hdr, *h;
 	struct bio_frame_geom g = { W, H, 128, BRHW_FRAME_SIZE(W, H) };
@@ -130,7 +159,7 @@ int main(void)
 	u8 a[2 * 4 * W * H];
 	int ok;
 
-	ktap_plan(28);
+	ktap_plan(32);
 
 	KTAP_CASE("scene text") {
 		/* 1-3: scene text */
@@ -195,6 +224,40 @@ int main(void)
 			   !h->face_w, "empty scene: no face");
 	}
 
+	KTAP_CASE("extended corpus: occluders, light, walking") {
+		u32 w0, w1, lo = ~0U, hi = 0, m;
+
+		/* A cloth mask is grey in the NIR: no water band below the eyes. */
+		ktap_check(response("person 42 skin=3 cover dist=50", 1) * 100 >
+			   response("person 42 skin=3 cover dist=50", 0) * 90 &&
+			   response("person 42 skin=3 dist=50", 1) * 100 <
+			   response("person 42 skin=3 dist=50", 0) * 88,
+			   "cloth mask: 940/850 response near 1, skin's below 0.88");
+		/* Walking up: the face grows from frame 0 to frame 40. */
+		h = render("person 42 walk dist=40", BRHW_ILLUM_850, 7, 0);
+		w0 = h ? le16_to_cpu(h->face_w) : 0;
+		h = render("person 42 walk dist=40", BRHW_ILLUM_850, 7, 40);
+		w1 = h ? le16_to_cpu(h->face_w) : 0;
+		ktap_diag("walking: face width %u -> %u", w0, w1);
+		ktap_check(w0 && w1 > w0 * 3 / 2, "walking: the face box grows");
+		/* PWM LED: at some instants on, at others off. */
+		for (i = 0; i < 16; i++) {
+			h = render_at("person 42 light=pwm var=3", BRHW_ILLUM_OFF, 7,
+				      i, 1000000000ULL + i * 33333333ULL);
+			m = h ? face_mean(h, 0) : 0;
+			lo = m < lo ? m : lo;
+			hi = m > hi ? m : hi;
+		}
+		ktap_diag("PWM: floods off, face mean %u..%u (x16)", lo, hi);
+		ktap_check(hi > 2 * lo + 16 * 4,
+			   "PWM light: the ambient switches between frames");
+		/* A child's face is smaller than an adult's at the same distance. */
+		h = render("person 42 dist=50", BRHW_ILLUM_850, 7, 0);
+		w0 = h ? le16_to_cpu(h->face_w) : 0;
+		h = render("person 42 child dist=50", BRHW_ILLUM_850, 7, 0);
+		w1 = h ? le16_to_cpu(h->face_w) : 0;
+		ktap_check(w1 && w1 < w0 * 9 / 10, "child: a smaller face");
+	}
 	KTAP_CASE("attacks carry the person's embedding") {
 		/* 12: attacks carry the person's embedding */
 		h = render("print 42 flat", BRHW_ILLUM_OFF, 1, 0);

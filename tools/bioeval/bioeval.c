@@ -49,6 +49,7 @@ struct item {
 	struct ev_session_cfg cfg;
 	struct ev_session_result res;
 	int skin;
+	int cond;		/* world corpus: index into conds[], else -1 */
 };
 
 struct corpus {
@@ -87,6 +88,7 @@ static void gen_item(struct item *it, enum species sp, uint64_t set_seed,
 
 	sim_prng_next(&r);
 	it->sp = sp;
+	it->cond = -1;
 	it->cfg = *base;
 	it->cfg.session_seed = sim_prng_next(&r);
 	memset(s, 0, sizeof(*s));
@@ -133,7 +135,8 @@ static void gen_item(struct item *it, enum species sp, uint64_t set_seed,
 		break;
 	case SP_MASK:
 		s->kind = SIM_SCENE_MASK;
-		s->material = rnd(&r, SIM_MASK_MATERIAL_COUNT);
+		/* Resin or silicone: the earlier corpus, unchanged. */
+		s->material = rnd(&r, SIM_MASK_SILICONE + 1);
 		s->yaw = rrange(&r, -20, 20);
 		s->dist_cm = rrange(&r, 30, 70);
 		s->motion = rrange(&r, 0, 2);
@@ -141,6 +144,268 @@ static void gen_item(struct item *it, enum species sp, uint64_t set_seed,
 	default:
 		break;
 	}
+}
+
+/* ---- the world corpus (--world): labelled conditions ---- */
+
+/* A live person as in the earlier corpus' core: what conditions vary. */
+static void w_person(struct sim_scene *s, u64 *r)
+{
+	s->kind = SIM_SCENE_PERSON;
+	s->skin = rrange(r, 1, 6);
+	s->dist_cm = rrange(r, 30, 80);
+	s->yaw = rrange(r, -15, 15);
+	s->pitch = rrange(r, -10, 10);
+	s->glasses = rnd(r, 100) < 25;
+	s->motion = rrange(r, 0, 2);
+	s->light = SIM_LIGHT_INDOOR;
+}
+
+static int w_signed(u64 *r, int lo, int hi)
+{
+	int v = rrange(r, lo, hi);
+
+	return rnd(r, 2) ? v : -v;
+}
+
+static uint8_t w_mixed_light(u64 *r)
+{
+	static const uint8_t l[] = {
+		SIM_LIGHT_INDOOR, SIM_LIGHT_SUN, SIM_LIGHT_FLICKER,
+		SIM_LIGHT_MAINS100, SIM_LIGHT_MAINS120, SIM_LIGHT_HALOGEN,
+	};
+
+	return l[rnd(r, sizeof(l))];
+}
+
+static void c_indoor(struct sim_scene *s, u64 *r) { w_person(s, r); }
+static void c_near(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->dist_cm = rrange(r, 20, 29);
+}
+static void c_far(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->dist_cm = rrange(r, 81, 100);
+	s->light = w_mixed_light(r);
+}
+static void c_yaw(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->yaw = w_signed(r, 26, 45);
+}
+static void c_pitch(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->pitch = w_signed(r, 16, 30);
+}
+static void c_sun(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_SUN;
+}
+static void c_sun_far(struct sim_scene *s, u64 *r)
+{
+	c_sun(s, r);
+	s->dist_cm = rrange(r, 81, 100);
+}
+static void c_nir(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_NIR;
+	s->dist_cm = rrange(r, 30, 100);
+}
+static void c_flicker(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_FLICKER;
+}
+static void c_mains100(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_MAINS100;
+}
+static void c_mains120(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_MAINS120;
+}
+static void c_halogen(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_HALOGEN;
+}
+static void c_pwm(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->light = SIM_LIGHT_PWM;
+}
+static void c_cover(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->cover = 1;
+}
+static void c_makeup(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->makeup = 1;
+}
+static void c_beard(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->beard = 1;
+}
+static void c_glasses(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->glasses = 1;
+}
+static void c_child(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->child = 1;
+	s->dist_cm = rrange(r, 20, 80);
+}
+static void c_walk(struct sim_scene *s, u64 *r)
+{
+	w_person(s, r);
+	s->walk = 1;
+	s->motion = rrange(r, 1, 3);
+}
+static void c_print(struct sim_scene *s, u64 *r)
+{
+	s->kind = SIM_SCENE_PRINT;
+	s->shape = rnd(r, SIM_PRINT_SHAPE_COUNT);
+	s->glossy = rnd(r, 2);
+	s->holes = rnd(r, 100) < 30;
+	s->yaw = rrange(r, -30, 30);
+	s->dist_cm = rrange(r, 30, 70);
+	s->motion = rrange(r, 0, 2);
+	s->light = draw_light(r);
+}
+static void c_print_far(struct sim_scene *s, u64 *r)
+{
+	c_print(s, r);
+	s->dist_cm = rrange(r, 71, 100);
+	s->light = rnd(r, 2) ? SIM_LIGHT_SUN : SIM_LIGHT_NIR;
+}
+static void c_replay(struct sim_scene *s, u64 *r)
+{
+	s->kind = SIM_SCENE_REPLAY;
+	s->display = rnd(r, SIM_DISPLAY_COUNT);
+	s->video = rnd(r, 100) < 40;
+	s->yaw = rrange(r, -20, 20);
+	s->motion = rrange(r, 0, 2);
+	s->light = draw_light(r);
+}
+static void c_replay_dim(struct sim_scene *s, u64 *r)
+{
+	c_replay(s, r);
+	s->display = 1 + rnd(r, 2);	/* tablet, monitor: held at distance */
+	s->dist_cm = rrange(r, 60, 100);
+	s->screen = SIM_SCREEN_DIM;
+	s->light = rnd(r, 2) ? SIM_LIGHT_SUN : SIM_LIGHT_NIR;
+}
+static void c_replay_bright(struct sim_scene *s, u64 *r)
+{
+	c_replay(s, r);
+	s->screen = SIM_SCREEN_BRIGHT;
+	s->light = w_mixed_light(r);
+}
+static void c_mask(struct sim_scene *s, u64 *r, uint8_t material)
+{
+	s->kind = SIM_SCENE_MASK;
+	s->material = material;
+	s->yaw = rrange(r, -20, 20);
+	s->dist_cm = rrange(r, 30, 70);
+	s->motion = rrange(r, 0, 2);
+	s->light = draw_light(r);
+}
+static void c_resin(struct sim_scene *s, u64 *r)
+{
+	c_mask(s, r, SIM_MASK_RESIN);
+}
+static void c_silicone(struct sim_scene *s, u64 *r)
+{
+	c_mask(s, r, SIM_MASK_SILICONE);
+}
+static void c_silicone_sun(struct sim_scene *s, u64 *r)
+{
+	c_mask(s, r, SIM_MASK_SILICONE);
+	s->dist_cm = rrange(r, 60, 100);
+	s->light = rnd(r, 2) ? SIM_LIGHT_SUN : SIM_LIGHT_NIR;
+}
+static void c_partial(struct sim_scene *s, u64 *r)
+{
+	c_mask(s, r, rnd(r, 2) ? SIM_MASK_SILICONE : SIM_MASK_RESIN);
+	s->partial = 1;
+}
+static void c_skinlike(struct sim_scene *s, u64 *r)
+{
+	c_mask(s, r, SIM_MASK_SKINLIKE);
+}
+
+struct cond {
+	const char *name;
+	enum species sp;
+	bool out_of_reach;	/* by design: docs/liveness.md */
+	void (*gen)(struct sim_scene *s, u64 *r);
+};
+
+static const struct cond conds[] = {
+	{ "live indoor 30-80 cm", SP_BONAFIDE, false, c_indoor },
+	{ "live near 20-29 cm", SP_BONAFIDE, false, c_near },
+	{ "live far 81-100 cm, mixed light", SP_BONAFIDE, false, c_far },
+	{ "live yaw 26-45 deg", SP_BONAFIDE, false, c_yaw },
+	{ "live pitch 16-30 deg", SP_BONAFIDE, false, c_pitch },
+	{ "live sun 30-80 cm", SP_BONAFIDE, false, c_sun },
+	{ "live sun 81-100 cm", SP_BONAFIDE, false, c_sun_far },
+	{ "live bright NIR 30-100 cm", SP_BONAFIDE, false, c_nir },
+	{ "live flicker (random)", SP_BONAFIDE, false, c_flicker },
+	{ "live mains 100 Hz", SP_BONAFIDE, false, c_mains100 },
+	{ "live mains 120 Hz", SP_BONAFIDE, false, c_mains120 },
+	{ "live halogen", SP_BONAFIDE, false, c_halogen },
+	{ "live PWM LED", SP_BONAFIDE, false, c_pwm },
+	{ "live cloth mask", SP_BONAFIDE, false, c_cover },
+	{ "live makeup", SP_BONAFIDE, false, c_makeup },
+	{ "live beard", SP_BONAFIDE, false, c_beard },
+	{ "live glasses", SP_BONAFIDE, false, c_glasses },
+	{ "live child 20-80 cm", SP_BONAFIDE, false, c_child },
+	{ "live walking up", SP_BONAFIDE, false, c_walk },
+	{ "print", SP_PRINT, false, c_print },
+	{ "print 71-100 cm, sun/NIR", SP_PRINT, false, c_print_far },
+	{ "replay", SP_REPLAY, false, c_replay },
+	{ "replay dimmed, 60-100 cm, sun/NIR", SP_REPLAY, false, c_replay_dim },
+	{ "replay bright", SP_REPLAY, false, c_replay_bright },
+	{ "mask resin", SP_MASK, false, c_resin },
+	{ "mask silicone", SP_MASK, false, c_silicone },
+	{ "mask silicone 60-100 cm, sun/NIR", SP_MASK, false, c_silicone_sun },
+	{ "mask partial (upper face)", SP_MASK, false, c_partial },
+	{ "mask skin-like (ratio of skin)", SP_MASK, true, c_skinlike },
+};
+
+#define NCONDS	(int)(sizeof(conds) / sizeof(conds[0]))
+
+static void gen_world_item(struct item *it, int cond, uint64_t set_seed,
+			   uint64_t idx, uint64_t id_top,
+			   const struct ev_session_cfg *base)
+{
+	u64 r = set_seed ^ ((uint64_t)(cond + 16) << 40) ^
+		(idx * 0x9e3779b97f4a7c15ULL);
+	struct sim_scene *s = &it->cfg.scene;
+
+	sim_prng_next(&r);
+	it->sp = conds[cond].sp;
+	it->cond = cond;
+	it->cfg = *base;
+	it->cfg.session_seed = sim_prng_next(&r);
+	memset(s, 0, sizeof(*s));
+	s->person = (sim_prng_next(&r) >> 1) | id_top;
+	s->var = sim_prng_next(&r);
+	it->cfg.template_id = s->person;
+	conds[cond].gen(s, &r);
+	it->skin = s->skin;
 }
 
 static void *worker(void *arg)
@@ -247,10 +512,16 @@ static int quantile(int *v, int n, double q)
 	return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
-enum cue { CUE_CORR, CUE_RESP, CUE_RELIEF, CUE_RATIO, CUE_COUNT };
+enum cue {
+	CUE_CORR, CUE_RESP, CUE_RELIEF, CUE_RATIO, CUE_ALPHA, CUE_RELIEF_RAW,
+	CUE_NOISE, CUE_RATIO_SE, CUE_DIST, CUE_COUNT
+};
 static const char * const cue_names[CUE_COUNT] = {
 	"corr (Q10, min band)", "resp (permille, min band)",
-	"relief (mm Q4)", "ratio 940/850 (permille)",
+	"relief, noise removed (mm Q4)", "ratio 940/850 (permille)",
+	"alpha: implied ambient (permille of flood at 500 mm, max band)",
+	"relief as measured (mm Q4)", "depth noise of a cell mean (mm Q4)",
+	"ratio standard error (permille)", "distance (mm)",
 };
 
 static int cue_value(const struct ev_session_result *r, enum cue c)
@@ -264,6 +535,17 @@ static int cue_value(const struct ev_session_result *r, enum cue c)
 			r->cues.resp[1];
 	case CUE_RELIEF:
 		return r->cues.relief;
+	case CUE_ALPHA:
+		return r->cues.alpha[0] > r->cues.alpha[1] ? r->cues.alpha[0] :
+			r->cues.alpha[1];
+	case CUE_RELIEF_RAW:
+		return r->cues.relief_raw;
+	case CUE_NOISE:
+		return r->cues.depth_noise;
+	case CUE_RATIO_SE:
+		return r->cues.ratio_se;
+	case CUE_DIST:
+		return r->cues.dist;
 	default:
 		return r->cues.ratio;
 	}
@@ -425,6 +707,140 @@ static void report(const struct corpus *c, const char *set, uint32_t level,
 	       nframes ? ns / 1000.0 / nframes : 0.0);
 }
 
+static void ci_cell(char *buf, size_t size, int k, int n)
+{
+	double lo, hi;
+
+	clopper_pearson(k, n, &lo, &hi);
+	snprintf(buf, size, "%d (%.1f %%) [%.1f, %.1f]", k, n ? 100.0 * k / n : 0.0,
+		 100 * lo, 100 * hi);
+}
+
+/*
+ * Per condition: ATTACK, INCONCLUSIVE (or TIMEOUT) and accepted-as-live
+ * (MATCH or NO_MATCH) counts with 95 % Clopper-Pearson intervals.  For
+ * a live person the error is ATTACK (BPCER); for an attack, accepted as
+ * live (APCER).
+ */
+static void report_world(const struct corpus *c, const char *set,
+			 uint32_t level, int w, int h)
+{
+	int n[NCONDS] = { 0 }, att[NCONDS] = { 0 }, inc[NCONDS] = { 0 };
+	int acc[NCONDS] = { 0 }, band_n[3] = { 0 }, band_att[3] = { 0 };
+	int band_inc[3] = { 0 }, inj_n = 0, inj_err = 0, j;
+	uint64_t fr[NCONDS] = { 0 };
+	char a[48], b[48], d[48];
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		uint32_t o = it->res.v.outcome;
+
+		if (it->cond < 0) {
+			inj_n += it->sp == SP_INJECTION;
+			inj_err += it->sp == SP_INJECTION &&
+				   o != BIOREADER_OUTCOME_ATTACK;
+			continue;
+		}
+		j = it->cond;
+		n[j]++;
+		fr[j] += it->res.frames;
+		att[j] += o == BIOREADER_OUTCOME_ATTACK;
+		inc[j] += o == BIOREADER_OUTCOME_INCONCLUSIVE ||
+			  o == BIOREADER_OUTCOME_TIMEOUT;
+		acc[j] += o == BIOREADER_OUTCOME_MATCH ||
+			  o == BIOREADER_OUTCOME_NO_MATCH;
+		if (it->sp == SP_BONAFIDE) {
+			int band = (it->skin - 1) / 2;
+
+			band_n[band]++;
+			band_att[band] += o == BIOREADER_OUTCOME_ATTACK;
+			band_inc[band] += o == BIOREADER_OUTCOME_INCONCLUSIVE ||
+					  o == BIOREADER_OUTCOME_TIMEOUT;
+		}
+	}
+	printf("\n## world corpus, %s set: %zu sessions, level %s, %dx%d, 30 fps\n\n",
+	       set, c->n, level == 1 ? "low" : level == 3 ? "high" : "medium", w, h);
+	printf("Error: live person ATTACK (BPCER); attack accepted as live, MATCH or NO_MATCH (APCER).\n");
+	printf("Counts, rate and 95 %% Clopper-Pearson interval (%%).\n\n");
+	printf("| condition | n | error | inconclusive | ATTACK verdicts | frames |\n");
+	printf("|---|---|---|---|---|---|\n");
+	for (j = 0; j < NCONDS; j++) {
+		bool live = conds[j].sp == SP_BONAFIDE;
+
+		if (!n[j])
+			continue;
+		ci_cell(a, sizeof(a), live ? att[j] : acc[j], n[j]);
+		ci_cell(b, sizeof(b), inc[j], n[j]);
+		snprintf(d, sizeof(d), "%d", att[j]);
+		printf("| %s%s | %d | %s %s | %s | %s | %.1f |\n", conds[j].name,
+		       conds[j].out_of_reach ? " (out of reach by design)" : "",
+		       n[j], live ? "BPCER" : "APCER", a, b, d,
+		       (double)fr[j] / n[j]);
+	}
+	if (inj_n) {
+		ci_cell(a, sizeof(a), inj_err, inj_n);
+		printf("| injection (not ATTACK) | %d | %s | | | |\n", inj_n, a);
+	}
+	printf("\nLive persons over all conditions, by skin tone:\n\n");
+	printf("| skin tones | n | ATTACK (BPCER) | inconclusive |\n|---|---|---|---|\n");
+	for (j = 0; j < 3; j++) {
+		ci_cell(a, sizeof(a), band_att[j], band_n[j]);
+		ci_cell(b, sizeof(b), band_inc[j], band_n[j]);
+		printf("| %d-%d | %d | %s | %s |\n", 2 * j + 1, 2 * j + 2,
+		       band_n[j], a, b);
+	}
+}
+
+/* Per condition: cue quantiles 1 %, 50 %, 99 % and the extremes. */
+static void print_world_cues(const struct corpus *c)
+{
+	int *v = malloc(sizeof(int) * (c->n + 1));
+	int j, cue, k;
+	size_t i;
+
+	if (!v)
+		return;
+	printf("\nCues per condition (every session with cues): min 1%% 50%% 99%% max\n");
+	for (cue = 0; cue < CUE_COUNT; cue++) {
+		printf("\n%s\n", cue_names[cue]);
+		for (j = 0; j < NCONDS; j++) {
+			k = 0;
+			for (i = 0; i < c->n; i++)
+				if (c->items[i].cond == j && c->items[i].res.cues_valid)
+					v[k++] = cue_value(&c->items[i].res, cue);
+			qsort(v, k, sizeof(int), cmp_int);
+			printf("  %-40s n=%4d: %6d %6d %6d %6d %6d\n", conds[j].name, k,
+			       quantile(v, k, 0), quantile(v, k, 0.01),
+			       quantile(v, k, 0.5), quantile(v, k, 0.99),
+			       quantile(v, k, 1));
+		}
+	}
+	free(v);
+}
+
+/* Every session, one line: condition, verdict, scene and cues (tuning). */
+static void dump_sessions(const struct corpus *c)
+{
+	char text[SIM_SCENE_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		const struct bio_live_cues *q = &it->res.cues;
+
+		sim_scene_print(&it->cfg.scene, text, sizeof(text));
+		text[strcspn(text, "\n")] = '\0';
+		printf("S|%s|%s/%s|%s|corr %d %d|alpha %d %d|relief %d raw %d noise %d|ratio %d se %d|dist %d\n",
+		       it->cond >= 0 ? conds[it->cond].name : sp_names[it->sp],
+		       ev_outcome_name(it->res.v.outcome),
+		       ev_class_name(it->res.v.attack_class), text, q->corr[0],
+		       q->corr[1], q->alpha[0], q->alpha[1], q->relief,
+		       q->relief_raw, q->depth_noise, q->ratio, q->ratio_se,
+		       q->dist);
+	}
+}
+
 static void list_errors(const struct corpus *c)
 {
 	char text[SIM_SCENE_TEXT_MAX];
@@ -447,13 +863,16 @@ static void list_errors(const struct corpus *c)
 			continue;
 		sim_scene_print(&it->cfg.scene, text, sizeof(text));
 		text[strcspn(text, "\n")] = '\0';
-		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d relief %d ratio %d\n",
-		       sp_names[it->sp], (unsigned long long)it->cfg.session_seed,
+		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d alpha %d/%d relief %d (raw %d noise %d) ratio %d se %d\n",
+		       it->cond >= 0 ? conds[it->cond].name : sp_names[it->sp],
+		       (unsigned long long)it->cfg.session_seed,
 		       text, ev_outcome_name(v->outcome),
 		       ev_class_name(v->attack_class), it->res.cues.corr[0],
 		       it->res.cues.corr[1], it->res.cues.resp[0],
-		       it->res.cues.resp[1], it->res.cues.relief,
-		       it->res.cues.ratio);
+		       it->res.cues.resp[1], it->res.cues.alpha[0],
+		       it->res.cues.alpha[1], it->res.cues.relief,
+		       it->res.cues.relief_raw, it->res.cues.depth_noise,
+		       it->res.cues.ratio, it->res.cues.ratio_se);
 	}
 }
 
@@ -521,6 +940,8 @@ int main(int argc, char **argv)
 		{ "card", required_argument, NULL, 'C' },
 		{ "frames-required", required_argument, NULL, 'F' },
 		{ "allow-no-liveness", no_argument, NULL, 'A' },
+		{ "world", no_argument, NULL, 'W' },
+		{ "dump", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ev_replay_policy pol = {
@@ -529,7 +950,7 @@ int main(int argc, char **argv)
 		.frames_required = 5,
 	};
 	const char *replay_path = NULL;
-	int have_card = 0;
+	int have_card = 0, world = 0, dump = 0;
 	int nbf = 1200, natt = 600, jobs = 2, cues = 0, errors = 0, opt, w = 160, h = 120;
 	const char *set = "test";
 	uint32_t level = BIOREADER_SECLEVEL_MEDIUM;
@@ -584,6 +1005,12 @@ int main(int argc, char **argv)
 		case 'A':
 			pol.allow_no_liveness = true;
 			break;
+		case 'W':
+			world = 1;
+			break;
+		case 'D':
+			dump = 1;
+			break;
 		default:
 			usage();
 		}
@@ -612,17 +1039,28 @@ int main(int argc, char **argv)
 	base.height = h;
 
 	memset(&c, 0, sizeof(c));
-	c.n = 2 * (size_t)nbf / 1 + 4 * (size_t)natt;
+	c.n = world ? (size_t)NCONDS * nbf + natt :
+		2 * (size_t)nbf / 1 + 4 * (size_t)natt;
 	c.items = calloc(c.n, sizeof(*c.items));
 	if (!c.items)
 		return 2;
 	pthread_mutex_init(&c.lock, NULL);
-	for (sp = 0; sp < SP_COUNT; sp++) {
-		int cnt = sp == SP_BONAFIDE ? nbf : sp == SP_IMPOSTOR ? nbf / 2 :
-			  natt;
+	if (world) {
+		/* -n sessions per condition; -a injections. */
+		for (sp = 0; sp < NCONDS; sp++)
+			for (i = 0; i < nbf; i++)
+				gen_world_item(&c.items[k++], sp, seed, i, id_top,
+					       &base);
+		for (i = 0; i < natt; i++)
+			gen_item(&c.items[k++], SP_INJECTION, seed, i, id_top, &base);
+	} else {
+		for (sp = 0; sp < SP_COUNT; sp++) {
+			int cnt = sp == SP_BONAFIDE ? nbf : sp == SP_IMPOSTOR ?
+				  nbf / 2 : natt;
 
-		for (i = 0; i < cnt; i++)
-			gen_item(&c.items[k++], sp, seed, i, id_top, &base);
+			for (i = 0; i < cnt; i++)
+				gen_item(&c.items[k++], sp, seed, i, id_top, &base);
+		}
 	}
 	c.n = k;
 
@@ -631,14 +1069,22 @@ int main(int argc, char **argv)
 	for (i = 0; i < jobs; i++)
 		pthread_join(th[i], NULL);
 
-	printf("# bioeval -s %s -n %d -a %d -l %s -g %dx%d (%ld s)\n", set, nbf,
+	printf("# bioeval -s %s -n %d -a %d -l %s -g %dx%d%s (%ld s)\n", set, nbf,
 	       natt, level == 1 ? "low" : level == 3 ? "high" : "medium", w, h,
-	       (long)(time(NULL) - t0));
-	report(&c, set, level, w, h, 0);
+	       world ? " --world" : "", (long)(time(NULL) - t0));
+	if (world) {
+		report_world(&c, set, level, w, h);
+		if (cues)
+			print_world_cues(&c);
+	} else {
+		report(&c, set, level, w, h, 0);
+	}
 	if (cues)
 		print_cues(&c);
 	if (errors)
 		list_errors(&c);
+	if (dump)
+		dump_sessions(&c);
 	free(c.items);
 	return 0;
 }
