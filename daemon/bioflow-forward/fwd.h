@@ -39,6 +39,12 @@
 /* A batch: as many records as fit 60 KiB (BFL_FWD_BATCH_MSG_MAX). */
 #define FWD_DEFAULT_BATCH_RECORDS	1024
 #define FWD_DEFAULT_BATCH_BYTES		61440
+/* 503 for this long with the witnessed position still: the collector
+ * lost what RELP acknowledged, resend (docs/forwarding.md, "Resending
+ * after a long 503"; the normal 503 period is measured there).  Each
+ * resend without progress doubles the wait, up to FWD_RESEND_MAX_S. */
+#define FWD_DEFAULT_RESEND_AFTER_MS	10000
+#define FWD_RESEND_MAX_S		300.0
 #define FWD_XSTR(x)	#x
 #define FWD_STR(x)	FWD_XSTR(x)
 
@@ -69,6 +75,7 @@ struct fwd_config {
 	const char *witness_key;	/* a vkey file, or NULL */
 	unsigned int poll_ms;
 	unsigned int witness_ms;	/* at most one add-checkpoint per */
+	unsigned int resend_after_ms;	/* 503s this long: resend */
 	unsigned int batch_records;	/* records a message at most; 1: none */
 	unsigned int batch_bytes;	/* a batch message's MSG at most */
 	int verbose;
@@ -198,6 +205,8 @@ struct fwd_status {
 	double last_error_age;
 	const char *store_note;	/* what stops the reader before the end */
 	u64 messages, messages_records;	/* RELP messages sent, records in them */
+	u64 resends;		/* rewinds after a long 503 */
+	double notyet_longest;	/* the longest run of 503s that ended in a 200 */
 };
 
 void fwd_state_status(struct fwd_state *s, const struct fwd_status *st);

@@ -16,7 +16,10 @@
  *     witnessed size goes to the witness: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
- *     anything else are retried with back-off;
+ *     anything else are retried with back-off; 503s for longer than
+ *     --resend-after-ms while the witnessed position stays mean the
+ *     collector lost records RELP acknowledged: the stream restarts at
+ *     the witnessed position (resend_check);
  *   - every second, STATE/status.
  * At start, and after every connection or store error, the stream
  * starts again at the witnessed position, and the witness is asked for
@@ -126,6 +129,12 @@ struct fwd {
 	double last_witness;	/* when the last add-checkpoint was made */
 	double connect_backoff, witness_backoff, notyet_backoff;
 	double behind_since;
+	/* The first 503 since the witnessed position last moved (0: none),
+	 * the wait before a resend (doubled by each), resends made, the
+	 * longest run of 503s that a 200 ended (the normal ingest delay). */
+	double notyet_since, resend_wait, notyet_longest;
+	bool notyet_resent;	/* this run of 503s made a resend */
+	u64 resends;
 
 	char err[512];		/* the last error, for status */
 	double err_time;
@@ -187,6 +196,53 @@ static int restart_stream(struct fwd *f, u64 from)
 	if (f->have_cp && f->cp_size < from)
 		f->have_cp = false;
 	return 0;
+}
+
+/* The witness's answer moved or confirmed its position: no resend due. */
+static void notyet_over(struct fwd *f, double now, bool cosigned)
+{
+	if (cosigned && f->notyet_since && !f->notyet_resent &&
+	    now - f->notyet_since > f->notyet_longest)
+		f->notyet_longest = now - f->notyet_since;
+	f->notyet_since = 0;
+	f->notyet_resent = false;
+	f->resend_wait = f->c->resend_after_ms / 1000.0;
+}
+
+/*
+ * A 503: the collector does not hold the checkpoint's records yet.  Its
+ * ingest follows rsyslog's writes within a fraction of a second; 503s
+ * for longer than the wait with the witnessed position still mean that
+ * records RELP acknowledged never reached the copy (rsyslog's queue lost
+ * in a crash, a back-end consumer that died between its offset commit
+ * and the spool), and nothing but a resend brings them: the stream
+ * starts again at the witnessed position, the collector drops what it
+ * holds twice by (origin, leaf index).  The wait doubles with each
+ * resend until a cosignature, so that a collector that never ingests is
+ * not sent the same records in a loop.
+ */
+static void resend_check(struct fwd *f, double now)
+{
+	double next = f->resend_wait * 2 > FWD_RESEND_MAX_S ? FWD_RESEND_MAX_S :
+		      f->resend_wait * 2;
+
+	if (!f->notyet_since) {
+		f->notyet_since = now;
+		return;
+	}
+	if (now - f->notyet_since < f->resend_wait)
+		return;
+	f->resends++;
+	set_error(f, "the witness has answered 503 (not ingested) for %.1f s at %llu records: "
+		  "the collector lost records; resending from %llu (resend %llu, the next "
+		  "after %.0f s)", now - f->notyet_since, (unsigned long long)f->old,
+		  (unsigned long long)f->old, (unsigned long long)f->resends, next);
+	f->resend_wait = next;
+	f->notyet_since = now;
+	f->notyet_resent = true;
+	f->notyet_backoff = notyet_first(f->c);
+	if (!fwd_relp_connected(f->relp) || restart_stream(f, f->old))
+		f->streaming = false;
 }
 
 /* Sends the records batched so far: after every pass of send_some, so
@@ -335,6 +391,7 @@ static void witness_step(struct fwd *f, double now)
 			  (unsigned long long)size, (unsigned long long)epoch);
 		f->old = size;
 		f->probe = false;
+		notyet_over(f, now, true);
 		f->witness_backoff = 1;
 		f->notyet_backoff = notyet_first(f->c);
 		/* Probing: the collector holds everything up to size. */
@@ -355,6 +412,7 @@ static void witness_step(struct fwd *f, double now)
 			(unsigned long long)wsize, (unsigned long long)f->old,
 			(unsigned long long)wsize);
 		f->old = wsize;
+		notyet_over(f, now, false);
 		if (fwd_relp_connected(f->relp))
 			restart_stream(f, wsize);
 		else
@@ -370,6 +428,7 @@ static void witness_step(struct fwd *f, double now)
 			  (unsigned long long)size);
 		f->next_witness = now + f->notyet_backoff;
 		f->notyet_backoff = f->notyet_backoff * 2 > 5 ? 5 : f->notyet_backoff * 2;
+		resend_check(f, now);
 		break;
 	case FWD_W_REFUSED:
 		set_error(f, "witness %s:%s refused the checkpoint of size %llu: %s",
@@ -401,6 +460,8 @@ static void write_status(struct fwd *f, double now)
 	s.last_error_age = f->err[0] ? now - f->err_time : 0;
 	s.store_note = bfl_reader_tail_note(f->rd);
 	fwd_relp_counts(f->relp, &s.messages, &s.messages_records);
+	s.resends = f->resends;
+	s.notyet_longest = f->notyet_longest;
 	fwd_state_status(&f->st, &s);
 }
 
@@ -413,6 +474,7 @@ static int run(struct fwd *f)
 	f->connect_backoff = 0.5;
 	f->witness_backoff = 1;
 	f->notyet_backoff = notyet_first(f->c);
+	f->resend_wait = c->resend_after_ms / 1000.0;
 	f->old = f->st.witnessed;
 	f->probe = c->have_witness;
 	while (!stop) {
@@ -441,6 +503,9 @@ static int run(struct fwd *f)
 				f->connect_backoff = 0.5;
 				f->streaming = false;
 				f->probe = c->have_witness;
+				/* A new stream resends from there anyway. */
+				f->notyet_since = 0;
+				f->notyet_resent = false;
 			}
 		}
 		if (fwd_relp_connected(f->relp)) {
