@@ -43,7 +43,7 @@
  * lost what RELP acknowledged, resend (docs/forwarding.md, "Resending
  * after a long 503"; the normal 503 period is measured there).  Each
  * resend without progress doubles the wait, up to FWD_RESEND_MAX_S. */
-#define FWD_DEFAULT_RESEND_AFTER_MS	10000
+#define FWD_DEFAULT_RESEND_AFTER_MS	30000
 #define FWD_RESEND_MAX_S		300.0
 #define FWD_XSTR(x)	#x
 #define FWD_STR(x)	FWD_XSTR(x)

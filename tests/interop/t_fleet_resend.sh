@@ -24,6 +24,8 @@
 #      rsyslog holds the records in its queue): over 10 s of 503s the
 #      forwarder resends 2 or 3 times, not more (the wait doubles: 1.5,
 #      3, 6 s)
+#   4  --resend-after-ms takes 100 to 3600000: 99 and 3600001 are usage
+#      errors (exit 2)
 #
 # Fails on a forwarder without the resend: 1 never gets the cosignature.
 # Root (the forwarder drops to nobody).  SKIPs without rsyslogd and its
@@ -44,7 +46,7 @@ SEGMAX=8192
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
 
-PLAN=3
+PLAN=4
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -228,4 +230,14 @@ stop_pid "$FWD_PID"
 stop_pid "$COL_PID"
 stop_pid "$RS_PID"
 FWD_PID= COL_PID= RS_PID=
+
+# --- 4: the bounds of --resend-after-ms ---------------------------------------------
+bad=
+for v in 99 3600001; do
+	"$FWD" --resend-after-ms $v --collector 127.0.0.1:1 --collector-name c --ca a --cert b \
+		--key k >/dev/null 2>&1
+	[ $? -eq 2 ] || bad="$bad $v"
+done
+"$FWD" --help | grep -q -- "--resend-after-ms" || bad="$bad help"
+result "$([ -z "$bad" ]; echo $?)" "--resend-after-ms 99 and 3600001 are usage errors; --help names it" "${bad# }"
 ktap_done
