@@ -142,6 +142,17 @@ struct fwd_http_resp {
 int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 		   const void *body, size_t len, struct fwd_http_resp *resp,
 		   char *err, size_t errcap);
+/* The same in two steps, the answer read without blocking: start sends
+ * the request (0, or -1 with err set); poll reads what has come: 1 more
+ * to come (wait for fwd_https_fd to be readable), 0 the answer is in
+ * resp, -1 with err set (no answer within 10 s, or a bad one).  One
+ * request in flight at a time; a new start or abort drops it. */
+int fwd_https_start(struct fwd_https *h, const char *path, const char *ctype,
+		    const void *body, size_t len, char *err, size_t errcap);
+int fwd_https_poll(struct fwd_https *h, struct fwd_http_resp *resp, char *err,
+		   size_t errcap);
+int fwd_https_fd(const struct fwd_https *h);	/* -1: none in flight */
+void fwd_https_abort(struct fwd_https *h);
 /* Parses a response held in buf (status line, headers, body of exactly
  * Content-Length bytes); 0, 1 when more bytes are needed, -1 with err. */
 int fwd_http_parse(const char *buf, size_t len, struct fwd_http_resp *resp,

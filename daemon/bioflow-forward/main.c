@@ -9,11 +9,11 @@
  *   - every --poll-ms, the reader reads what bioflowd sealed since;
  *   - while connected, the stream's next items go out;
  *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while
- *     passes of the loop keep finding more to send: a request blocks
- *     the loop for the collector's ingest and fsync, tens of ms, which
- *     slowed a catch-up to a fraction of the RELP rate), the latest
- *     checkpoint sent beyond the
- *     witnessed size goes to the witness: 200 stores the cosignature
+ *     passes of the loop keep finding more to send), the latest
+ *     checkpoint sent beyond the witnessed size goes to the witness; its
+ *     answer comes after the collector's ingest and fsync, tens of ms,
+ *     and is read when it is there (witness_answer, the loop polling
+ *     its socket), the sending going on meanwhile: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
  *     anything else are retried with back-off; 503s for longer than
@@ -135,6 +135,14 @@ struct fwd {
 	double notyet_since, resend_wait, notyet_longest;
 	bool notyet_resent;	/* this run of 503s made a resend */
 	u64 resends;
+
+	/* The add-checkpoint in flight (its answer read from the loop,
+	 * not waited for): a copy of its checkpoint, which send_some may
+	 * replace meanwhile. */
+	bool w_pending, w_probe;
+	char *w_note;
+	size_t w_note_len;
+	u64 w_size, w_epoch;
 
 	char err[512];		/* the last error, for status */
 	double err_time;
@@ -307,18 +315,25 @@ static void send_some(struct fwd *f)
 	flush(f);
 }
 
-/* One add-checkpoint: the latest sealed checkpoint when probing, else
- * the latest sent beyond what the witness holds. */
+/* No answer from the witness: retried with back-off. */
+static void witness_failed(struct fwd *f, double now, const char *err)
+{
+	set_error(f, "witness %s:%s: %s", f->c->witness.host, f->c->witness.port, err);
+	f->next_witness = now + f->witness_backoff;
+	f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+}
+
+/* Starts one add-checkpoint: the latest sealed checkpoint when probing,
+ * else the latest sent beyond what the witness holds. */
 static void witness_step(struct fwd *f, double now)
 {
 	bfl_hash proof[BFL_PROOF_MAX];
 	const char *note;
-	size_t note_len, body_len, cosig_len = 0;
-	u64 size, epoch, wsize = 0;
+	size_t note_len, body_len;
+	u64 size, epoch;
 	unsigned int n;
-	char err[600], *body;
+	char err[600], *body, *copy;
 	bool probe = f->probe;
-	enum fwd_witness_verdict v;
 	struct bfl_checkpoint cp;
 	struct bfl_note *parsed;
 	struct bfl_err e;
@@ -368,15 +383,45 @@ static void witness_step(struct fwd *f, double now)
 		return;
 	f->next_witness = now + f->c->witness_ms / 1000.0;
 	f->last_witness = now;
-	if (fwd_https_post(f->https, "/add-checkpoint", "text/plain; charset=utf-8", body,
-			   body_len, &f->resp, err, sizeof(err))) {
+	copy = malloc(note_len);
+	if (!copy || fwd_https_start(f->https, "/add-checkpoint", "text/plain; charset=utf-8",
+				     body, body_len, err, sizeof(err))) {
 		free(body);
-		set_error(f, "witness %s:%s: %s", f->c->witness.host, f->c->witness.port, err);
-		f->next_witness = now + f->witness_backoff;
-		f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+		free(copy);
+		if (copy)
+			witness_failed(f, now, err);
 		return;
 	}
 	free(body);
+	memcpy(copy, note, note_len);
+	free(f->w_note);
+	f->w_note = copy;
+	f->w_note_len = note_len;
+	f->w_size = size;
+	f->w_epoch = epoch;
+	f->w_probe = probe;
+	f->w_pending = true;
+}
+
+/* The answer to the add-checkpoint in flight, if it has come. */
+static void witness_answer(struct fwd *f, double now)
+{
+	const char *note = f->w_note;
+	size_t note_len = f->w_note_len, cosig_len = 0;
+	u64 size = f->w_size, epoch = f->w_epoch, wsize = 0;
+	bool probe = f->w_probe;
+	enum fwd_witness_verdict v;
+	char err[600];
+	int k;
+
+	k = fwd_https_poll(f->https, &f->resp, err, sizeof(err));
+	if (k > 0)
+		return;
+	f->w_pending = false;
+	if (k < 0) {
+		witness_failed(f, now, err);
+		return;
+	}
 	v = fwd_witness_answer(&f->resp, note, note_len, f->wkey, &wsize, f->cosig,
 			       sizeof(f->cosig), &cosig_len, err, sizeof(err));
 	switch (v) {
@@ -515,8 +560,10 @@ static int run(struct fwd *f)
 		now = now_s();
 		/* A backlog (the pass sent something, more may follow): the
 		 * witness less often, its requests block the sending. */
-		if (c->have_witness && now >= f->next_witness &&
-		    (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
+		if (f->w_pending)
+			witness_answer(f, now);
+		else if (c->have_witness && now >= f->next_witness &&
+			 (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
 			witness_step(f, now);
 		now = now_s();
 		if (now >= f->next_status) {
@@ -528,12 +575,17 @@ static int run(struct fwd *f)
 		wake = f->next_poll;
 		if (!fwd_relp_connected(f->relp) && f->next_connect < wake)
 			wake = f->next_connect;
-		if (c->have_witness && f->next_witness < wake)
+		if (c->have_witness && !f->w_pending && f->next_witness < wake)
 			wake = f->next_witness;
 		if (f->next_status < wake)
 			wake = f->next_status;
 		wake -= now_s();
-		if (wake > 0) {
+		if (f->w_pending) {
+			/* Until the witness's answer, or the next thing to do. */
+			struct pollfd pfd = { .fd = fwd_https_fd(f->https), .events = POLLIN };
+
+			poll(&pfd, 1, wake > 0 ? (int)(wake * 1000) + 1 : 0);
+		} else if (wake > 0) {
 			struct timespec ts = { (time_t)wake,
 					       (long)((wake - (time_t)wake) * 1e9) };
 
@@ -625,5 +677,6 @@ int main(int argc, char **argv)
 	fwd_witness_key_free(f.wkey);
 	bfl_reader_close(f.rd);
 	free(f.cp);
+	free(f.w_note);
 	return r;
 }

@@ -24,7 +24,13 @@
 #      rsyslog holds the records in its queue): over 10 s of 503s the
 #      forwarder resends 2 or 3 times, not more (the wait doubles: 1.5,
 #      3, 6 s)
-#   4  --resend-after-ms takes 100 to 3600000: 99 and 3600001 are usage
+#   4  a witness that answers 1.5 s after each request
+#      (tests/interop/fwd_witness.c --slow-ms 1500) while the store grows
+#      for 3 s: the sending does not wait for it (rsyslog's spool never
+#      stops growing for 1 s or more during the growth, and all is
+#      cosigned in the end); a forwarder that waits for each answer
+#      stops sending for 1.5 s at each
+#   5  --resend-after-ms takes 100 to 3600000: 99 and 3600001 are usage
 #      errors (exit 2)
 #
 # Fails on a forwarder without the resend: 1 never gets the cosignature.
@@ -40,13 +46,14 @@ FWD=$B/bioflow-forward
 COL=$B/bioflow-collector
 VERIFY=$B/bioflow-verify
 STORE_TOOL=$B/tests/interop/fwd_store
+WITNESS=$B/tests/interop/fwd_witness
 ORIGIN=fwd.example/appliance-7
 SEGMAX=8192
 
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
 
-PLAN=4
+PLAN=5
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -65,16 +72,16 @@ MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2
 [ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
 [ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
 getent passwd nobody >/dev/null || skip_all "no user nobody"
-for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL"; do
+for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$WITNESS"; do
 	[ -x "$p" ] || skip_all "$p is not built (make user)"
 done
 
 W=$TMP
 chmod 755 "$W"
-RS_PID= FWD_PID= COL_PID= GROW=
+RS_PID= FWD_PID= COL_PID= GROW= WIT_PID=
 cleanup() {
 	local p
-	for p in $RS_PID $FWD_PID $COL_PID $GROW; do
+	for p in $RS_PID $FWD_PID $COL_PID $GROW $WIT_PID; do
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -228,10 +235,65 @@ else
 fi
 stop_pid "$FWD_PID"
 stop_pid "$COL_PID"
-stop_pid "$RS_PID"
-FWD_PID= COL_PID= RS_PID=
+FWD_PID= COL_PID=
 
-# --- 4: the bounds of --resend-after-ms ---------------------------------------------
+# --- 4: a slow witness does not stall the sending ----------------------------------------
+# rsyslog's spool back (the records it queued are written), a fresh state, the
+# witness stub answering 1.5 s late.
+stop_pid "$RS_PID"
+RS_PID=
+rmdir "$SPOOL" 2>/dev/null
+rm -f "$SPOOL" "$SPOOL.saved"
+start_rsyslog || diags "$W/rsyslogd.log"
+rm -f "$W/wport5"
+"$WITNESS" --port-file "$W/wport5" --cert "$W/witness.pem" --key "$W/witness.key" \
+	--ca "$W/ca.pem" --log "$W/witness5.log" --vkey-out "$W/witness5.vkey" --slow-ms 1500 \
+	>>"$W/witness5.err" 2>&1 &
+WIT_PID=$!
+wait_for 5 test -s "$W/wport5"
+new_state s5
+"$FWD" --store "$STORE" --state "$W/s5" --user nobody --poll-ms 50 \
+	--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
+	--collector "127.0.0.1:$RP" --collector-name collector.test \
+	--witness "127.0.0.1:$(cat "$W/wport5")" --witness-name witness.test \
+	--witness-key "$W/witness5.vkey" --witness-ms 100 >>"$W/fwd-s5.log" 2>&1 &
+FWD_PID=$!
+N5=$(sealed)
+wait_for 30 status_has s5 "sent $N5"
+"$STORE_TOOL" grow "$W/st" 60 5 50 >"$W/grow5.log" 2>&1 &
+GROW=$!
+# The longest time the spool did not grow while the store was growing.
+last=$(spool_size) since=$EPOCHREALTIME stall=0 samples=0
+while kill -0 "$GROW" 2>/dev/null; do
+	sleep 0.05
+	now=$EPOCHREALTIME
+	cur=$(spool_size)
+	samples=$((samples + 1))
+	if [ "$cur" != "$last" ]; then
+		last=$cur since=$now
+	else
+		d=$(awk -v a="$since" -v b="$now" 'BEGIN { printf "%d", (b - a) * 1000 }')
+		[ "$d" -le "$stall" ] || stall=$d
+	fi
+done
+wait "$GROW"
+grow_rc=$?
+GROW=
+N6=$(sealed)
+if [ $grow_rc -eq 0 ] && [ "$samples" -ge 20 ] && [ "$stall" -lt 1000 ] &&
+   wait_for 30 status_has s5 "witnessed $N6"; then
+	ok "a witness answering 1.5 s late while the store grew from $N5 to $N6: rsyslog's spool stood still for $stall ms at most ($samples samples), then all cosigned"
+else
+	echo "# grow exit $grow_rc, sealed $N5 -> $N6, $samples samples, the spool stood still for up to $stall ms"
+	diags "$W/s5/status" "$W/fwd-s5.log" "$W/witness5.err"
+	not_ok "a slow witness: the sending goes on while its answer is awaited"
+fi
+stop_pid "$FWD_PID"
+stop_pid "$WIT_PID"
+stop_pid "$RS_PID"
+FWD_PID= WIT_PID= RS_PID=
+
+# --- 5: the bounds of --resend-after-ms ---------------------------------------------
 bad=
 for v in 99 3600001; do
 	"$FWD" --resend-after-ms $v --collector 127.0.0.1:1 --collector-name c --ca a --cert b \
