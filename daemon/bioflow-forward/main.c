@@ -559,7 +559,8 @@ static int run(struct fwd *f)
 		}
 		now = now_s();
 		/* A backlog (the pass sent something, more may follow): the
-		 * witness less often, its requests block the sending. */
+		 * witness less often, each request makes the collector ingest
+		 * and fsync.  Its answer is read here, when it has come. */
 		if (f->w_pending)
 			witness_answer(f, now);
 		else if (c->have_witness && now >= f->next_witness &&
