@@ -42,6 +42,10 @@ static const char usage[] =
 "      --poll-ms MS          look for new items every MS ms (" FWD_STR(FWD_DEFAULT_POLL_MS) ")\n"
 "      --witness-ms MS       at most one add-checkpoint every MS ms ("
 	FWD_STR(FWD_DEFAULT_WITNESS_MS) ")\n"
+"      --resend-after-ms MS  the witness answering 503 (not ingested) for MS ms\n"
+"                            while its position stays: resend from that\n"
+"                            position, the wait doubling per resend up to\n"
+"                            5 min (100..3600000, " FWD_STR(FWD_DEFAULT_RESEND_AFTER_MS) ")\n"
 "      --batch-records N     at most N consecutive records a message (1..1024,\n"
 "                            " FWD_STR(FWD_DEFAULT_BATCH_RECORDS)
 	"); 1: one record a message, the form\n"
@@ -61,7 +65,7 @@ static const char usage[] =
 enum {
 	OPT_COLLECTOR = 256, OPT_COLLECTOR_NAME, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_WITNESS, OPT_WITNESS_NAME, OPT_WITNESS_KEY, OPT_POLL, OPT_WITNESS_MS,
-	OPT_BATCH_RECORDS, OPT_BATCH_BYTES,
+	OPT_BATCH_RECORDS, OPT_BATCH_BYTES, OPT_RESEND_AFTER,
 	OPT_SANDBOX_TEST, OPT_VERSION,
 };
 
@@ -79,6 +83,7 @@ static const struct option opts[] = {
 	{ "witness-key", required_argument, NULL, OPT_WITNESS_KEY },
 	{ "poll-ms", required_argument, NULL, OPT_POLL },
 	{ "witness-ms", required_argument, NULL, OPT_WITNESS_MS },
+	{ "resend-after-ms", required_argument, NULL, OPT_RESEND_AFTER },
 	{ "batch-records", required_argument, NULL, OPT_BATCH_RECORDS },
 	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
 	{ "sandbox-test", no_argument, NULL, OPT_SANDBOX_TEST },
@@ -178,6 +183,7 @@ int fwd_parse_args(int argc, char **argv, struct fwd_config *c)
 	c->witness_ms = FWD_DEFAULT_WITNESS_MS;
 	c->batch_records = FWD_DEFAULT_BATCH_RECORDS;
 	c->batch_bytes = FWD_DEFAULT_BATCH_BYTES;
+	c->resend_after_ms = FWD_DEFAULT_RESEND_AFTER_MS;
 
 	while ((o = getopt_long(argc, argv, "s:S:u:vh", opts, NULL)) != -1) {
 		switch (o) {
@@ -220,6 +226,10 @@ int fwd_parse_args(int argc, char **argv, struct fwd_config *c)
 			break;
 		case OPT_WITNESS_MS:
 			if (num("--witness-ms", optarg, 0, 3600000, &c->witness_ms))
+				return FWD_EXIT_USAGE;
+			break;
+		case OPT_RESEND_AFTER:
+			if (num("--resend-after-ms", optarg, 100, 3600000, &c->resend_after_ms))
 				return FWD_EXIT_USAGE;
 			break;
 		case OPT_BATCH_RECORDS:

@@ -39,6 +39,12 @@
 /* A batch: as many records as fit 60 KiB (BFL_FWD_BATCH_MSG_MAX). */
 #define FWD_DEFAULT_BATCH_RECORDS	1024
 #define FWD_DEFAULT_BATCH_BYTES		61440
+/* 503 for this long with the witnessed position still: the collector
+ * lost what RELP acknowledged, resend (docs/forwarding.md, "Resending
+ * after a long 503"; the normal 503 period is measured there).  Each
+ * resend without progress doubles the wait, up to FWD_RESEND_MAX_S. */
+#define FWD_DEFAULT_RESEND_AFTER_MS	30000
+#define FWD_RESEND_MAX_S		300.0
 #define FWD_XSTR(x)	#x
 #define FWD_STR(x)	FWD_XSTR(x)
 
@@ -69,6 +75,7 @@ struct fwd_config {
 	const char *witness_key;	/* a vkey file, or NULL */
 	unsigned int poll_ms;
 	unsigned int witness_ms;	/* at most one add-checkpoint per */
+	unsigned int resend_after_ms;	/* 503s this long: resend */
 	unsigned int batch_records;	/* records a message at most; 1: none */
 	unsigned int batch_bytes;	/* a batch message's MSG at most */
 	int verbose;
@@ -135,6 +142,17 @@ struct fwd_http_resp {
 int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 		   const void *body, size_t len, struct fwd_http_resp *resp,
 		   char *err, size_t errcap);
+/* The same in two steps, the answer read without blocking: start sends
+ * the request (0, or -1 with err set); poll reads what has come: 1 more
+ * to come (wait for fwd_https_fd to be readable), 0 the answer is in
+ * resp, -1 with err set (no answer within 10 s, or a bad one).  One
+ * request in flight at a time; a new start or abort drops it. */
+int fwd_https_start(struct fwd_https *h, const char *path, const char *ctype,
+		    const void *body, size_t len, char *err, size_t errcap);
+int fwd_https_poll(struct fwd_https *h, struct fwd_http_resp *resp, char *err,
+		   size_t errcap);
+int fwd_https_fd(const struct fwd_https *h);	/* -1: none in flight */
+void fwd_https_abort(struct fwd_https *h);
 /* Parses a response held in buf (status line, headers, body of exactly
  * Content-Length bytes); 0, 1 when more bytes are needed, -1 with err. */
 int fwd_http_parse(const char *buf, size_t len, struct fwd_http_resp *resp,
@@ -198,6 +216,8 @@ struct fwd_status {
 	double last_error_age;
 	const char *store_note;	/* what stops the reader before the end */
 	u64 messages, messages_records;	/* RELP messages sent, records in them */
+	u64 resends;		/* rewinds after a long 503 */
+	double notyet_longest;	/* the longest run of 503s that ended in a 200 */
 };
 
 void fwd_state_status(struct fwd_state *s, const struct fwd_status *st);

@@ -8,9 +8,18 @@
  * a Content-Length (no chunked transfer coding), at most 64 KiB of body;
  * anything else is an error, never guessed at.  Every socket operation
  * has a 10 s timeout.
+ *
+ * The answer is waited for without blocking (fwd_https_start, then
+ * fwd_https_poll from the main loop): the witness answers after the
+ * collector's ingest and fsync, tens of ms in which records can be sent.
+ * The connection, the handshake and the request still block (bounded by
+ * the timeout): the witness accepts at once, the wait is for the answer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +42,12 @@
 struct fwd_https {
 	const struct fwd_peer *peer;
 	SSL_CTX *ctx;
+	/* The request in flight, if any (ssl non-NULL): its descriptor,
+	 * the bytes of the answer so far, when it must have come. */
+	SSL *ssl;
+	int fd;
+	size_t got;
+	double deadline;
 	char buf[FWD_HTTP_HEAD_MAX + FWD_HTTP_BODY_MAX + 1];
 };
 
@@ -61,6 +76,7 @@ struct fwd_https *fwd_https_new(const struct fwd_config *c,
 		return NULL;
 	}
 	h->peer = peer;
+	h->fd = -1;
 	h->ctx = SSL_CTX_new(TLS_client_method());
 	if (!h->ctx) {
 		ssl_err(err, errcap, "SSL_CTX_new");
@@ -91,6 +107,7 @@ void fwd_https_free(struct fwd_https *h)
 {
 	if (!h)
 		return;
+	fwd_https_abort(h);
 	SSL_CTX_free(h->ctx);
 	free(h);
 }
@@ -258,16 +275,39 @@ int fwd_http_parse(const char *buf, size_t len, struct fwd_http_resp *resp,
 	return 0;
 }
 
-int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
-		   const void *body, size_t len, struct fwd_http_resp *resp,
-		   char *err, size_t errcap)
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void fwd_https_abort(struct fwd_https *h)
+{
+	if (h->ssl)
+		SSL_free(h->ssl);
+	if (h->fd >= 0)
+		close(h->fd);
+	h->ssl = NULL;
+	h->fd = -1;
+	h->got = 0;
+}
+
+int fwd_https_fd(const struct fwd_https *h)
+{
+	return h->ssl ? h->fd : -1;
+}
+
+int fwd_https_start(struct fwd_https *h, const char *path, const char *ctype,
+		    const void *body, size_t len, char *err, size_t errcap)
 {
 	const struct fwd_peer *p = h->peer;
 	char head[1024];
-	size_t got = 0;
 	SSL *ssl = NULL;
-	int fd, hl, k, r = -1;
+	int fd, hl, k, fl;
 
+	fwd_https_abort(h);
 	fd = tcp_connect(p, err, errcap);
 	if (fd < 0)
 		return -1;
@@ -275,7 +315,7 @@ int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 	if (!ssl || SSL_set_fd(ssl, fd) != 1 ||
 	    SSL_set_tlsext_host_name(ssl, p->name) != 1) {
 		ssl_err(err, errcap, "TLS setup");
-		goto out;
+		goto fail;
 	}
 	/* The name the certificate must carry: an IP address or a DNS name. */
 	{
@@ -289,7 +329,7 @@ int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 			k = SSL_set1_host(ssl, p->name);
 		if (k != 1) {
 			ssl_err(err, errcap, "TLS name setup");
-			goto out;
+			goto fail;
 		}
 	}
 	if (SSL_connect(ssl) != 1) {
@@ -300,7 +340,7 @@ int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 				 "for the name %s: %s", p->name, X509_verify_cert_error_string(v));
 		else
 			ssl_err(err, errcap, "TLS handshake");
-		goto out;
+		goto fail;
 	}
 	hl = snprintf(head, sizeof(head),
 		      "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " FWD_NAME "/1\r\n"
@@ -309,36 +349,82 @@ int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
 	if (hl < 0 || (size_t)hl >= sizeof(head) || SSL_write(ssl, head, hl) != hl ||
 	    (len && SSL_write(ssl, body, (int)len) != (int)len)) {
 		ssl_err(err, errcap, "sending the request");
-		goto out;
+		goto fail;
+	}
+	/* From here on the answer is read without blocking. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		snprintf(err, errcap, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	h->ssl = ssl;
+	h->fd = fd;
+	h->got = 0;
+	h->deadline = mono_s() + IO_TIMEOUT_S;
+	return 0;
+fail:
+	SSL_free(ssl);
+	close(fd);
+	return -1;
+}
+
+int fwd_https_poll(struct fwd_https *h, struct fwd_http_resp *resp, char *err,
+		   size_t errcap)
+{
+	int k;
+
+	if (!h->ssl) {
+		snprintf(err, errcap, "no request in flight");
+		return -1;
 	}
 	for (;;) {
-		k = SSL_read(ssl, h->buf + got, (int)(sizeof(h->buf) - 1 - got));
+		k = SSL_read(h->ssl, h->buf + h->got, (int)(sizeof(h->buf) - 1 - h->got));
 		if (k > 0) {
-			got += (size_t)k;
-			k = fwd_http_parse(h->buf, got, resp, err, errcap);
-			if (k == 0)
-				break;
+			h->got += (size_t)k;
+			k = fwd_http_parse(h->buf, h->got, resp, err, errcap);
+			if (k == 0) {
+				SSL_shutdown(h->ssl);
+				fwd_https_abort(h);
+				return 0;
+			}
 			if (k < 0)
-				goto out;
-			if (got >= sizeof(h->buf) - 1) {
+				goto fail;
+			if (h->got >= sizeof(h->buf) - 1) {
 				snprintf(err, errcap, "response too long");
-				goto out;
+				goto fail;
 			}
 			continue;
 		}
-		if (SSL_get_error(ssl, k) == SSL_ERROR_ZERO_RETURN || got)
+		k = SSL_get_error(h->ssl, k);
+		if (k == SSL_ERROR_WANT_READ || k == SSL_ERROR_WANT_WRITE) {
+			if (mono_s() < h->deadline)
+				return 1;
+			snprintf(err, errcap, "no answer within %d s", IO_TIMEOUT_S);
+			goto fail;
+		}
+		if (k == SSL_ERROR_ZERO_RETURN || h->got)
 			snprintf(err, errcap, "the connection closed before the whole response");
 		else
 			ssl_err(err, errcap, "reading the response");
-		goto out;
+		goto fail;
 	}
-	r = 0;
-out:
-	if (ssl) {
-		if (r == 0)
-			SSL_shutdown(ssl);
-		SSL_free(ssl);
+fail:
+	fwd_https_abort(h);
+	return -1;
+}
+
+int fwd_https_post(struct fwd_https *h, const char *path, const char *ctype,
+		   const void *body, size_t len, struct fwd_http_resp *resp,
+		   char *err, size_t errcap)
+{
+	int k;
+
+	if (fwd_https_start(h, path, ctype, body, len, err, errcap))
+		return -1;
+	while ((k = fwd_https_poll(h, resp, err, errcap)) == 1) {
+		struct pollfd pfd = { .fd = h->fd, .events = POLLIN };
+
+		poll(&pfd, 1, 100);
 	}
-	close(fd);
-	return r;
+	return k;
 }

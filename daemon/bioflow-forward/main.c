@@ -9,14 +9,17 @@
  *   - every --poll-ms, the reader reads what bioflowd sealed since;
  *   - while connected, the stream's next items go out;
  *   - at most every --witness-ms (every FWD_BACKLOG_WITNESS_S while
- *     passes of the loop keep finding more to send: a request blocks
- *     the loop for the collector's ingest and fsync, tens of ms, which
- *     slowed a catch-up to a fraction of the RELP rate), the latest
- *     checkpoint sent beyond the
- *     witnessed size goes to the witness: 200 stores the cosignature
+ *     passes of the loop keep finding more to send), the latest
+ *     checkpoint sent beyond the witnessed size goes to the witness; its
+ *     answer comes after the collector's ingest and fsync, tens of ms,
+ *     and is read when it is there (witness_answer, the loop polling
+ *     its socket), the sending going on meanwhile: 200 stores the cosignature
  *     and moves the durable position, 409 restarts the stream at the
  *     witness's size, 503 (the collector has not ingested it yet) and
- *     anything else are retried with back-off;
+ *     anything else are retried with back-off; 503s for longer than
+ *     --resend-after-ms while the witnessed position stays mean the
+ *     collector lost records RELP acknowledged: the stream restarts at
+ *     the witnessed position (resend_check);
  *   - every second, STATE/status.
  * At start, and after every connection or store error, the stream
  * starts again at the witnessed position, and the witness is asked for
@@ -126,6 +129,20 @@ struct fwd {
 	double last_witness;	/* when the last add-checkpoint was made */
 	double connect_backoff, witness_backoff, notyet_backoff;
 	double behind_since;
+	/* The first 503 since the witnessed position last moved (0: none),
+	 * the wait before a resend (doubled by each), resends made, the
+	 * longest run of 503s that a 200 ended (the normal ingest delay). */
+	double notyet_since, resend_wait, notyet_longest;
+	bool notyet_resent;	/* this run of 503s made a resend */
+	u64 resends;
+
+	/* The add-checkpoint in flight (its answer read from the loop,
+	 * not waited for): a copy of its checkpoint, which send_some may
+	 * replace meanwhile. */
+	bool w_pending, w_probe;
+	char *w_note;
+	size_t w_note_len;
+	u64 w_size, w_epoch;
 
 	char err[512];		/* the last error, for status */
 	double err_time;
@@ -187,6 +204,53 @@ static int restart_stream(struct fwd *f, u64 from)
 	if (f->have_cp && f->cp_size < from)
 		f->have_cp = false;
 	return 0;
+}
+
+/* The witness's answer moved or confirmed its position: no resend due. */
+static void notyet_over(struct fwd *f, double now, bool cosigned)
+{
+	if (cosigned && f->notyet_since && !f->notyet_resent &&
+	    now - f->notyet_since > f->notyet_longest)
+		f->notyet_longest = now - f->notyet_since;
+	f->notyet_since = 0;
+	f->notyet_resent = false;
+	f->resend_wait = f->c->resend_after_ms / 1000.0;
+}
+
+/*
+ * A 503: the collector does not hold the checkpoint's records yet.  Its
+ * ingest follows rsyslog's writes within a fraction of a second; 503s
+ * for longer than the wait with the witnessed position still mean that
+ * records RELP acknowledged never reached the copy (rsyslog's queue lost
+ * in a crash, a back-end consumer that died between its offset commit
+ * and the spool), and nothing but a resend brings them: the stream
+ * starts again at the witnessed position, the collector drops what it
+ * holds twice by (origin, leaf index).  The wait doubles with each
+ * resend until a cosignature, so that a collector that never ingests is
+ * not sent the same records in a loop.
+ */
+static void resend_check(struct fwd *f, double now)
+{
+	double next = f->resend_wait * 2 > FWD_RESEND_MAX_S ? FWD_RESEND_MAX_S :
+		      f->resend_wait * 2;
+
+	if (!f->notyet_since) {
+		f->notyet_since = now;
+		return;
+	}
+	if (now - f->notyet_since < f->resend_wait)
+		return;
+	f->resends++;
+	set_error(f, "the witness has answered 503 (not ingested) for %.1f s at %llu records: "
+		  "the collector lost records; resending from %llu (resend %llu, the next "
+		  "after %.0f s)", now - f->notyet_since, (unsigned long long)f->old,
+		  (unsigned long long)f->old, (unsigned long long)f->resends, next);
+	f->resend_wait = next;
+	f->notyet_since = now;
+	f->notyet_resent = true;
+	f->notyet_backoff = notyet_first(f->c);
+	if (!fwd_relp_connected(f->relp) || restart_stream(f, f->old))
+		f->streaming = false;
 }
 
 /* Sends the records batched so far: after every pass of send_some, so
@@ -251,18 +315,25 @@ static void send_some(struct fwd *f)
 	flush(f);
 }
 
-/* One add-checkpoint: the latest sealed checkpoint when probing, else
- * the latest sent beyond what the witness holds. */
+/* No answer from the witness: retried with back-off. */
+static void witness_failed(struct fwd *f, double now, const char *err)
+{
+	set_error(f, "witness %s:%s: %s", f->c->witness.host, f->c->witness.port, err);
+	f->next_witness = now + f->witness_backoff;
+	f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+}
+
+/* Starts one add-checkpoint: the latest sealed checkpoint when probing,
+ * else the latest sent beyond what the witness holds. */
 static void witness_step(struct fwd *f, double now)
 {
 	bfl_hash proof[BFL_PROOF_MAX];
 	const char *note;
-	size_t note_len, body_len, cosig_len = 0;
-	u64 size, epoch, wsize = 0;
+	size_t note_len, body_len;
+	u64 size, epoch;
 	unsigned int n;
-	char err[600], *body;
+	char err[600], *body, *copy;
 	bool probe = f->probe;
-	enum fwd_witness_verdict v;
 	struct bfl_checkpoint cp;
 	struct bfl_note *parsed;
 	struct bfl_err e;
@@ -312,15 +383,45 @@ static void witness_step(struct fwd *f, double now)
 		return;
 	f->next_witness = now + f->c->witness_ms / 1000.0;
 	f->last_witness = now;
-	if (fwd_https_post(f->https, "/add-checkpoint", "text/plain; charset=utf-8", body,
-			   body_len, &f->resp, err, sizeof(err))) {
+	copy = malloc(note_len);
+	if (!copy || fwd_https_start(f->https, "/add-checkpoint", "text/plain; charset=utf-8",
+				     body, body_len, err, sizeof(err))) {
 		free(body);
-		set_error(f, "witness %s:%s: %s", f->c->witness.host, f->c->witness.port, err);
-		f->next_witness = now + f->witness_backoff;
-		f->witness_backoff = f->witness_backoff * 2 > 60 ? 60 : f->witness_backoff * 2;
+		free(copy);
+		if (copy)
+			witness_failed(f, now, err);
 		return;
 	}
 	free(body);
+	memcpy(copy, note, note_len);
+	free(f->w_note);
+	f->w_note = copy;
+	f->w_note_len = note_len;
+	f->w_size = size;
+	f->w_epoch = epoch;
+	f->w_probe = probe;
+	f->w_pending = true;
+}
+
+/* The answer to the add-checkpoint in flight, if it has come. */
+static void witness_answer(struct fwd *f, double now)
+{
+	const char *note = f->w_note;
+	size_t note_len = f->w_note_len, cosig_len = 0;
+	u64 size = f->w_size, epoch = f->w_epoch, wsize = 0;
+	bool probe = f->w_probe;
+	enum fwd_witness_verdict v;
+	char err[600];
+	int k;
+
+	k = fwd_https_poll(f->https, &f->resp, err, sizeof(err));
+	if (k > 0)
+		return;
+	f->w_pending = false;
+	if (k < 0) {
+		witness_failed(f, now, err);
+		return;
+	}
 	v = fwd_witness_answer(&f->resp, note, note_len, f->wkey, &wsize, f->cosig,
 			       sizeof(f->cosig), &cosig_len, err, sizeof(err));
 	switch (v) {
@@ -335,6 +436,7 @@ static void witness_step(struct fwd *f, double now)
 			  (unsigned long long)size, (unsigned long long)epoch);
 		f->old = size;
 		f->probe = false;
+		notyet_over(f, now, true);
 		f->witness_backoff = 1;
 		f->notyet_backoff = notyet_first(f->c);
 		/* Probing: the collector holds everything up to size. */
@@ -355,6 +457,7 @@ static void witness_step(struct fwd *f, double now)
 			(unsigned long long)wsize, (unsigned long long)f->old,
 			(unsigned long long)wsize);
 		f->old = wsize;
+		notyet_over(f, now, false);
 		if (fwd_relp_connected(f->relp))
 			restart_stream(f, wsize);
 		else
@@ -370,6 +473,7 @@ static void witness_step(struct fwd *f, double now)
 			  (unsigned long long)size);
 		f->next_witness = now + f->notyet_backoff;
 		f->notyet_backoff = f->notyet_backoff * 2 > 5 ? 5 : f->notyet_backoff * 2;
+		resend_check(f, now);
 		break;
 	case FWD_W_REFUSED:
 		set_error(f, "witness %s:%s refused the checkpoint of size %llu: %s",
@@ -401,6 +505,8 @@ static void write_status(struct fwd *f, double now)
 	s.last_error_age = f->err[0] ? now - f->err_time : 0;
 	s.store_note = bfl_reader_tail_note(f->rd);
 	fwd_relp_counts(f->relp, &s.messages, &s.messages_records);
+	s.resends = f->resends;
+	s.notyet_longest = f->notyet_longest;
 	fwd_state_status(&f->st, &s);
 }
 
@@ -413,6 +519,7 @@ static int run(struct fwd *f)
 	f->connect_backoff = 0.5;
 	f->witness_backoff = 1;
 	f->notyet_backoff = notyet_first(f->c);
+	f->resend_wait = c->resend_after_ms / 1000.0;
 	f->old = f->st.witnessed;
 	f->probe = c->have_witness;
 	while (!stop) {
@@ -441,6 +548,9 @@ static int run(struct fwd *f)
 				f->connect_backoff = 0.5;
 				f->streaming = false;
 				f->probe = c->have_witness;
+				/* A new stream resends from there anyway. */
+				f->notyet_since = 0;
+				f->notyet_resent = false;
 			}
 		}
 		if (fwd_relp_connected(f->relp)) {
@@ -449,9 +559,12 @@ static int run(struct fwd *f)
 		}
 		now = now_s();
 		/* A backlog (the pass sent something, more may follow): the
-		 * witness less often, its requests block the sending. */
-		if (c->have_witness && now >= f->next_witness &&
-		    (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
+		 * witness less often, each request makes the collector ingest
+		 * and fsync.  Its answer is read here, when it has come. */
+		if (f->w_pending)
+			witness_answer(f, now);
+		else if (c->have_witness && now >= f->next_witness &&
+			 (!busy || f->probe || now - f->last_witness >= FWD_BACKLOG_WITNESS_S))
 			witness_step(f, now);
 		now = now_s();
 		if (now >= f->next_status) {
@@ -463,12 +576,17 @@ static int run(struct fwd *f)
 		wake = f->next_poll;
 		if (!fwd_relp_connected(f->relp) && f->next_connect < wake)
 			wake = f->next_connect;
-		if (c->have_witness && f->next_witness < wake)
+		if (c->have_witness && !f->w_pending && f->next_witness < wake)
 			wake = f->next_witness;
 		if (f->next_status < wake)
 			wake = f->next_status;
 		wake -= now_s();
-		if (wake > 0) {
+		if (f->w_pending) {
+			/* Until the witness's answer, or the next thing to do. */
+			struct pollfd pfd = { .fd = fwd_https_fd(f->https), .events = POLLIN };
+
+			poll(&pfd, 1, wake > 0 ? (int)(wake * 1000) + 1 : 0);
+		} else if (wake > 0) {
 			struct timespec ts = { (time_t)wake,
 					       (long)((wake - (time_t)wake) * 1e9) };
 
@@ -560,5 +678,6 @@ int main(int argc, char **argv)
 	fwd_witness_key_free(f.wkey);
 	bfl_reader_close(f.rd);
 	free(f.cp);
+	free(f.w_note);
 	return r;
 }

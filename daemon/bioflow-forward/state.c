@@ -126,7 +126,9 @@ void fwd_state_status(struct fwd_state *s, const struct fwd_status *st)
 		     "last-error-age-seconds %.0f\n"
 		     "store-note %s\n"
 		     "relp-messages %llu\n"
-		     "relp-records %llu\n",
+		     "relp-records %llu\n"
+		     "resends %llu\n"
+		     "witness-not-yet-longest-seconds %.1f\n",
 		     (unsigned long long)st->sealed, (unsigned long long)st->sent,
 		     (unsigned long long)st->witnessed,
 		     (unsigned long long)st->witness_holds,
@@ -135,7 +137,8 @@ void fwd_state_status(struct fwd_state *s, const struct fwd_status *st)
 		     st->last_error && *st->last_error ? st->last_error : "-",
 		     st->last_error && *st->last_error ? st->last_error_age : 0.0,
 		     st->store_note && *st->store_note ? st->store_note : "-",
-		     (unsigned long long)st->messages, (unsigned long long)st->messages_records);
+		     (unsigned long long)st->messages, (unsigned long long)st->messages_records,
+		     (unsigned long long)st->resends, st->notyet_longest);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf))

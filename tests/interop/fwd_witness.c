@@ -6,7 +6,7 @@
  *
  *   fwd_witness --port-file F --cert PEM --key PEM --ca PEM --log F
  *               --vkey-out F [--name NAME] [--claim W] [--busy N]
- *               [--refuse N] [--bad-sig N]
+ *               [--refuse N] [--bad-sig N] [--slow-ms MS]
  *
  *   --claim W   it starts out holding size W (root unknown): a request
  *               whose old is not W gets 409 with W; the first with old W
@@ -14,6 +14,8 @@
  *   --busy N    the first N requests that pass the old check get 503
  *   --refuse N  the first N requests get 403
  *   --bad-sig N the first N cosignatures are made over other bytes
+ *   --slow-ms MS every answer waits MS ms after the request was read
+ *               (a collector that ingests and fsyncs before answering)
  *   --spool DIR 503 until a file in DIR (what the collector's rsyslog
  *               wrote) has the whole line of a checkpoint of that size:
  *               the collector's "ingested" in miniature
@@ -54,7 +56,7 @@ static const char *name = "witness.test/w1";
 static u64 held_size;
 static bfl_hash held_root;
 static bool root_known;
-static unsigned long busy, refuse, bad_sig;
+static unsigned long busy, refuse, bad_sig, slow_ms;
 static EVP_PKEY *key;
 static u8 pub[32];
 static u32 key_id;
@@ -116,7 +118,9 @@ static void respond(SSL *ssl, int status, const char *ctype, const char *body)
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n", status, reason, ctype, strlen(body));
+	struct timespec ts = { (time_t)(slow_ms / 1000), (long)(slow_ms % 1000) * 1000000 };
 
+	nanosleep(&ts, NULL);
 	SSL_write(ssl, head, n);
 	if (*body)
 		SSL_write(ssl, body, (int)strlen(body));
@@ -277,6 +281,8 @@ int main(int argc, char **argv)
 			refuse = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--spool"))
 			spool = argv[i + 1];
+		else if (!strcmp(argv[i], "--slow-ms"))
+			slow_ms = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--bad-sig"))
 			bad_sig = strtoul(argv[i + 1], NULL, 10);
 		else
