@@ -313,6 +313,9 @@ $(B)/tests/interop/relp_send: LDLIBS += -lrelp
 $(B)/tests/unit/test_fwd_client: $(B)/obj/daemon/bioflow-forward/https.o \
 	$(B)/obj/daemon/bioflow-forward/witness.o
 $(B)/tests/unit/test_fwd_client: LDLIBS += -lssl
+# The forwarder's lag in seconds.
+$(B)/tests/unit/test_fwd_lag: $(B)/obj/daemon/bioflow-forward/lag.o
+$(B)/tests/unit/test_fwd_lag: LDLIBS += -lm
 # The forwarding tests' witness stub serves HTTPS.
 $(B)/tests/interop/fwd_witness: LDLIBS += -lssl
 # librdkafka's verdict on the scale-out collector configurations' Kafka

@@ -41,6 +41,7 @@
 #include <openssl/ssl.h>
 
 #include "fwd.h"
+#include "lag.h"
 
 int fwd_verbose;
 
@@ -128,7 +129,7 @@ struct fwd {
 	double next_poll, next_connect, next_witness, next_status;
 	double last_witness;	/* when the last add-checkpoint was made */
 	double connect_backoff, witness_backoff, notyet_backoff;
-	double behind_since;
+	struct fwd_lag lag;	/* when each sealed size was first seen */
 	/* The first 503 since the witnessed position last moved (0: none),
 	 * the wait before a resend (doubled by each), resends made, the
 	 * longest run of 503s that a 200 ended (the normal ingest delay). */
@@ -494,11 +495,8 @@ static void write_status(struct fwd *f, double now)
 	s.witnessed = f->st.witnessed;
 	s.witness_holds = f->old;
 	s.lag_records = s.sealed > base ? s.sealed - base : 0;
-	if (!s.lag_records)
-		f->behind_since = 0;
-	else if (!f->behind_since)
-		f->behind_since = now;
-	s.lag_seconds = f->behind_since ? now - f->behind_since : 0;
+	fwd_lag_seen(&f->lag, s.sealed, now);
+	s.lag_seconds = fwd_lag_seconds(&f->lag, base, now);
 	s.connected = fwd_relp_connected(f->relp);
 	s.collector = f->c->collector.host;
 	s.last_error = f->err;
@@ -533,6 +531,7 @@ static int run(struct fwd *f)
 				f->next_poll = now + 5;
 			} else {
 				f->next_poll = now + c->poll_ms / 1000.0;
+				fwd_lag_seen(&f->lag, bfl_reader_sealed(f->rd), now);
 			}
 		}
 		if (!fwd_relp_connected(f->relp) && now >= f->next_connect) {
