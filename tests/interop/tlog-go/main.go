@@ -611,7 +611,17 @@ func reverse(helper, verify, work string) {
 	at := bytes.Index(cosigned, wline)
 	wbad := append([]byte{}, cosigned...)
 	if at >= 0 {
-		wbad[at+len(wline)+20] ^= 0x01 // in the signature
+		// In the signature (past the key ID and the time), replaced by
+		// another base64 character: flipping a bit could make it no
+		// base64 at all ('A' ^ 1 is '@'), a malformed line rather than
+		// a wrong signature, and the check would depend on the
+		// signature's random bytes.
+		i := at + len(wline) + 20
+		if wbad[i] == 'A' {
+			wbad[i] = 'B'
+		} else {
+			wbad[i] = 'A'
+		}
 	}
 	os.WriteFile(badpath, wbad, 0o644)
 	out, rc = run(verify, "--root-key", rootPEM, "--witness", wvkey, "--cosigned", badpath, storeDir)
