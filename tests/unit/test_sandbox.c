@@ -30,6 +30,13 @@ static const struct sbx_call base[] = {
 	SBX_ALLOW(read), SBX_ALLOW(write), SBX_ALLOW(close), SBX_ALLOW(exit),
 	SBX_ALLOW(exit_group), SBX_ALLOW(futex), SBX_ALLOW(brk), SBX_ALLOW(munmap),
 	SBX_ALLOW(madvise), SBX_ALLOW(rt_sigprocmask), SBX_ALLOW(getpid),
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan/UBSan runtime only (sanitizer builds), as in the daemons */
+	SBX_ALLOW(sigaltstack), SBX_ALLOW(rt_sigaction), SBX_ALLOW(prctl),
+	SBX_ALLOW(readlink), SBX_ALLOW(readlinkat), SBX_ALLOW(sched_getaffinity),
+	SBX_ALLOW(prlimit64), SBX_ALLOW(getrlimit), SBX_ALLOW(setrlimit), SBX_ALLOW(tgkill),
+	SBX_ALLOW(sched_yield), SBX_ALLOW(pipe2), SBX_ALLOW(open),
+#endif
 };
 
 /* Runs fn in a child; its wait status. */
