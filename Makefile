@@ -119,7 +119,12 @@ LDLIBS_USB := -lusb-1.0
 # build/libkiosk.a, "kiosk/kiosk.h"; needs libidcard and libusb.
 KIOSK_SRCS := $(wildcard lib/kiosk/*.c)
 KIOSKLIB := $(if $(KIOSK_SRCS),$(B)/libkiosk.a)
-LIBS := $(KIOSKLIB) $(IDCARDLIB) $(LOGLIB) $(LIB)
+# The daemons' confinement (lib/sandbox/: dropping to a user, building
+# and loading a seccomp allowlist), build/libsandbox.a, "sandbox/sandbox.h";
+# what uses it also needs -lseccomp.
+SANDBOX_SRCS := $(wildcard lib/sandbox/*.c)
+SANDBOXLIB := $(if $(SANDBOX_SRCS),$(B)/libsandbox.a)
+LIBS := $(KIOSKLIB) $(IDCARDLIB) $(SANDBOXLIB) $(LOGLIB) $(LIB)
 
 # Every tools/NAME/ and daemon/NAME/ directory (but daemon/log/, the
 # library) with C files is one program, build/NAME, linked with the
@@ -240,6 +245,11 @@ $(B)/libkiosk.a: $(KIOSK_SRCS:%.c=$(B)/obj/%.o)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(B)/libsandbox.a: $(SANDBOX_SRCS:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/libbflog.a: $(LOG_SRCS:%.c=$(B)/obj/%.o)
 	@mkdir -p $(@D)
 	rm -f $@
@@ -306,6 +316,9 @@ $(B)/tests/unit/test_collector: LDLIBS += -lssl -lpthread
 $(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_LIB_SRCS:%.c=$(B)/obj/%.o) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALGO) $(LDLIBS)
+
+# The daemons' shared confinement (lib/sandbox/) needs libseccomp.
+$(B)/tests/unit/test_sandbox: LDLIBS += -lseccomp -lpthread
 
 # The RELP sender of tests/interop/t_rsyslog.sh (librelp, from librelp-dev).
 $(B)/tests/interop/relp_send: LDLIBS += -lrelp

@@ -25,65 +25,21 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <seccomp.h>
 
+#include "sandbox/sandbox.h"
+
 #include "collector.h"
 
 int col_drop_privileges(const char *user, char *err, size_t errcap)
 {
-	struct passwd *pw;
-	uid_t uid, ru, eu, su;
-	gid_t gid, rg, eg, sg;
-
-	if (geteuid() != 0) {
-		if (getuid() == 0) {
-			snprintf(err, errcap, "a set-user-ID root start is not supported");
-			return -EPERM;
-		}
-		goto confine;	/* already unprivileged: stay who we are */
-	}
-	pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errcap, "--user %s: no such user", user);
-		return -ENOENT;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (uid == 0 || gid == 0) {
-		snprintf(err, errcap, "--user %s: the collector does not run as root", user);
-		return -EPERM;
-	}
-	if (initgroups(user, gid) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
-		snprintf(err, errcap, "dropping to %s (uid %u gid %u): %s", user,
-			 (unsigned int)uid, (unsigned int)gid, strerror(errno));
-		return -errno;
-	}
-	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
-	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
-	    setuid(0) == 0) {
-		snprintf(err, errcap, "privileges not dropped");
-		return -EPERM;
-	}
-confine:
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		snprintf(err, errcap, "no_new_privs: %s", strerror(errno));
-		return -errno;
-	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-		snprintf(err, errcap, "PR_SET_DUMPABLE: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return sbx_drop_to_user(user, "the collector", err, errcap);
 }
 
 int col_key_private(const char *path, char *err, size_t errcap)
@@ -108,12 +64,9 @@ int col_key_private(const char *path, char *err, size_t errcap)
 	return 0;
 }
 
-#define ALLOW(call) { SCMP_SYS(call), #call }
+#define ALLOW(call) SBX_ALLOW(call)
 
-static const struct {
-	int nr;
-	const char *name;
-} allow[] = {
+static const struct sbx_call allow[] = {
 	/* the spool, the enrollments (read); the copies, the witness
 	 * state, the status (written) */
 	ALLOW(read), ALLOW(pread64), ALLOW(readv), ALLOW(write), ALLOW(pwrite64),
@@ -158,41 +111,16 @@ const char *__asan_default_options(void)
 }
 #endif
 
-static int fcntl_rule(scmp_filter_ctx ctx, int cmd)
-{
-	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)cmd));
-}
-
 int col_seccomp_install(char *err, size_t errcap)
 {
 	scmp_filter_ctx ctx;
-	size_t i;
 	int r;
 
-	err[0] = 0;
-	if (seccomp_arch_native() != SCMP_ARCH_X86_64 &&
-	    seccomp_arch_native() != SCMP_ARCH_AARCH64) {
-		snprintf(err, errcap, "seccomp: filter written for x86-64 and arm64 only");
-		return -EOPNOTSUPP;
-	}
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	if (!ctx) {
-		snprintf(err, errcap, "seccomp_init failed");
-		return -ENOMEM;
-	}
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	/* Every thread, or the load fails: none may stay unconfined. */
-	if (!r)
-		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (i = 0; !r && i < sizeof(allow) / sizeof(allow[0]); i++) {
-		if (allow[i].nr < 0)
-			continue;	/* not a syscall on this architecture */
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i].nr, 0);
-		if (r)
-			snprintf(err, errcap, "seccomp: allow %s: %s", allow[i].name,
-				 strerror(-r));
-	}
+	/* TSYNC: the connection threads exist before the filter. */
+	r = sbx_filter_new(&ctx, true, err, errcap);
+	if (r)
+		return r;
+	r = sbx_allow_calls(ctx, allow, sizeof(allow) / sizeof(allow[0]), err, errcap);
 	/* syslog(3)'s socket only: Unix datagrams, no network client. */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
@@ -200,27 +128,8 @@ int col_seccomp_install(char *err, size_t errcap)
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	/* fcntl: descriptor flags only. */
 	if (!r)
-		r = fcntl_rule(ctx, F_GETFL);
+		r = sbx_allow_fcntl_flags(ctx);
 	if (!r)
-		r = fcntl_rule(ctx, F_SETFL);
-	if (!r)
-		r = fcntl_rule(ctx, F_GETFD);
-	if (!r)
-		r = fcntl_rule(ctx, F_SETFD);
-	/* Memory may never become executable. */
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r) {
-		r = seccomp_load(ctx);
-		if (r)
-			snprintf(err, errcap, "seccomp_load: %s", strerror(-r));
-	} else if (!err[0]) {
-		snprintf(err, errcap, "seccomp: building the filter: %s", strerror(-r));
-	}
-	seccomp_release(ctx);
-	return r ? (r < 0 ? r : -EINVAL) : 0;
+		r = sbx_allow_noexec_memory(ctx);
+	return sbx_filter_finish(ctx, r, err, errcap);
 }

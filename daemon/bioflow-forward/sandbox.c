@@ -17,75 +17,24 @@
  *    netlink sockets.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <fcntl.h>
 
 #include <seccomp.h>
 
+#include "sandbox/sandbox.h"
+
 #include "fwd.h"
 
+/* Its memory holds the TLS key: no ptrace or core by its own uid
+ * (sbx_confine_self()). */
 int fwd_drop_privileges(const char *user, char *err, size_t errcap)
 {
-	struct passwd *pw;
-	uid_t uid, ru, eu, su;
-	gid_t gid, rg, eg, sg;
-
-	if (geteuid() != 0) {
-		if (getuid() == 0) {
-			snprintf(err, errcap, "a set-user-ID root start is not supported");
-			return -EPERM;
-		}
-		goto confine;	/* already unprivileged: stay who we are */
-	}
-	pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errcap, "--user %s: no such user", user);
-		return -ENOENT;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (uid == 0 || gid == 0) {
-		snprintf(err, errcap, "--user %s: the forwarder does not run as root", user);
-		return -EPERM;
-	}
-	if (initgroups(user, gid) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
-		snprintf(err, errcap, "dropping to %s (uid %u gid %u): %s", user,
-			 (unsigned int)uid, (unsigned int)gid, strerror(errno));
-		return -errno;
-	}
-	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
-	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
-	    setuid(0) == 0) {
-		snprintf(err, errcap, "privileges not dropped");
-		return -EPERM;
-	}
-confine:
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		snprintf(err, errcap, "no_new_privs: %s", strerror(errno));
-		return -errno;
-	}
-	/* Its memory holds the TLS key: no ptrace or core by its own uid. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-		snprintf(err, errcap, "PR_SET_DUMPABLE: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return sbx_drop_to_user(user, "the forwarder", err, errcap);
 }
 
-#define ALLOW(call) { SCMP_SYS(call), #call }
+#define ALLOW(call) SBX_ALLOW(call)
 
-static const struct {
-	int nr;
-	const char *name;
-} allow[] = {
+static const struct sbx_call allow[] = {
 	/* the store, the certificates (read); the state (written) */
 	ALLOW(read), ALLOW(pread64), ALLOW(readv), ALLOW(write), ALLOW(writev),
 	ALLOW(close), ALLOW(openat), ALLOW(lseek), ALLOW(fstat), ALLOW(newfstatat),
@@ -121,29 +70,12 @@ static const struct {
 int fwd_seccomp_install(char *err, size_t errcap)
 {
 	scmp_filter_ctx ctx;
-	size_t i;
 	int r;
 
-	err[0] = 0;
-	if (seccomp_arch_native() != SCMP_ARCH_X86_64 &&
-	    seccomp_arch_native() != SCMP_ARCH_AARCH64) {
-		snprintf(err, errcap, "seccomp: filter written for x86-64 and arm64 only");
-		return -EOPNOTSUPP;
-	}
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	if (!ctx) {
-		snprintf(err, errcap, "seccomp_init failed");
-		return -ENOMEM;
-	}
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	for (i = 0; !r && i < sizeof(allow) / sizeof(allow[0]); i++) {
-		if (allow[i].nr < 0)
-			continue;	/* not a syscall on this architecture */
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i].nr, 0);
-		if (r)
-			snprintf(err, errcap, "seccomp: allow %s: %s", allow[i].name,
-				 strerror(-r));
-	}
+	r = sbx_filter_new(&ctx, false, err, errcap);
+	if (r)
+		return r;
+	r = sbx_allow_calls(ctx, allow, sizeof(allow) / sizeof(allow[0]), err, errcap);
 	/* TCP over IPv4 or IPv6 only. */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
@@ -151,34 +83,10 @@ int fwd_seccomp_install(char *err, size_t errcap)
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_INET6));
-	/* fcntl: flags and locks on its own descriptors; no F_SETOWN etc.
-	 * matters to the sandbox, but keep to what is used. */
+	/* fcntl: flags on its own descriptors; keep to what is used. */
 	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+		r = sbx_allow_fcntl_flags(ctx);
 	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_SETFL));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_GETFD));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_SETFD));
-	/* Memory may never become executable. */
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r) {
-		r = seccomp_load(ctx);
-		if (r)
-			snprintf(err, errcap, "seccomp_load: %s", strerror(-r));
-	} else if (!err[0]) {
-		snprintf(err, errcap, "seccomp: building the filter: %s", strerror(-r));
-	}
-	seccomp_release(ctx);
-	return r ? (r < 0 ? r : -EINVAL) : 0;
+		r = sbx_allow_noexec_memory(ctx);
+	return sbx_filter_finish(ctx, r, err, errcap);
 }

@@ -23,13 +23,13 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <liburing.h>
 #include <seccomp.h>
+
+#include "sandbox/sandbox.h"
 
 #include "bioflowd.h"
 
@@ -85,44 +85,28 @@ int bfd_ring_setup(struct io_uring *ring, unsigned int entries, int src_fd,
 
 int bfd_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errcap)
 {
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
+	int r;
 
 	if (uid == 0 || gid == 0) {
 		snprintf(err, errcap, "the worker must not run as root (uid %u gid %u)",
 			 (unsigned int)uid, (unsigned int)gid);
 		return -EPERM;
 	}
+	/* No supplementary groups at all: the monitor's are not the worker's. */
 	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
 		snprintf(err, errcap, "dropping to uid %u gid %u: %s", (unsigned int)uid,
 			 (unsigned int)gid, strerror(errno));
 		return -errno;
 	}
-	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
-	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid ||
-	    setuid(0) == 0) {
-		snprintf(err, errcap, "privileges not dropped");
-		return -EPERM;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		snprintf(err, errcap, "no_new_privs: %s", strerror(errno));
-		return -errno;
-	}
+	r = sbx_check_dropped(uid, gid, err, errcap);
 	/* Another process of the same (shared, e.g. nobody) uid must not
 	 * ptrace the worker or read its memory: it holds the epoch key. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-		snprintf(err, errcap, "PR_SET_DUMPABLE: %s", strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return r ? r : sbx_confine_self(err, errcap);
 }
 
-#define ALLOW(call) { SCMP_SYS(call), #call }
+#define ALLOW(call) SBX_ALLOW(call)
 
-static const struct {
-	int nr;
-	const char *name;
-} allow[] = {
+static const struct sbx_call allow[] = {
 	/* records in, store out */
 	ALLOW(read), ALLOW(write), ALLOW(close), ALLOW(openat), ALLOW(dup),
 	ALLOW(lseek), ALLOW(fstat), ALLOW(newfstatat), ALLOW(statx),
@@ -168,51 +152,20 @@ int bfd_seccomp_install(int src_fd, unsigned int src_kind, int sock,
 			char *err, size_t errcap)
 {
 	scmp_filter_ctx ctx;
-	size_t i;
 	int r;
 
 	(void)sock;
-	if (seccomp_arch_native() != SCMP_ARCH_X86_64 &&
-	    seccomp_arch_native() != SCMP_ARCH_AARCH64) {
-		snprintf(err, errcap, "seccomp: filter written for x86-64 and arm64 only");
-		return -EOPNOTSUPP;
-	}
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	if (!ctx) {
-		snprintf(err, errcap, "seccomp_init failed");
-		return -ENOMEM;
-	}
-	/* A syscall made through another ABI (i386 int 0x80, x32) is killed:
-	 * the filter only knows the native numbers. */
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	for (i = 0; !r && i < sizeof(allow) / sizeof(allow[0]); i++) {
-		if (allow[i].nr < 0)
-			continue;	/* not a syscall on this architecture */
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i].nr, 0);
-		if (r)
-			snprintf(err, errcap, "seccomp: allow %s: %s", allow[i].name,
-				 strerror(-r));
-	}
-	/* Memory may never become executable. */
+	r = sbx_filter_new(&ctx, false, err, errcap);
+	if (r)
+		return r;
+	r = sbx_allow_calls(ctx, allow, sizeof(allow) / sizeof(allow[0]), err, errcap);
 	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (!r)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		r = sbx_allow_noexec_memory(ctx);
 	/* The one ioctl: acknowledging records, on the audit node only. */
 	if (!r && src_kind == BFD_SRC_DEVICE)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)src_fd),
 				     SCMP_A1(SCMP_CMP_EQ,
 					     (scmp_datum_t)BIOREADER_AUDIT_IOC_ACK));
-	if (!r) {
-		r = seccomp_load(ctx);
-		if (r)
-			snprintf(err, errcap, "seccomp_load: %s", strerror(-r));
-	} else if (!err[0]) {
-		snprintf(err, errcap, "seccomp: building the filter: %s", strerror(-r));
-	}
-	seccomp_release(ctx);
-	return r ? (r < 0 ? r : -EINVAL) : 0;
+	return sbx_filter_finish(ctx, r, err, errcap);
 }

@@ -47,100 +47,38 @@ SEGMAX=8192
 
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
+# shellcheck source=tests/interop/lib/fleet_setup.sh
+. "$ROOT/tests/interop/lib/fleet_setup.sh"
 
 PLAN=6
 echo "KTAP version 1"
 echo "1..$PLAN"
+FLEET_WHAT="fleet test"
 
-skip_all() {
-	local i
-	for i in $(seq 1 $PLAN); do skip "fleet test $i" "$1"; done
-	ktap_done
-	exit
-}
+fleet_need_host
+fleet_need_built "make user" "$FWD" "$COL" "$VERIFY" "$STORE_TOOL"
 
-MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
-	head -n 1)" 2>/dev/null)
-[ -n "$(missing rsyslogd openssl ss sha256sum)" ] &&
-	skip_all "no $(missing rsyslogd openssl ss sha256sum)"
-[ -f "$MODDIR/imrelp.so" ] || skip_all "no rsyslog imrelp module (Debian rsyslog-relp)"
-[ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
-[ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
-getent passwd nobody >/dev/null || skip_all "no user nobody"
-for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL"; do
-	[ -x "$p" ] || skip_all "$p is not built (make user)"
-done
-
-W=$TMP
-chmod 755 "$W"
-RS_PID= FWD_PID= COL_PID= GROW=
-cleanup() {
-	local p
-	for p in $RS_PID $FWD_PID $COL_PID $GROW; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
 # KEEP_WORK=1: leave the work directory for a look.
-[ -z "${KEEP_WORK:-}" ] || trap - EXIT
+fleet_workdir RS_PID FWD_PID COL_PID GROW
 
 # --- the PKI: a fleet CA, rsyslog (collector.test), the witness
 # (witness.test), the appliance (appliance.test); the witness's key ---------
-(
-	set -e
-	test_ca "$W" ca
-	test_cert "$W" ca rsyslog collector.test
-	test_cert "$W" ca witness witness.test
-	test_cert "$W" ca appliance appliance.test
-	chmod 644 "$W"/*.key
-	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
-) || skip_all "openssl could not make the test certificates"
-"$COL" --print-vkey --witness-key "$W/wkey.pem" --witness-name witness.test \
-	>"$W/witness.vkey" 2>"$W/vkey.err" || {
-	diag_file "$W/vkey.err"
-	skip_all "bioflow-collector --print-vkey failed"
-}
-VKEY=$(cat "$W/witness.vkey")
+fleet_pki
+fleet_witness_vkey
 
 # --- the appliance's store, read by nobody through its group ----------------
-mkdir -p "$W/st"
-"$STORE_TOOL" make "$W/st" 300 >"$W/make.log" 2>&1 || {
-	diag_file "$W/make.log"
-	skip_all "fwd_store make failed"
-}
-STORE=$W/st/store
-chmod 755 "$W/st"
-chgrp -R "$(id -gn nobody)" "$STORE"
-chmod -R g+rX,o-rwx "$STORE"
-find "$STORE" -type d -exec chmod g+s {} +
-OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
-COPY=$W/logs/$OID
+fleet_store
+fleet_oid
 
-RP=$(free_port)
-WP=$(free_port)
-while [ "$WP" = "$RP" ]; do WP=$(free_port); done
-
-listening() { ss -Htln "sport = :$1" | grep -q .; }
+fleet_ports RP WP
 
 # --- the collector host: the shipped rsyslog configuration, instantiated ----
-mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
-miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
-	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
-echo "$ORIGIN" >"$W/enroll/$OID/origin"
-cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
+fleet_collector_host
 
 # shellcheck source=tests/interop/lib/fleet.sh
 . "$ROOT/tests/interop/lib/fleet.sh"
 # start_fwd STATE: the forwarder, its log in $W/fwd.log.
-start_fwd() {
-	"$FWD" --store "$STORE" --state "$W/$1" --user nobody --poll-ms 50 \
-		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
-		--collector "127.0.0.1:$RP" --collector-name collector.test \
-		--witness "127.0.0.1:$WP" --witness-name witness.test \
-		--witness-key "$W/witness.vkey" --witness-ms 100 >>"$W/fwd.log" 2>&1 &
-	FWD_PID=$!
-}
+start_fwd() { fwd_start "$1" "$RP" "$WP" "$W/fwd.log"; }
 # cosig N: the forwarder's cosigned note of the checkpoint of size N.
 cosig() { ls "$W/s/cosigs/$1"-*.note 2>/dev/null | tail -n 1; }
 

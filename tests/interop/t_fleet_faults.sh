@@ -43,125 +43,48 @@ SEGMAX=8192
 
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
+# shellcheck source=tests/interop/lib/fleet_setup.sh
+. "$ROOT/tests/interop/lib/fleet_setup.sh"
 
 PLAN=5
 echo "KTAP version 1"
 echo "1..$PLAN"
+FLEET_WHAT="fleet fault test"
 
-skip_all() {
-	local i
-	for i in $(seq 1 $PLAN); do skip "fleet fault test $i" "$1"; done
-	ktap_done
-	exit
-}
+fleet_need_host
+fleet_need_built "make user" "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$RELAY"
 
-MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
-	head -n 1)" 2>/dev/null)
-[ -n "$(missing rsyslogd openssl ss sha256sum)" ] &&
-	skip_all "no $(missing rsyslogd openssl ss sha256sum)"
-[ -f "$MODDIR/imrelp.so" ] || skip_all "no rsyslog imrelp module (Debian rsyslog-relp)"
-[ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
-[ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
-getent passwd nobody >/dev/null || skip_all "no user nobody"
-for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$RELAY"; do
-	[ -x "$p" ] || skip_all "$p is not built (make user)"
-done
-
-W=$TMP
-chmod 755 "$W"
-RS_PID= RS2_PID= FWD_PID= COL_PID= COL2_PID= RELAY_PID= GROW=
-cleanup() {
-	local p
-	for p in $RS_PID $RS2_PID $FWD_PID $COL_PID $COL2_PID $RELAY_PID $GROW; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-[ -z "${KEEP_WORK:-}" ] || trap - EXIT
+fleet_workdir RS_PID RS2_PID FWD_PID COL_PID COL2_PID RELAY_PID GROW
 
 # --- the PKI, as t_fleet.sh's, and the same names expired -------------------
+fleet_pki
 mkdir -p "$W/exp"
 (
 	set -e
-	test_ca "$W" ca
-	test_cert "$W" ca rsyslog collector.test
-	test_cert "$W" ca witness witness.test
-	test_cert "$W" ca appliance appliance.test
 	cp "$W/ca.pem" "$W/ca.key" "$W/exp/"
 	test_cert_expired "$W/exp" ca rsyslog collector.test
 	test_cert_expired "$W/exp" ca witness witness.test
-	chmod 644 "$W"/*.key "$W"/exp/*.key
-	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
+	chmod 644 "$W"/exp/*.key
 ) || skip_all "openssl could not make the test certificates"
-"$COL" --print-vkey --witness-key "$W/wkey.pem" --witness-name witness.test \
-	>"$W/witness.vkey" 2>"$W/vkey.err" || {
-	diag_file "$W/vkey.err"
-	skip_all "bioflow-collector --print-vkey failed"
-}
-VKEY=$(cat "$W/witness.vkey")
+fleet_witness_vkey
 
 # --- the appliance's store, read by nobody through its group ----------------
-mkdir -p "$W/st"
-"$STORE_TOOL" make "$W/st" 300 >"$W/make.log" 2>&1 || {
-	diag_file "$W/make.log"
-	skip_all "fwd_store make failed"
-}
-STORE=$W/st/store
-chmod 755 "$W/st"
-chgrp -R "$(id -gn nobody)" "$STORE"
-chmod -R g+rX,o-rwx "$STORE"
-find "$STORE" -type d -exec chmod g+s {} +
-OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
-COPY=$W/logs/$OID
+fleet_store
+fleet_oid
 
 # Ports: rsyslog, the witness, the relay, the expired rsyslog, the expired witness.
-PORTS=
-for v in RP WP XP EP EWP; do
-	p=$(free_port)
-	while [[ " $PORTS " == *" $p "* ]]; do p=$(free_port); done
-	PORTS="$PORTS $p"
-	printf -v "$v" %s "$p"
-done
-
-listening() { ss -Htln "sport = :$1" | grep -q .; }
+fleet_ports RP WP XP EP EWP
 
 # --- the collector host: the shipped rsyslog configuration, instantiated ----
-mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
-miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
-	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
+fleet_collector_host
 mkdir -p "$W/exp/spool" "$W/exp/rswork" "$W/exp/logs"
 miss=$(shipped_rsyslog_conf "$CONF" "$W/exp/rsyslog.conf" "$W/exp/spool" "$W/exp/rswork" \
 	"$W/exp" "$EP" appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks $miss"
-echo "$ORIGIN" >"$W/enroll/$OID/origin"
-cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
 
 # shellcheck source=tests/interop/lib/fleet.sh
 . "$ROOT/tests/interop/lib/fleet.sh"
 # start_fwd STATE COLLECTOR_PORT WITNESS_PORT: the forwarder, its log in $W/fwd-STATE.log.
-start_fwd() {
-	"$FWD" --store "$STORE" --state "$W/$1" --user nobody --poll-ms 50 \
-		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
-		--collector "127.0.0.1:$2" --collector-name collector.test \
-		--witness "127.0.0.1:$3" --witness-name witness.test \
-		--witness-key "$W/witness.vkey" --witness-ms 100 >>"$W/fwd-$1.log" 2>&1 &
-	FWD_PID=$!
-}
-copy_size() { "$STORE_TOOL" size "$COPY" 2>/dev/null || echo 0; }
-# all_there STATE N: witnessed == sealed == N, the copy holds N records and
-# is the store, the forwarder's cosignature of size N verifies.
-CS=
-all_there() {
-	local st=$1 n=$2
-	CS=
-	wait_for 40 status_has "$st" "witnessed $n" && status_has "$st" "sealed $n" &&
-	copy_is_store && [ "$(copy_size)" = "$n" ] &&
-	CS=$(ls "$W/$st/cosigs/$n"-*.note 2>/dev/null | tail -n 1) && [ -n "$CS" ] &&
-	"$VERIFY" --root-key "$W/st/root.pem" --witness "$VKEY" --cosigned "$CS" "$STORE" \
-		>"$W/verify-cs.log" 2>&1
-}
+start_fwd() { fwd_start "$1" "$2" "$3" "$W/fwd-$1.log"; }
 
 start_rsyslog || diags "$W/rsyslogd.log"
 start_collector || diags "$W/collector.log"

@@ -52,115 +52,38 @@ SEGMAX=8192
 
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"
+# shellcheck source=tests/interop/lib/fleet_setup.sh
+. "$ROOT/tests/interop/lib/fleet_setup.sh"
 
 PLAN=5
 echo "KTAP version 1"
 echo "1..$PLAN"
+FLEET_WHAT="fleet resend test"
 
-skip_all() {
-	local i
-	for i in $(seq 1 $PLAN); do skip "fleet resend test $i" "$1"; done
-	ktap_done
-	exit
-}
+fleet_need_host truncate
+fleet_need_built "make user" "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$WITNESS"
 
-MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
-	head -n 1)" 2>/dev/null)
-[ -n "$(missing rsyslogd openssl ss sha256sum truncate)" ] &&
-	skip_all "no $(missing rsyslogd openssl ss sha256sum truncate)"
-[ -f "$MODDIR/imrelp.so" ] || skip_all "no rsyslog imrelp module (Debian rsyslog-relp)"
-[ -f "$MODDIR/lmnsd_ossl.so" ] || skip_all "no rsyslog OpenSSL driver (Debian rsyslog-openssl)"
-[ "$(id -u)" -eq 0 ] || skip_all "not root (the forwarder drops to nobody)"
-getent passwd nobody >/dev/null || skip_all "no user nobody"
-for p in "$FWD" "$COL" "$VERIFY" "$STORE_TOOL" "$WITNESS"; do
-	[ -x "$p" ] || skip_all "$p is not built (make user)"
-done
-
-W=$TMP
-chmod 755 "$W"
-RS_PID= FWD_PID= COL_PID= GROW= WIT_PID=
-cleanup() {
-	local p
-	for p in $RS_PID $FWD_PID $COL_PID $GROW $WIT_PID; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-[ -z "${KEEP_WORK:-}" ] || trap - EXIT
+fleet_workdir RS_PID FWD_PID COL_PID GROW WIT_PID
 
 # --- the PKI, as t_fleet.sh's -----------------------------------------------------
-(
-	set -e
-	test_ca "$W" ca
-	test_cert "$W" ca rsyslog collector.test
-	test_cert "$W" ca witness witness.test
-	test_cert "$W" ca appliance appliance.test
-	chmod 644 "$W"/*.key
-	openssl genpkey -algorithm ed25519 -out "$W/wkey.pem" >/dev/null 2>&1
-) || skip_all "openssl could not make the test certificates"
-"$COL" --print-vkey --witness-key "$W/wkey.pem" --witness-name witness.test \
-	>"$W/witness.vkey" 2>"$W/vkey.err" || {
-	diag_file "$W/vkey.err"
-	skip_all "bioflow-collector --print-vkey failed"
-}
-VKEY=$(cat "$W/witness.vkey")
+fleet_pki
+fleet_witness_vkey
 
 # --- the appliance's store, read by nobody through its group ----------------
-mkdir -p "$W/st"
-"$STORE_TOOL" make "$W/st" 300 >"$W/make.log" 2>&1 || {
-	diag_file "$W/make.log"
-	skip_all "fwd_store make failed"
-}
-STORE=$W/st/store
-chmod 755 "$W/st"
-chgrp -R "$(id -gn nobody)" "$STORE"
-chmod -R g+rX,o-rwx "$STORE"
-find "$STORE" -type d -exec chmod g+s {} +
-OID=$(printf '%s' "$ORIGIN" | sha256sum | cut -c1-16)
-COPY=$W/logs/$OID
+fleet_store
+fleet_oid
 SPOOL=$W/spool/$OID.log
 
-RP=$(free_port)
-WP=$(free_port)
-while [ "$WP" = "$RP" ]; do WP=$(free_port); done
-listening() { ss -Htln "sport = :$1" | grep -q .; }
+fleet_ports RP WP
 
 # --- the collector host: the shipped rsyslog configuration, instantiated ----
-mkdir -p "$W/spool" "$W/rswork" "$W/logs" "$W/enroll/$OID"
-miss=$(shipped_rsyslog_conf "$CONF" "$W/rsyslog.conf" "$W/spool" "$W/rswork" "$W" "$RP" \
-	appliance.test) || skip_all "collector/rsyslog-bioflow.conf lacks a setting this test adapts ($miss)"
-echo "$ORIGIN" >"$W/enroll/$OID/origin"
-cp "$W/st/root.pem" "$W/enroll/$OID/root.pub.pem"
+fleet_collector_host
 
 # shellcheck source=tests/interop/lib/fleet.sh
 . "$ROOT/tests/interop/lib/fleet.sh"
-start_fwd() {
-	"$FWD" --store "$STORE" --state "$W/$1" --user nobody --poll-ms 50 \
-		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
-		--collector "127.0.0.1:$RP" --collector-name collector.test \
-		--witness "127.0.0.1:$WP" --witness-name witness.test \
-		--witness-key "$W/witness.vkey" --witness-ms 100 --resend-after-ms 1500 \
-		>>"$W/fwd-$1.log" 2>&1 &
-	FWD_PID=$!
-}
-copy_size() { "$STORE_TOOL" size "$COPY" 2>/dev/null || echo 0; }
+start_fwd() { fwd_start "$1" "$RP" "$WP" "$W/fwd-$1.log" --resend-after-ms 1500; }
 spool_size() { stat -c %s "$SPOOL" 2>/dev/null || echo 0; }
 resends() { sed -n 's/^resends //p' "$W/s/status" 2>/dev/null; }
-# all_there N: witnessed == sealed == N, the copy holds N records and is the
-# store, the forwarder's cosignature of size N verifies.
-CS=
-all_there() {
-	local n=$1
-	CS=
-	wait_for 40 status_has s "witnessed $n" && status_has s "sealed $n" &&
-	copy_is_store && [ "$(copy_size)" = "$n" ] &&
-	CS=$(ls "$W/s/cosigs/$n"-*.note 2>/dev/null | tail -n 1) && [ -n "$CS" ] &&
-	"$VERIFY" --root-key "$W/st/root.pem" --witness "$VKEY" --cosigned "$CS" "$STORE" \
-		>"$W/verify-cs.log" 2>&1
-}
 # settled: the forwarder sent everything sealed, and the spool stopped growing.
 settled() {
 	local a
@@ -190,7 +113,7 @@ S1=$(spool_size)
 truncate -s "$S0" "$SPOOL"
 start_collector || diags "$W/collector.log"
 r=0
-if [ $grow_rc -eq 0 ] && [ "$S1" -gt "$S0" ] && [ "$N1" -gt "$N0" ] && all_there "$N1" &&
+if [ $grow_rc -eq 0 ] && [ "$S1" -gt "$S0" ] && [ "$N1" -gt "$N0" ] && all_there s "$N1" &&
    r=$(resends) && [ "${r:-0}" -ge 1 ] &&
    grep -q "answered 503 (not ingested) for [0-9.]* s at $N0 records: the collector lost records; resending from $N0" \
 	"$W/fwd-s.log"; then
@@ -207,7 +130,7 @@ r1=$(resends)
 "$STORE_TOOL" grow "$W/st" 30 4 50 >"$W/grow2.log" 2>&1
 grow_rc=$?
 N2=$(sealed)
-if [ $grow_rc -eq 0 ] && [ "$N2" -gt "$N1" ] && all_there "$N2" && [ "$(resends)" = "$r1" ]; then
+if [ $grow_rc -eq 0 ] && [ "$N2" -gt "$N1" ] && all_there s "$N2" && [ "$(resends)" = "$r1" ]; then
 	ok "the store grew from $N1 to $N2 while the collector ingested: every record there, cosigned, no resend (resends $r1, the longest run of 503s $(sed -n 's/^witness-not-yet-longest-seconds //p' "$W/s/status") s)"
 else
 	echo "# grow exit $grow_rc, sealed $N1 -> $N2, copy $(copy_size), resends $r1 -> $(resends), cosig ${CS:-none}"

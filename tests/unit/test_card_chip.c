@@ -17,7 +17,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,6 +35,7 @@
 #include "idcard/t0.h"
 #include "sim/sim_identity.h"
 #include "lib/card_model.h"
+#include "lib/tmpdir.h"
 #include "lib/t0_card.h"
 #include "ktap.h"
 
@@ -51,19 +51,6 @@ static const struct card_person bob = {
 };
 
 static char dir[] = "/tmp/card-chip-test-XXXXXX";
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void cleanup(void)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ------------------------------------------------- a scripted APDU card */
 
@@ -197,8 +184,7 @@ static void case_setup(void)
 {
 	char p[4200], q[4200];
 
-	ktap_require(mkdtemp(dir) != NULL, "setup: temporary directory");
-	atexit(cleanup);
+	ktap_require(tmpdir_make(dir) != NULL, "setup: temporary directory");
 	snprintf(p, sizeof(p), "%s/csca", dir);
 	snprintf(q, sizeof(q), "%s/crl", dir);
 	ktap_require(mkdir(p, 0700) == 0 && mkdir(q, 0700) == 0 &&

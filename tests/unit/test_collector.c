@@ -54,6 +54,7 @@
 #include "lib/audit_rec.h"
 #include "lib/store_files.h"
 #include "lib/store_stream.h"
+#include "lib/stream_items.h"
 
 #define ORIGIN_A "bioflow.example/kiosk-1"
 #define ORIGIN_F "bioflow.example/kiosk-f"
@@ -79,67 +80,9 @@ static uid_t user_uid;
 
 /* ------------------------------------------------------------ items */
 
-struct item {
-	enum bfl_fwd_kind kind;
-	u64 n;
-	u8 *b;
-	size_t len;
-};
-
-static struct item items[4096];
-static unsigned int nitems;
-
-static int collect(void *arg, enum bfl_fwd_kind kind, u64 n, const u8 *b, size_t len)
-{
-	(void)arg;
-	if (nitems == sizeof(items) / sizeof(items[0]))
-		return 1;
-	items[nitems].kind = kind;
-	items[nitems].n = n;
-	items[nitems].b = malloc(len);
-	memcpy(items[nitems].b, b, len);
-	items[nitems].len = len;
-	nitems++;
-	return 0;
-}
-
-/* Appliance B's stream, sent in batches. */
-static struct item bitems[4096];
-static unsigned int nbitems;
-
-static int collect_b(void *arg, enum bfl_fwd_kind kind, u64 n, const u8 *b, size_t len)
-{
-	(void)arg;
-	if (nbitems == sizeof(bitems) / sizeof(bitems[0]))
-		return 1;
-	bitems[nbitems].kind = kind;
-	bitems[nbitems].n = n;
-	bitems[nbitems].b = malloc(len);
-	memcpy(bitems[nbitems].b, b, len);
-	bitems[nbitems].len = len;
-	nbitems++;
-	return 0;
-}
-
-static unsigned int find_bitem(enum bfl_fwd_kind kind, u64 n)
-{
-	unsigned int i;
-
-	for (i = 0; i < nbitems; i++)
-		if (bitems[i].kind == kind && bitems[i].n == n)
-			return i;
-	return nbitems;
-}
-
-static unsigned int find_item(enum bfl_fwd_kind kind, u64 n)
-{
-	unsigned int i;
-
-	for (i = 0; i < nitems; i++)
-		if (items[i].kind == kind && items[i].n == n)
-			return i;
-	return nitems;
-}
+/* Appliance A's stream, and B's, sent in batches (stream_items.h). */
+static struct item items[4096], bitems[4096];
+static struct items ia = ITEMS_OF(items), ib = ITEMS_OF(bitems);
 
 /* Appends the message lines of items to a spool file. */
 static int spool_add(const char *oid, const char *origin, enum bfl_fwd_kind kind, u64 n,
@@ -740,15 +683,15 @@ static int load_witness_vkey(void)
 /* Appliance B, sent in batches (ingest.c, line()). */
 static void batch_tests(void)
 {
-	unsigned int c14 = find_bitem(BFL_FWD_CP, 14), c21 = find_bitem(BFL_FWD_CP, 21);
-	unsigned int r10 = find_bitem(BFL_FWD_REC, 10), r14 = find_bitem(BFL_FWD_REC, 14);
-	unsigned int r30 = find_bitem(BFL_FWD_REC, 30), last = find_bitem(BFL_FWD_REC, 60);
+	unsigned int c14 = items_find(&ib, BFL_FWD_CP, 14, 0), c21 = items_find(&ib, BFL_FWD_CP, 21, 0);
+	unsigned int r10 = items_find(&ib, BFL_FWD_REC, 10, 0), r14 = items_find(&ib, BFL_FWD_REC, 14, 0);
+	unsigned int r30 = items_find(&ib, BFL_FWD_REC, 30, 0), last = items_find(&ib, BFL_FWD_REC, 60, 0);
 	char p[1400], q[400];
 	long long before;
 	int r, ok;
 
-	ktap_require(c14 < nbitems && c21 < nbitems && r10 < c14 && r14 == c14 + 1 &&
-		     r30 < nbitems && last < nbitems, "B: records 10..60, checkpoints 14 and 21");
+	ktap_require(c14 < ib.n && c21 < ib.n && r10 < c14 && r14 == c14 + 1 &&
+		     r30 < ib.n && last < ib.n, "B: records 10..60, checkpoints 14 and 21");
 	snprintf(p, sizeof(p), "%s/b.err", T);
 	snprintf(q, sizeof(q), "%s/%s", logs, oid_b);
 	/* The stream to checkpoint 14, records 5 a line. */
@@ -809,7 +752,7 @@ static void batch_tests(void)
 	r = r || collector_once(p) != 0;
 	ok = !r && app_status_has(oid_b, "duplicate 4 ") && app_status_has(oid_b, "records 21 ");
 	ktap_check(ok, "batches: a batch of 10..20 over a copy of 14: 10..13 dropped as duplicates, 14..20 appended");
-	r = spool_b(c21, nbitems, 7) || collector_once(p) != 0;
+	r = spool_b(c21, ib.n, 7) || collector_once(p) != 0;
 	ktap_check(!r && same_tree(src_b, q, "segments") && same_tree(src_b, q, "epochs") &&
 		   app_status_has(oid_b, "state ok"),
 		   "batches: the rest in batches of 7: the copy is the store byte for byte");
@@ -1174,8 +1117,8 @@ int main(int argc, char **argv)
 	rs2 = bfl_soft_root_new(NULL, NULL, &e);
 	rs3 = bfl_soft_root_new(NULL, NULL, &e);
 	ktap_require(rs && rs2 && rs3 && access(bin, X_OK) == 0 && access(verify_bin, X_OK) == 0 &&
-		     !make_store(src, ORIGIN_A, rs) && !store_stream(src, collect, NULL) &&
-		     !make_store(src_b, ORIGIN_B, rs3) && !store_stream(src_b, collect_b, NULL) &&
+		     !make_store(src, ORIGIN_A, rs) && !store_stream(src, items_collect, &ia) &&
+		     !make_store(src_b, ORIGIN_B, rs3) && !store_stream(src_b, items_collect, &ib) &&
 		     !make_f() && !enroll_one(ORIGIN_B, oid_b, rs3) &&
 		     !enroll_one(ORIGIN_A, oid_a, rs) && !enroll_one(ORIGIN_F, oid_f, rs2) &&
 		     !make_pki() && !load_witness_vkey() && !share_with_user() &&
@@ -1184,7 +1127,7 @@ int main(int argc, char **argv)
 	bfl_fwd_oid(ORIGIN_X, oid_x);
 
 	/* ------------------------------------------------------ ingest */
-	c14 = find_item(BFL_FWD_CP, 14);
+	c14 = items_find(&ia, BFL_FWD_CP, 14, 0);
 	split = c14 + 1;
 	r = spool_items(0, split) ||
 	    spool_raw(oid_a, "hello, not a message\n", 21) ||
@@ -1219,7 +1162,7 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "%s/a.err", T);
 		ktap_check(file_has(p, "line skipped"), "ingest: garbage is logged");
 		r = spool_raw(oid_a, msg + 50, (size_t)k - 50) || spool_raw(oid_a, "\n", 1) ||
-		    spool_items(split + 1, nitems);
+		    spool_items(split + 1, ia.n);
 	}
 	snprintf(p, sizeof(p), "%s/a.err", T);
 	r = r || collector_once(p) != 0;
@@ -1233,11 +1176,11 @@ int main(int argc, char **argv)
 	if (r)
 		ktap_diag("bioflow-verify exit %d", r);
 	ktap_check(r == 0, "ingest: bioflow-verify --root-key passes on the copy");
-	r = spool_items(0, nitems);
+	r = spool_items(0, ia.n);
 	snprintf(p, sizeof(p), "%s/a.err", T);
 	r = r || collector_once(p) != 0;
 	snprintf(p, sizeof(p), "%s/%s", logs, oid_a);
-	snprintf(note, sizeof(note), "duplicate %u ", nitems);
+	snprintf(note, sizeof(note), "duplicate %u ", ia.n);
 	ktap_check(!r && status_has(note) && same_tree(src, p, "segments"),
 		   "ingest: the whole stream again is dropped as duplicates; the copy is unchanged");
 	{
@@ -1268,12 +1211,12 @@ int main(int argc, char **argv)
 	ktap_require(!r && !start_server(), "the collector serves the witness over HTTPS");
 	ktap_diag("port %d", port);
 
-	c28 = find_item(BFL_FWD_CP, 28);
-	c35a = find_item(BFL_FWD_CP, 35);
+	c28 = items_find(&ia, BFL_FWD_CP, 28, 0);
+	c35a = items_find(&ia, BFL_FWD_CP, 35, 0);
 	c35b = c35a + 2;	/* the certificate of epoch 2, then its checkpoint */
-	c68 = find_item(BFL_FWD_CP, 68);
-	ktap_require(c28 < nitems && c35b < nitems && items[c35b].kind == BFL_FWD_CP &&
-		     items[c35b].n == 35 && c68 < nitems, "checkpoints at 14, 28, 35 (epochs 1 and 2), 68 (epoch 3)");
+	c68 = items_find(&ia, BFL_FWD_CP, 68, 0);
+	ktap_require(c28 < ia.n && c35b < ia.n && items[c35b].kind == BFL_FWD_CP &&
+		     items[c35b].n == 35 && c68 < ia.n, "checkpoints at 14, 28, 35 (epochs 1 and 2), 68 (epoch 3)");
 
 	/* 404, 403, 400 */
 	snprintf(note, sizeof(note), ORIGIN_X "\n5\n%s\n\n\xe2\x80\x94 " ORIGIN_X " AAAAAAE=\n",

@@ -8,7 +8,6 @@
  */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
-#include <ftw.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 
@@ -21,6 +20,7 @@
 #include "idcard/idcard.h"
 #include "sim/sim_identity.h"
 #include "lib/card_model.h"
+#include "lib/tmpdir.h"
 #include "ktap.h"
 
 #define DIM 128
@@ -38,19 +38,6 @@ static struct card_pki pki, pki_other, pki_expired, pki_revoked;
 static char dir[] = "/tmp/idcard-test-XXXXXX";
 static char csca_dir[4200], crl_dir[4200], other_crl_dir[4200];
 static struct idc_trust *trust, *trust_crl, *trust_other_crl;
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void cleanup(void)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A chip for @who's document made with @p and @doc_flags, and a fault. */
 static struct card_model *chip(const struct card_person *who, const struct card_pki *p,
@@ -93,8 +80,7 @@ static void fault_case(const char *name, const struct card_person *who,
 
 static void case_setup(void)
 {
-	ktap_require(mkdtemp(dir) != NULL, "setup: temporary directory");
-	atexit(cleanup);
+	ktap_require(tmpdir_make(dir) != NULL, "setup: temporary directory");
 	snprintf(csca_dir, sizeof(csca_dir), "%s/csca", dir);
 	snprintf(crl_dir, sizeof(crl_dir), "%s/crl", dir);
 	snprintf(other_crl_dir, sizeof(other_crl_dir), "%s/crl-other", dir);

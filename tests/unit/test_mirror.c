@@ -19,6 +19,7 @@
 #include "lib/audit_rec.h"
 #include "lib/store_files.h"
 #include "lib/store_stream.h"
+#include "lib/stream_items.h"
 
 #define ORIGIN "bioflow.example/kiosk-9"
 #define SEG_MAX 6000
@@ -28,30 +29,9 @@ static struct bfl_root_signer *rs;
 static const u8 boot[16] = { 0xb0, 0x07, 0x1d };
 static u64 next_seq = 1;
 
-/* The item stream of the source store, in memory. */
-struct item {
-	enum bfl_fwd_kind kind;
-	u64 n;
-	u8 *b;
-	size_t len;
-};
-
+/* The item stream of the source store, in memory (stream_items.h). */
 static struct item items[4096];
-static unsigned int nitems;
-
-static int collect(void *arg, enum bfl_fwd_kind kind, u64 n, const u8 *b, size_t len)
-{
-	(void)arg;
-	if (nitems == sizeof(items) / sizeof(items[0]))
-		return 1;
-	items[nitems].kind = kind;
-	items[nitems].n = n;
-	items[nitems].b = malloc(len);
-	memcpy(items[nitems].b, b, len);
-	items[nitems].len = len;
-	nitems++;
-	return 0;
-}
+static struct items ia = ITEMS_OF(items);
 
 static int put(struct bfl_store *st, unsigned int n)
 {
@@ -219,16 +199,6 @@ static int same_file(const char *name)
 	return ok;
 }
 
-static unsigned int find_item(enum bfl_fwd_kind kind, u64 n, unsigned int from)
-{
-	unsigned int i;
-
-	for (i = from; i < nitems; i++)
-		if (items[i].kind == kind && items[i].n == n)
-			return i;
-	return nitems;
-}
-
 int main(void)
 {
 	struct bfl_mirror *m = NULL;
@@ -246,9 +216,9 @@ int main(void)
 	snprintf(dst, sizeof(dst), "%s/copy", tmp);
 	rs = bfl_soft_root_new(NULL, NULL, &e);
 	ktap_plan(26);
-	ktap_require(rs && !make_source() && !store_stream(src, collect, NULL),
+	ktap_require(rs && !make_source() && !store_stream(src, items_collect, &ia),
 		     "a source store (3 epochs) and its item stream");
-	for (i = 0; i < nitems; i++) {
+	for (i = 0; i < ia.n; i++) {
 		nseg += 0;
 		ncp += items[i].kind == BFL_FWD_CP;
 		ncert += items[i].kind == BFL_FWD_CERT;
@@ -263,7 +233,7 @@ int main(void)
 		if (d)
 			closedir(d);
 	}
-	ktap_diag("source: %u items, %u checkpoints, %u certificates, %u segments", nitems, ncp,
+	ktap_diag("source: %u items, %u checkpoints, %u certificates, %u segments", ia.n, ncp,
 		  ncert, nseg);
 	ktap_check(verify(src, &n) == BFL_OK && ncert == 3 && nseg >= 3 && ncp >= 14,
 		   "the source verifies: 3 epochs, several segments and checkpoints");
@@ -271,9 +241,9 @@ int main(void)
 	/* 1. The whole stream, item by item. */
 	m = mopen(NULL);
 	ktap_require(m != NULL, "mirror opened on an empty directory");
-	r = feed(m, 0, nitems, cnt);
+	r = feed(m, 0, ia.n, cnt);
 	ktap_check(!r && cnt[BFL_MIRROR_HELD] == 3 && cnt[BFL_MIRROR_AHEAD] == 0 &&
-		   cnt[BFL_MIRROR_APPLIED] == nitems - 3 && bfl_mirror_size(m) == n &&
+		   cnt[BFL_MIRROR_APPLIED] == ia.n - 3 && bfl_mirror_size(m) == n &&
 		   bfl_mirror_epochs(m) == 3,
 		   "every item applied in order (certificates held until their first checkpoint)");
 	bfl_mirror_close(m);
@@ -286,8 +256,8 @@ int main(void)
 	/* 2. Everything again: duplicates only, nothing changes. */
 	m = mopen(&cut);
 	ktap_require(m != NULL && cut == 0, "the copy reopens (replayed, nothing cut)");
-	r = feed(m, 0, nitems, cnt);
-	ktap_check(!r && cnt[BFL_MIRROR_DUPLICATE] == nitems,
+	r = feed(m, 0, ia.n, cnt);
+	ktap_check(!r && cnt[BFL_MIRROR_DUPLICATE] == ia.n,
 		   "the whole stream again: every item a duplicate");
 	bfl_mirror_close(m);
 	m = NULL;
@@ -298,7 +268,7 @@ int main(void)
 	m = mopen(NULL);
 	ktap_require(m != NULL, "reopened");
 	{
-		unsigned int ri = find_item(BFL_FWD_REC, 3, 0), ci = find_item(BFL_FWD_CP, 7, 0);
+		unsigned int ri = items_find(&ia, BFL_FWD_REC, 3, 0), ci = items_find(&ia, BFL_FWD_CP, 7, 0);
 		u8 bad[BFL_RECORD_MAX], note[BFL_CPE_NOTE_MAX];
 
 		memcpy(bad, items[ri].b, items[ri].len);
@@ -317,8 +287,8 @@ int main(void)
 		memcpy(bad, items[0].b, items[0].len);
 		bad[items[0].len - 2] ^= 1;
 		ktap_check(bfl_mirror_add(m, BFL_FWD_INFO, 0, bad, items[0].len, &e) == -EBADMSG &&
-			   bfl_mirror_add(m, BFL_FWD_CERT, 2, items[find_item(BFL_FWD_CERT, 1, 0)].b,
-					  items[find_item(BFL_FWD_CERT, 1, 0)].len, &e) == -EBADMSG,
+			   bfl_mirror_add(m, BFL_FWD_CERT, 2, items[items_find(&ia, BFL_FWD_CERT, 1, 0)].b,
+					  items[items_find(&ia, BFL_FWD_CERT, 1, 0)].len, &e) == -EBADMSG,
 			   "another log-info, a certificate under another epoch number: refused");
 	}
 	bfl_mirror_close(m);
@@ -330,7 +300,7 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dst);
 	ktap_require(!system(cmd), "copy removed");
 	m = mopen(NULL);
-	r = m ? feed(m, 0, nitems / 2, cnt) : -1;
+	r = m ? feed(m, 0, ia.n / 2, cnt) : -1;
 	if (m)
 		bfl_mirror_sync(m, &e);
 	bfl_mirror_close(m);
@@ -351,16 +321,16 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/segments/%s", dst, last);
 		fd = open(path, O_WRONLY | O_APPEND);
 		/* Part of an entry: what a crash mid-write leaves. */
-		r = r || fd < 0 || write(fd, items[nitems / 2].b, 40) != 40;
+		r = r || fd < 0 || write(fd, items[ia.n / 2].b, 40) != 40;
 		if (fd >= 0)
 			close(fd);
 	}
 	m = mopen(&cut);
 	ktap_check(!r && m && cut == 40, "a torn entry at the end of the copy is cut when it reopens");
-	r = m ? feed(m, 0, nitems, cnt) : -1;
+	r = m ? feed(m, 0, ia.n, cnt) : -1;
 	bfl_mirror_close(m);
 	m = NULL;
-	ktap_check(!r && cnt[BFL_MIRROR_APPLIED] + cnt[BFL_MIRROR_HELD] >= nitems - nitems / 2 &&
+	ktap_check(!r && cnt[BFL_MIRROR_APPLIED] + cnt[BFL_MIRROR_HELD] >= ia.n - ia.n / 2 &&
 		   same_dir("segments", NULL) && same_dir("epochs", NULL) && same_file("checkpoint") &&
 		   verify(dst, NULL) == BFL_OK,
 		   "the whole stream after the crash: the copy is complete, the source byte for byte");
@@ -370,19 +340,19 @@ int main(void)
 	ktap_require(!system(cmd), "copy removed");
 	m = mopen(NULL);
 	{
-		unsigned int r5 = find_item(BFL_FWD_REC, 5, 0), r6 = find_item(BFL_FWD_REC, 6, 0);
+		unsigned int r5 = items_find(&ia, BFL_FWD_REC, 5, 0), r6 = items_find(&ia, BFL_FWD_REC, 6, 0);
 
 		r = m ? feed(m, 0, r5, cnt) : -1;
 		ktap_check(!r && bfl_mirror_add(m, BFL_FWD_REC, 6, items[r6].b, items[r6].len, &e) ==
 			   BFL_MIRROR_AHEAD && bfl_mirror_size(m) == 5,
 			   "record 6 before record 5: ahead, not appended");
-		r = feed(m, r5, nitems, cnt);
+		r = feed(m, r5, ia.n, cnt);
 		ktap_check(!r && bfl_mirror_size(m) == n, "the gap filled: the rest applies");
 	}
 
 	/* 6. History rewritten: a record, a certificate, a checkpoint. */
 	{
-		unsigned int ri = find_item(BFL_FWD_REC, 11, 0);
+		unsigned int ri = items_find(&ia, BFL_FWD_REC, 11, 0);
 		u8 bad[BFL_RECORD_MAX];
 
 		memcpy(bad, items[ri].b, items[ri].len);
@@ -408,30 +378,30 @@ int main(void)
 		char other[400];
 		struct bfl_store_opts o = { .segment_max_bytes = SEG_MAX, .no_sync = true };
 		struct bfl_store *st = NULL;
-		unsigned int saved = nitems, c1, cp0, cp7;
+		unsigned int saved = ia.n, c1, cp0, cp7;
 
 		snprintf(other, sizeof(other), "%s/other", tmp);
 		next_seq = 1000;
 		r = bfl_store_create(other, ORIGIN, rs, &o, &st, &e) || put(st, 3) ||
 		    bfl_store_commit(st, &e);
 		bfl_store_close(st);
-		r = r || store_stream(other, collect, NULL);
+		r = r || store_stream(other, items_collect, &ia);
 		m = mopen(NULL);
-		c1 = find_item(BFL_FWD_CERT, 1, saved);
-		ktap_check(!r && m && c1 < nitems &&
+		c1 = items_find(&ia, BFL_FWD_CERT, 1, saved);
+		ktap_check(!r && m && c1 < ia.n &&
 			   bfl_mirror_add(m, BFL_FWD_CERT, 1, items[c1].b, items[c1].len, &e) == -EUCLEAN,
 			   "another certificate of epoch 1, root-signed: history rewritten");
 		bfl_mirror_close(m);
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dst);
 		r = system(cmd);
 		m = mopen(NULL);
-		cp0 = find_item(BFL_FWD_CP, 0, 0);
-		cp7 = find_item(BFL_FWD_CP, 7, 0);
+		cp0 = items_find(&ia, BFL_FWD_CP, 0, 0);
+		cp7 = items_find(&ia, BFL_FWD_CP, 7, 0);
 		/* info, cert 1, checkpoint 0 of the first store; records 0-2
 		 * of the other, 3-6 of the first; the first's checkpoint 7. */
 		r = r || !m || feed(m, 0, cp0 + 1, cnt) ||
-		    feed(m, find_item(BFL_FWD_REC, 0, saved), find_item(BFL_FWD_REC, 2, saved) + 1, cnt) ||
-		    feed(m, find_item(BFL_FWD_REC, 3, 0), cp7, cnt);
+		    feed(m, items_find(&ia, BFL_FWD_REC, 0, saved), items_find(&ia, BFL_FWD_REC, 2, saved) + 1, cnt) ||
+		    feed(m, items_find(&ia, BFL_FWD_REC, 3, 0), cp7, cnt);
 		ktap_check(!r && bfl_mirror_size(m) == 7 &&
 			   bfl_mirror_add(m, BFL_FWD_CP, 7, items[cp7].b, items[cp7].len, &e) == -EUCLEAN &&
 			   strstr(e.msg, "another root"),

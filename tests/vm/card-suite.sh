@@ -20,17 +20,9 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-OUT=
-RUNARGS=()
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
-	--out) OUT=$2; shift 2 ;;
-	-q | --quiet) RUNARGS+=(-q); shift ;;
-	-h | --help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "card-suite: unknown option $1" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=tests/vm/lib/suite_opts.sh
+. "$ROOT/tests/vm/lib/suite_opts.sh"
+suite_options card-suite "$0" "$@"
 
 if ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"usb-ccid"' ||
 	! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"ccid-card-passthru"'; then

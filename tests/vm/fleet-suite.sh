@@ -39,17 +39,9 @@ CONF=$ROOT/collector/rsyslog-bioflow.conf
 COL=$B/bioflow-collector
 VERIFY=$B/bioflow-verify
 SEGMAX=67108864		# bioflowd's segment size limit, the collector's default
-OUT=
-RUNARGS=()
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--kver) RUNARGS+=(--kver "$2"); shift 2 ;;
-	--out) OUT=$2; shift 2 ;;
-	-q | --quiet) RUNARGS+=(-q); shift ;;
-	-h | --help) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "fleet-suite: unknown option $1" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=tests/vm/lib/suite_opts.sh
+. "$ROOT/tests/vm/lib/suite_opts.sh"
+suite_options fleet-suite "$0" "$@"
 
 . "$ROOT/tests/static/lib/ktap.sh"
 . "$ROOT/tests/interop/lib/common.sh"

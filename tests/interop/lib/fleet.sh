@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The fleet tests' pieces (t_fleet.sh, t_fleet_faults.sh), sourced after
-# their setup: rsyslogd with the instantiated shipped configuration, the
-# collector with its witness, forwarder state directories, stopping and
-# killing, and the check that the collector's copy is the store.  Uses
-# the callers' W, RP, WP, MODDIR, COL, SEGMAX, STORE, STORE_TOOL, COPY,
-# VERIFY, OID; sets RS_PID and COL_PID.
+# The fleet tests' pieces (t_fleet.sh, t_fleet_faults.sh, t_fleet_lag.sh,
+# t_fleet_resend.sh), sourced after their setup (lib/fleet_setup.sh):
+# rsyslogd with the instantiated shipped configuration, the collector
+# with its witness, the forwarder and its state directories, stopping and
+# killing, and the checks that the collector's copy is the store.  Uses
+# the callers' W, RP, WP, MODDIR, COL, FWD, SEGMAX, STORE, STORE_TOOL,
+# COPY, VERIFY, VKEY, OID; sets RS_PID, COL_PID, FWD_PID and CS.
 
 start_rsyslog() {
 	rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslog.pid" -M "$MODDIR" >>"$W/rsyslogd.log" 2>&1 &
@@ -30,6 +31,20 @@ start_collector() {
 		--key "$W/col-witness.key" >>"$W/collector.log" 2>&1 &
 	COL_PID=$!
 	wait_for 10 listening "$WP"
+}
+# fwd_start STATE COLLECTOR_PORT WITNESS_PORT LOG [OPTION...]: the
+# forwarder as nobody, its state in W/STATE, the appliance's certificate,
+# polling the store every 50 ms and asking the witness every 100 ms, with
+# the test's own OPTIONs; its output appended to LOG.
+fwd_start() {
+	local st=$1 cport=$2 wport=$3 log=$4
+	shift 4
+	"$FWD" --store "$STORE" --state "$W/$st" --user nobody --poll-ms 50 \
+		--ca "$W/ca.pem" --cert "$W/appliance.pem" --key "$W/appliance.key" \
+		--collector "127.0.0.1:$cport" --collector-name collector.test \
+		--witness "127.0.0.1:$wport" --witness-name witness.test \
+		--witness-key "$W/witness.vkey" --witness-ms 100 "$@" >>"$log" 2>&1 &
+	FWD_PID=$!
 }
 # new_state NAME: an empty forwarder state directory $W/NAME.
 new_state() {
@@ -56,6 +71,20 @@ copy_is_store() {
 	"$VERIFY" --root-key "$W/st/root.pem" "$COPY" >"$W/verify-copy.log" 2>&1 &&
 	diff -r "$STORE/segments" "$COPY/segments" >"$W/diff.log" 2>&1 &&
 	diff -r "$STORE/epochs" "$COPY/epochs" >>"$W/diff.log" 2>&1
+}
+# copy_size: the records in the collector's copy (0 before it exists).
+copy_size() { "$STORE_TOOL" size "$COPY" 2>/dev/null || echo 0; }
+# all_there STATE N: witnessed == sealed == N, the copy holds N records and
+# is the store, the forwarder's cosignature of size N (in CS) verifies.
+CS=
+all_there() {
+	local st=$1 n=$2
+	CS=
+	wait_for 40 status_has "$st" "witnessed $n" && status_has "$st" "sealed $n" &&
+	copy_is_store && [ "$(copy_size)" = "$n" ] &&
+	CS=$(ls "$W/$st/cosigs/$n"-*.note 2>/dev/null | tail -n 1) && [ -n "$CS" ] &&
+	"$VERIFY" --root-key "$W/st/root.pem" --witness "$VKEY" --cosigned "$CS" "$STORE" \
+		>"$W/verify-cs.log" 2>&1
 }
 # batched: rsyslog's spool for the appliance holds records in batches,
 # some lines carrying several (fwd_store check's counts, in BATCHED).
