@@ -14,7 +14,8 @@
 #     link and its systemd tag; a kiosk-group user may verify, another
 #     user may not open the node;
 #   - the daemon runs with the ExecStart command line of the installed
-#     unit (PID 1 is not systemd here) on the VM's software TPM,
+#     unit, its $NAME words expanded from the unit's EnvironmentFile= as
+#     systemd does (PID 1 is not systemd here) on the VM's software TPM,
 #     provisioned with the installed bioflow-provision, seals a
 #     verification and stops cleanly; bioflow-verify passes on its store.
 # The unit's sandboxing is not exercised here: systemd-analyze checks it
@@ -194,15 +195,46 @@ else
 	[ $rc -eq 0 ] || diag_file "$TMP/prov.log"
 	result $rc "bioflow-provision: TPM root key, public key at $PUB, authorization $AUTH (root, 0600)"
 fi
+# unit_env NAME: NAME's value from the unit's EnvironmentFile= lines (a
+# leading "-": the file may be absent), the last assignment winning, one
+# level of double or single quotes removed, as systemd reads them.
+unit_env() {
+	local f v=
+	while read -r f; do
+		f=${f#-}
+		[ -r "$f" ] || continue
+		v=$(sed -n "s/^[[:space:]]*$1=//p" "$f" | tail -n 1)
+		v=${v#\"} v=${v%\"} v=${v#\'} v=${v%\'}
+	done <<<"$(sed -n 's/^EnvironmentFile=//p' "$UNIT")"
+	printf '%s' "$v"
+}
+# systemd's ExecStart: an unquoted word "$NAME" becomes NAME's value split
+# at whitespace (no words when unset); anything else must be plain words.
+argv=()
+plain=1
+set -f
+for w in $EXEC; do
+	case "$w" in
+	\$[A-Za-z_]*)
+		var=${w#\$}
+		case "$var" in *[!A-Za-z0-9_]*) plain=0 ;; esac
+		read -ra more <<<"$(unit_env "$var")"
+		argv+=("${more[@]}")
+		;;
+	*) argv+=("$w") ;;
+	esac
+done
+set +f
 case "$EXEC" in
-*[\"\'\$\;\&\|\<\>\\]* | [-@:+!]*)
-	# systemd quoting or prefixes: not a plain word list
+*[\"\'\;\&\|\<\>\\{}]* | [-@:+!]*) plain=0 ;;
+esac
+if [ $plain -eq 0 ]; then
+	# systemd quoting, ${NAME} or prefixes: not what this test reads
 	not_ok "bioflowd runs by the unit's ExecStart, worker as bioflowd" "ExecStart not plain words"
 	EXEC=
-	;;
-esac
+fi
+echo "# bioflowd's command line: ${argv[*]}"
 if [ -n "$EXEC" ] && [ -s "$PUB" ] && [ $ok_mod -eq 1 ]; then
-	read -ra argv <<<"$EXEC"
 	setsid "${argv[@]}" </dev/null >/dev/null 2>"$TMP/bioflowd.log" &
 	FLOW_PID=$!
 	for _ in $(seq 600); do

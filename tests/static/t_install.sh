@@ -45,7 +45,7 @@ KDIR=$(make -s --no-print-directory print-kdir)
 VERSION=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' kernel/bioreader_main.c)
 UNIT=packaging/systemd/bioflowd.service
 
-PLAN=28
+PLAN=29
 echo "KTAP version 1"
 echo "1..$PLAN"
 
@@ -290,6 +290,25 @@ devs=$(sed -n 's/^DeviceAllow=\([^ ]*\).*/\1/p' "$UNIT" | sort | tr '\n' ' ')
 [ "$devs" = "/dev/bioreader-audit /dev/tpmrm0 " ] || bad="$bad DeviceAllow=$devs"
 grep -q '^ExecStart=/usr/sbin/bioflowd ' "$UNIT" || bad="$bad ExecStart"
 result "$([ -z "$bad" ]; echo $?)" "unit: capability set, sandboxing and device list" "${bad# }"
+
+# Forwarding's lag: /etc/bioflow/forward.conf sets BIOFLOWD_FORWARD_ARGS for
+# bioflowd.service (docs/deployment.md); systemd splits an unquoted $VAR into
+# words, as the shell does here.  The path must be the forwarder unit's
+# StateDirectory's status file, and bioflowd must know the option.
+bad=
+FUNIT=packaging/systemd/bioflow-forward.service
+grep -qx 'EnvironmentFile=-/etc/bioflow/forward.conf' "$UNIT" || bad="$bad EnvironmentFile"
+exec_line=$(sed -n 's/^ExecStart=//p' "$UNIT")
+case "$exec_line" in *' $BIOFLOWD_FORWARD_ARGS') ;; *) bad="$bad ExecStart-args" ;; esac
+conf=$(grep -o 'BIOFLOWD_FORWARD_ARGS="[^"]*"' docs/deployment.md | head -n 1)
+sdir=$(sed -n 's/^StateDirectory=//p' "$FUNIT")
+words=$(eval "$conf"; for w in $BIOFLOWD_FORWARD_ARGS; do printf '%s\n' "$w"; done)
+[ "$words" = "$(printf -- '--forward-status\n/var/lib/%s/status' "$sdir")" ] ||
+	bad="$bad deployment.md:[$conf] state:$sdir"
+build/bioflowd --help 2>&1 | grep -q -- '--forward-status FILE' || bad="$bad bioflowd-option"
+result "$([ -z "$bad" ]; echo $?)" \
+	"unit: forward.conf's BIOFLOWD_FORWARD_ARGS reaches bioflowd, naming the forwarder's status" \
+	"${bad# }"
 
 if ! command -v systemd-analyze >/dev/null; then
 	not_ok "systemd-analyze security accepts the unit" "tool missing: systemd-analyze"
