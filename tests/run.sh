@@ -102,10 +102,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-# vmfleet is not in the default run: since the collector's least-privilege
-# change it fails in the VM (the guest's forwarder cannot open its TLS
-# session to the host's rsyslog); it runs with --vmfleet until fixed.
-[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card pkg)
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card vmfleet pkg)
 want() {
 	local p
 	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done

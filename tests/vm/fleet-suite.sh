@@ -68,6 +68,9 @@ for p in "$COL" "$VERIFY" "$B/bioflowd" "$B/bioflow-forward" "$B/bioctl"; do
 done
 
 W=$TMP
+# The collector drops to nobody (tests/interop/lib/fleet.sh start_collector)
+# and must reach its keys, the spool and the copies under W.
+chmod 755 "$W"
 [ -n "$OUT" ] || OUT=$W/out
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
