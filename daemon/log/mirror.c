@@ -814,46 +814,50 @@ int bfl_mirror_root(const struct bfl_mirror *m, u64 size, bfl_hash out)
 	return 0;
 }
 
+/* A checkpoint note parsed and of this log, its signature not checked
+ * yet: 0, -EBADMSG, -ENOKEY (no epoch), -ENOMEM. */
+static int cp_parse(const struct bfl_mirror *m, const char *note, size_t len,
+		    struct bfl_checkpoint *cp, struct bfl_note *n, struct bfl_err *e)
+{
+	if (len > BFL_CPE_NOTE_MAX)
+		return bfl_errf(e, -EBADMSG, "checkpoint of %zu bytes is too large", len);
+	if (bfl_checkpoint_open(note, len, cp, n, e))
+		return bfl_rewrap(e, -EBADMSG, "checkpoint");
+	if (strcmp(cp->origin, m->origin))
+		return bfl_errf(e, -EBADMSG, "checkpoint of another log");
+	if (!cp->epoch)
+		return bfl_errf(e, -ENOKEY, "checkpoint names no epoch (no bioflow-epoch line)");
+	return 0;
+}
+
+/* The signature of a parsed checkpoint, by its epoch's certified key. */
+static int cp_verify(const struct bfl_mirror *m, const struct bfl_checkpoint *cp,
+		     const struct bfl_note *n, struct bfl_err *e)
+{
+	const struct mcert *c = find_cert(m, cp->epoch);
+
+	if (!c)
+		return bfl_errf(e, -ENOENT, "epoch %llu is not certified (yet)",
+				(unsigned long long)cp->epoch);
+	if (cp->size < c->c.start_size)
+		return bfl_errf(e, -EBADMSG, "checkpoint of size %llu before epoch %llu's start (%llu)",
+				(unsigned long long)cp->size, (unsigned long long)cp->epoch,
+				(unsigned long long)c->c.start_size);
+	return bfl_note_verify(n, &c->key, e);
+}
+
 int bfl_mirror_check_checkpoint(const struct bfl_mirror *m, const char *note,
 				size_t len, struct bfl_checkpoint *cp,
 				struct bfl_err *e)
 {
-	const struct mcert *c;
-	struct bfl_note *n;
+	struct bfl_note *n = malloc(sizeof(*n));
 	int r;
 
-	if (len > BFL_CPE_NOTE_MAX)
-		return bfl_errf(e, -EBADMSG, "checkpoint of %zu bytes is too large", len);
-	n = malloc(sizeof(*n));
 	if (!n)
 		return bfl_errf(e, -ENOMEM, "out of memory");
-	r = bfl_checkpoint_open(note, len, cp, n, e);
-	if (r) {
-		r = bfl_rewrap(e, -EBADMSG, "checkpoint");
-		goto out;
-	}
-	if (strcmp(cp->origin, m->origin)) {
-		r = bfl_errf(e, -EBADMSG, "checkpoint of another log");
-		goto out;
-	}
-	if (!cp->epoch) {
-		r = bfl_errf(e, -ENOKEY, "checkpoint names no epoch (no bioflow-epoch line)");
-		goto out;
-	}
-	c = find_cert(m, cp->epoch);
-	if (!c) {
-		r = bfl_errf(e, -ENOENT, "epoch %llu is not certified (yet)",
-			     (unsigned long long)cp->epoch);
-		goto out;
-	}
-	if (cp->size < c->c.start_size) {
-		r = bfl_errf(e, -EBADMSG, "checkpoint of size %llu before epoch %llu's start (%llu)",
-			     (unsigned long long)cp->size, (unsigned long long)cp->epoch,
-			     (unsigned long long)c->c.start_size);
-		goto out;
-	}
-	r = bfl_note_verify(n, &c->key, e);
-out:
+	r = cp_parse(m, note, len, cp, n, e);
+	if (!r)
+		r = cp_verify(m, cp, n, e);
 	free(n);
 	return r;
 }
@@ -924,25 +928,44 @@ static int add_checkpoint(struct bfl_mirror *m, u64 n, const u8 *item,
 {
 	const char *note = (const char *)item;
 	struct bfl_checkpoint cp;
+	struct bfl_note *pn;
 	bfl_hash nh, root;
 	u8 *entry;
 	size_t i;
 	int r;
 
-	r = bfl_mirror_check_checkpoint(m, note, len, &cp, e);
-	if (r == -ENOENT)
-		return BFL_MIRROR_AHEAD;
+	pn = malloc(sizeof(*pn));
+	if (!pn)
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	r = cp_parse(m, note, len, &cp, pn, e);
+	if (!r && cp.size != n)
+		r = bfl_errf(e, -EBADMSG, "checkpoint of size %llu sent as %llu",
+			     (unsigned long long)cp.size, (unsigned long long)n);
 	if (r)
-		return r == -ENOMEM ? r : bfl_rewrap(e, -EBADMSG, "checkpoint");
-	if (cp.size != n)
-		return bfl_errf(e, -EBADMSG, "checkpoint of size %llu sent as %llu",
-				(unsigned long long)cp.size, (unsigned long long)n);
-	if (cp.size > m->tree.size)
-		return BFL_MIRROR_AHEAD;
+		goto out;
+	/* The signature is checked once, when the checkpoint can be taken:
+	 * one ahead waits for its records (and is fed again after each one
+	 * the copy takes), a duplicate is the bytes of an entry the copy
+	 * holds and adds nothing. */
+	if (cp.size > m->tree.size) {
+		r = BFL_MIRROR_AHEAD;
+		goto out;
+	}
 	bfl_sha256(note, len, NULL, 0, nh);
 	for (i = first_cp_at(m, cp.size); i < m->ncp && m->cp[i].size == cp.size; i++)
-		if (!memcmp(m->cp[i].note, nh, BFL_HASH_SIZE))
-			return BFL_MIRROR_DUPLICATE;
+		if (!memcmp(m->cp[i].note, nh, BFL_HASH_SIZE)) {
+			r = BFL_MIRROR_DUPLICATE;
+			goto out;
+		}
+	r = cp_verify(m, &cp, pn, e);
+	if (r == -ENOENT)
+		r = BFL_MIRROR_AHEAD;
+out:
+	free(pn);
+	if (r < 0)
+		return r == -ENOMEM ? r : bfl_rewrap(e, -EBADMSG, "checkpoint");
+	if (r != 0)
+		return r;
 	bfl_mirror_root(m, cp.size, root);
 	if (memcmp(root, cp.root, BFL_HASH_SIZE))
 		return frozen(m, e,

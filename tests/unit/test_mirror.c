@@ -278,7 +278,7 @@ int main(void)
 	snprintf(src, sizeof(src), "%s/appliance", tmp);
 	snprintf(dst, sizeof(dst), "%s/copy", tmp);
 	rs = bfl_soft_root_new(NULL, NULL, &e);
-	ktap_plan(31);
+	ktap_plan(32);
 	ktap_require(rs && !make_source() && !store_stream(src, items_collect, &ia),
 		     "a source store (3 epochs) and its item stream");
 	for (i = 0; i < ia.n; i++) {
@@ -409,8 +409,22 @@ int main(void)
 		ktap_check(!r && bfl_mirror_add(m, BFL_FWD_REC, 6, items[r6].b, items[r6].len, &e) ==
 			   BFL_MIRROR_AHEAD && bfl_mirror_size(m) == 5,
 			   "record 6 before record 5: ahead, not appended");
-		r = feed(m, r5, ia.n, cnt);
-		ktap_check(!r && bfl_mirror_size(m) == n, "the gap filled: the rest applies");
+		{
+			unsigned int c7 = items_find(&ia, BFL_FWD_CP, 7, 0);
+			u8 note[BFL_CPE_NOTE_MAX];
+			int k;
+
+			/* Its signature is checked once, when it can be
+			 * taken, not each time it is fed again while ahead. */
+			memcpy(note, items[c7].b, items[c7].len);
+			note[items[c7].len - 10] ^= 1;
+			k = bfl_mirror_add(m, BFL_FWD_CP, 7, note, items[c7].len, &e);
+			r = feed(m, r5, ia.n, cnt);
+			ktap_check(!r && bfl_mirror_size(m) == n, "the gap filled: the rest applies");
+			ktap_check(k == BFL_MIRROR_AHEAD &&
+				   bfl_mirror_add(m, BFL_FWD_CP, 7, note, items[c7].len, &e) == -EBADMSG,
+				   "a checkpoint ahead waits unchecked; once its records are in, a bad signature is refused");
+		}
 	}
 
 	/* 6. History rewritten: a record, a certificate, a checkpoint. */
