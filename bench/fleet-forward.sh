@@ -5,7 +5,7 @@
 # stores written by the store library (bench/fleet_store.c), bioflow-forward,
 # the shipped collector/rsyslog-bioflow.conf in a real rsyslogd (RELP over
 # TLS, certificates made here) and bioflow-collector with its witness.
-# Root (the forwarder drops to nobody).
+# Root (the forwarder and the collector drop to nobody).
 #
 #   bash bench/fleet-forward.sh [RECORDS] [APPLIANCES] [RECORDS_EACH]
 #
@@ -71,7 +71,8 @@ PARTS=${PARTS:-1 2 3}
 skip() { echo "fleet_forward: skipped: $1"; exit 0; }
 MODDIR=$(dirname "$(ls /usr/lib/*/rsyslog/imrelp.so /usr/lib/rsyslog/imrelp.so 2>/dev/null |
 	head -n 1)" 2>/dev/null)
-[ "$(id -u)" -eq 0 ] || skip "needs root (the forwarder drops to nobody)"
+[ "$(id -u)" -eq 0 ] || skip "needs root (the forwarder and the collector drop to nobody)"
+getent passwd nobody >/dev/null || skip "needs the user nobody"
 command -v rsyslogd >/dev/null && [ -f "$MODDIR/imrelp.so" ] && [ -f "$MODDIR/lmnsd_ossl.so" ] ||
 	skip "needs rsyslogd with imrelp and its OpenSSL driver (rsyslog-relp, rsyslog-openssl)"
 for p in "$FWD" "$COL" "$STORE_TOOL" "$SIZE_TOOL" "$RELP"; do
@@ -137,11 +138,20 @@ start_rsyslog() {
 	PIDS+=("$RS_PID")
 	wait_for 10 listening "$RP" || { echo "fleet_forward: rsyslogd did not start"; exit 1; }
 }
+# The collector runs as nobody, as it would as its own user
+# (tests/interop/lib/fleet.sh): the spool read through its directory's
+# group, the copies its own, its keys its own and mode 0600.
 start_collector() {
-	"$COL" --no-syslog --interval "$COL_INTERVAL_MS" --spool "$W/spool" \
+	local g
+	g=$(id -gn nobody)
+	chgrp -R "$g" "$W/spool" && chmod g+rxs "$W/spool" && chmod -R g+r "$W/spool" || exit 1
+	chown -R nobody "$W/logs"
+	install -o nobody -m 600 "$W/wkey.pem" "$W/col-wkey.pem"
+	install -o nobody -m 600 "$W/witness.key" "$W/col-witness.key"
+	"$COL" --no-syslog --user nobody --interval "$COL_INTERVAL_MS" --spool "$W/spool" \
 		--logs "$W/logs" --enroll "$W/enroll" --witness-listen "127.0.0.1:$WP" \
-		--witness-key "$W/wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
-		--cert "$W/witness.pem" --key "$W/witness.key" >>"$W/collector.log" 2>&1 &
+		--witness-key "$W/col-wkey.pem" --witness-name witness.test --ca "$W/ca.pem" \
+		--cert "$W/witness.pem" --key "$W/col-witness.key" >>"$W/collector.log" 2>&1 &
 	COL_PID=$!
 	PIDS+=("$COL_PID")
 	wait_for 10 listening "$WP" || { echo "fleet_forward: the collector did not start"; exit 1; }

@@ -21,6 +21,10 @@
 
 #define DEFAULT_SEG_MAX (64ULL << 20)
 #define DEFAULT_HELD 16
+/* Entries are gathered here and written to the segment in one write at
+ * the next durability point: one system call for a whole batch of
+ * records instead of one each, the cost that dominated the ingest. */
+#define WBUF_SIZE (256u << 10)
 
 struct mcert {
 	u64 epoch;
@@ -49,8 +53,10 @@ struct bfl_mirror {
 	u64 leaf_cap;
 
 	int segfd;
-	u64 seg_first, seg_bytes;
+	u64 seg_first, seg_bytes;	/* seg_bytes: wbuf's included */
 	bool seg_dirty, segdir_dirty;
+	u8 *wbuf;		/* entries of segfd not written yet */
+	size_t wlen;
 
 	struct mcert *cert;	/* written: epoch k at cert[k - 1] */
 	u64 ncert, cert_cap;
@@ -71,6 +77,8 @@ struct bfl_mirror {
 
 /* ------------------------------------------------------------ helpers */
 
+static int flush(struct bfl_mirror *m, struct bfl_err *e);
+
 static int frozen(struct bfl_mirror *m, struct bfl_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -82,6 +90,10 @@ static int frozen(struct bfl_mirror *m, struct bfl_err *e, const char *fmt, ...)
 	vsnprintf(m->frozen, sizeof(m->frozen), fmt, ap);
 	va_end(ap);
 	m->is_frozen = true;
+	/* What was taken before the conflict stays in the copy, as it
+	 * would had it been written at once (an error here is the
+	 * copy's failure, reported by the next sync). */
+	flush(m, NULL);
 	return bfl_errf(e, -EUCLEAN, "history rewritten: %s", m->frozen);
 }
 
@@ -89,6 +101,7 @@ static int failed(struct bfl_mirror *m, struct bfl_err *e, int code,
 		  const char *what)
 {
 	m->failed = true;
+	m->wlen = 0;	/* never written: the copy is reopened and replayed */
 	return bfl_errf(e, code, "%s: %s", what, strerror(-code));
 }
 
@@ -538,7 +551,10 @@ void bfl_mirror_close(struct bfl_mirror *m)
 	if (!m->failed && m->created && m->cp_file_stale) {
 		m->cp_file_epoch = 0;	/* durably */
 		bfl_mirror_sync(m, NULL);
+	} else if (!m->failed) {
+		flush(m, NULL);
 	}
+	free(m->wbuf);
 	if (m->segfd >= 0)
 		close(m->segfd);
 	if (m->segdirfd >= 0)
@@ -594,18 +610,57 @@ static int create(struct bfl_mirror *m, struct bfl_err *e)
 	return 0;
 }
 
+/* Writes what the buffer holds to the segment, in one write. */
+static int flush(struct bfl_mirror *m, struct bfl_err *e)
+{
+	ssize_t k;
+
+	if (!m->wlen)
+		return 0;
+	do
+		k = write(m->segfd, m->wbuf, m->wlen);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return failed(m, e, -errno, "segment write");
+	if ((size_t)k != m->wlen)
+		return failed(m, e, -EIO, "segment write (short)");
+	m->wlen = 0;
+	return 0;
+}
+
+/* Appends an entry to the segment: to the buffer, written at the next
+ * durability point (flush()'s callers); one larger than the buffer is
+ * written at once, after what the buffer holds. */
 static int write_all(struct bfl_mirror *m, const struct iovec *iov, int n,
 		     size_t total, struct bfl_err *e)
 {
 	ssize_t k;
+	int i, r;
 
-	do
-		k = writev(m->segfd, iov, n);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return failed(m, e, -errno, "segment write");
-	if ((size_t)k != total)
-		return failed(m, e, -EIO, "segment write (short)");
+	if (total > WBUF_SIZE - m->wlen) {
+		r = flush(m, e);
+		if (r)
+			return r;
+	}
+	if (total <= WBUF_SIZE) {
+		if (!m->wbuf) {
+			m->wbuf = malloc(WBUF_SIZE);
+			if (!m->wbuf)
+				return failed(m, e, -ENOMEM, "segment write buffer");
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(m->wbuf + m->wlen, iov[i].iov_base, iov[i].iov_len);
+			m->wlen += iov[i].iov_len;
+		}
+	} else {
+		do
+			k = writev(m->segfd, iov, n);
+		while (k < 0 && errno == EINTR);
+		if (k < 0)
+			return failed(m, e, -errno, "segment write");
+		if ((size_t)k != total)
+			return failed(m, e, -EIO, "segment write (short)");
+	}
 	m->seg_bytes += total;
 	m->seg_dirty = true;
 	return 0;
@@ -618,6 +673,11 @@ static int new_segment(struct bfl_mirror *m, struct bfl_err *e)
 	struct iovec v = { hdr, sizeof(hdr) };
 
 	if (m->segfd >= 0) {
+		/* The buffer holds the end of this segment, not the next's. */
+		int r = flush(m, e);
+
+		if (r)
+			return r;
 		if (m->seg_dirty && sync_fd(m, m->segfd, true))
 			return failed(m, e, -errno, "segment fdatasync");
 		close(m->segfd);
@@ -644,6 +704,12 @@ int bfl_mirror_sync(struct bfl_mirror *m, struct bfl_err *e)
 		return bfl_errf(e, -EIO, "the copy failed earlier; reopen it");
 	if (!m->created)
 		return 0;
+	r = flush(m, e);
+	if (r)
+		return r;
+	/* Idle copies hold no buffer: a collector has many. */
+	free(m->wbuf);
+	m->wbuf = NULL;
 	if (m->seg_dirty && m->segfd >= 0 && sync_fd(m, m->segfd, true))
 		return failed(m, e, -errno, "segment fdatasync");
 	m->seg_dirty = false;
@@ -748,46 +814,50 @@ int bfl_mirror_root(const struct bfl_mirror *m, u64 size, bfl_hash out)
 	return 0;
 }
 
+/* A checkpoint note parsed and of this log, its signature not checked
+ * yet: 0, -EBADMSG, -ENOKEY (no epoch), -ENOMEM. */
+static int cp_parse(const struct bfl_mirror *m, const char *note, size_t len,
+		    struct bfl_checkpoint *cp, struct bfl_note *n, struct bfl_err *e)
+{
+	if (len > BFL_CPE_NOTE_MAX)
+		return bfl_errf(e, -EBADMSG, "checkpoint of %zu bytes is too large", len);
+	if (bfl_checkpoint_open(note, len, cp, n, e))
+		return bfl_rewrap(e, -EBADMSG, "checkpoint");
+	if (strcmp(cp->origin, m->origin))
+		return bfl_errf(e, -EBADMSG, "checkpoint of another log");
+	if (!cp->epoch)
+		return bfl_errf(e, -ENOKEY, "checkpoint names no epoch (no bioflow-epoch line)");
+	return 0;
+}
+
+/* The signature of a parsed checkpoint, by its epoch's certified key. */
+static int cp_verify(const struct bfl_mirror *m, const struct bfl_checkpoint *cp,
+		     const struct bfl_note *n, struct bfl_err *e)
+{
+	const struct mcert *c = find_cert(m, cp->epoch);
+
+	if (!c)
+		return bfl_errf(e, -ENOENT, "epoch %llu is not certified (yet)",
+				(unsigned long long)cp->epoch);
+	if (cp->size < c->c.start_size)
+		return bfl_errf(e, -EBADMSG, "checkpoint of size %llu before epoch %llu's start (%llu)",
+				(unsigned long long)cp->size, (unsigned long long)cp->epoch,
+				(unsigned long long)c->c.start_size);
+	return bfl_note_verify(n, &c->key, e);
+}
+
 int bfl_mirror_check_checkpoint(const struct bfl_mirror *m, const char *note,
 				size_t len, struct bfl_checkpoint *cp,
 				struct bfl_err *e)
 {
-	const struct mcert *c;
-	struct bfl_note *n;
+	struct bfl_note *n = malloc(sizeof(*n));
 	int r;
 
-	if (len > BFL_CPE_NOTE_MAX)
-		return bfl_errf(e, -EBADMSG, "checkpoint of %zu bytes is too large", len);
-	n = malloc(sizeof(*n));
 	if (!n)
 		return bfl_errf(e, -ENOMEM, "out of memory");
-	r = bfl_checkpoint_open(note, len, cp, n, e);
-	if (r) {
-		r = bfl_rewrap(e, -EBADMSG, "checkpoint");
-		goto out;
-	}
-	if (strcmp(cp->origin, m->origin)) {
-		r = bfl_errf(e, -EBADMSG, "checkpoint of another log");
-		goto out;
-	}
-	if (!cp->epoch) {
-		r = bfl_errf(e, -ENOKEY, "checkpoint names no epoch (no bioflow-epoch line)");
-		goto out;
-	}
-	c = find_cert(m, cp->epoch);
-	if (!c) {
-		r = bfl_errf(e, -ENOENT, "epoch %llu is not certified (yet)",
-			     (unsigned long long)cp->epoch);
-		goto out;
-	}
-	if (cp->size < c->c.start_size) {
-		r = bfl_errf(e, -EBADMSG, "checkpoint of size %llu before epoch %llu's start (%llu)",
-			     (unsigned long long)cp->size, (unsigned long long)cp->epoch,
-			     (unsigned long long)c->c.start_size);
-		goto out;
-	}
-	r = bfl_note_verify(n, &c->key, e);
-out:
+	r = cp_parse(m, note, len, cp, n, e);
+	if (!r)
+		r = cp_verify(m, cp, n, e);
 	free(n);
 	return r;
 }
@@ -858,25 +928,44 @@ static int add_checkpoint(struct bfl_mirror *m, u64 n, const u8 *item,
 {
 	const char *note = (const char *)item;
 	struct bfl_checkpoint cp;
+	struct bfl_note *pn;
 	bfl_hash nh, root;
 	u8 *entry;
 	size_t i;
 	int r;
 
-	r = bfl_mirror_check_checkpoint(m, note, len, &cp, e);
-	if (r == -ENOENT)
-		return BFL_MIRROR_AHEAD;
+	pn = malloc(sizeof(*pn));
+	if (!pn)
+		return bfl_errf(e, -ENOMEM, "out of memory");
+	r = cp_parse(m, note, len, &cp, pn, e);
+	if (!r && cp.size != n)
+		r = bfl_errf(e, -EBADMSG, "checkpoint of size %llu sent as %llu",
+			     (unsigned long long)cp.size, (unsigned long long)n);
 	if (r)
-		return r == -ENOMEM ? r : bfl_rewrap(e, -EBADMSG, "checkpoint");
-	if (cp.size != n)
-		return bfl_errf(e, -EBADMSG, "checkpoint of size %llu sent as %llu",
-				(unsigned long long)cp.size, (unsigned long long)n);
-	if (cp.size > m->tree.size)
-		return BFL_MIRROR_AHEAD;
+		goto out;
+	/* The signature is checked once, when the checkpoint can be taken:
+	 * one ahead waits for its records (and is fed again after each one
+	 * the copy takes), a duplicate is the bytes of an entry the copy
+	 * holds and adds nothing. */
+	if (cp.size > m->tree.size) {
+		r = BFL_MIRROR_AHEAD;
+		goto out;
+	}
 	bfl_sha256(note, len, NULL, 0, nh);
 	for (i = first_cp_at(m, cp.size); i < m->ncp && m->cp[i].size == cp.size; i++)
-		if (!memcmp(m->cp[i].note, nh, BFL_HASH_SIZE))
-			return BFL_MIRROR_DUPLICATE;
+		if (!memcmp(m->cp[i].note, nh, BFL_HASH_SIZE)) {
+			r = BFL_MIRROR_DUPLICATE;
+			goto out;
+		}
+	r = cp_verify(m, &cp, pn, e);
+	if (r == -ENOENT)
+		r = BFL_MIRROR_AHEAD;
+out:
+	free(pn);
+	if (r < 0)
+		return r == -ENOMEM ? r : bfl_rewrap(e, -EBADMSG, "checkpoint");
+	if (r != 0)
+		return r;
 	bfl_mirror_root(m, cp.size, root);
 	if (memcmp(root, cp.root, BFL_HASH_SIZE))
 		return frozen(m, e,
@@ -912,6 +1001,10 @@ static int add_checkpoint(struct bfl_mirror *m, u64 n, const u8 *item,
 		r = write_all(m, &v, 1, v.iov_len, e);
 	}
 	free(entry);
+	/* A checkpoint entry is in the file with every record it seals,
+	 * in one write (the records since the last one, then it). */
+	if (!r)
+		r = flush(m, e);
 	if (r)
 		return r;
 	if (add_cp(m, &cp, note, len))

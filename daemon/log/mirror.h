@@ -37,19 +37,23 @@
  * closed) as long as no item was lost on the way; a checkpoint that was
  * lost is missing from the copy, which still verifies.
  *
- * Durability: records and checkpoint entries are written as they come
- * and made durable by bfl_mirror_sync() (fdatasync of the segment, fsync
- * of segments/ after a new one); epoch files are written durably (write,
- * fsync, rename, fsync of the directory) after the segment data they
- * refer to is durable.  bfl_mirror_open() on an existing copy replays it
- * (every leaf hash recomputed, every checkpoint entry checked against
- * the records) and cuts what a crash left half-written at the end of the
- * last segment: anything after the last sync, which the forwarder sends
- * again.
+ * Durability: entries are gathered in a buffer (256 KiB) and written to
+ * the segment in one write at the next durability point: a checkpoint
+ * entry (written with the records it seals), a segment switch,
+ * bfl_mirror_sync(), a conflict, bfl_mirror_close().  bfl_mirror_sync()
+ * makes them durable (fdatasync of the segment, fsync of segments/ after
+ * a new one): nothing may be acknowledged before it returns.  Epoch
+ * files are written durably (write, fsync, rename, fsync of the
+ * directory) after the segment data they refer to is durable.
+ * bfl_mirror_open() on an existing copy replays it (every leaf hash
+ * recomputed, every checkpoint entry checked against the records) and
+ * cuts what a crash left half-written at the end of the last segment:
+ * anything after the last sync, which the forwarder sends again.
  *
  * Memory: the leaf hashes of every record (32 bytes each) and 80 bytes
  * per checkpoint entry are kept, to detect a rewritten record or
- * checkpoint at any index.
+ * checkpoint at any index; the write buffer only from the first entry
+ * after a sync to the next sync.
  */
 #ifndef _BIOFLOW_MIRROR_H
 #define _BIOFLOW_MIRROR_H

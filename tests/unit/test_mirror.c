@@ -6,7 +6,8 @@
  * verifies like the original and is the original byte for byte.
  * Duplicates are dropped, a gap waits, garbage is refused with the copy
  * intact, a rewritten record, checkpoint or certificate freezes the
- * copy, and a copy cut by a crash is recovered and completed.
+ * copy, and a copy cut by a crash is recovered and completed.  Entries
+ * reach the file at the durability points, not before.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -199,6 +200,68 @@ static int same_file(const char *name)
 	return ok;
 }
 
+
+/* The copy's or the source's segments, one after the other in name
+ * order (malloc'ed), as they are on disk; NULL on an error. */
+static u8 *segs(const char *dir, size_t *len)
+{
+	struct dirent **de = NULL;
+	char path[700];
+	u8 *all = NULL, *b, *nv;
+	size_t n, blen;
+	int k, i;
+
+	*len = 0;
+	snprintf(path, sizeof(path), "%s/segments", dir);
+	k = scandir(path, &de, NULL, alphasort);
+	if (k < 0)
+		return NULL;
+	all = malloc(1);
+	for (i = 0; i < k; i++) {
+		if (de[i]->d_name[0] != '.' && all) {
+			snprintf(path, sizeof(path), "%s/segments/%s", dir, de[i]->d_name);
+			b = slurp(path, &blen);
+			n = *len + blen;
+			nv = b ? realloc(all, n + 1) : NULL;
+			if (nv) {
+				memcpy(nv + *len, b, blen);
+				*len = n;
+			} else {
+				free(all);
+			}
+			all = nv;
+			free(b);
+		}
+		free(de[i]);
+	}
+	free(de);
+	return all;
+}
+
+/* Whether the copy's segments on disk are the source's up to the end of
+ * the entry @it (a record, with its leaf hash, or a checkpoint entry) and
+ * nothing more; *len gets their size. */
+static int on_disk_to(const struct item *it, size_t *len)
+{
+	size_t sl, dl, el = it->kind == BFL_FWD_CP ? bfl_cpe_size(it->len) : it->len;
+	u8 *s = segs(src, &sl), *d = segs(dst, &dl), *ent = NULL;
+	int ok = s && d && dl <= sl && !memcmp(s, d, dl) && dl >= el;
+
+	if (ok && it->kind == BFL_FWD_CP) {
+		ent = calloc(1, el);
+		ok = ent && bfl_cpe_make(ent, (const char *)it->b, it->len) == el &&
+		     !memcmp(d + dl - el, ent, el);
+	} else if (ok) {
+		ok = dl >= el + BFL_ENTRY_EXTRA &&
+		     !memcmp(d + dl - BFL_ENTRY_EXTRA - el, it->b, el);
+	}
+	*len = dl;
+	free(ent);
+	free(s);
+	free(d);
+	return ok;
+}
+
 int main(void)
 {
 	struct bfl_mirror *m = NULL;
@@ -215,7 +278,7 @@ int main(void)
 	snprintf(src, sizeof(src), "%s/appliance", tmp);
 	snprintf(dst, sizeof(dst), "%s/copy", tmp);
 	rs = bfl_soft_root_new(NULL, NULL, &e);
-	ktap_plan(26);
+	ktap_plan(32);
 	ktap_require(rs && !make_source() && !store_stream(src, items_collect, &ia),
 		     "a source store (3 epochs) and its item stream");
 	for (i = 0; i < ia.n; i++) {
@@ -346,8 +409,22 @@ int main(void)
 		ktap_check(!r && bfl_mirror_add(m, BFL_FWD_REC, 6, items[r6].b, items[r6].len, &e) ==
 			   BFL_MIRROR_AHEAD && bfl_mirror_size(m) == 5,
 			   "record 6 before record 5: ahead, not appended");
-		r = feed(m, r5, ia.n, cnt);
-		ktap_check(!r && bfl_mirror_size(m) == n, "the gap filled: the rest applies");
+		{
+			unsigned int c7 = items_find(&ia, BFL_FWD_CP, 7, 0);
+			u8 note[BFL_CPE_NOTE_MAX];
+			int k;
+
+			/* Its signature is checked once, when it can be
+			 * taken, not each time it is fed again while ahead. */
+			memcpy(note, items[c7].b, items[c7].len);
+			note[items[c7].len - 10] ^= 1;
+			k = bfl_mirror_add(m, BFL_FWD_CP, 7, note, items[c7].len, &e);
+			r = feed(m, r5, ia.n, cnt);
+			ktap_check(!r && bfl_mirror_size(m) == n, "the gap filled: the rest applies");
+			ktap_check(k == BFL_MIRROR_AHEAD &&
+				   bfl_mirror_add(m, BFL_FWD_CP, 7, note, items[c7].len, &e) == -EBADMSG,
+				   "a checkpoint ahead waits unchecked; once its records are in, a bad signature is refused");
+		}
 	}
 
 	/* 6. History rewritten: a record, a certificate, a checkpoint. */
@@ -409,6 +486,34 @@ int main(void)
 		ktap_diag("%s", e.msg);
 		bfl_mirror_close(m);
 		m = NULL;
+	}
+
+
+	/* 8. Entries are gathered and written at the durability points: a
+	 * checkpoint entry (with the records it seals), a sync, a close. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dst);
+	ktap_require(!system(cmd), "copy removed");
+	m = mopen(NULL);
+	{
+		unsigned int c = items_find(&ia, BFL_FWD_CP, 14, 0), k;
+		size_t len0 = 0, len1 = 0;
+
+		r = !m || c + 6 >= ia.n || feed(m, 0, c + 1, cnt);
+		for (k = c + 1; k <= c + 5; k++)
+			r = r || items[k].kind != BFL_FWD_REC;
+		ktap_check(!r && on_disk_to(&items[c], &len0),
+			   "a checkpoint entry taken: it and every record it seals are in the file");
+		r = r || feed(m, c + 1, c + 4, cnt);
+		ktap_check(!r && on_disk_to(&items[c], &len1) && len1 == len0,
+			   "records after it are not in the file before a durability point");
+		r = r || bfl_mirror_sync(m, &e);
+		ktap_check(!r && on_disk_to(&items[c + 3], &len1) && len1 > len0,
+			   "bfl_mirror_sync(): the records it makes durable are in the file");
+		r = r || feed(m, c + 4, c + 6, cnt);
+		bfl_mirror_close(m);
+		m = NULL;
+		ktap_check(!r && on_disk_to(&items[c + 5], &len1),
+			   "bfl_mirror_close(): the records taken since the sync are in the file");
 	}
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
