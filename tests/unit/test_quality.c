@@ -181,7 +181,10 @@ int main(void)
 		f.w = 84;
 		f.x = 38;
 		ok = ok && run(&f, &g) == BIOREADER_REASON_NONE;
-		ktap_check(ok, "2 x 2 pixels a cell, or a large face inside the frame: no reason");
+		f = g;
+		f.x = 0;
+		ok = ok && run(&f, &g) == BIOREADER_REASON_NONE;
+		ktap_check(ok, "2 x 2 pixels a cell, a large face inside the frame, a small one at its edge: no reason");
 	}
 
 	KTAP_CASE("ambient near-infrared against the floods") {
