@@ -23,8 +23,9 @@
  * Too bright and face covered are measured on the session's sums by
  * bio_liveness.c and handed in as bits.
  */
+#include <linux/bioreader.h>
+
 #include "bio_quality.h"
-#include "bio_liveness.h"
 
 #define BQ_GRID		8
 #define BQ_CELLS	(BQ_GRID * BQ_GRID)
