@@ -123,7 +123,8 @@ static void decide(void)
 
 	last_ld = bio_live_decide(&live, &cls);
 	sink += bio_session_decide(bio_match_decide(&agg, 5, 18022), last_ld,
-				   cls, true, false, &v);
+				   cls, bio_quality_reason(&live.q), true, false,
+				   &v);
 }
 
 static int do_pipeline(u32 i)
@@ -228,7 +229,9 @@ int main(int argc, char **argv)
 			enum bio_live_decision ld = last_ld = bio_live_decide(&live, &cls);
 			enum bio_match_decision md = bio_match_decide(&agg, 5, 18022);
 
-			sink += bio_session_decide(md, ld, cls, true, false, &v);
+			sink += bio_session_decide(md, ld, cls,
+						   bio_quality_reason(&live.q),
+						   true, false, &v);
 		}
 		t_dec = (now_s() - t0) / reps;
 	}

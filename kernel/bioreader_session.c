@@ -406,8 +406,8 @@ void br_session_frame(struct bioreader *br, void *buf, size_t len)
 	md = bio_match_decide(&s->agg, s->frames_required, s->threshold);
 	ld = s->live_available ? bio_live_decide(&s->live, &cls) :
 				 BIO_LIVE_PENDING;
-	if (!bio_session_decide(md, ld, cls, s->live_available,
-				s->allow_no_liveness, &v))
+	if (!bio_session_decide(md, ld, cls, bio_quality_reason(&s->live.q),
+				s->live_available, s->allow_no_liveness, &v))
 		return;
 	s->verdict_flags = v.flags;
 	br_session_end(br, v.outcome, v.reason, v.attack_class);

@@ -28,6 +28,7 @@
 #define BL_CLIP_Q4	(40 * 16)	/* residual clip: 40 mm */
 #define BL_MIN_CELL_RESP (3 * 16)	/* Q4: a cell responds by 3 DN at least */
 #define BL_MIN_RATIO_CELLS 16
+#define BL_MIN_REGION_CELLS 8	/* a region's ratio (bl_quality_session()) */
 #define BL_SAT_Q4	(250 * 16)
 #define BL_PTS		(BRHW_LAT_N / BIO_LIVE_GRID)	/* lattice points per cell side */
 #define BL_CELL_PTS	(BL_PTS * BL_PTS)
@@ -197,11 +198,27 @@ static void bl_depth_noise(struct bio_live *l)
 	l->dn_cnt += n;
 }
 
+static u32 bl_quality_session(const struct bio_live *l, u32 *seen);
+
+/*
+ * The largest change of the face's distance between frames, per mille,
+ * that the challenge tolerates: the flood falls with z^2, so a change
+ * dz / z moves the face's brightness by 2 dz / z, and over the challenge
+ * such a drift must stay below the weakest flood response a reflector
+ * is accepted with, 1 / (alpha_live + 1/2) (bl_alpha(), p = 1/2).
+ */
+static u32 bl_motion_pm(const struct bio_live_params *p)
+{
+	u32 resp_min = 1000000 / ((u32)p->alpha_live + 500);
+
+	return resp_min / (2 * p->frames);
+}
+
 void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		  const struct bio_lattice *lat, u32 seq, u8 illum)
 {
 	u32 i, j, u, b, iw, ih, par_x = 0, par_y = 0;
-	u32 region[2] = { 0, 0 }, relief;
+	u32 region[2] = { 0, 0 }, relief, seen, held;
 	s32 d, z[BIO_LIVE_CELLS];
 
 	if (seq >= BIO_LIVE_MAX_FRAMES) {
@@ -213,8 +230,10 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		return;
 	/* An inner box this small samples the same few pixels over and over. */
 	if (le16_to_cpu(hdr->face_w) * 6 / 10 < BIO_LIVE_MIN_BOX ||
-	    le16_to_cpu(hdr->face_h) * 6 / 10 < BIO_LIVE_MIN_BOX)
+	    le16_to_cpu(hdr->face_h) * 6 / 10 < BIO_LIVE_MIN_BOX) {
+		bio_quality_add(&l->q, hdr, NULL, 0, 0, bl_motion_pm(&l->p));
 		return;
+	}
 
 	/*
 	 * The halves of a cell must never share a pixel.  Along an axis
@@ -314,6 +333,8 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	if (bl_relief(l, z, &relief) && l->n_relief < BIO_LIVE_MAX_FRAMES)
 		l->relief[l->n_relief++] = (u16)(relief > 0xffff ? 0xffff : relief);
 	l->frames++;
+	held = bl_quality_session(l, &seen);
+	bio_quality_add(&l->q, hdr, z, seen, held, bl_motion_pm(&l->p));
 }
 
 /* Pearson correlation (Q10) of the band's flood state and brightness. */
@@ -456,13 +477,14 @@ static s32 bl_median_se(s32 *v, u32 k, s32 *se)
  * other half, so no noise variance enters the denominator: consistent at
  * any signal-to-noise ratio, and the halves' shading factors cancel.
  */
-static s32 bl_ratio(const struct bio_live *l, s32 *se)
+static s32 bl_ratio_rows(const struct bio_live *l, u32 row0, u32 row1,
+			 u32 min_cells, s32 *se)
 {
 	s32 r[BIO_LIVE_CELLS];
 	u32 i, k = 0;
 
 	*se = -1;
-	for (i = 0; i < BIO_LIVE_CELLS; i++) {
+	for (i = row0 * BIO_LIVE_GRID; i < row1 * BIO_LIVE_GRID; i++) {
 		s64 n = l->cn[i], sd = l->csd[i];
 		s64 sdd = n * l->csdd[i] - sd * sd;
 		s64 sxx = n * l->hxx[i] - l->hx[0][i] * l->hx[1][i];
@@ -501,9 +523,14 @@ static s32 bl_ratio(const struct bio_live *l, s32 *se)
 			rho = 0;
 		r[k++] = (s32)(rho > 100000 ? 100000 : rho);
 	}
-	if (k < BL_MIN_RATIO_CELLS)
+	if (k < min_cells)
 		return -1;
 	return bl_median_se(r, k, se);
+}
+
+static s32 bl_ratio(const struct bio_live *l, s32 *se)
+{
+	return bl_ratio_rows(l, 0, BIO_LIVE_GRID, BL_MIN_RATIO_CELLS, se);
 }
 
 static s32 bl_relief_median(const struct bio_live *l)
@@ -593,6 +620,48 @@ static bool bl_pattern_usable(const struct bio_live *l)
 	s64 cov = n * l->sxd - on * l->sd;
 
 	return vs > 0 && vd > 0 && 4 * cov * cov <= 3 * vs * vd;
+}
+
+/*
+ * The shortfalls measured on the session's sums so far (bio_quality.h),
+ * once each flood has been on and off often enough to measure them;
+ * @seen gets those measured.
+ *
+ * Too bright: in either band the implied ambient is above the brightest
+ * the reader is specified for (alpha_live: 700 DN, sun on the face
+ * through glass): the floods are too weak against it to decide.
+ *
+ * Face covered: the lower face (grid rows 4-7, from just below the eyes
+ * down: nose and mouth) reflects like no skin -- its ratio above the
+ * skin band by more than BL_RATIO_SE_K standard errors, the water band
+ * missing -- while the upper face (rows 0-2: forehead and eyes) is
+ * within the skin band: a live face with its lower half covered.
+ */
+static u32 bl_quality_session(const struct bio_live *l, u32 *seen)
+{
+	const struct bio_live_params *p = &l->p;
+	s32 lo, hi, se_lo, se_hi;
+	u32 b, held = 0;
+
+	*seen = 0;
+	for (b = 0; b < 2; b++)
+		if (l->n_on[b] < p->min_state || l->n_off[b] < p->min_state)
+			return 0;
+	*seen = BIO_Q_BIT(BIO_Q_TOO_BRIGHT);
+	for (b = 0; b < 2; b++)
+		if (bl_alpha(l, b) > p->alpha_live)
+			held |= BIO_Q_BIT(BIO_Q_TOO_BRIGHT);
+	hi = bl_ratio_rows(l, 0, 3, BL_MIN_REGION_CELLS, &se_hi);
+	lo = bl_ratio_rows(l, 4, BIO_LIVE_GRID, BL_MIN_REGION_CELLS, &se_lo);
+	if (hi < 0 || lo < 0)
+		return held;
+	*seen |= BIO_Q_BIT(BIO_Q_COVERED);
+	se_hi *= BL_RATIO_SE_K;
+	se_lo *= BL_RATIO_SE_K;
+	if (lo - se_lo > p->ratio_hi && hi - se_hi >= p->ratio_lo &&
+	    hi + se_hi <= p->ratio_hi)
+		held |= BIO_Q_BIT(BIO_Q_COVERED);
+	return held;
 }
 
 enum bio_live_decision bio_live_decide(const struct bio_live *l,
@@ -697,8 +766,8 @@ void bio_live_cues(const struct bio_live *l, struct bio_live_cues *c)
 
 bool bio_session_decide(enum bio_match_decision md,
 			enum bio_live_decision ld, u32 live_class,
-			bool live_available, bool allow_no_liveness,
-			struct bio_verdict_parts *v)
+			u32 quality_reason, bool live_available,
+			bool allow_no_liveness, struct bio_verdict_parts *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (!live_available) {
@@ -722,8 +791,9 @@ bool bio_session_decide(enum bio_match_decision md,
 		v->flags = BIOREADER_VERDICT_LIVENESS_EVALUATED;
 		return true;
 	case BIO_LIVE_UNDECIDED:
+		/* Why the evidence did not decide, if the frames said so. */
 		v->outcome = BIOREADER_OUTCOME_INCONCLUSIVE;
-		v->reason = BIOREADER_REASON_LIVENESS_UNAVAILABLE;
+		v->reason = quality_reason ?: BIOREADER_REASON_LIVENESS_UNAVAILABLE;
 		return true;
 	case BIO_LIVE_LIVE:
 		if (md == BIO_MATCH_PENDING)

@@ -26,6 +26,7 @@
 #include "bio_compat.h"
 #include "bio_frame.h"
 #include "bio_match.h"
+#include "bio_quality.h"
 
 #define BIO_LIVE_GRID		8
 #define BIO_LIVE_CELLS		(BIO_LIVE_GRID * BIO_LIVE_GRID)
@@ -99,6 +100,7 @@ struct bio_live {
 	u64 zsum;		/* face distance, mm Q4, summed over frames */
 	u32 zn;
 	bool exhausted;			/* a frame past the pattern was seen */
+	struct bio_quality q;		/* capture quality, bio_quality.h */
 	/* Scratch of one frame. */
 	u32 acc[6][BIO_LIVE_CELLS];	/* 850 A, B; 940 A, B; depth A, B */
 	u16 cntd[2][BIO_LIVE_CELLS];	/* valid depth samples, A and B */
@@ -156,12 +158,15 @@ struct bio_verdict_parts {
 /*
  * Fuse matching and liveness into the session's verdict, exactly as the
  * driver does.  Returns true when the session ends with @v.
+ *   @quality_reason:	bio_quality_reason() of the session: the reason of
+ *			an undecided liveness (NONE: LIVENESS_UNAVAILABLE);
+ *			never used with any other decision
  *   @live_available:	the device has what liveness needs
  *   @allow_no_liveness: policy flag; only meaningful without liveness
  */
 bool bio_session_decide(enum bio_match_decision md,
 			enum bio_live_decision ld, u32 live_class,
-			bool live_available, bool allow_no_liveness,
-			struct bio_verdict_parts *v);
+			u32 quality_reason, bool live_available,
+			bool allow_no_liveness, struct bio_verdict_parts *v);
 
 #endif /* _BIO_LIVENESS_H */

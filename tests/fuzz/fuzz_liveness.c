@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct brhw_frame_hdr hdr;
 	struct bio_live *l;
 	struct bio_lattice *lat;
-	u32 nframes, f, i, plen, seq = 0, cls;
+	u32 nframes, f, i, plen, seq = 0, cls, r;
 	size_t pos = 0, tail;
 	u8 *payload;
 
@@ -68,6 +68,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		if ((unsigned int)d > BIO_LIVE_UNDECIDED ||
 		    cls > BIOREADER_ATTACK_MASK ||
 		    (d == BIO_LIVE_ATTACK) != (cls != BIOREADER_ATTACK_NONE))
+			abort();
+		/* A quality reason is NONE or one of the appended values. */
+		r = bio_quality_reason(&l->q);
+		if (r != BIOREADER_REASON_NONE &&
+		    (r < BIOREADER_REASON_TOO_FAR || r > BIOREADER_REASON_LAST))
 			abort();
 	}
 	bio_live_wipe(l);

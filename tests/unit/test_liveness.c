@@ -377,24 +377,24 @@ int main(void)
 
 	KTAP_CASE("fusion") {
 		/* 26-28: fusion */
-		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_LIVE, 0, true, false, &v) &&
+		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_LIVE, 0, 0, true, false, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_MATCH &&
 		     v.flags == BIOREADER_VERDICT_LIVENESS_EVALUATED &&
-		     !bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, true, true, &v) &&
-		     !bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_LIVE, 0, true, false, &v);
+		     !bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, 0, true, true, &v) &&
+		     !bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_LIVE, 0, 0, true, false, &v);
 		ktap_check(ok, "fusion: MATCH needs both; ALLOW_NO_LIVENESS cannot skip liveness");
 		ok = bio_session_decide(BIO_MATCH_PENDING, BIO_LIVE_ATTACK,
-					BIOREADER_ATTACK_MASK, true, false, &v) &&
+					BIOREADER_ATTACK_MASK, 0, true, false, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_ATTACK &&
 		     v.reason == BIOREADER_REASON_PRESENTATION_ATTACK &&
 		     v.attack_class == BIOREADER_ATTACK_MASK &&
-		     bio_session_decide(BIO_MATCH_REJECT, BIO_LIVE_UNDECIDED, 0, true, false, &v) &&
+		     bio_session_decide(BIO_MATCH_REJECT, BIO_LIVE_UNDECIDED, 0, 0, true, false, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE && !v.flags;
 		ktap_check(ok, "fusion: attack ends at once; undecided is inconclusive");
-		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, false, &v) &&
+		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, 0, false, false, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
 		     v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE &&
-		     bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, false, true, &v) &&
+		     bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_PENDING, 0, 0, false, true, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_MATCH && !v.flags;
 		ktap_check(ok, "fusion without liveness: ALLOW_NO_LIVENESS decides");
 	}

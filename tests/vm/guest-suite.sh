@@ -16,7 +16,8 @@ PER_PROGRAM_TIMEOUT=${PER_PROGRAM_TIMEOUT:-120}
 
 # Fixed order: discovery first, module unloading last.
 ORDER="t_info t_verdicts t_session t_parallel t_badioctl t_privilege
-       t_ratelimit t_noleak t_inject t_sameframes t_remove t_audit t_rmmod"
+       t_ratelimit t_noleak t_inject t_sameframes t_quality t_remove t_audit
+       t_rmmod"
 
 log() { echo "# suite: $*"; }
 

@@ -139,7 +139,7 @@ static int output_ok(unsigned int nr)
 		/* audit_seq: the seq of the verdict's audit record, never 0 */
 		return v->timeout_ms == 0 && v->outcome >= 1 &&
 		       v->outcome <= BIOREADER_OUTCOME_ABORTED &&
-		       v->reason <= BIOREADER_REASON_PRESENTATION_ATTACK &&
+		       v->reason <= BIOREADER_REASON_LAST &&
 		       v->attack_class <= BIOREADER_ATTACK_INJECTION &&
 		       !(v->flags & ~BIOREADER_VERDICT_LIVENESS_EVALUATED) &&
 		       v->pad0 == 0 && v->session_id != 0 && v->audit_seq != 0;

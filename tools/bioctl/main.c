@@ -245,6 +245,15 @@ const char *reason_words(uint32_t reason)
 	case BIOREADER_REASON_HW_ERROR: return "hardware error";
 	case BIOREADER_REASON_PRESENTATION_ATTACK:
 		return "presentation attack detected";
+	/* Capture quality: what the kiosk asks the person to do. */
+	case BIOREADER_REASON_TOO_FAR: return "too far: step closer";
+	case BIOREADER_REASON_TOO_CLOSE: return "too close: step back";
+	case BIOREADER_REASON_TOO_BRIGHT:
+		return "too bright: shade the reader from the light";
+	case BIOREADER_REASON_FACE_COVERED:
+		return "face covered: uncover nose and mouth";
+	case BIOREADER_REASON_POSE: return "turn towards the reader";
+	case BIOREADER_REASON_HOLD_STILL: return "hold still";
 	}
 	return "unknown reason";
 }

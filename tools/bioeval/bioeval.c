@@ -717,6 +717,60 @@ static void ci_cell(char *buf, size_t size, int k, int n)
 }
 
 /*
+ * Per condition, the INCONCLUSIVE verdicts by reason, each as a rate of
+ * the condition's sessions: LIVENESS_UNAVAILABLE (undecided with no
+ * capture shortfall in most frames), the capture-quality reasons, and
+ * the TIMEOUTs.  Conditions without any are left out.
+ */
+static void report_world_reasons(const int *n,
+				 int why[][BIOREADER_REASON_LAST + 2])
+{
+	static const struct {
+		uint32_t reason;
+		const char *name;
+	} cols[] = {
+		{ BIOREADER_REASON_LIVENESS_UNAVAILABLE, "undecided, no shortfall" },
+		{ BIOREADER_REASON_TOO_FAR, "too far" },
+		{ BIOREADER_REASON_TOO_CLOSE, "too close" },
+		{ BIOREADER_REASON_TOO_BRIGHT, "too bright" },
+		{ BIOREADER_REASON_FACE_COVERED, "face covered" },
+		{ BIOREADER_REASON_POSE, "pose" },
+		{ BIOREADER_REASON_HOLD_STILL, "hold still" },
+		{ BIOREADER_REASON_LAST + 1, "TIMEOUT" },
+	};
+	const size_t nc = sizeof(cols) / sizeof(cols[0]);
+	size_t k;
+	int j;
+
+	printf("\nInconclusive by reason, per condition (count, %% of the condition's sessions):\n\n");
+	printf("| condition |");
+	for (k = 0; k < nc; k++)
+		printf(" %s |", cols[k].name);
+	printf("\n|---|");
+	for (k = 0; k < nc; k++)
+		printf("---|");
+	printf("\n");
+	for (j = 0; j < NCONDS; j++) {
+		int any = 0;
+
+		for (k = 0; k < nc; k++)
+			any += why[j][cols[k].reason];
+		if (!n[j] || !any)
+			continue;
+		printf("| %s |", conds[j].name);
+		for (k = 0; k < nc; k++) {
+			int m = why[j][cols[k].reason];
+
+			if (m)
+				printf(" %d (%.1f %%) |", m, 100.0 * m / n[j]);
+			else
+				printf(" 0 |");
+		}
+		printf("\n");
+	}
+}
+
+/*
  * Per condition: ATTACK, INCONCLUSIVE (or TIMEOUT) and accepted-as-live
  * (MATCH or NO_MATCH) counts with 95 % Clopper-Pearson intervals.  For
  * a live person the error is ATTACK (BPCER); for an attack, accepted as
@@ -728,6 +782,7 @@ static void report_world(const struct corpus *c, const char *set,
 	int n[NCONDS] = { 0 }, att[NCONDS] = { 0 }, inc[NCONDS] = { 0 };
 	int acc[NCONDS] = { 0 }, band_n[3] = { 0 }, band_att[3] = { 0 };
 	int band_inc[3] = { 0 }, inj_n = 0, inj_err = 0, j;
+	int why[NCONDS][BIOREADER_REASON_LAST + 2] = { { 0 } };
 	uint64_t fr[NCONDS] = { 0 };
 	char a[48], b[48], d[48];
 	size_t i;
@@ -750,6 +805,12 @@ static void report_world(const struct corpus *c, const char *set,
 			  o == BIOREADER_OUTCOME_TIMEOUT;
 		acc[j] += o == BIOREADER_OUTCOME_MATCH ||
 			  o == BIOREADER_OUTCOME_NO_MATCH;
+		/* Inconclusive by reason; the last column counts timeouts. */
+		if (o == BIOREADER_OUTCOME_INCONCLUSIVE &&
+		    it->res.v.reason <= BIOREADER_REASON_LAST)
+			why[j][it->res.v.reason]++;
+		else if (o == BIOREADER_OUTCOME_TIMEOUT)
+			why[j][BIOREADER_REASON_LAST + 1]++;
 		if (it->sp == SP_BONAFIDE) {
 			int band = (it->skin - 1) / 2;
 
@@ -782,6 +843,7 @@ static void report_world(const struct corpus *c, const char *set,
 		ci_cell(a, sizeof(a), inj_err, inj_n);
 		printf("| injection (not ATTACK) | %d | %s | | | |\n", inj_n, a);
 	}
+	report_world_reasons(n, why);
 	printf("\nLive persons over all conditions, by skin tone:\n\n");
 	printf("| skin tones | n | ATTACK (BPCER) | inconclusive |\n|---|---|---|---|\n");
 	for (j = 0; j < 3; j++) {

@@ -182,7 +182,8 @@ static bool ev_pipe_frame(struct ev_pipe *p, const uint8_t *buf, size_t len,
 		return false;
 	md = bio_match_decide(&p->agg, p->frames_required, p->threshold);
 	ld = bio_live_decide(&p->live, &cls);
-	return bio_session_decide(md, ld, cls, true, p->allow_no_liveness, v);
+	return bio_session_decide(md, ld, cls, bio_quality_reason(&p->live.q),
+				  true, p->allow_no_liveness, v);
 }
 
 /* No verdict from the frames: what the driver's timeout says. */

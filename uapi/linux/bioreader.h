@@ -230,6 +230,21 @@ struct bioreader_session_start {
 #define BIOREADER_REASON_DEVICE_REMOVED		5
 #define BIOREADER_REASON_HW_ERROR		6
 #define BIOREADER_REASON_PRESENTATION_ATTACK	7 /* liveness said so */
+/*
+ * Capture quality (API version 1, appended): why an INCONCLUSIVE
+ * verdict's frames did not suffice, in words a kiosk can show.  Only
+ * ever with BIOREADER_OUTCOME_INCONCLUSIVE; chosen from what the frames
+ * measured (the shortfall that held in most of them).  A caller built
+ * against an older header reads an unknown value: it must treat any
+ * reason above the last one it knows as "inconclusive, no reason".
+ */
+#define BIOREADER_REASON_TOO_FAR		8 /* step closer */
+#define BIOREADER_REASON_TOO_CLOSE		9 /* step back */
+#define BIOREADER_REASON_TOO_BRIGHT		10 /* ambient light too bright */
+#define BIOREADER_REASON_FACE_COVERED		11 /* uncover nose and mouth */
+#define BIOREADER_REASON_POSE			12 /* turn towards the reader */
+#define BIOREADER_REASON_HOLD_STILL		13 /* motion between frames */
+#define BIOREADER_REASON_LAST			BIOREADER_REASON_HOLD_STILL
 
 /* bioreader_verdict.attack_class when outcome == ATTACK */
 #define BIOREADER_ATTACK_NONE		0

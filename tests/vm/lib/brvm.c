@@ -499,7 +499,8 @@ const char *brvm_reason_name(uint32_t reason)
 	static const char *const names[] = {
 		"NONE", "NO_FACE", "LIVENESS_UNAVAILABLE", "FRAME_INTEGRITY",
 		"USER_ABORT", "DEVICE_REMOVED", "HW_ERROR",
-		"PRESENTATION_ATTACK",
+		"PRESENTATION_ATTACK", "TOO_FAR", "TOO_CLOSE", "TOO_BRIGHT",
+		"FACE_COVERED", "POSE", "HOLD_STILL",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] :

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Capture quality end to end (docs/liveness.md, "Capture quality"): the
+ * simulated reader shows a live person in conditions where liveness
+ * stays undecided and one capture shortfall holds -- too far, too
+ * close, too bright, the lower face covered, turned away, walking up --
+ * and the driver must end the session INCONCLUSIVE with that reason,
+ * through the real ioctl; the native build of the same code must give
+ * the same reason.  A person in good conditions gets MATCH with no
+ * reason, an artefact too far away is still an ATTACK, and bioctl
+ * prints the reason's words.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "lib/brvm_test.h"
+#include "../../tools/bioeval/evsession.h"
+
+#define NATIVE_RUNS	4
+#define SESSION_MS	5000
+
+struct qcase {
+	const char *scene;
+	uint32_t reason;
+};
+
+/*
+ * Each scene (identity included: it fixes the person's traits) ended
+ * with its reason in 40 of 40 native sessions of other patterns; PWM
+ * light keeps the challenge undecided (an ambient common to both bands)
+ * where the shortfall alone would not.
+ */
+static const struct qcase cases[] = {
+	{ "person 11 dist=100 light=pwm", BIOREADER_REASON_TOO_FAR },
+	{ "person 59 dist=20 motion=3 light=nir skin=6",
+	  BIOREADER_REASON_TOO_CLOSE },
+	{ "person 32 light=nir dist=55 skin=6", BIOREADER_REASON_TOO_BRIGHT },
+	{ "person 18 cover dist=50", BIOREADER_REASON_FACE_COVERED },
+	{ "person 19 yaw=45 light=pwm", BIOREADER_REASON_POSE },
+	{ "person 76 walk light=pwm dist=45 skin=6",
+	  BIOREADER_REASON_HOLD_STILL },
+};
+
+#define NCASES	(int)(sizeof(cases) / sizeof(cases[0]))
+
+static uint64_t scene_id(const char *scene)
+{
+	return strtoull(strchr(scene, ' ') + 1, NULL, 10);
+}
+
+/* The reason the native build gives in every one of its runs, or ~0. */
+static uint32_t native_reason(const char *scene, uint32_t *outcome)
+{
+	struct ev_session_cfg cfg;
+	struct ev_session_result r;
+	uint32_t reason = ~0U;
+	int i;
+
+	ev_session_cfg_default(&cfg);
+	cfg.width = BRVM_WIDTH;
+	cfg.height = BRVM_HEIGHT;
+	cfg.fps = BRVM_FPS;
+	cfg.template_id = scene_id(scene);
+	if (sim_scene_parse(&cfg.scene, scene, strlen(scene)))
+		return ~0U;
+	for (i = 0; i < NATIVE_RUNS; i++) {
+		cfg.session_seed = 0x7175616c00ULL + i;
+		if (ev_session_run(&cfg, &r))
+			return ~0U;
+		if (i && (r.v.reason != reason || r.v.outcome != *outcome))
+			return ~0U;
+		reason = r.v.reason;
+		*outcome = r.v.outcome;
+	}
+	return reason;
+}
+
+int main(void)
+{
+	struct bioreader_verdict v;
+	struct bioreader_info info;
+	struct brvm_sim s;
+	char name[200];
+	int fd, i, ok;
+
+	ktap_plan(1 + 2 * NCASES + 3);
+	if (brvm_setup() || brvm_sim_create(&s, "quality", 0, 0, 0))
+		return brvm_bail("no simulated reader");
+	fd = brvm_open(&s);
+	if (fd < 0)
+		return brvm_bail("cannot open the reader");
+
+	/* 1: good conditions: MATCH, no reason */
+	KTAP_CASE("good conditions: no reason") {
+		ok = brvm_info(fd, &info) == 0 &&
+		     (info.features & BIOREADER_FEAT_LIVENESS) &&
+		     brvm_sim_scene(&s, "person 310 dist=50") == 0 &&
+		     brvm_run_session(fd, 310, SESSION_MS, &v) == 0;
+		ok = ok && v.outcome == BIOREADER_OUTCOME_MATCH &&
+		     v.reason == BIOREADER_REASON_NONE;
+		brvm_diag_verdict("person at 50 cm indoors", &v);
+		ktap_check(ok, "person at 50 cm indoors -> MATCH, reason NONE");
+	}
+
+	/* 2..13: each shortfall, through the driver and natively */
+	KTAP_CASE("each shortfall is the reason of its INCONCLUSIVE") {
+		for (i = 0; i < NCASES; i++) {
+			const struct qcase *c = &cases[i];
+			uint32_t nout = 0, nreason;
+
+			snprintf(name, sizeof(name), "'%s' -> INCONCLUSIVE/%s",
+				 c->scene, brvm_reason_name(c->reason));
+			ok = brvm_sim_scene(&s, c->scene) == 0 &&
+			     brvm_run_session(fd, scene_id(c->scene), SESSION_MS,
+					      &v) == 0;
+			brvm_diag_verdict(c->scene, &v);
+			ok = ok && v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+			     v.reason == c->reason && !v.flags &&
+			     v.attack_class == BIOREADER_ATTACK_NONE;
+			ktap_check(ok, name);
+
+			nreason = native_reason(c->scene, &nout);
+			snprintf(name, sizeof(name),
+				 "'%s': native build gives the same reason",
+				 c->scene);
+			if (nreason != v.reason || nout != v.outcome)
+				ktap_diag("native %s/%s, module %s/%s",
+					  brvm_outcome_name(nout),
+					  brvm_reason_name(nreason),
+					  brvm_outcome_name(v.outcome),
+					  brvm_reason_name(v.reason));
+			ktap_check(nreason == v.reason && nout == v.outcome, name);
+		}
+	}
+
+	/* 14: a shortfall never turns an attack into anything else */
+	KTAP_CASE("an artefact too far away is still an attack") {
+		ok = brvm_sim_scene(&s, "print 317 flat dist=100 light=pwm") == 0 &&
+		     brvm_run_session(fd, 317, SESSION_MS, &v) == 0 &&
+		     v.outcome == BIOREADER_OUTCOME_ATTACK &&
+		     v.reason == BIOREADER_REASON_PRESENTATION_ATTACK &&
+		     (v.attack_class == BIOREADER_ATTACK_PRINT ||
+		      v.attack_class == BIOREADER_ATTACK_MASK);
+		brvm_diag_verdict("print at 1 m under PWM light", &v);
+		/*
+		 * At 1 m the depth noise may leave the relief undecided:
+		 * then the ratio (paper's, not skin's) stops it as a mask.
+		 */
+		ktap_check(ok, "print at 1 m under PWM light -> ATTACK/PRESENTATION_ATTACK");
+	}
+
+	/* 15-16: the kiosk's words */
+	KTAP_CASE("bioctl verify prints the reason's words") {
+		char out[] = "/tmp/t_quality.XXXXXX";
+		int tfd = mkstemp(out);
+
+		ok = tfd >= 0 && brvm_sim_scene(&s, cases[0].scene) == 0 &&
+		     brvm_sh("bioctl verify -d %s --identity %llu -o kiosk-q "
+			     "> %s 2>&1", s.node,
+			     (unsigned long long)scene_id(cases[0].scene),
+			     out) >= 0;
+		ok = ok && brvm_sh("grep -q '^verdict: INCONCLUSIVE (too far: step closer)$' %s",
+				   out) == 0;
+		if (!ok)
+			brvm_sh("sed 's/^/# /' %s", out);
+		ktap_check(ok, "bioctl verify: 'INCONCLUSIVE (too far: step closer)'");
+		ok = tfd >= 0 && brvm_sim_scene(&s, cases[4].scene) == 0 &&
+		     brvm_sh("bioctl verify -d %s --identity %llu -o kiosk-q "
+			     "> %s 2>&1", s.node,
+			     (unsigned long long)scene_id(cases[4].scene),
+			     out) >= 0 &&
+		     brvm_sh("grep -q '^verdict: INCONCLUSIVE (turn towards the reader)$' %s",
+			     out) == 0;
+		if (!ok)
+			brvm_sh("sed 's/^/# /' %s", out);
+		ktap_check(ok, "bioctl verify: 'INCONCLUSIVE (turn towards the reader)'");
+		if (tfd >= 0) {
+			close(tfd);
+			unlink(out);
+		}
+	}
+
+	ktap_case_end();
+	close(fd);
+	brvm_sim_destroy_all();
+	return ktap_finish();
+}
