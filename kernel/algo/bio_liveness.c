@@ -28,7 +28,7 @@
 #define BL_CLIP_Q4	(40 * 16)	/* residual clip: 40 mm */
 #define BL_MIN_CELL_RESP (3 * 16)	/* Q4: a cell responds by 3 DN at least */
 #define BL_MIN_RATIO_CELLS 16
-#define BL_MIN_REGION_CELLS 8	/* a region's ratio (bl_quality_session()) */
+#define BL_MIN_REGION_CELLS 8	/* a region's ratio (bl_regions()) */
 #define BL_SAT_Q4	(250 * 16)
 #define BL_PTS		(BRHW_LAT_N / BIO_LIVE_GRID)	/* lattice points per cell side */
 #define BL_CELL_PTS	(BL_PTS * BL_PTS)
@@ -623,6 +623,71 @@ static bool bl_pattern_usable(const struct bio_live *l)
 }
 
 /*
+ * The face's regions for the ratio, in rows of the 8 x 8 grid.  The grid
+ * covers the inner 60 % of the face box the frame header gives, so row
+ * j spans 0.20 + 0.075 j to 0.275 + 0.075 j of the box's height.  The
+ * eyes sit at about 0.40 of a face's height and the nose's tip at about
+ * 0.56, the mouth at about 0.70.  Upper face: rows 0-2 (to 0.425:
+ * forehead and eyes, which a mask over nose and mouth never covers).
+ * Lower face: rows 4-7 (from 0.50: nose and mouth).  Row 3 (0.425-0.50,
+ * the bridge of the nose) is in neither: the upper edge of a mask worn
+ * over the nose falls within it, so its cells are a mixture.
+ */
+#define BL_UPPER_ROWS	3	/* rows 0 .. BL_UPPER_ROWS - 1 */
+#define BL_LOWER_ROW	4	/* rows BL_LOWER_ROW .. 7 */
+
+/*
+ * The ratio over the upper and the lower face, each with K standard
+ * errors; false when a region has fewer than BL_MIN_REGION_CELLS
+ * responding cells.
+ */
+static bool bl_regions(const struct bio_live *l, s32 *up, s32 *se_up,
+		       s32 *low, s32 *se_low)
+{
+	*up = bl_ratio_rows(l, 0, BL_UPPER_ROWS, BL_MIN_REGION_CELLS, se_up);
+	*low = bl_ratio_rows(l, BL_LOWER_ROW, BIO_LIVE_GRID,
+			     BL_MIN_REGION_CELLS, se_low);
+	if (*up < 0 || *low < 0)
+		return false;
+	*se_up *= BL_RATIO_SE_K;
+	*se_low *= BL_RATIO_SE_K;
+	return true;
+}
+
+/*
+ * A live face with its lower half covered: the lower face reflects like
+ * no skin -- its ratio above the skin band by more than K standard
+ * errors, the water band missing (cloth, paper, plastics) -- while the
+ * upper face is inside the skin band by more than K.
+ */
+static bool bl_covered(const struct bio_live *l)
+{
+	const struct bio_live_params *p = &l->p;
+	s32 up, se_up, low, se_low;
+
+	if (!bl_regions(l, &up, &se_up, &low, &se_low))
+		return false;
+	return low - se_low > p->ratio_hi && up - se_up >= p->ratio_lo &&
+	       up + se_up <= p->ratio_hi;
+}
+
+/*
+ * The upper face (forehead, eyes) reflects like no skin by more than K
+ * standard errors: an artefact over it, whatever the rest of the face
+ * shows.  Nothing a live person wears there changes the ratio: glasses
+ * dim both bands alike, and their glints saturate and drop out.
+ */
+static bool bl_upper_artefact(const struct bio_live *l)
+{
+	const struct bio_live_params *p = &l->p;
+	s32 up, se_up, low, se_low;
+
+	if (!bl_regions(l, &up, &se_up, &low, &se_low))
+		return false;
+	return up + se_up < p->ratio_lo || up - se_up > p->ratio_hi;
+}
+
+/*
  * The shortfalls measured on the session's sums so far (bio_quality.h),
  * once each flood has been on and off often enough to measure them;
  * @seen gets those measured.
@@ -631,16 +696,12 @@ static bool bl_pattern_usable(const struct bio_live *l)
  * the reader is specified for (alpha_live: 700 DN, sun on the face
  * through glass): the floods are too weak against it to decide.
  *
- * Face covered: the lower face (grid rows 4-7, from just below the eyes
- * down: nose and mouth) reflects like no skin -- its ratio above the
- * skin band by more than BL_RATIO_SE_K standard errors, the water band
- * missing -- while the upper face (rows 0-2: forehead and eyes) is
- * within the skin band: a live face with its lower half covered.
+ * Face covered: bl_covered().
  */
 static u32 bl_quality_session(const struct bio_live *l, u32 *seen)
 {
 	const struct bio_live_params *p = &l->p;
-	s32 lo, hi, se_lo, se_hi;
+	s32 up, se_up, low, se_low;
 	u32 b, held = 0;
 
 	*seen = 0;
@@ -651,15 +712,10 @@ static u32 bl_quality_session(const struct bio_live *l, u32 *seen)
 	for (b = 0; b < 2; b++)
 		if (bl_alpha(l, b) > p->alpha_live)
 			held |= BIO_Q_BIT(BIO_Q_TOO_BRIGHT);
-	hi = bl_ratio_rows(l, 0, 3, BL_MIN_REGION_CELLS, &se_hi);
-	lo = bl_ratio_rows(l, 4, BIO_LIVE_GRID, BL_MIN_REGION_CELLS, &se_lo);
-	if (hi < 0 || lo < 0)
+	if (!bl_regions(l, &up, &se_up, &low, &se_low))
 		return held;
 	*seen |= BIO_Q_BIT(BIO_Q_COVERED);
-	se_hi *= BL_RATIO_SE_K;
-	se_lo *= BL_RATIO_SE_K;
-	if (lo - se_lo > p->ratio_hi && hi - se_hi >= p->ratio_lo &&
-	    hi + se_hi <= p->ratio_hi)
+	if (bl_covered(l))
 		held |= BIO_Q_BIT(BIO_Q_COVERED);
 	return held;
 }
@@ -727,7 +783,22 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 */
 	ratio = bl_ratio(l, &se);
 	se *= BL_RATIO_SE_K;
-	if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
+	/*
+	 * Per region (docs/liveness.md, "Occluders"): an artefact over the
+	 * upper face is a mask whatever the median says (a partial mask).
+	 * A face whose upper part is skin and whose lower part has no water
+	 * band is a live face behind a mask over nose and mouth as much as
+	 * a mask of someone's lower face over another's: the matcher sees
+	 * the whole face, so the reader can only ask to lower the mask --
+	 * undecided, and INCONCLUSIVE / FACE_COVERED when it stays so.
+	 */
+	if (bl_upper_artefact(l)) {
+		*attack_class = BIOREADER_ATTACK_MASK;
+		return BIO_LIVE_ATTACK;
+	}
+	if (ratio - se > p->ratio_hi && bl_covered(l)) {
+		weak = true;
+	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
 	}

@@ -44,6 +44,8 @@ struct face {
 	double tan_yaw;		/* depth slope across the face */
 	double amb, flood;	/* DN for white: ambient, the band's flood */
 	double r850, up_ratio, low_ratio; /* 940/850: upper, lower face */
+	u32 split;		/* first lattice row of the lower face */
+	bool flat;		/* no nose: a sheet */
 	double frac;		/* frames with the condition, the rest good */
 };
 
@@ -62,6 +64,7 @@ static void good_face(struct face *f)
 	f->r850 = 0.55;
 	f->up_ratio = 0.78;
 	f->low_ratio = 0.78;
+	f->split = 16;		/* grid rows 4-7 */
 	f->frac = 1;
 }
 
@@ -90,10 +93,11 @@ static void face_frame(const struct face *f, u32 seq, u8 illum,
 		double u = ((double)(i % BRHW_LAT_N) - 15.5) / 32 * INNER_W_MM;
 		double v = ((double)(i / BRHW_LAT_N) - 15.5) / 32 * INNER_H_MM;
 		double r2 = (u * u + v * v) / (15.0 * 15.0);
-		double ratio = i / BRHW_LAT_N >= 16 ? f->low_ratio : f->up_ratio;
+		double ratio = i / BRHW_LAT_N >= f->split ? f->low_ratio :
+			       f->up_ratio;
 		/* A nose 20 mm proud in the middle, the rest a plane. */
-		double z = z0 + f->tan_yaw * u - (r2 < 1 ? 20 * (1 - r2) : 0) +
-			   gauss();
+		double nose = r2 < 1 && !f->flat ? 20 * (1 - r2) : 0;
+		double z = z0 + f->tan_yaw * u - nose + gauss();
 
 		lat->nir_850[i] = px(f->r850 * (f->amb + f850) + gauss());
 		lat->nir_940[i] = px(f->r850 * ratio * (f->amb + f940) + gauss());
@@ -124,6 +128,30 @@ static u32 run(const struct face *f, const struct face *good)
 	return bio_quality_reason(&live.q);
 }
 
+/*
+ * The session as the driver runs it: liveness decides after every frame
+ * and the first decision ends it.  Returns the decision, @cls its class.
+ */
+static enum bio_live_decision run_decide(const struct face *f, u32 *cls)
+{
+	struct bio_lattice lat;
+	struct brhw_frame_hdr h;
+	enum bio_live_decision d = BIO_LIVE_PENDING;
+	u32 seq;
+
+	srand(1);
+	bio_live_init(&live, BIOREADER_SECLEVEL_MEDIUM);
+	for (seq = 0; seq < BIO_LIVE_MAX_FRAMES && d == BIO_LIVE_PENDING;
+	     seq++) {
+		u8 illum = (u8)((seq * 7 + seq / 3) & 3);
+
+		face_frame(f, seq, illum, &h, &lat);
+		bio_live_add(&live, &h, &lat, seq, illum);
+		d = bio_live_decide(&live, cls);
+	}
+	return d;
+}
+
 static int expect(const struct face *f, const struct face *good, u32 want,
 		  const char *name)
 {
@@ -141,7 +169,7 @@ int main(void)
 	u32 cls;
 	int ok;
 
-	ktap_plan(14);
+	ktap_plan(18);
 	good_face(&g);
 
 	KTAP_CASE("good frames: no reason") {
@@ -272,6 +300,54 @@ int main(void)
 					      &v) &&
 		     v.reason == BIOREADER_REASON_LIVENESS_UNAVAILABLE;
 		ktap_check(ok, "INCONCLUSIVE takes the reason; ATTACK, MATCH and no liveness do not");
+	}
+
+	KTAP_CASE("occluders per region") {
+		/*
+		 * 15: a neutral occluder (ratio 1.0, no water band) from
+		 * the middle of grid row 3 down: 36 of 64 cells, so the
+		 * median is the occluder's.  Never an attack: undecided,
+		 * INCONCLUSIVE / FACE_COVERED.
+		 */
+		f = g;
+		f.low_ratio = 1.0;
+		f.split = 14;
+		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED &&
+		     bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_UNDECIDED, 0,
+					bio_quality_reason(&live.q), true, false,
+					&v) &&
+		     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+		     v.reason == BIOREADER_REASON_FACE_COVERED;
+		if (!ok)
+			ktap_diag("decision %u class %u reason %u",
+				  run_decide(&f, &cls), cls,
+				  bio_quality_reason(&live.q));
+		ktap_check(ok, "nose and mouth covered, eyes skin: INCONCLUSIVE / FACE_COVERED, never ATTACK");
+		/*
+		 * 16: the same occluder over grid rows 0-2 only (forehead,
+		 * eyes): 24 of 64 cells, the median is skin's; still a mask.
+		 */
+		f = g;
+		f.up_ratio = 1.0;
+		f.split = 12;
+		ok = run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
+		     cls == BIOREADER_ATTACK_MASK;
+		ktap_check(ok, "upper face covered, the median skin: a partial mask, ATTACK");
+		/* 17: the whole face non-skin: ATTACK */
+		f = g;
+		f.up_ratio = 1.0;
+		f.low_ratio = 1.0;
+		ok = run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
+		     cls == BIOREADER_ATTACK_MASK;
+		ktap_check(ok, "a whole-face artefact: ATTACK");
+		/* 18: the lower-face pattern on a flat sheet: relief decides */
+		f = g;
+		f.low_ratio = 1.0;
+		f.split = 14;
+		f.flat = true;
+		ok = run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
+		     cls == BIOREADER_ATTACK_PRINT;
+		ktap_check(ok, "the lower face covered on a flat sheet: still ATTACK (print)");
 	}
 	return ktap_finish();
 }
