@@ -831,6 +831,10 @@ void bio_live_cues(const struct bio_live *l, struct bio_live_cues *c)
 	c->depth_noise = (s32)bio_isqrt64((u64)bl_noise_var(l));
 	c->dist = l->zn ? (s32)bio_div_u64(l->zsum, (u64)l->zn * 16) : -1;
 	c->ratio = bl_ratio(l, &c->ratio_se);
+	c->ratio_up = bl_ratio_rows(l, 0, BL_UPPER_ROWS, BL_MIN_REGION_CELLS,
+				    &c->se_up);
+	c->ratio_low = bl_ratio_rows(l, BL_LOWER_ROW, BIO_LIVE_GRID,
+				     BL_MIN_REGION_CELLS, &c->se_low);
 	c->frames = l->frames;
 }
 #endif

@@ -114,6 +114,8 @@ struct bio_live_cues {
 	s32 relief;		/* mm Q4 */
 	s32 ratio;		/* per mille, -1: too few responding cells */
 	s32 ratio_se;		/* its standard error, per mille */
+	s32 ratio_up, ratio_low; /* upper, lower face (bl_regions()); -1 */
+	s32 se_up, se_low;	/* their standard errors, per mille */
 	s32 relief_raw;		/* relief before the noise correction, mm Q4 */
 	s32 depth_noise;	/* sd of a cell's mean depth, mm Q4 */
 	s32 dist;		/* mean face distance, mm */

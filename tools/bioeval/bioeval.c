@@ -925,7 +925,7 @@ static void list_errors(const struct corpus *c)
 			continue;
 		sim_scene_print(&it->cfg.scene, text, sizeof(text));
 		text[strcspn(text, "\n")] = '\0';
-		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d alpha %d/%d relief %d (raw %d noise %d) ratio %d se %d\n",
+		printf("  %-9s seed %016llx %-55s -> %s/%s corr %d/%d resp %d/%d alpha %d/%d relief %d (raw %d noise %d) ratio %d se %d up %d se %d low %d se %d\n",
 		       it->cond >= 0 ? conds[it->cond].name : sp_names[it->sp],
 		       (unsigned long long)it->cfg.session_seed,
 		       text, ev_outcome_name(v->outcome),
@@ -934,7 +934,9 @@ static void list_errors(const struct corpus *c)
 		       it->res.cues.resp[1], it->res.cues.alpha[0],
 		       it->res.cues.alpha[1], it->res.cues.relief,
 		       it->res.cues.relief_raw, it->res.cues.depth_noise,
-		       it->res.cues.ratio, it->res.cues.ratio_se);
+		       it->res.cues.ratio, it->res.cues.ratio_se,
+		       it->res.cues.ratio_up, it->res.cues.se_up,
+		       it->res.cues.ratio_low, it->res.cues.se_low);
 	}
 }
 
