@@ -784,19 +784,20 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	ratio = bl_ratio(l, &se);
 	se *= BL_RATIO_SE_K;
 	/*
-	 * Per region (docs/liveness.md, "Occluders"): an artefact over the
-	 * upper face is a mask whatever the median says (a partial mask).
-	 * A face whose upper part is skin and whose lower part has no water
-	 * band is a live face behind a mask over nose and mouth as much as
-	 * a mask of someone's lower face over another's: the matcher sees
-	 * the whole face, so the reader can only ask to lower the mask --
+	 * Per region (docs/liveness.md, "Occluders per region"): an
+	 * artefact over the upper face is a mask whatever the median says
+	 * (a partial mask).  A face whose upper part is skin and whose lower
+	 * part has no water band is a live face behind a mask over nose and
+	 * mouth as much as a mask of someone's lower face over another's:
+	 * the matcher sees the whole face, so the reader can only ask to
+	 * lower the mask -- never live, even where the median is skin's;
 	 * undecided, and INCONCLUSIVE / FACE_COVERED when it stays so.
 	 */
 	if (bl_upper_artefact(l)) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
 	}
-	if (ratio - se > p->ratio_hi && bl_covered(l)) {
+	if (bl_covered(l)) {
 		weak = true;
 	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
 		*attack_class = BIOREADER_ATTACK_MASK;

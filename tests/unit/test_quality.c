@@ -169,7 +169,7 @@ int main(void)
 	u32 cls;
 	int ok;
 
-	ktap_plan(18);
+	ktap_plan(19);
 	good_face(&g);
 
 	KTAP_CASE("good frames: no reason") {
@@ -348,6 +348,18 @@ int main(void)
 		ok = run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
 		     cls == BIOREADER_ATTACK_PRINT;
 		ktap_check(ok, "the lower face covered on a flat sheet: still ATTACK (print)");
+		/*
+		 * 19: a non-skin layer over mouth and chin only (grid rows
+		 * 5-7: 24 of 64 cells, the median skin's): a mask of someone
+		 * else's lower face is as possible as a live face's; never
+		 * live, INCONCLUSIVE / FACE_COVERED.
+		 */
+		f = g;
+		f.low_ratio = 1.0;
+		f.split = 20;
+		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED &&
+		     bio_quality_reason(&live.q) == BIOREADER_REASON_FACE_COVERED;
+		ktap_check(ok, "mouth and chin covered, the median skin: never live, FACE_COVERED");
 	}
 	return ktap_finish();
 }
