@@ -12,11 +12,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/time.h>
 
 #include <librelp.h>
 
@@ -27,6 +29,7 @@
 			 BFL_FWD_MSG_MAX)
 /* The RFC 5424 header: at most 330 bytes (a host name of 255). */
 #define FRAME_MAX	(MSG_MAX + 512)
+#define RELP_TIMEOUT_S	10	/* TCP connect, each wait for an answer, the handshake */
 
 struct fwd_relp {
 	const struct fwd_config *c;
@@ -108,10 +111,29 @@ static bool host_ok(const char *s)
 	return true;
 }
 
+/*
+ * librelp makes the TLS handshake on a blocking socket with no timeout of
+ * its own (its connection timeout bounds the TCP connect only): a peer
+ * that accepts the connection and never answers -- a stalled middlebox,
+ * a collector's listen queue that is not being served -- would hold the
+ * forwarder in recv() for ever, its status no longer written, SIGTERM
+ * not acted on.  A one-shot SIGALRM, whose handler does not restart the
+ * call, interrupts that read; librelp then goes on without blocking and
+ * gives up within its own session timeout.
+ */
+static volatile sig_atomic_t handshake_timed_out;
+
+static void on_handshake_alarm(int sig)
+{
+	(void)sig;
+	handshake_timed_out = 1;
+}
+
 struct fwd_relp *fwd_relp_new(const struct fwd_config *c, const char *origin,
 			      char *err, size_t errcap)
 {
 	struct fwd_relp *r = calloc(1, sizeof(*r));
+	struct sigaction sa;
 	relpRetVal k;
 
 	if (!r || !(r->msg = malloc(MSG_MAX + 1)) || !(r->frame = malloc(FRAME_MAX))) {
@@ -127,6 +149,11 @@ struct fwd_relp *fwd_relp_new(const struct fwd_config *c, const char *origin,
 	}
 	r->c = c;
 	r->pid = (int)getpid();
+	/* Before the sandbox, which has no rt_sigaction. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_handshake_alarm;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
 	if (gethostname(r->host, sizeof(r->host) - 1) || !host_ok(r->host))
 		snprintf(r->host, sizeof(r->host), "-");
 	k = relpEngineConstruct(&r->eng);
@@ -247,6 +274,22 @@ static void set_err(struct fwd_relp *r, char *err, size_t errcap, const char *wh
 		snprintf(err, errcap, "%s: librelp error %d", what, (int)k);
 }
 
+static relpRetVal connect_bounded(struct fwd_relp *r)
+{
+	const struct fwd_config *c = r->c;
+	struct itimerval arm = { .it_value = { .tv_sec = RELP_TIMEOUT_S } };
+	struct itimerval disarm;
+	relpRetVal k;
+
+	memset(&disarm, 0, sizeof(disarm));
+	handshake_timed_out = 0;
+	setitimer(ITIMER_REAL, &arm, NULL);
+	k = relpCltConnect(r->clt, c->collector.family, (unsigned char *)c->collector.port,
+			   (unsigned char *)c->collector.addr);
+	setitimer(ITIMER_REAL, &disarm, NULL);
+	return k;
+}
+
 int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap)
 {
 	const struct fwd_config *c = r->c;
@@ -257,9 +300,9 @@ int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap)
 	r->lasterr_auth = false;
 	k = relpEngineCltConstruct(r->eng, &r->clt);
 	if (k == RELP_RET_OK)
-		k = relpCltSetTimeout(r->clt, 10);
+		k = relpCltSetTimeout(r->clt, RELP_TIMEOUT_S);
 	if (k == RELP_RET_OK)
-		k = relpCltSetConnTimeout(r->clt, 10);
+		k = relpCltSetConnTimeout(r->clt, RELP_TIMEOUT_S);
 	if (k == RELP_RET_OK)
 		k = relpCltEnableTLS(r->clt);
 	if (k == RELP_RET_OK)
@@ -277,14 +320,17 @@ int fwd_relp_connect(struct fwd_relp *r, char *err, size_t errcap)
 		fwd_relp_close(r);
 		return -1;
 	}
-	k = relpCltConnect(r->clt, c->collector.family, (unsigned char *)c->collector.port,
-			   (unsigned char *)c->collector.addr);
+	k = connect_bounded(r);
 	if (k != RELP_RET_OK) {
 		char what[800];
 
 		snprintf(what, sizeof(what), "connecting to the collector %s:%s (%s)",
 			 c->collector.host, c->collector.port, c->collector.name);
-		set_err(r, err, errcap, what, k);
+		if (handshake_timed_out)
+			snprintf(err, errcap, "%s: no TLS handshake within %d s (the peer accepted "
+				 "the connection and did not answer)", what, RELP_TIMEOUT_S);
+		else
+			set_err(r, err, errcap, what, k);
 		fwd_relp_close(r);
 		return -1;
 	}

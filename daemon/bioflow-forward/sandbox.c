@@ -51,7 +51,7 @@ static const struct sbx_call allow[] = {
 	ALLOW(brk), ALLOW(munmap), ALLOW(mremap), ALLOW(madvise),
 	ALLOW(futex), ALLOW(getrandom), ALLOW(clock_gettime),
 	ALLOW(gettimeofday), ALLOW(time), ALLOW(nanosleep),
-	ALLOW(clock_nanosleep),
+	ALLOW(clock_nanosleep), ALLOW(setitimer),
 	/* process */
 	ALLOW(exit), ALLOW(exit_group), ALLOW(rt_sigreturn),
 	ALLOW(rt_sigprocmask), ALLOW(restart_syscall), ALLOW(getpid),

@@ -26,10 +26,14 @@
 #      so (expired) in its log and status, and nothing reaches the spool
 #   5  the witness with an expired certificate: refused too, said so, no
 #      cosignature taken
+#   6  a collector that accepts the connection and never answers (the
+#      relay stalled before the forwarder connects: the TLS handshake gets
+#      no reply): the forwarder gives up within its timeout and says why,
+#      and once the relay resumes every record arrives and is cosigned
 #
 # Root (the forwarder drops to nobody).  SKIPs without rsyslogd and its
 # imrelp and OpenSSL modules (Debian rsyslog, rsyslog-relp,
-# rsyslog-openssl) or when not root.  About 60 s.
+# rsyslog-openssl) or when not root.  About 90 s.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -48,7 +52,7 @@ SEGMAX=8192
 # shellcheck source=tests/interop/lib/fleet_setup.sh
 . "$ROOT/tests/interop/lib/fleet_setup.sh"
 
-PLAN=5
+PLAN=6
 echo "KTAP version 1"
 echo "1..$PLAN"
 FLEET_WHAT="fleet fault test"
@@ -241,8 +245,30 @@ else
 fi
 stop_pid "$FWD_PID"
 stop_pid "$COL2_PID"
+FWD_PID= COL2_PID=
+
+# --- 6: a peer that accepts the connection and never answers ----------------------------
+# The relay stalled: the kernel completes the TCP handshake (its listen
+# queue), nothing answers the TLS handshake.  The forwarder gives up with
+# the reason and connects once the relay resumes.
+new_state sh
+kill -USR1 "$RELAY_PID"
+start_fwd sh "$XP" "$WP"
+pat="no TLS handshake within"
+wait_for 60 grep -qs "^last-error connecting to the collector.*$pat" "$W/sh/status"
+hung=$(grep -o "$pat [0-9]* s" "$W/sh/status" 2>/dev/null)
+kill -USR2 "$RELAY_PID"
+N3=$(sealed)
+if [ -n "$hung" ] && kill -0 "$FWD_PID" 2>/dev/null && all_there sh "$N3"; then
+	ok "a collector that accepts and never answers: the forwarder gives up ($hung), then sends once it answers: every record there, cosigned"
+else
+	echo "# the reason in the status: ${hung:-none}"
+	diags "$W/sh/status" "$W/fwd-sh.log" "$W/relay.log"
+	not_ok "a collector that accepts and never answers: the forwarder gives up with the reason, then sends once it answers"
+fi
+stop_pid "$FWD_PID"
 stop_pid "$COL_PID"
 stop_pid "$RS_PID"
 stop_pid "$RELAY_PID"
-FWD_PID= COL2_PID= COL_PID= RS_PID= RELAY_PID=
+FWD_PID= COL_PID= RS_PID= RELAY_PID=
 ktap_done
