@@ -47,6 +47,10 @@
 #      bioflow-collector with its witness, started only once the guest's
 #      first sessions are sealed; the copy verifies, is the guest's store
 #      byte for byte and its checkpoint is cosigned (about two minutes)
+#   6d. the README's demo: tools/demo.sh --no-deps (the card issued, the
+#      VM booted, the owner, an impostor and three attacks verified, the
+#      audit log checked), one result from the demo's own check (about
+#      two minutes)
 #   7. Debian packages: tests/pkg/t_deb.sh builds, installs (dpkg -i,
 #      DKMS), boots the VM on the installed system, removes and purges
 #      them (root; it changes the machine for a few minutes, then
@@ -57,9 +61,9 @@
 # that exits non-zero without any `not ok` counts as one failure.
 #
 # Usage: tests/run.sh [--unit] [--static] [--kernel] [--vm] [--card]
-#                    [--vmfleet] [--pkg] [--kernels ci|all|default] [-v]
+#                    [--vmfleet] [--demo] [--pkg] [--kernels ci|all|default] [-v]
 #                    [--no-deps]
-#   --unit/--static/--kernel/--vm/--card/--vmfleet/--pkg  run only these
+#   --unit/--static/--kernel/--vm/--card/--vmfleet/--demo/--pkg  run only these
 #                   parts (the build always runs)
 #   --kernels MODE  which kernels the VM tests run on (6., above)
 #   -v              print every program's full output (default: failures only;
@@ -77,7 +81,7 @@ DEPS=1
 KERNELS=ci
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--unit | --static | --kernel | --vm | --card | --vmfleet | --pkg) parts+=("${1#--}") ;;
+	--unit | --static | --kernel | --vm | --card | --vmfleet | --demo | --pkg) parts+=("${1#--}") ;;
 	--kernels)
 		KERNELS=${2:-}
 		case "$KERNELS" in
@@ -102,7 +106,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card vmfleet pkg)
+[ ${#parts[@]} -gt 0 ] || parts=(unit static kernel vm card vmfleet demo pkg)
 want() {
 	local p
 	for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done
@@ -231,7 +235,7 @@ make -k -j"$JOBS" user >"$LOGS/build-user.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || grep -E 'error|Error|undefined reference' "$LOGS/build-user.log" | head -n 30
 result "build: userspace" $rc "$LOGS/build-user.ktap"
-if want kernel || want vm || want card || want vmfleet; then
+if want kernel || want vm || want card || want vmfleet || want demo; then
 	echo "make modules (log: build/test-logs/build-modules.log)"
 	make -j"$JOBS" modules >"$LOGS/build-modules.log" 2>&1
 	rc=$?
@@ -471,6 +475,21 @@ if want vmfleet; then
 		[ "$(cat "$dir/klog.status")" = clean ]
 		result "vmfleet: kernel log clean" $? "$dir/klog.ktap"
 	fi
+fi
+
+# --- 6d. the README's demo -------------------------------------------------
+# tools/demo.sh, the first command of the README, as a newcomer runs it
+# (its dependencies are in place by now): one result, the demo's own
+# check that every verdict is the expected one, the audit log verifies
+# and the kernel log is clean.  Log: build/test-logs/demo/demo.log.
+if want demo; then
+	section "the README's demo (tools/demo.sh)"
+	mkdir -p "$LOGS/demo"
+	timeout -k 10 900 bash tools/demo.sh --no-deps >"$LOGS/demo/demo.log" 2>&1 </dev/null
+	rc=$?
+	[ $rc -eq 0 ] || tail -n 40 "$LOGS/demo/demo.log"
+	result "demo: tools/demo.sh, every verdict as expected, the audit log verified" $rc \
+		"$LOGS/demo/demo.ktap"
 fi
 
 # --- 7. Debian packages --------------------------------------------------
