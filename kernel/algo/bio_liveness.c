@@ -636,21 +636,22 @@ static bool bl_pattern_usable(const struct bio_live *l)
 #define BL_UPPER_ROWS	3	/* rows 0 .. BL_UPPER_ROWS - 1 */
 #define BL_LOWER_ROW	4	/* rows BL_LOWER_ROW .. 7 */
 
-/*
- * The ratio over the upper and the lower face, each with K standard
- * errors; false when a region has fewer than BL_MIN_REGION_CELLS
- * responding cells.
- */
-static bool bl_regions(const struct bio_live *l, s32 *up, s32 *se_up,
-		       s32 *low, s32 *se_low)
+/* The ratio over the upper and the lower face, each with K standard errors. */
+struct bl_region_ratios {
+	s32 up, se_up;
+	s32 low, se_low;
+};
+
+/* False when a region has fewer than BL_MIN_REGION_CELLS responding cells. */
+static bool bl_regions(const struct bio_live *l, struct bl_region_ratios *r)
 {
-	*up = bl_ratio_rows(l, 0, BL_UPPER_ROWS, BL_MIN_REGION_CELLS, se_up);
-	*low = bl_ratio_rows(l, BL_LOWER_ROW, BIO_LIVE_GRID,
-			     BL_MIN_REGION_CELLS, se_low);
-	if (*up < 0 || *low < 0)
+	r->up = bl_ratio_rows(l, 0, BL_UPPER_ROWS, BL_MIN_REGION_CELLS, &r->se_up);
+	r->low = bl_ratio_rows(l, BL_LOWER_ROW, BIO_LIVE_GRID,
+			       BL_MIN_REGION_CELLS, &r->se_low);
+	if (r->up < 0 || r->low < 0)
 		return false;
-	*se_up *= BL_RATIO_SE_K;
-	*se_low *= BL_RATIO_SE_K;
+	r->se_up *= BL_RATIO_SE_K;
+	r->se_low *= BL_RATIO_SE_K;
 	return true;
 }
 
@@ -660,15 +661,12 @@ static bool bl_regions(const struct bio_live *l, s32 *up, s32 *se_up,
  * errors, the water band missing (cloth, paper, plastics) -- while the
  * upper face is inside the skin band by more than K.
  */
-static bool bl_covered(const struct bio_live *l)
+static bool bl_covered(const struct bio_live_params *p,
+		       const struct bl_region_ratios *r)
 {
-	const struct bio_live_params *p = &l->p;
-	s32 up, se_up, low, se_low;
-
-	if (!bl_regions(l, &up, &se_up, &low, &se_low))
-		return false;
-	return low - se_low > p->ratio_hi && up - se_up >= p->ratio_lo &&
-	       up + se_up <= p->ratio_hi;
+	return r->low - r->se_low > p->ratio_hi &&
+	       r->up - r->se_up >= p->ratio_lo &&
+	       r->up + r->se_up <= p->ratio_hi;
 }
 
 /*
@@ -677,14 +675,10 @@ static bool bl_covered(const struct bio_live *l)
  * shows.  Nothing a live person wears there changes the ratio: glasses
  * dim both bands alike, and their glints saturate and drop out.
  */
-static bool bl_upper_artefact(const struct bio_live *l)
+static bool bl_upper_artefact(const struct bio_live_params *p,
+			      const struct bl_region_ratios *r)
 {
-	const struct bio_live_params *p = &l->p;
-	s32 up, se_up, low, se_low;
-
-	if (!bl_regions(l, &up, &se_up, &low, &se_low))
-		return false;
-	return up + se_up < p->ratio_lo || up - se_up > p->ratio_hi;
+	return r->up + r->se_up < p->ratio_lo || r->up - r->se_up > p->ratio_hi;
 }
 
 /*
@@ -701,7 +695,7 @@ static bool bl_upper_artefact(const struct bio_live *l)
 static u32 bl_quality_session(const struct bio_live *l, u32 *seen)
 {
 	const struct bio_live_params *p = &l->p;
-	s32 up, se_up, low, se_low;
+	struct bl_region_ratios r;
 	u32 b, held = 0;
 
 	*seen = 0;
@@ -712,10 +706,10 @@ static u32 bl_quality_session(const struct bio_live *l, u32 *seen)
 	for (b = 0; b < 2; b++)
 		if (bl_alpha(l, b) > p->alpha_live)
 			held |= BIO_Q_BIT(BIO_Q_TOO_BRIGHT);
-	if (!bl_regions(l, &up, &se_up, &low, &se_low))
+	if (!bl_regions(l, &r))
 		return held;
 	*seen |= BIO_Q_BIT(BIO_Q_COVERED);
-	if (bl_covered(l))
+	if (bl_covered(p, &r))
 		held |= BIO_Q_BIT(BIO_Q_COVERED);
 	return held;
 }
@@ -726,6 +720,8 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	const struct bio_live_params *p = &l->p;
 	bool ready = l->frames >= p->frames, weak = false;
 	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
+	struct bl_region_ratios reg;
+	bool regions;
 	s32 ratio, se;
 	u32 b;
 
@@ -793,11 +789,12 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * lower the mask -- never live, even where the median is skin's;
 	 * undecided, and INCONCLUSIVE / FACE_COVERED when it stays so.
 	 */
-	if (bl_upper_artefact(l)) {
+	regions = bl_regions(l, &reg);
+	if (regions && bl_upper_artefact(p, &reg)) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
 	}
-	if (bl_covered(l)) {
+	if (regions && bl_covered(p, &reg)) {
 		weak = true;
 	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
 		*attack_class = BIOREADER_ATTACK_MASK;
