@@ -12,29 +12,14 @@
 
 #include "algo/bio_liveness.h"
 #include "ktap.h"
+#include "lib/synth_px.h"
 
 #define NPTS		BRHW_LAT_POINTS
 #define FACE_PX		64	/* inner box 38 px: one pixel per point */
 
-/* Near-Gaussian deviate, sd 1: the sum of 12 uniforms (no libm here). */
-static double gauss(void)
-{
-	double s = 0;
-	int i;
-
-	for (i = 0; i < 12; i++)
-		s += (double)rand() / RAND_MAX;
-	return s - 6;
-}
-
 static double dabs(double v)
 {
 	return v < 0 ? -v : v;
-}
-
-static u8 px(double v)
-{
-	return v < 0 ? 0 : v > 254.5 ? 255 : (u8)(v + 0.5);
 }
 
 /* A scene of one flat, uniform surface; levels in DN. */

@@ -13,26 +13,11 @@
 
 #include "algo/bio_liveness.h"
 #include "ktap.h"
+#include "lib/synth_px.h"
 
 #define FRAMES		28	/* twice the MEDIUM challenge */
 #define INNER_W_MM	90.0	/* inner box of a 150 mm wide face */
 #define INNER_H_MM	117.0	/* and 195 mm tall */
-
-/* Near-Gaussian deviate, sd 1 (no libm here). */
-static double gauss(void)
-{
-	double s = 0;
-	int i;
-
-	for (i = 0; i < 12; i++)
-		s += (double)rand() / RAND_MAX;
-	return s - 6;
-}
-
-static u8 px(double v)
-{
-	return v < 0 ? 0 : v > 254.5 ? 255 : (u8)(v + 0.5);
-}
 
 /* A face in front of the reader, as the frames will show it. */
 struct face {
