@@ -320,10 +320,14 @@ void br_session_end(struct bioreader *br, u32 outcome, u32 reason,
 	/*
 	 * A presentation or injection attack is a failed attempt on this
 	 * reference just as a wrong face is: otherwise an attacker could
-	 * try artefacts against a stolen card without limit.
+	 * try artefacts against a stolen card without limit.  So is a
+	 * surface the ratio cannot tell from a mask (SKIN_UNCERTAIN): a
+	 * mask close to skin ends there, not in ATTACK.
 	 */
 	if (outcome == BIOREADER_OUTCOME_NO_MATCH ||
-	    outcome == BIOREADER_OUTCOME_ATTACK)
+	    outcome == BIOREADER_OUTCOME_ATTACK ||
+	    (outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+	     reason == BIOREADER_REASON_SKIN_UNCERTAIN))
 		locked = br_rl_fail(s->ref_hash, s->max_failures,
 				    s->lockout_s);
 	if (locked)

@@ -56,6 +56,14 @@ void bio_live_params_get(u32 security_level, struct bio_live_params *p)
 	p->min_state = 3;
 	p->ratio_lo = 660;
 	p->ratio_hi = 865;
+	/*
+	 * A grey layer (940/850 at most 1.0) hiding up to 40 % of the skin
+	 * under it, over the darkest skin (R850 0.26, ratio 0.85), reads
+	 * 0.949: up to there skin under makeup and a mask of a material
+	 * close to skin look alike (docs/liveness.md, "A layer over the
+	 * face").
+	 */
+	p->ratio_layer = 950;
 	p->relief_min = 19;		/* 1.2 mm, noise removed */
 	p->alpha_live = BL_ALPHA_LIVE;
 	p->alpha_attack = BL_ALPHA_ATTACK;
@@ -659,26 +667,41 @@ static bool bl_regions(const struct bio_live *l, struct bl_region_ratios *r)
  * A live face with its lower half covered: the lower face reflects like
  * no skin -- its ratio above the skin band by more than K standard
  * errors, the water band missing (cloth, paper, plastics) -- while the
- * upper face is inside the skin band by more than K.
+ * upper face is not above the skin band by more than K (bl_upper_artefact()
+ * has already ruled out an upper face below the band).  The darkest
+ * skin reads up to 0.85, within K standard errors of the band's edge
+ * where the upper face has few cells: such an upper face still counts.
  */
 static bool bl_covered(const struct bio_live_params *p,
 		       const struct bl_region_ratios *r)
 {
 	return r->low - r->se_low > p->ratio_hi &&
-	       r->up - r->se_up >= p->ratio_lo &&
-	       r->up + r->se_up <= p->ratio_hi;
+	       r->up - r->se_up <= p->ratio_hi;
 }
 
 /*
- * The upper face (forehead, eyes) reflects like no skin by more than K
- * standard errors: an artefact over it, whatever the rest of the face
- * shows.  Nothing a live person wears there changes the ratio: glasses
- * dim both bands alike, and their glints saturate and drop out.
+ * The upper face (forehead, eyes) reflects like no skin, not even skin
+ * under a layer, by more than K standard errors: an artefact over it,
+ * whatever the rest of the face shows.  Nothing a live person wears
+ * there moves the ratio so far: glasses dim both bands alike, and their
+ * glints saturate and drop out; makeup stays below ratio_layer.
  */
 static bool bl_upper_artefact(const struct bio_live_params *p,
 			      const struct bl_region_ratios *r)
 {
-	return r->up + r->se_up < p->ratio_lo || r->up - r->se_up > p->ratio_hi;
+	return r->up + r->se_up < p->ratio_lo ||
+	       r->up - r->se_up > p->ratio_layer;
+}
+
+/*
+ * The upper face above the skin band by more than K standard errors but
+ * not above what a layer over skin gives: makeup, or a mask of a
+ * material close to skin (bl_upper_artefact() decides first).
+ */
+static bool bl_upper_layer(const struct bio_live_params *p,
+			   const struct bl_region_ratios *r)
+{
+	return r->up - r->se_up > p->ratio_hi;
 }
 
 /*
@@ -718,7 +741,7 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 				       u32 *attack_class)
 {
 	const struct bio_live_params *p = &l->p;
-	bool ready = l->frames >= p->frames, weak = false;
+	bool ready = l->frames >= p->frames, weak = false, layer = false;
 	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
 	struct bl_region_ratios reg;
 	bool regions;
@@ -796,21 +819,33 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	}
 	if (regions && bl_covered(p, &reg)) {
 		weak = true;
-	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_hi) {
+	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_layer) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
-	}
-	if (ratio - se < p->ratio_lo || ratio + se > p->ratio_hi)
+	} else if (ratio - se > p->ratio_hi ||
+		   (regions && bl_upper_layer(p, &reg))) {
+		/*
+		 * Above the skin band by more than K se, within what a grey
+		 * layer over skin gives (docs/liveness.md, "A layer over the
+		 * face"): heavy makeup and a mask close to skin look alike.
+		 * Never live, never an attack, and a failed attempt all the
+		 * same -- once the other cues are decided, so that a print
+		 * whose relief is still undecided can yet show it is flat.
+		 */
+		layer = true;
+	} else if (ratio - se < p->ratio_lo || ratio + se > p->ratio_hi) {
 		weak = true;
+	}
+	if (!weak)
+		return layer ? BIO_LIVE_LAYER : BIO_LIVE_LIVE;
 	/*
 	 * Never live on evidence that does not decide: wait for more frames
 	 * (twice the challenge, within the pattern), then inconclusive.
 	 */
-	if (!weak)
-		return BIO_LIVE_LIVE;
-	return l->frames >= 2 * p->frames || l->exhausted ||
-	       l->frames >= BIO_LIVE_MAX_FRAMES ?
-	       BIO_LIVE_UNDECIDED : BIO_LIVE_PENDING;
+	if (l->frames < 2 * p->frames && !l->exhausted &&
+	    l->frames < BIO_LIVE_MAX_FRAMES)
+		return BIO_LIVE_PENDING;
+	return layer ? BIO_LIVE_LAYER : BIO_LIVE_UNDECIDED;
 }
 
 #ifndef __KERNEL__
@@ -861,6 +896,11 @@ bool bio_session_decide(enum bio_match_decision md,
 		v->outcome = BIOREADER_OUTCOME_ATTACK;
 		v->reason = BIOREADER_REASON_PRESENTATION_ATTACK;
 		v->attack_class = live_class;
+		v->flags = BIOREADER_VERDICT_LIVENESS_EVALUATED;
+		return true;
+	case BIO_LIVE_LAYER:
+		v->outcome = BIOREADER_OUTCOME_INCONCLUSIVE;
+		v->reason = BIOREADER_REASON_SKIN_UNCERTAIN;
 		v->flags = BIOREADER_VERDICT_LIVENESS_EVALUATED;
 		return true;
 	case BIO_LIVE_UNDECIDED:

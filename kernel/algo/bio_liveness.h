@@ -38,6 +38,8 @@ enum bio_live_decision {
 	BIO_LIVE_LIVE,
 	BIO_LIVE_ATTACK,	/* with a BIOREADER_ATTACK_* class */
 	BIO_LIVE_UNDECIDED,	/* pattern exhausted without a decision */
+	BIO_LIVE_LAYER,		/* skin under a layer, or an artefact: the */
+				/* ratio cannot tell (SKIN_UNCERTAIN) */
 };
 
 /* Operating point of one security level. */
@@ -51,6 +53,7 @@ struct bio_live_params {
 				/* attack, a screen; between undecided */
 	s32 ratio_lo;		/* 940/850 response ratio of skin, per mille */
 	s32 ratio_hi;
+	s32 ratio_layer;	/* the highest a grey layer over skin gives */
 };
 
 /* The built-in operating point of a BIOREADER_SECLEVEL_*. */

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			abort();	/* the box lies inside the frame */
 		bio_live_add(l, &hdr, lat, seq, illum & 3);
 		d = bio_live_decide(l, &cls);
-		if ((unsigned int)d > BIO_LIVE_UNDECIDED ||
+		if ((unsigned int)d > BIO_LIVE_LAYER ||
 		    cls > BIOREADER_ATTACK_MASK ||
 		    (d == BIO_LIVE_ATTACK) != (cls != BIOREADER_ATTACK_NONE))
 			abort();

@@ -103,6 +103,8 @@ static s32 response(const char *text, int band)
 	return (s32)lit - (s32)dark;
 }
 
+static uint32_t last_reason;	/* the last verdict()'s reason */
+
 static uint32_t verdict(const char *text, u64 card, uint32_t level,
 			uint32_t *cls, uint32_t *frames)
 {
@@ -117,6 +119,7 @@ static uint32_t verdict(const char *text, u64 card, uint32_t level,
 	    ev_session_run(&c, &r))
 		return 0;
 	*cls = r.v.attack_class;
+	last_reason = r.v.reason;
 	if (frames)
 		*frames = r.frames;
 	return r.v.outcome;
@@ -159,7 +162,7 @@ int main(void)
 	u8 a[2 * 4 * W * H];
 	int ok;
 
-	ktap_plan(32);
+	ktap_plan(34);
 
 	KTAP_CASE("scene text") {
 		/* 1-3: scene text */
@@ -225,6 +228,7 @@ int main(void)
 	}
 
 	KTAP_CASE("extended corpus: occluders, light, walking") {
+		/* 12-15: extended corpus */
 		u32 w0, w1, lo = ~0U, hi = 0, m;
 
 		/* A cloth mask is grey in the NIR: no water band below the eyes. */
@@ -259,7 +263,7 @@ int main(void)
 		ktap_check(w1 && w1 < w0 * 9 / 10, "child: a smaller face");
 	}
 	KTAP_CASE("attacks carry the person's embedding") {
-		/* 12: attacks carry the person's embedding */
+		/* 16: attacks carry the person's embedding */
 		h = render("print 42 flat", BRHW_ILLUM_OFF, 1, 0);
 		{
 			struct bio_template t;
@@ -279,7 +283,7 @@ int main(void)
 	}
 
 	KTAP_CASE("end to end, native") {
-		/* 13-19: end to end, native */
+		/* 17-25: end to end, native */
 		ktap_check(verdict("person 42", 42, 2, &cls, &frames) ==
 			   BIOREADER_OUTCOME_MATCH && frames <= 30,
 			   "bona fide -> MATCH within 30 frames");
@@ -296,13 +300,22 @@ int main(void)
 		ktap_check(verdict("replay 42 phone video", 42, 3, &cls, NULL) ==
 			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_REPLAY,
 			   "video replay -> ATTACK replay (HIGH)");
-		ktap_check(verdict("mask 42 silicone", 42, 1, &cls, NULL) ==
+		ktap_check(verdict("mask 42 resin", 42, 1, &cls, NULL) ==
 			   BIOREADER_OUTCOME_ATTACK && cls == BIOREADER_ATTACK_MASK,
-			   "silicone mask -> ATTACK mask (LOW)");
+			   "resin mask -> ATTACK mask (LOW)");
+		/* Silicone reads within what makeup over skin gives. */
+		ktap_check(verdict("mask 42 silicone", 42, 1, &cls, NULL) ==
+			   BIOREADER_OUTCOME_INCONCLUSIVE &&
+			   last_reason == BIOREADER_REASON_SKIN_UNCERTAIN &&
+			   cls == BIOREADER_ATTACK_NONE,
+			   "silicone mask -> INCONCLUSIVE skin uncertain (LOW)");
+		ktap_check(verdict("person 42 skin=6 makeup", 42, 2, &cls, NULL) !=
+			   BIOREADER_OUTCOME_ATTACK,
+			   "darkest skin under makeup -> never ATTACK");
 	}
 
 	KTAP_CASE("the pattern and the operating points") {
-		/* 20-21: the pattern and the operating points */
+		/* 26-27: the pattern and the operating points */
 		ktap_check(bio_live_pattern_state(illum, 0) == 0 &&
 			   bio_live_pattern_state(illum, 1) == 2 &&
 			   bio_live_pattern_state(illum, 16) == 0 &&
@@ -323,7 +336,7 @@ int main(void)
 	}
 
 	KTAP_CASE("hostile and degenerate input") {
-		/* 22-25: hostile and degenerate input */
+		/* 28-31: hostile and degenerate input */
 		bio_live_init(l, BIOREADER_SECLEVEL_MEDIUM);
 		ktap_check(bio_live_decide(l, &cls) == BIO_LIVE_PENDING,
 			   "no frame: pending");
@@ -376,7 +389,7 @@ int main(void)
 	}
 
 	KTAP_CASE("fusion") {
-		/* 26-28: fusion */
+		/* 32-34: fusion */
 		ok = bio_session_decide(BIO_MATCH_ACCEPT, BIO_LIVE_LIVE, 0, 0, true, false, &v) &&
 		     v.outcome == BIOREADER_OUTCOME_MATCH &&
 		     v.flags == BIOREADER_VERDICT_LIVENESS_EVALUATED &&

@@ -254,6 +254,9 @@ const char *reason_words(uint32_t reason)
 		return "face covered: uncover nose and mouth";
 	case BIOREADER_REASON_POSE: return "turn towards the reader";
 	case BIOREADER_REASON_HOLD_STILL: return "hold still";
+	/* Not verified, and a failed attempt: a kiosk refers to staff. */
+	case BIOREADER_REASON_SKIN_UNCERTAIN:
+		return "skin uncertain (heavy makeup or a mask): refer to staff";
 	}
 	return "unknown reason";
 }

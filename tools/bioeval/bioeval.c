@@ -736,6 +736,7 @@ static void report_world_reasons(const int *n,
 		{ BIOREADER_REASON_FACE_COVERED, "face covered" },
 		{ BIOREADER_REASON_POSE, "pose" },
 		{ BIOREADER_REASON_HOLD_STILL, "hold still" },
+		{ BIOREADER_REASON_SKIN_UNCERTAIN, "skin uncertain" },
 		{ BIOREADER_REASON_LAST + 1, "TIMEOUT" },
 	};
 	const size_t nc = sizeof(cols) / sizeof(cols[0]);

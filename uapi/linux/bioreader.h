@@ -244,7 +244,15 @@ struct bioreader_session_start {
 #define BIOREADER_REASON_FACE_COVERED		11 /* uncover nose and mouth */
 #define BIOREADER_REASON_POSE			12 /* turn towards the reader */
 #define BIOREADER_REASON_HOLD_STILL		13 /* motion between frames */
-#define BIOREADER_REASON_LAST			BIOREADER_REASON_HOLD_STILL
+/*
+ * The face's surface reads between skin and an artefact: a layer over
+ * the skin (heavy makeup, face paint) or a mask of a material close to
+ * skin, which the dual-band ratio cannot tell apart.  Never verified;
+ * counts towards the reference's lockout as NO_MATCH and ATTACK do
+ * (docs/liveness.md, "A layer over the face").
+ */
+#define BIOREADER_REASON_SKIN_UNCERTAIN		14
+#define BIOREADER_REASON_LAST			BIOREADER_REASON_SKIN_UNCERTAIN
 
 /* bioreader_verdict.attack_class when outcome == ATTACK */
 #define BIOREADER_ATTACK_NONE		0

@@ -500,7 +500,7 @@ const char *brvm_reason_name(uint32_t reason)
 		"NONE", "NO_FACE", "LIVENESS_UNAVAILABLE", "FRAME_INTEGRITY",
 		"USER_ABORT", "DEVICE_REMOVED", "HW_ERROR",
 		"PRESENTATION_ATTACK", "TOO_FAR", "TOO_CLOSE", "TOO_BRIGHT",
-		"FACE_COVERED", "POSE", "HOLD_STILL",
+		"FACE_COVERED", "POSE", "HOLD_STILL", "SKIN_UNCERTAIN",
 	};
 
 	return reason < sizeof(names) / sizeof(names[0]) ? names[reason] :
