@@ -423,35 +423,44 @@ static u32 bl_shift_for(u64 v, u32 bits)
 
 /*
  * The differential challenge (docs/liveness.md, "An ambient that switches
- * between frames"): the partial correlation (Q10) of the 940 nm brightness
- * with d = s940 - s850, the 850 nm brightness held fixed.  With an
- * ambient A(t) common to both bands,
+ * between frames"), for band @b against the other band o: the fit
  *
- *   m940 - rho * m850 = r940 * (F - X) * d(t) + noise,
+ *   m_b = c + beta * m_o + k * d,   d = s940 - s850.
  *
- * so regressing m940 on m850 takes out whatever the ambient does, however
- * it switches, and what is left follows d if the surface follows the
- * floods.  d carries 1.5 bits per frame (0 when both floods are alike):
- * bl_challenge() asks for a third more frames on this path.
+ * With an ambient A(t) common to both bands, m940 - rho * m850 =
+ * r940 * (F - X) * d(t) + noise (and m850 - m940 / rho = -r850 * (F - X)
+ * * d(t) + noise), whatever A(t) does: holding the other band fixed
+ * takes the ambient out, and what is left must follow d if the surface
+ * follows the floods.  @corr: the partial correlation of m_b with d
+ * (Q10, sign-corrected so that a reflector reads positive); @resp: |k|,
+ * the band's flood response with the ambient taken out, per mille of
+ * the band's mean brightness (as bl_resp()).  d carries 1.5 bits per
+ * frame (0 when both floods are alike): bio_live_decide() asks for a
+ * third more frames on this path.  False when the sums do not allow
+ * the fit.
  */
-static s32 bl_diff_corr(const struct bio_live *l)
+static bool bl_diff_fit(const struct bio_live *l, u32 b, s32 *corr,
+			s32 *resp)
 {
+	u32 o = !b, sh, shd;
 	s64 n = l->frames, sd = l->sd;
-	s64 sxx = n * l->syy[0] - l->sy[0] * l->sy[0];
-	s64 syy = n * l->syy[1] - l->sy[1] * l->sy[1];
+	s64 sxx = n * l->syy[o] - l->sy[o] * l->sy[o];
+	s64 syy = n * l->syy[b] - l->sy[b] * l->sy[b];
 	s64 sxy = n * l->sy01 - l->sy[0] * l->sy[1];
 	s64 sdd = n * l->sdd - sd * sd;
-	s64 sdx = n * (l->sxo[0] - l->sxy[0]) - sd * l->sy[0];
-	s64 sdy = n * (l->sxy[1] - l->sxo[1]) - sd * l->sy[1];
-	s64 num, vy, vd;
+	/* sum of m * d: m * s940 - m * s850 */
+	s64 sdx = n * (b ? l->sxo[0] - l->sxy[0] : l->sxy[1] - l->sxo[1]) -
+		  sd * l->sy[o];
+	s64 sdy = n * (b ? l->sxy[1] - l->sxo[1] : l->sxo[0] - l->sxy[0]) -
+		  sd * l->sy[b];
+	s64 num, vy, vd, k;
 	u64 m, den;
-	u32 sh, shd;
 
-	if (n < 4 || sxx <= 0 || syy <= 0 || sdd <= 0)
-		return 0;
+	if (n < 4 || sxx <= 0 || syy <= 0 || sdd <= 0 || l->sy[b] <= 0)
+		return false;
 	/*
 	 * n <= 64, brightness (Q4) <= 4080: the brightness sums < 2^37,
-	 * those with d < 2^25, sdd <= 2^12.  Scale the first to 2^22 and
+	 * those with d < 2^25, sdd <= 2^12.  Scale the first below 2^23 and
 	 * the second by the square root of that, so that every product
 	 * below stays under 2^50 and each pair of terms keeps one scale.
 	 */
@@ -464,20 +473,30 @@ static s32 bl_diff_corr(const struct bio_live *l)
 	sdx = sdx < 0 ? -(-sdx >> shd) : sdx >> shd;
 	sdy = sdy < 0 ? -(-sdy >> shd) : sdy >> shd;
 	if (sxx <= 0)
-		return 0;
+		return false;
 	num = sdy * sxx - sdx * sxy;
 	vy = syy * sxx - sxy * sxy;
 	vd = sdd * sxx - sdx * sdx;
 	if (vy <= 0 || vd <= 0)
-		return 0;
+		return false;
+	if (!b)
+		num = -num;	/* 850 nm answers -d */
+	/*
+	 * k = num / vd * 2^shd (Q4 brightness per unit of d); the mean is
+	 * sy[b] / n.  |num| < 2^48 and k < 2^16: each step fits.
+	 */
+	k = (s64)bio_div_u64((u64)(num < 0 ? -num : num) << 10, (u64)vd);
+	*resp = (s32)bio_div_u64(((u64)k << shd) * 1000 * (u64)n,
+				 (u64)l->sy[b] << 10);
 	den = (u64)bio_isqrt64((u64)vy) * bio_isqrt64((u64)vd);
 	if (!den)
-		return 0;
+		return false;
 	while (den > 0xffffffffULL) {
 		den >>= 1;
 		num /= 2;
 	}
-	return (s32)bl_div_s64(num * 1024, (u32)den);
+	*corr = (s32)bl_div_s64(num * 1024, (u32)den);
+	return true;
 }
 
 /* Flood response relative to the mean brightness, per mille. */
@@ -667,9 +686,9 @@ static s64 bl_relief2(const struct bio_live *l, s64 *noise2)
  * the reader works in, unless it is dimmed and far away, where the two
  * overlap (docs/liveness.md, "Challenge response and the ambient").
  */
-static s32 bl_alpha(const struct bio_live *l, u32 b)
+static s32 bl_alpha_resp(const struct bio_live *l, u32 b, s64 resp)
 {
-	s64 resp = bl_resp(l, b), t;
+	s64 t;
 	u64 z;
 
 	if (resp <= 0 || !l->frames)
@@ -681,6 +700,11 @@ static s32 bl_alpha(const struct bio_live *l, u32 b)
 		z = 100;
 	t = bl_div_s64(t * 250000, (u32)(z * z));
 	return (s32)(t > BL_ALPHA_MAX ? BL_ALPHA_MAX : t);
+}
+
+static s32 bl_alpha(const struct bio_live *l, u32 b)
+{
+	return bl_alpha_resp(l, b, bl_resp(l, b));
 }
 
 /*
@@ -811,7 +835,6 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 {
 	const struct bio_live_params *p = &l->p;
 	bool ready = l->frames >= p->frames, weak = false, layer = false;
-	bool diff_ok;
 	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
 	struct bl_region_ratios reg;
 	bool regions;
@@ -827,35 +850,39 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	if (!ready)
 		return l->exhausted || l->frames >= BIO_LIVE_MAX_FRAMES ?
 		       BIO_LIVE_UNDECIDED : BIO_LIVE_PENDING;
-	diff_ok = 3 * l->frames >= 4 * p->frames &&
-		  bl_diff_corr(l) >= p->corr_min;
 
 	/*
 	 * A surface that does not follow the floods, or answers them as
 	 * weakly as glass: a screen.  Between glass and any reflector the
-	 * evidence does not decide (weak).
+	 * evidence does not decide (weak).  A band whose correlation an
+	 * ambient common to both bands swamps is judged on the difference
+	 * of the bands instead (bl_diff_fit()): its correlation with d over
+	 * a third more frames for the challenge, its response with the
+	 * ambient taken out for the implied ambient -- the band's own
+	 * on/off response is the ambient's noise there.  Failing the
+	 * difference leaves the challenge undecided, never an attack: at
+	 * low signal it is noisy for a live face too.
 	 */
 	for (b = 0; b < 2; b++) {
-		s32 alpha = bl_alpha(l, b);
+		s32 alpha, dcorr, dresp;
 
+		if (bl_corr(l, b) >= p->corr_min) {
+			alpha = bl_alpha(l, b);
+		} else if (!bl_common_mode(l)) {
+			*attack_class = BIOREADER_ATTACK_REPLAY;
+			return BIO_LIVE_ATTACK;
+		} else if (bl_diff_fit(l, b, &dcorr, &dresp)) {
+			alpha = bl_alpha_resp(l, b, dresp);
+			if (3 * l->frames < 4 * p->frames ||
+			    dcorr < p->corr_min)
+				weak = true;
+		} else {
+			alpha = bl_alpha(l, b);
+			weak = true;
+		}
 		if (alpha > p->alpha_attack) {
 			*attack_class = BIOREADER_ATTACK_REPLAY;
 			return BIO_LIVE_ATTACK;
-		}
-		if (bl_corr(l, b) < p->corr_min) {
-			if (!bl_common_mode(l)) {
-				*attack_class = BIOREADER_ATTACK_REPLAY;
-				return BIO_LIVE_ATTACK;
-			}
-			/*
-			 * The ambient's doing: the difference of the bands
-			 * is free of it.  Following d over a third more
-			 * frames passes the challenge; anything else leaves
-			 * it undecided (never an attack: at low signal the
-			 * difference is noisy for a live face too).
-			 */
-			if (!diff_ok)
-				weak = true;
 		}
 		if (alpha > p->alpha_live)
 			weak = true;

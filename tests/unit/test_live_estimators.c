@@ -161,7 +161,7 @@ int main(void)
 	double ols;
 	int k;
 
-	ktap_plan(13);
+	ktap_plan(14);
 	bio_live_params_get(BIOREADER_SECLEVEL_MEDIUM, &p);
 	srand(13);
 
@@ -311,6 +311,33 @@ int main(void)
 			  c.corr[1], (int)decision);
 		ktap_check(decision == BIO_LIVE_UNDECIDED || decision == BIO_LIVE_ATTACK,
 			   "another session's bits under a mimicked ambient: never live");
+		/*
+		 * Skin under a PWM light six times the flood, 40 sessions of
+		 * other noise: each band's own on/off response is the
+		 * ambient's noise, and read as a response it implied a
+		 * screen's ambient in half of them.  The response with the
+		 * ambient taken out (the bands' difference) implies none.
+		 */
+		{
+			u32 attacks = 0, live = 0, i;
+
+			for (i = 0; i < 40; i++) {
+				s = (struct synth){
+					.r850 = 0.45, .r940 = 0.36, .amb = 20,
+					.flood = 47.5, .xtalk = 2.5, .noise = 2,
+					.z_mm = 1000, .z_noise = 1, .relief = 4,
+					.pwm = 300,
+				};
+				srand(1000 + i);
+				synth_run(&s, 28, &c, &ols);
+				attacks += decision == BIO_LIVE_ATTACK;
+				live += decision == BIO_LIVE_LIVE;
+			}
+			ktap_diag("strong PWM: %u of 40 live, %u attack", live,
+				  attacks);
+			ktap_check(!attacks && live >= 36,
+				   "skin under PWM six times the flood: never a screen");
+		}
 	}
 	return ktap_finish();
 }
