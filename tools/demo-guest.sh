@@ -4,8 +4,11 @@
 # The main job, inside the VM (tools/demo.sh boots the VM and runs this):
 # load the modules, create a simulated reader, and verify against the ID
 # card of person 42: person 42 (MATCH), an impostor (NO MATCH), then a
-# print, a screen replay and a mask of person 42 (ATTACK, each with its
-# class); print the verdicts and the reader's statistics, clean up.
+# print, a screen replay and a resin mask of person 42 (ATTACK, each with
+# its class), a silicone mask of person 42 (INCONCLUSIVE: skin uncertain,
+# refer to staff), and person 42 again, refused: five failed attempts
+# locked the card out; print the verdicts and the reader's statistics,
+# clean up.
 # With CARD_DIR (tests/emu/card-issue's directory; demo.sh gives it when
 # QEMU has the USB smart-card reader), the card is the emulated chip in
 # the USB reader: `bioctl card verify` waits for it, reads it (BAC, Secure
@@ -244,10 +247,23 @@ echo "The recording comes from an earlier genuine session at a reader, so"
 echo "the screen shows that session's illumination pattern, not this one's."
 verify replay "replay 42 phone session"
 
-say "Mask attack: someone wears a silicone mask of person 42"
-echo "A mask has the relief of a face, but silicone does not reflect"
+say "Mask attack: someone wears a resin mask of person 42"
+echo "A mask has the relief of a face, but resin does not reflect"
 echo "near-infrared light the way skin does (940 nm against 850 nm)."
-verify mask "mask 42 silicone"
+verify mask "mask 42 resin"
+
+say "Silicone mask: someone wears a silicone mask of person 42"
+echo "Silicone reflects near-infrared light much as skin under heavy makeup"
+echo "does: the reader cannot tell the two apart. It verifies no one, calls"
+echo "no one an attacker, and asks the kiosk to refer the customer to staff;"
+echo "the attempt counts as a failed one, like the impostor and the attacks."
+verify silicone "mask 42 silicone"
+
+say "Locked out: person 42 presents the card of person 42 again"
+echo "Five failed attempts on this card (the impostor, the print, the replay"
+echo "and the two masks) reach the policy's limit: the driver refuses every"
+echo "session with this card for five minutes, even its owner's."
+verify locked "person 42"
 
 say "Reader statistics"
 run bioctl stats -d "$NODE"
@@ -304,7 +320,19 @@ res genuine 0 "" "person 42 -> MATCH, liveness evaluated"
 res impostor 3 "" "person 7 with 42's card -> NO MATCH"
 res print 4 "attack class: printed photo" "print of 42 -> ATTACK (printed photo)"
 res replay 4 "attack class: screen replay" "screen replay of 42 -> ATTACK (screen replay)"
-res mask 4 "attack class: mask" "mask of 42 -> ATTACK (mask)"
+res mask 4 "attack class: mask" "resin mask of 42 -> ATTACK (mask)"
+res silicone 5 \
+	"verdict: INCONCLUSIVE (skin uncertain (heavy makeup or a mask): refer to staff)" \
+	"silicone mask of 42 -> INCONCLUSIVE (refer to staff)"
+# No session, so no verdict: the exit status alone (8: locked out).
+if [ "$(cat "$WORK/locked.rc" 2>/dev/null)" = 8 ]; then
+	printf '  %-52s ok\n' "person 42 after 5 failures -> locked out"
+else
+	printf '  %-52s UNEXPECTED (exit %s, wanted 8)\n' \
+		"person 42 after 5 failures -> locked out" \
+		"$(cat "$WORK/locked.rc" 2>/dev/null || echo "?")"
+	ok=0
+fi
 if [ $FLOW -eq 1 ]; then
 	if [ $flow_ok -eq 1 ]; then
 		printf '  %-52s ok\n' "audit log sealed by bioflowd (TPM root), verified"

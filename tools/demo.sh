@@ -7,8 +7,9 @@
 # card emulator behind QEMU's USB smart-card reader, boot the test VM and
 # run tools/demo-guest.sh in it: the card is inserted when the kiosk asks
 # for it, read and proven genuine; then verify the card's owner and an
-# impostor, show a printed photo, a screen replay and a mask refused as
-# attacks, print the verdicts and the statistics, verify the audit log.
+# impostor, show a printed photo, a screen replay and a resin mask refused
+# as attacks, a silicone mask referred to staff and the card then locked
+# out, print the verdicts and the statistics, verify the audit log.
 #
 # Usage: tools/demo.sh [--no-deps]
 # Exit status: that of the demo in the VM (1 also if the kernel log shows
@@ -22,7 +23,7 @@ DEPS=1
 case "${1:-}" in
 --no-deps) DEPS=0 ;;
 -h | --help)
-	sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 "") ;;

@@ -3,7 +3,9 @@
  * Rate limit: after max_failures failed sessions against one reference
  * template the next SESSION_START fails with EAGAIN until the lockout
  * ends; other references are not affected.  Attack verdicts count as
- * failures just as NO_MATCH does.
+ * failures just as NO_MATCH does, and so do INCONCLUSIVE verdicts for
+ * SKIN_UNCERTAIN (a silicone mask ends there, not in ATTACK), while
+ * other INCONCLUSIVE ones (a covered face) do not.
  */
 #include <unistd.h>
 
@@ -12,7 +14,15 @@
 #define CARD	90101	/* the ID card presented */
 #define FACE	90202	/* the person in front of the reader */
 #define CARD2	90303	/* a card whose owner is shown as a print */
+/*
+ * A card whose owner is shown as a silicone mask, and one whose owner
+ * covers nose and mouth: INCONCLUSIVE / SKIN_UNCERTAIN, respectively
+ * FACE_COVERED, in 100 of 100 native sessions each.
+ */
+#define CARD3	90405
+#define CARD4	90506
 #define LOCKOUT	4
+#define INCONCL_FAILS	3	/* max_failures of the INCONCLUSIVE case */
 
 int main(void)
 {
@@ -20,9 +30,9 @@ int main(void)
 	struct bioreader_verdict v;
 	struct brvm_sim s;
 	long long locks0 = 0, t_fail = 0;
-	int fd, fd2, ret, ok;
+	int fd, fd2, ret, ok, i;
 
-	ktap_plan(16);
+	ktap_plan(20);
 	if (brvm_setup())
 		return brvm_bail("modules not loaded");
 	if (brvm_sim_create(&s, "ratelimit", 0, 0, 0))
@@ -124,7 +134,51 @@ int main(void)
 		ktap_check(ok, "the live person's own card still matches");
 	}
 
-	/* 15-16: restore */
+	/*
+	 * 15-18: SKIN_UNCERTAIN is a failed attempt, FACE_COVERED is not:
+	 * as many of each as max_failures, on two fresh cards.
+	 */
+	KTAP_CASE("SKIN_UNCERTAIN counts towards the lockout, FACE_COVERED does not") {
+		p.max_failures = INCONCL_FAILS;
+		p.lockout_s = 120;
+		ok = brvm_set_policy(fd, &p) == 0 &&
+		     brvm_sim_scene(&s, "mask 90405 silicone") == 0;
+		for (i = 0; i < INCONCL_FAILS && ok; i++) {
+			ok = brvm_run_session(fd, CARD3, 5000, &v) == 0 &&
+			     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+			     v.reason == BIOREADER_REASON_SKIN_UNCERTAIN;
+			brvm_diag_verdict("silicone mask of the card's owner", &v);
+		}
+		ktap_check(ok, "3 silicone masks of the owner -> INCONCLUSIVE/SKIN_UNCERTAIN");
+		ret = brvm_start_id(fd, CARD3, 3000, NULL);
+		ktap_expect_errno(ret, EAGAIN,
+				  "3 SKIN_UNCERTAIN = 3 failures: locked -> EAGAIN");
+		if (!ret) {
+			brvm_abort(fd);
+			brvm_wait(fd, 5000, &v);
+		}
+
+		ok = brvm_sim_scene(&s, "person 90506 cover dist=50") == 0;
+		for (i = 0; i < INCONCL_FAILS && ok; i++) {
+			ok = brvm_run_session(fd, CARD4, 5000, &v) == 0 &&
+			     v.outcome == BIOREADER_OUTCOME_INCONCLUSIVE &&
+			     v.reason == BIOREADER_REASON_FACE_COVERED;
+			brvm_diag_verdict("the owner, nose and mouth covered", &v);
+		}
+		ktap_check(ok,
+			   "the owner, nose and mouth covered, 3 times -> INCONCLUSIVE/FACE_COVERED");
+		ok = brvm_sim_scene(&s, "person 90506 dist=50") == 0;
+		ret = ok ? brvm_start_id(fd, CARD4, 3000, NULL) : -1;
+		if (ret)
+			ktap_diag("after 3 FACE_COVERED: %s", strerror(errno));
+		ok = ret == 0 && brvm_wait(fd, 13000, &v) == 0;
+		if (ok)
+			brvm_diag_verdict("the owner, uncovered", &v);
+		ok = ok && v.outcome == BIOREADER_OUTCOME_MATCH;
+		ktap_check(ok, "3 FACE_COVERED: not locked, the owner uncovered -> MATCH");
+	}
+
+	/* 19-20: restore */
 	KTAP_CASE("restore") {
 		ktap_check(brvm_set_policy(fd, &def) == 0 &&
 			   brvm_get_policy(fd, &p) == 0 && !memcmp(&p, &def, sizeof(p)),
