@@ -25,13 +25,16 @@
 #define NATIVE_RUNS	4
 #define SESSION_MS	5000
 /*
- * These scenes keep liveness undecided in nearly every session, not in
- * every one: a pattern can let it decide (a live person at 100 cm under
- * PWM light was once called a screen replay).  Such a session says
- * nothing of the reason, so a case may take up to this many sessions to
- * get its INCONCLUSIVE; a reason that is wrong or missing still fails.
+ * These scenes keep liveness undecided in most sessions, not in every
+ * one: a pattern can let it decide.  A live person turned away is
+ * decided live in about 4 of 10 sessions (liveness reads a turned face
+ * well; only in sunlight at 80-90 cm does it stay undecided, in about
+ * 6 of 10), so a case may take up to this many sessions to get its
+ * INCONCLUSIVE (0.4^8: about 1 run in 1,500 fails for the turned face);
+ * a session that decides says nothing of the reason, but a reason that
+ * is wrong or missing, or an ATTACK, still fails.
  */
-#define TRIES		3
+#define TRIES		8
 
 struct qcase {
 	const char *scene;
@@ -41,18 +44,20 @@ struct qcase {
 
 /*
  * Each scene (identity included: it fixes the person's traits) ended
- * with its reason in 40 of 40 native sessions of other patterns; PWM
- * light keeps the challenge undecided (an ambient common to both bands)
- * where the shortfall alone would not.
+ * with its reason in 40 of 40 native sessions of other patterns, but
+ * the turned face (62 of 100, the others MATCH); sunlight keeps the
+ * evidence weak where the shortfall alone would not.  (PWM light did
+ * that before the differential challenge decided under it.)
  */
 static const struct qcase cases[] = {
-	{ "person 11 dist=100 light=pwm", BIOREADER_REASON_TOO_FAR, 0 },
+	{ "person 2 dist=100 light=sun", BIOREADER_REASON_TOO_FAR, 0 },
 	{ "person 59 dist=20 motion=3 light=nir skin=6",
 	  BIOREADER_REASON_TOO_CLOSE, 0 },
 	{ "person 32 light=nir dist=55 skin=6", BIOREADER_REASON_TOO_BRIGHT, 0 },
 	{ "person 18 cover dist=50", BIOREADER_REASON_FACE_COVERED, 0 },
-	{ "person 19 yaw=45 light=pwm", BIOREADER_REASON_POSE, 0 },
-	{ "person 76 walk light=pwm dist=45 skin=6",
+	{ "person 3 yaw=45 pitch=30 light=sun dist=88",
+	  BIOREADER_REASON_POSE, 0 },
+	{ "person 67 walk skin=6 light=sun dist=45",
 	  BIOREADER_REASON_HOLD_STILL, 0 },
 	/*
 	 * Not a shortfall: liveness decided that the skin is under a layer
@@ -116,8 +121,13 @@ static uint64_t scene_id(const char *scene)
 	return strtoull(strchr(scene, ' ') + 1, NULL, 10);
 }
 
-/* The reason the native build gives in every one of its runs, or ~0. */
-static uint32_t native_reason(const char *scene, uint32_t *outcome)
+/*
+ * The reason the native build gives in every one of its runs, or ~0.
+ * With @skip_match, a run that ends MATCH says nothing (as a module
+ * session that decides, TRIES), but at least one must not.
+ */
+static uint32_t native_reason(const char *scene, uint32_t *outcome,
+			      bool skip_match)
 {
 	struct ev_session_cfg cfg;
 	struct ev_session_result r;
@@ -135,7 +145,10 @@ static uint32_t native_reason(const char *scene, uint32_t *outcome)
 		cfg.session_seed = 0x7175616c00ULL + i;
 		if (ev_session_run(&cfg, &r))
 			return ~0U;
-		if (i && (r.v.reason != reason || r.v.outcome != *outcome))
+		if (skip_match && r.v.outcome == BIOREADER_OUTCOME_MATCH)
+			continue;
+		if (reason != ~0U &&
+		    (r.v.reason != reason || r.v.outcome != *outcome))
 			return ~0U;
 		reason = r.v.reason;
 		*outcome = r.v.outcome;
@@ -218,7 +231,7 @@ int main(void)
 			     v.attack_class == BIOREADER_ATTACK_NONE;
 			ktap_check(ok, name);
 
-			nreason = native_reason(c->scene, &nout);
+			nreason = native_reason(c->scene, &nout, true);
 			snprintf(name, sizeof(name),
 				 "'%s': native build gives the same reason",
 				 c->scene);
@@ -312,7 +325,7 @@ int main(void)
 				 silicone[i]);
 			ktap_check(ok, name);
 
-			nreason = native_reason(silicone[i], &nout);
+			nreason = native_reason(silicone[i], &nout, false);
 			if (nreason != v.reason || nout != v.outcome) {
 				ktap_diag("'%s': native %s/%s, module %s/%s",
 					  silicone[i], brvm_outcome_name(nout),
