@@ -226,7 +226,7 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		  const struct bio_lattice *lat, u32 seq, u8 illum)
 {
 	u32 i, j, u, b, iw, ih, par_x = 0, par_y = 0;
-	u32 region[2] = { 0, 0 }, relief, seen, held;
+	u32 region[2] = { 0, 0 }, clipped[2] = { 0, 0 }, relief, seen, held;
 	s32 d, z[BIO_LIVE_CELLS];
 
 	if (seq >= BIO_LIVE_MAX_FRAMES) {
@@ -286,6 +286,8 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 
 		region[0] += (u32)mx;
 		region[1] += (u32)my;
+		clipped[0] += mx >= BL_SAT_Q4;
+		clipped[1] += my >= BL_SAT_Q4;
 		if (mx > l->cmax[i] || my > l->cmax[i])
 			l->cmax[i] = (u16)(mx > my ? mx : my);
 		/* A cell on one pixel has no second half this frame. */
@@ -313,8 +315,10 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	l->sdd += d * d;
 	if (illum & BRHW_ILLUM_850)
 		l->sxd += d;
-	for (b = 0; b < 2; b++)
+	for (b = 0; b < 2; b++) {
 		region[b] /= BIO_LIVE_CELLS;
+		l->n_clip[b] += 2 * clipped[b] >= BIO_LIVE_CELLS;
+	}
 	l->sy01 += (s64)region[0] * region[1];
 	l->s01 += (illum & BRHW_ILLUM_850) && (illum & BRHW_ILLUM_940);
 	for (b = 0; b < 2; b++) {
@@ -343,6 +347,18 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	l->frames++;
 	held = bl_quality_session(l, &seen);
 	bio_quality_add(&l->q, hdr, z, seen, held, bl_motion_pm(&l->p));
+}
+
+/*
+ * The band's face brightness says nothing of the floods: the same in
+ * every frame so far (clipped or dark throughout), or half its cells
+ * clipped in a quarter of the frames or more (a bright ambient switching
+ * on), which flattens the band's answer to its flood there.
+ */
+static bool bl_band_clipped(const struct bio_live *l, u32 b)
+{
+	return (s64)l->frames * l->syy[b] - l->sy[b] * l->sy[b] <= 0 ||
+	       4 * l->n_clip[b] >= l->frames;
 }
 
 /* Pearson correlation (Q10) of the band's flood state and brightness. */
@@ -624,6 +640,16 @@ static s32 bl_ratio_rows(const struct bio_live *l, u32 row0, u32 row1,
 	return bl_median_se(r, k, se);
 }
 
+/* Cells whose brightness reached saturation in some frame. */
+static u32 bl_clipped_cells(const struct bio_live *l)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < BIO_LIVE_CELLS; i++)
+		n += l->cmax[i] >= BL_SAT_Q4;
+	return n;
+}
+
 static s32 bl_ratio(const struct bio_live *l, s32 *se)
 {
 	return bl_ratio_rows(l, 0, BIO_LIVE_GRID, BL_MIN_RATIO_CELLS, se);
@@ -866,6 +892,14 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	for (b = 0; b < 2; b++) {
 		s32 alpha, dcorr, dresp;
 
+		if (bl_band_clipped(l, b)) {
+			/*
+			 * Clipping, not a screen, kept the band from
+			 * following its flood: undecided, never live.
+			 */
+			weak = true;
+			continue;
+		}
 		if (bl_corr(l, b) >= p->corr_min) {
 			alpha = bl_alpha(l, b);
 		} else if (!bl_common_mode(l)) {
@@ -925,6 +959,15 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 		return BIO_LIVE_ATTACK;
 	}
 	if (regions && bl_covered(p, &reg)) {
+		weak = true;
+	} else if (ratio < 0 && bl_clipped_cells(l) >= BL_MIN_RATIO_CELLS) {
+		/*
+		 * Too few cells answer the floods unclipped to measure it,
+		 * and enough are clipped that they might have (a bright
+		 * ambient switching on and off): no evidence either way --
+		 * undecided, never live, and no accusation.  Cells that
+		 * simply do not answer (a screen) still fail below.
+		 */
 		weak = true;
 	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_layer) {
 		*attack_class = BIOREADER_ATTACK_MASK;

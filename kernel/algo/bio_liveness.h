@@ -63,6 +63,7 @@ struct bio_live {
 	struct bio_live_params p;
 	u32 frames;			/* face frames used */
 	u32 n_on[2], n_off[2];		/* per band: frames flood on / off */
+	u32 n_clip[2];			/* per band: frames half clipped */
 	/*
 	 * Per band: region mean (Q4) sums for the correlation: of m, m^2,
 	 * m * own flood state, m * other flood state; of m850 * m940, and of

@@ -161,7 +161,7 @@ int main(void)
 	double ols;
 	int k;
 
-	ktap_plan(14);
+	ktap_plan(15);
 	bio_live_params_get(BIOREADER_SECLEVEL_MEDIUM, &p);
 	srand(13);
 
@@ -337,6 +337,29 @@ int main(void)
 				  attacks);
 			ktap_check(!attacks && live >= 36,
 				   "skin under PWM six times the flood: never a screen");
+		}
+		/*
+		 * A PWM light so bright that the face clips when it is on:
+		 * the bands cannot follow their floods in those frames, which
+		 * says nothing of a screen.  The earlier code called it a
+		 * replay in 10 of 10 sessions; it is undecided.
+		 */
+		{
+			u32 bad = 0, i;
+
+			for (i = 0; i < 10; i++) {
+				s = (struct synth){
+					.r850 = 0.45, .r940 = 0.36, .amb = 20,
+					.flood = 47.5, .xtalk = 2.5, .noise = 2,
+					.z_mm = 1000, .z_noise = 1, .relief = 4,
+					.pwm = 520,
+				};
+				srand(2000 + i);
+				synth_run(&s, 28, &c, &ols);
+				bad += decision != BIO_LIVE_UNDECIDED;
+			}
+			ktap_check(!bad,
+				   "skin clipped by a PWM light: undecided, not a screen");
 		}
 	}
 	return ktap_finish();
