@@ -207,6 +207,7 @@ static void bl_depth_noise(struct bio_live *l)
 }
 
 static u32 bl_quality_session(const struct bio_live *l, u32 *seen);
+static s32 bl_corr(const struct bio_live *l, u32 b);
 
 /*
  * The largest change of the face's distance between frames, per mille,
@@ -345,6 +346,15 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 	if (bl_relief(l, z, &relief) && l->n_relief < BIO_LIVE_MAX_FRAMES)
 		l->relief[l->n_relief++] = (u16)(relief > 0xffff ? 0xffff : relief);
 	l->frames++;
+	/*
+	 * The challenge's verdict over its own frames, kept: a band that
+	 * followed its flood then and dips later (a face walking up, whose
+	 * flood response grows as 1/z^2 over the wait) is not a screen --
+	 * a screen cannot follow 2 bits a frame by chance for that long.
+	 */
+	if (l->frames == l->p.frames)
+		for (b = 0; b < 2; b++)
+			l->window_ok[b] = bl_corr(l, b) >= l->p.corr_min;
 	held = bl_quality_session(l, &seen);
 	bio_quality_add(&l->q, hdr, z, seen, held, bl_motion_pm(&l->p));
 }
@@ -903,8 +913,13 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 		if (bl_corr(l, b) >= p->corr_min) {
 			alpha = bl_alpha(l, b);
 		} else if (!bl_common_mode(l)) {
-			*attack_class = BIOREADER_ATTACK_REPLAY;
-			return BIO_LIVE_ATTACK;
+			if (!l->window_ok[b]) {
+				*attack_class = BIOREADER_ATTACK_REPLAY;
+				return BIO_LIVE_ATTACK;
+			}
+			/* Followed it over the challenge: motion, not a screen. */
+			alpha = bl_alpha(l, b);
+			weak = true;
 		} else if (bl_diff_fit(l, b, &dcorr, &dresp)) {
 			alpha = bl_alpha_resp(l, b, dresp);
 			if (3 * l->frames < 4 * p->frames ||

@@ -64,6 +64,8 @@ struct bio_live {
 	u32 frames;			/* face frames used */
 	u32 n_on[2], n_off[2];		/* per band: frames flood on / off */
 	u32 n_clip[2];			/* per band: frames half clipped */
+	bool window_ok[2];		/* band followed its flood over the */
+					/* challenge's own frames */
 	/*
 	 * Per band: region mean (Q4) sums for the correlation: of m, m^2,
 	 * m * own flood state, m * other flood state; of m850 * m940, and of
