@@ -743,8 +743,9 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	const struct bio_live_params *p = &l->p;
 	bool ready = l->frames >= p->frames, weak = false, layer = false;
 	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
+	s64 flat2 = min2;
 	struct bl_region_ratios reg;
-	bool regions;
+	bool regions, covered;
 	s32 ratio, se;
 	u32 b;
 
@@ -786,10 +787,22 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * (and the noise alone is below the threshold, so the test can
 	 * tell), a face when above by as much, undecided otherwise.  Too
 	 * few frames with depth counts as flat: fail closed.
+	 *
+	 * A face whose lower part is covered (bl_covered()) is never live,
+	 * and the cloth over it, taut from the nose's tip to the cheeks,
+	 * takes up to half the nose's relief: such a face is flat only
+	 * below half the threshold.  A sheet is flat whatever covers it
+	 * and still reads as a print; one with relief between the two
+	 * and an upper face of skin's ratio is the skin-like material,
+	 * and gets INCONCLUSIVE, not live.
 	 */
+	regions = bl_regions(l, &reg);
+	covered = regions && bl_covered(p, &reg);
+	if (covered)
+		flat2 = min2 / 4;
 	rel2 = bl_relief2(l, &noise2);
 	if (l->n_relief < l->frames / 2 ||
-	    (rel2 < min2 - noise2 / 4 && noise2 < min2)) {
+	    (rel2 < flat2 - noise2 / 4 && noise2 < flat2)) {
 		*attack_class = BIOREADER_ATTACK_PRINT;
 		return BIO_LIVE_ATTACK;
 	}
@@ -812,12 +825,11 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * lower the mask -- never live, even where the median is skin's;
 	 * undecided, and INCONCLUSIVE / FACE_COVERED when it stays so.
 	 */
-	regions = bl_regions(l, &reg);
 	if (regions && bl_upper_artefact(p, &reg)) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
 	}
-	if (regions && bl_covered(p, &reg)) {
+	if (covered) {
 		weak = true;
 	} else if (ratio + se < p->ratio_lo || ratio - se > p->ratio_layer) {
 		*attack_class = BIOREADER_ATTACK_MASK;
