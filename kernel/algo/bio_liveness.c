@@ -786,12 +786,17 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	/*
 	 * A surface that does not follow the floods, or answers them as
 	 * weakly as glass: a screen.  Between glass and any reflector the
-	 * evidence does not decide (weak).
+	 * evidence does not decide (weak).  An ambient that switches from
+	 * frame to frame (a PWM-dimmed LED) can by chance be on in more of
+	 * the frames with a flood off than on and cancel that flood's
+	 * response: when what the floods leave moves both bands together
+	 * (bl_common_mode()), a weak response, like a weak correlation, is
+	 * the ambient's doing, and undecided.
 	 */
 	for (b = 0; b < 2; b++) {
 		s32 alpha = bl_alpha(l, b);
 
-		if (alpha > p->alpha_attack) {
+		if (alpha > p->alpha_attack && !bl_common_mode(l)) {
 			*attack_class = BIOREADER_ATTACK_REPLAY;
 			return BIO_LIVE_ATTACK;
 		}
