@@ -820,14 +820,20 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * A face whose lower part is covered (bl_covered()) is never live,
 	 * and the cloth over it, taut from the nose's tip to the cheeks,
 	 * takes up to half the nose's relief: such a face is flat only
-	 * below half the threshold.  A sheet is flat whatever covers it
+	 * below half the threshold.  So is a surface whose ratio is skin's
+	 * by more than K se: a child's face, 70-82 % of an adult's with a
+	 * smaller nose, has about 60 % of the relief; below the threshold
+	 * it is never live either.  A sheet is flat whatever covers it
 	 * and still reads as a print; one with relief between the two
-	 * and an upper face of skin's ratio is the skin-like material,
-	 * and gets INCONCLUSIVE, not live.
+	 * and a ratio of skin (over the upper face, or the whole face) is
+	 * the skin-like material, and gets INCONCLUSIVE, not live.
 	 */
+	ratio = bl_ratio(l, &se);
+	se *= BL_RATIO_SE_K;
 	regions = bl_regions(l, &reg);
 	covered = regions && bl_covered(p, &reg);
-	if (covered)
+	if (covered || (ratio >= 0 && ratio - se >= p->ratio_lo &&
+			ratio + se <= p->ratio_hi))
 		flat2 = min2 / 4;
 	rel2 = bl_relief2(l, &noise2);
 	if (l->n_relief < l->frames / 2 ||
@@ -842,8 +848,6 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * more than K se is a mask, in by more than K se skin, within K se
 	 * of an edge undecided.
 	 */
-	ratio = bl_ratio(l, &se);
-	se *= BL_RATIO_SE_K;
 	/*
 	 * Per region (docs/liveness.md, "Occluders per region"): an
 	 * artefact over the upper face is a mask whatever the median says

@@ -18,7 +18,7 @@
 #define FRAMES		28	/* twice the MEDIUM challenge */
 #define INNER_W_MM	90.0	/* inner box of a 150 mm wide face */
 #define INNER_H_MM	117.0	/* and 195 mm tall */
-/* The nose halved by cloth: relief below relief_min, above half of it. */
+/* Half the test face's nose: relief below relief_min, above half of it. */
 #define FLAT_NOSE_MM	10
 
 /* A face in front of the reader, as the frames will show it. */
@@ -158,7 +158,7 @@ int main(void)
 	u32 cls;
 	int ok;
 
-	ktap_plan(20);
+	ktap_plan(21);
 	good_face(&g);
 
 	KTAP_CASE("good frames: no reason") {
@@ -353,7 +353,7 @@ int main(void)
 		 * 20: cloth taut over nose and mouth halves the nose's
 		 * relief: below the relief threshold, above half of it.
 		 * Undecided, FACE_COVERED, never a print -- while the same
-		 * relief on a bare face still is one.
+		 * relief on a surface of no skin's ratio still is one.
 		 */
 		f = g;
 		f.low_ratio = 1.0;
@@ -363,10 +363,21 @@ int main(void)
 		     bio_quality_reason(&live.q) == BIOREADER_REASON_FACE_COVERED;
 		if (!ok)
 			ktap_diag("covered: decision %u class %u", run_decide(&f, &cls), cls);
-		f.low_ratio = g.low_ratio;
+		f.up_ratio = 1.0;
 		ok = ok && run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
 		     cls == BIOREADER_ATTACK_PRINT;
-		ktap_check(ok, "a nose's relief halved under cloth: FACE_COVERED, uncovered a print");
+		ktap_check(ok, "a nose's relief halved under cloth: FACE_COVERED; on paper a print");
+		/*
+		 * 21: a child's face: the same low relief, skin's ratio all
+		 * over.  Never live with relief below the threshold, but no
+		 * print either: undecided.
+		 */
+		f = g;
+		f.nose_mm = FLAT_NOSE_MM;
+		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED;
+		if (!ok)
+			ktap_diag("child: decision %u class %u", run_decide(&f, &cls), cls);
+		ktap_check(ok, "low relief with skin's ratio (a child): undecided, not a print");
 	}
 	return ktap_finish();
 }
