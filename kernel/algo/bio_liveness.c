@@ -228,6 +228,7 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 {
 	u32 i, j, u, b, iw, ih, par_x = 0, par_y = 0;
 	u32 region[2] = { 0, 0 }, clipped[2] = { 0, 0 }, relief, seen, held;
+	s32 all850 = 0;	/* < 64 * 4080 */
 	s32 d, z[BIO_LIVE_CELLS];
 
 	if (seq >= BIO_LIVE_MAX_FRAMES) {
@@ -279,10 +280,13 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		}
 	}
 	d = (s32)!!(illum & BRHW_ILLUM_940) - (s32)!!(illum & BRHW_ILLUM_850);
+	for (i = 0; i < BIO_LIVE_CELLS; i++)
+		all850 += (s32)((l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS);
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
 		u32 na = l->cnth[0][i], nb = l->cnth[1][i];
 		s64 mx = (s64)(l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS;
 		s64 my = (s64)(l->acc[2][i] + l->acc[3][i]) * 16 / BL_CELL_PTS;
+		s32 w = (all850 - (s32)mx) / (BIO_LIVE_CELLS - 1);
 		s64 xa, xb, ya, yb;
 
 		region[0] += (u32)mx;
@@ -306,11 +310,14 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		l->hy[0][i] += ya;
 		l->hy[1][i] += yb;
 		l->hxx[i] += xa * xb;
-		l->hxy[i] += xb * ya + xa * yb;
 		l->hdx[0][i] += d * xa;
 		l->hdx[1][i] += d * xb;
 		l->hdy[0][i] += d * ya;
 		l->hdy[1][i] += d * yb;
+		l->cw[i] += w;
+		l->cwx[i] += w * (xa + xb);
+		l->cwy[i] += w * (ya + yb);
+		l->cdw[i] += d * w;
 	}
 	l->sd += d;
 	l->sdd += d * d;
@@ -588,16 +595,30 @@ static s32 bl_median_se(s32 *v, u32 k, s32 *se)
  * is attenuated towards 0 by var(signal) / (var(signal) + var(ex))
  * (errors in variables; docs/liveness.md).
  *
- * Instead, each cell's points are split into two interleaved halves A, B
- * with independent noise, and the half-B mean is the instrument for the
- * half-A regressor (and vice versa):
+ * An instrument fixes that: a variable that follows the cell's signal
+ * but not its noise.  Each cell's points are split into two interleaved
+ * halves A, B with independent noise (their product, S[xA xB], is the
+ * cell's signal variance without the noise: the gate below).  The
+ * instrument is w, the mean 850 nm brightness of the other 63 cells,
+ * which carries the floods and whatever the ambient does to the whole
+ * face (flicker), and none of this cell's noise:
  *
- *   rho = (Sdd (S[xB yA] + S[xA yB]) - S[d xB] S[d yA] - S[d xA] S[d yB])
- *         / (2 (Sdd S[xA xB] - S[d xA] S[d xB]))
+ *   rho = (Sdd S[w y] - S[d w] S[d y]) / (Sdd S[w x] - S[d w] S[d x])
  *
- * with centred sums S.  The noise of one half is uncorrelated with the
- * other half, so no noise variance enters the denominator: consistent at
- * any signal-to-noise ratio, and the halves' shading factors cancel.
+ * with centred sums S and x = xA + xB, y = yA + yB.  Consistent at any
+ * signal-to-noise ratio, and a flicker common to the face still helps.
+ * (Where the face is so small that neighbouring cells share a pixel,
+ * that pixel's noise enters w with 1/63 of its weight: a negligible
+ * pull towards least squares.)
+ *
+ * Not the other half of the cell: what changes a cell's make-up from
+ * frame to frame (the face moves by a pixel and an edge between two
+ * surfaces -- a mask and the wearer's eyes behind its openings -- moves
+ * through the cell) changes both halves alike, by (r - r') times the
+ * whole light, ambient included.  In an ambient several times the flood
+ * that change outweighs the floods' and the slope is the edge's, not
+ * the surface's ratio (a silicone mask read as skin under NIR light).
+ * The other cells' mean does not follow one cell's edge.
  */
 static s32 bl_ratio_rows(const struct bio_live *l, u32 row0, u32 row1,
 			 u32 min_cells, s32 *se)
@@ -610,12 +631,15 @@ static s32 bl_ratio_rows(const struct bio_live *l, u32 row0, u32 row1,
 		s64 n = l->cn[i], sd = l->csd[i];
 		s64 sdd = n * l->csdd[i] - sd * sd;
 		s64 sxx = n * l->hxx[i] - l->hx[0][i] * l->hx[1][i];
-		s64 sxy = n * l->hxy[i] - l->hx[1][i] * l->hy[0][i] -
-			  l->hx[0][i] * l->hy[1][i];
 		s64 sdxa = n * l->hdx[0][i] - sd * l->hx[0][i];
 		s64 sdxb = n * l->hdx[1][i] - sd * l->hx[1][i];
 		s64 sdya = n * l->hdy[0][i] - sd * l->hy[0][i];
 		s64 sdyb = n * l->hdy[1][i] - sd * l->hy[1][i];
+		s64 sx = l->hx[0][i] + l->hx[1][i], sy = l->hy[0][i] + l->hy[1][i];
+		s64 swx = n * l->cwx[i] - l->cw[i] * sx;
+		s64 swy = n * l->cwy[i] - l->cw[i] * sy;
+		s64 sdw = n * l->cdw[i] - sd * l->cw[i];
+		s64 sdx = sdxa + sdxb, sdy = sdya + sdyb;
 		s64 num, den, rho;
 
 		if (n < 4 || sdd <= 0)
@@ -627,9 +651,9 @@ static s32 bl_ratio_rows(const struct bio_live *l, u32 row0, u32 row1,
 		if (l->cmax[i] >= BL_SAT_Q4 ||
 		    sxx < (s64)BL_MIN_CELL_RESP * BL_MIN_CELL_RESP / 4 * n * n)
 			continue;
-		/* |sdd| <= 64^2, |sxx|, |sxy| < 2^38, |sdx|, |sdy| < 2^26. */
-		num = sdd * sxy - sdxb * sdya - sdxa * sdyb;
-		den = 2 * (sdd * sxx - sdxa * sdxb);
+		/* |sdd| <= 64^2, |swx|, |swy| < 2^38, |sdw|, |sdx|, |sdy| < 2^26. */
+		num = sdd * swy - sdw * sdy;
+		den = sdd * swx - sdw * sdx;
 		if (den <= 0)
 			continue;
 		/* Scale the denominator down rather than num up: no overflow. */
@@ -872,8 +896,9 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	const struct bio_live_params *p = &l->p;
 	bool ready = l->frames >= p->frames, weak = false, layer = false;
 	s64 rel2, noise2, min2 = (s64)p->relief_min * p->relief_min;
+	s64 flat2 = min2;
 	struct bl_region_ratios reg;
-	bool regions;
+	bool regions, covered;
 	s32 ratio, se;
 	u32 b;
 
@@ -942,10 +967,28 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * (and the noise alone is below the threshold, so the test can
 	 * tell), a face when above by as much, undecided otherwise.  Too
 	 * few frames with depth counts as flat: fail closed.
+	 *
+	 * A face whose lower part is covered (bl_covered()) is never live,
+	 * and the cloth over it, taut from the nose's tip to the cheeks,
+	 * takes up to half the nose's relief: such a face is flat only
+	 * below half the threshold.  So is a surface whose ratio is skin's
+	 * by more than K se: a child's face, 70-82 % of an adult's with a
+	 * smaller nose, has about 60 % of the relief; below the threshold
+	 * it is never live either.  A sheet is flat whatever covers it
+	 * and still reads as a print; one with relief between the two
+	 * and a ratio of skin (over the upper face, or the whole face) is
+	 * the skin-like material, and gets INCONCLUSIVE, not live.
 	 */
+	ratio = bl_ratio(l, &se);
+	se *= BL_RATIO_SE_K;
+	regions = bl_regions(l, &reg);
+	covered = regions && bl_covered(p, &reg);
+	if (covered || (ratio >= 0 && ratio - se >= p->ratio_lo &&
+			ratio + se <= p->ratio_hi))
+		flat2 = min2 / 4;
 	rel2 = bl_relief2(l, &noise2);
 	if (l->n_relief < l->frames / 2 ||
-	    (rel2 < min2 - noise2 / 4 && noise2 < min2)) {
+	    (rel2 < flat2 - noise2 / 4 && noise2 < flat2)) {
 		*attack_class = BIOREADER_ATTACK_PRINT;
 		return BIO_LIVE_ATTACK;
 	}
@@ -956,8 +999,6 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * more than K se is a mask, in by more than K se skin, within K se
 	 * of an edge undecided.
 	 */
-	ratio = bl_ratio(l, &se);
-	se *= BL_RATIO_SE_K;
 	/*
 	 * Per region (docs/liveness.md, "Occluders per region"): an
 	 * artefact over the upper face is a mask whatever the median says
@@ -968,12 +1009,11 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * lower the mask -- never live, even where the median is skin's;
 	 * undecided, and INCONCLUSIVE / FACE_COVERED when it stays so.
 	 */
-	regions = bl_regions(l, &reg);
 	if (regions && bl_upper_artefact(p, &reg)) {
 		*attack_class = BIOREADER_ATTACK_MASK;
 		return BIO_LIVE_ATTACK;
 	}
-	if (regions && bl_covered(p, &reg)) {
+	if (covered) {
 		weak = true;
 	} else if (ratio < 0 && bl_clipped_cells(l) >= BL_MIN_RATIO_CELLS) {
 		/*

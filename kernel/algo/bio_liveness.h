@@ -80,15 +80,21 @@ struct bio_live {
 	 * of the pixel they fall on (a checkerboard of pixels: the halves
 	 * never share a pixel, so their sensor noise is independent); x, y
 	 * are the half's 850 and 940 nm means (Q4), d = s940 - s850 the
-	 * flood states.  Sums of xA, xB, yA, yB; of xA * xB; of xB * yA +
-	 * xA * yB; of d times each half mean; the frames in which the cell
-	 * had both halves, with their sums of d and d^2; and the largest
-	 * mean seen (saturation).  Frame-level sums of d and d^2 are in sd,
-	 * sdd.
+	 * flood states.  Sums of xA, xB, yA, yB; of xA * xB; of d times
+	 * each half mean; the frames in which the cell had both halves,
+	 * with their sums of d and d^2; and the largest mean seen
+	 * (saturation).  Frame-level sums of d and d^2 are in sd, sdd.
 	 */
 	s64 hx[2][BIO_LIVE_CELLS], hy[2][BIO_LIVE_CELLS];
-	s64 hxx[BIO_LIVE_CELLS], hxy[BIO_LIVE_CELLS];
+	s64 hxx[BIO_LIVE_CELLS];
 	s64 hdx[2][BIO_LIVE_CELLS], hdy[2][BIO_LIVE_CELLS];
+	/*
+	 * The instrument of the ratio's regression: w, the mean 850 nm
+	 * brightness of the other 63 cells (Q4); sums of w, of w times
+	 * the cell's xA + xB and yA + yB, and of d * w.
+	 */
+	s64 cw[BIO_LIVE_CELLS], cwx[BIO_LIVE_CELLS], cwy[BIO_LIVE_CELLS];
+	s64 cdw[BIO_LIVE_CELLS];
 	u16 cmax[BIO_LIVE_CELLS];
 	u8 cn[BIO_LIVE_CELLS];
 	s8 csd[BIO_LIVE_CELLS];

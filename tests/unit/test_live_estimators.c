@@ -35,6 +35,13 @@ struct synth {
 	double pwm;		/* ambient added in a random half of the frames */
 	double emit_old;	/* screen: each band lit by its own random bit */
 	double flick;		/* emitted in both bands as by an ambient, random half */
+	/*
+	 * A second surface (reflectances) over up to mix_pts of each
+	 * cell's 16 points, as many as a random draw per cell and frame
+	 * says: an edge that moves through the cells.
+	 */
+	double mix850, mix940;
+	u32 mix_pts;
 };
 
 static void synth_frame(const struct synth *s, u8 illum,
@@ -43,6 +50,7 @@ static void synth_frame(const struct synth *s, u8 illum,
 	double f850 = 0, f940 = 0, amb = s->amb, e850 = s->emit, e940 = s->emit;
 	/* Draw only for the scenes that use it: the others' noise stays put. */
 	u32 i, old = s->pwm || s->emit_old || s->flick ? (u32)rand() : 0;
+	u32 mix[BIO_LIVE_CELLS];
 
 	if (illum & BRHW_ILLUM_850) {
 		f850 += s->flood;
@@ -67,14 +75,20 @@ static void synth_frame(const struct synth *s, u8 illum,
 	h->flags = cpu_to_le32(BRHW_FRAME_FACE);
 	h->face_w = cpu_to_le16(FACE_PX);
 	h->face_h = cpu_to_le16(FACE_PX);
+	for (i = 0; i < BIO_LIVE_CELLS; i++)
+		mix[i] = s->mix_pts ? (u32)rand() % (s->mix_pts + 1) : 0;
 	for (i = 0; i < NPTS; i++) {
 		u32 cell = i / BRHW_LAT_N / 4 + i % BRHW_LAT_N / 4;
+		u32 c = i / BRHW_LAT_N / 4 * 8 + i % BRHW_LAT_N / 4;
+		bool other = i / BRHW_LAT_N % 4 * 4 + i % 4 < mix[c];
+		double r850 = other ? s->mix850 : s->r850;
+		double r940 = other ? s->mix940 : s->r940;
 		double z = s->z_mm + s->z_noise * gauss() +
 			   (cell & 1 ? s->relief : -s->relief);
 
-		lat->nir_850[i] = px(s->r850 * (amb + f850) + e850 +
+		lat->nir_850[i] = px(r850 * (amb + f850) + e850 +
 				     s->noise * gauss());
-		lat->nir_940[i] = px(s->r940 * (amb + f940) + e940 +
+		lat->nir_940[i] = px(r940 * (amb + f940) + e940 +
 				     s->noise * gauss());
 		lat->depth[i] = cpu_to_le16((u16)(z < 1 ? 1 : z));
 	}
@@ -161,7 +175,7 @@ int main(void)
 	double ols;
 	int k;
 
-	ktap_plan(15);
+	ktap_plan(17);
 	bio_live_params_get(BIOREADER_SECLEVEL_MEDIUM, &p);
 	srand(13);
 
@@ -225,7 +239,7 @@ int main(void)
 
 	KTAP_CASE("challenge response normalised by the ambient") {
 		/*
-		 * Skin at 1 m (flood 47 DN) in ambient 300 DN: its response
+		 * Skin at 1 m (flood 47 DN) in ambient PWM_TRY DN: its response
 		 * relative to the brightness is below the earlier fixed
 		 * threshold, but the ambient it implies is the true one,
 		 * 300 / 190 of the flood at 500 mm.
@@ -361,6 +375,37 @@ int main(void)
 			ktap_check(!bad,
 				   "skin clipped by a PWM light: undecided, not a screen");
 		}
+	}
+	KTAP_CASE("an edge that moves through the cells in bright light") {
+		/*
+		 * Silicone (0.50, ratio 0.92) with light skin (0.62, ratio
+		 * 0.81) behind openings, the edge between them moving by up
+		 * to 6 of a cell's 16 points from frame to frame, in an
+		 * ambient three times the flood.  Each move changes a cell
+		 * by (r - r') times the ambient in both bands, a slope of
+		 * 0.33, not the surface's ratio, and common to the cell's
+		 * two halves; the other cells' mean does not follow it.
+		 */
+		struct synth s = {
+			.r850 = 0.50, .r940 = 0.46, .amb = 300, .flood = 100,
+			.xtalk = 5, .noise = 2, .z_mm = 600, .z_noise = 1,
+			.relief = 4, .mix850 = 0.62, .mix940 = 0.50,
+			.mix_pts = 6,
+		};
+
+		/* What the floods see: the cell's mean mixture, 3 of 16. */
+		srand(17);	/* its own draws, whatever the cases before take */
+		double truth = 1000 * (13 * s.r940 + 3 * s.mix940) /
+			       (13 * s.r850 + 3 * s.mix850);
+
+		synth_run(&s, 28, &c, &ols);
+		ktap_diag("moving edge: truth %.0f, instrumental %d (se %d), least squares %.0f",
+			  truth, c.ratio, c.ratio_se, ols);
+		ktap_check(ols < truth - 20,
+			   "least squares follows the edge's slope, towards skin");
+		ktap_check(dabs(c.ratio - truth) <= 15 &&
+			   c.ratio - 3 * c.ratio_se > p.ratio_hi,
+			   "the ratio is the surface's, above the skin band by 3 se");
 	}
 	return ktap_finish();
 }

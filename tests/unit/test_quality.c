@@ -18,6 +18,8 @@
 #define FRAMES		28	/* twice the MEDIUM challenge */
 #define INNER_W_MM	90.0	/* inner box of a 150 mm wide face */
 #define INNER_H_MM	117.0	/* and 195 mm tall */
+/* Half the test face's nose: relief below relief_min, above half of it. */
+#define FLAT_NOSE_MM	10
 
 /* A face in front of the reader, as the frames will show it. */
 struct face {
@@ -31,6 +33,7 @@ struct face {
 	double r850, up_ratio, low_ratio; /* 940/850: upper, lower face */
 	u32 split;		/* first lattice row of the lower face */
 	bool flat;		/* no nose: a sheet */
+	double nose_mm;		/* how far the nose stands out */
 	double frac;		/* frames with the condition, the rest good */
 };
 
@@ -50,6 +53,7 @@ static void good_face(struct face *f)
 	f->up_ratio = 0.78;
 	f->low_ratio = 0.78;
 	f->split = 16;		/* grid rows 4-7 */
+	f->nose_mm = 20;
 	f->frac = 1;
 }
 
@@ -80,8 +84,8 @@ static void face_frame(const struct face *f, u32 seq, u8 illum,
 		double r2 = (u * u + v * v) / (15.0 * 15.0);
 		double ratio = i / BRHW_LAT_N >= f->split ? f->low_ratio :
 			       f->up_ratio;
-		/* A nose 20 mm proud in the middle, the rest a plane. */
-		double nose = r2 < 1 && !f->flat ? 20 * (1 - r2) : 0;
+		/* A nose proud in the middle, the rest a plane. */
+		double nose = r2 < 1 && !f->flat ? f->nose_mm * (1 - r2) : 0;
 		double z = z0 + f->tan_yaw * u - nose + gauss();
 
 		lat->nir_850[i] = px(f->r850 * (f->amb + f850) + gauss());
@@ -154,7 +158,7 @@ int main(void)
 	u32 cls;
 	int ok;
 
-	ktap_plan(19);
+	ktap_plan(21);
 	good_face(&g);
 
 	KTAP_CASE("good frames: no reason") {
@@ -345,6 +349,35 @@ int main(void)
 		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED &&
 		     bio_quality_reason(&live.q) == BIOREADER_REASON_FACE_COVERED;
 		ktap_check(ok, "mouth and chin covered, the median skin: never live, FACE_COVERED");
+		/*
+		 * 20: cloth taut over nose and mouth halves the nose's
+		 * relief: below the relief threshold, above half of it.
+		 * Undecided, FACE_COVERED, never a print -- while the same
+		 * relief on a surface of no skin's ratio still is one.
+		 */
+		f = g;
+		f.low_ratio = 1.0;
+		f.split = 14;
+		f.nose_mm = FLAT_NOSE_MM;
+		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED &&
+		     bio_quality_reason(&live.q) == BIOREADER_REASON_FACE_COVERED;
+		if (!ok)
+			ktap_diag("covered: decision %u class %u", run_decide(&f, &cls), cls);
+		f.up_ratio = 1.0;
+		ok = ok && run_decide(&f, &cls) == BIO_LIVE_ATTACK &&
+		     cls == BIOREADER_ATTACK_PRINT;
+		ktap_check(ok, "a nose's relief halved under cloth: FACE_COVERED; on paper a print");
+		/*
+		 * 21: a child's face: the same low relief, skin's ratio all
+		 * over.  Never live with relief below the threshold, but no
+		 * print either: undecided.
+		 */
+		f = g;
+		f.nose_mm = FLAT_NOSE_MM;
+		ok = run_decide(&f, &cls) == BIO_LIVE_UNDECIDED;
+		if (!ok)
+			ktap_diag("child: decision %u class %u", run_decide(&f, &cls), cls);
+		ktap_check(ok, "low relief with skin's ratio (a child): undecided, not a print");
 	}
 	return ktap_finish();
 }
