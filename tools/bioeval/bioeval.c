@@ -595,6 +595,7 @@ static void report(const struct corpus *c, const char *set, uint32_t level,
 		   int w, int h, int list)
 {
 	int n[SP_COUNT] = { 0 }, detected[SP_COUNT] = { 0 };
+	int accepted[SP_COUNT] = { 0 };
 	int classified[SP_COUNT] = { 0 };
 	int bf_attack = 0, bf_inconcl = 0, bf_match = 0, bf_nomatch = 0;
 	int band_n[3] = { 0 }, band_attack[3] = { 0 }, band_nonmatch[3] = { 0 };
@@ -658,6 +659,9 @@ static void report(const struct corpus *c, const char *set, uint32_t level,
 		default:
 			if (attack)
 				detected[it->sp]++;
+			if (v->outcome == BIOREADER_OUTCOME_MATCH ||
+			    v->outcome == BIOREADER_OUTCOME_NO_MATCH)
+				accepted[it->sp]++;
 			if (attack && v->attack_class == want_class[it->sp])
 				classified[it->sp]++;
 			break;
@@ -675,6 +679,13 @@ static void report(const struct corpus *c, const char *set, uint32_t level,
 
 		snprintf(name, sizeof(name), "APCER %s", sp_names[i]);
 		rate_row(name, n[i] - detected[i], n[i]);
+	}
+	/* The world corpus' error: an attack accepted as live. */
+	for (i = SP_PRINT; i < SP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s accepted as live", sp_names[i]);
+		rate_row(name, accepted[i], n[i]);
 	}
 	rate_row("BPCER (all bona fide)", bf_attack, n[SP_BONAFIDE]);
 	rate_row("BPCER skin 1-2 (lightest)", band_attack[0], band_n[0]);
