@@ -228,7 +228,6 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 {
 	u32 i, j, u, b, iw, ih, par_x = 0, par_y = 0;
 	u32 region[2] = { 0, 0 }, clipped[2] = { 0, 0 }, relief, seen, held;
-	s32 all850 = 0;	/* < 64 * 4080 */
 	s32 d, z[BIO_LIVE_CELLS];
 
 	if (seq >= BIO_LIVE_MAX_FRAMES) {
@@ -280,16 +279,16 @@ void bio_live_add(struct bio_live *l, const struct brhw_frame_hdr *hdr,
 		}
 	}
 	d = (s32)!!(illum & BRHW_ILLUM_940) - (s32)!!(illum & BRHW_ILLUM_850);
+	/* The face's 850 nm sum first: each cell's instrument leaves it out. */
 	for (i = 0; i < BIO_LIVE_CELLS; i++)
-		all850 += (s32)((l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS);
+		region[0] += (u32)((l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS);
 	for (i = 0; i < BIO_LIVE_CELLS; i++) {
 		u32 na = l->cnth[0][i], nb = l->cnth[1][i];
 		s64 mx = (s64)(l->acc[0][i] + l->acc[1][i]) * 16 / BL_CELL_PTS;
 		s64 my = (s64)(l->acc[2][i] + l->acc[3][i]) * 16 / BL_CELL_PTS;
-		s32 w = (all850 - (s32)mx) / (BIO_LIVE_CELLS - 1);
+		s32 w = ((s32)region[0] - (s32)mx) / (BIO_LIVE_CELLS - 1);
 		s64 xa, xb, ya, yb;
 
-		region[0] += (u32)mx;
 		region[1] += (u32)my;
 		clipped[0] += mx >= BL_SAT_Q4;
 		clipped[1] += my >= BL_SAT_Q4;
@@ -998,8 +997,7 @@ enum bio_live_decision bio_live_decide(const struct bio_live *l,
 	 * The ratio against the skin band, with its standard error: out by
 	 * more than K se is a mask, in by more than K se skin, within K se
 	 * of an edge undecided.
-	 */
-	/*
+	 *
 	 * Per region (docs/liveness.md, "Occluders per region"): an
 	 * artefact over the upper face is a mask whatever the median says
 	 * (a partial mask).  A face whose upper part is skin and whose lower

@@ -168,6 +168,30 @@ static void synth_run(const struct synth *s, u32 frames,
 	bio_live_wipe(&l);
 }
 
+/*
+ * @n sessions (28 frames) of skin at 1 m under a PWM light of @pwm DN,
+ * the noise seeded from @seed on: @count[] gets how many ended in each
+ * decision (BIO_LIVE_LAYER + 1 entries, zeroed by the caller).
+ */
+static void skin_pwm_sessions(double pwm, u32 seed, u32 n, u32 *count)
+{
+	struct bio_live_cues c;
+	double ols;
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		struct synth s = {
+			.r850 = 0.45, .r940 = 0.36, .amb = 20, .flood = 47.5,
+			.xtalk = 2.5, .noise = 2, .z_mm = 1000, .z_noise = 1,
+			.relief = 4, .pwm = pwm,
+		};
+
+		srand(seed + i);
+		synth_run(&s, 28, &c, &ols);
+		count[decision]++;
+	}
+}
+
 int main(void)
 {
 	struct bio_live_params p;
@@ -333,23 +357,12 @@ int main(void)
 		 * ambient taken out (the bands' difference) implies none.
 		 */
 		{
-			u32 attacks = 0, live = 0, i;
+			u32 n[BIO_LIVE_LAYER + 1] = { 0 };
 
-			for (i = 0; i < 40; i++) {
-				s = (struct synth){
-					.r850 = 0.45, .r940 = 0.36, .amb = 20,
-					.flood = 47.5, .xtalk = 2.5, .noise = 2,
-					.z_mm = 1000, .z_noise = 1, .relief = 4,
-					.pwm = 300,
-				};
-				srand(1000 + i);
-				synth_run(&s, 28, &c, &ols);
-				attacks += decision == BIO_LIVE_ATTACK;
-				live += decision == BIO_LIVE_LIVE;
-			}
-			ktap_diag("strong PWM: %u of 40 live, %u attack", live,
-				  attacks);
-			ktap_check(!attacks && live >= 36,
+			skin_pwm_sessions(300, 1000, 40, n);
+			ktap_diag("strong PWM: %u of 40 live, %u attack",
+				  n[BIO_LIVE_LIVE], n[BIO_LIVE_ATTACK]);
+			ktap_check(!n[BIO_LIVE_ATTACK] && n[BIO_LIVE_LIVE] >= 36,
 				   "skin under PWM six times the flood: never a screen");
 		}
 		/*
@@ -359,20 +372,10 @@ int main(void)
 		 * replay in 10 of 10 sessions; it is undecided.
 		 */
 		{
-			u32 bad = 0, i;
+			u32 n[BIO_LIVE_LAYER + 1] = { 0 };
 
-			for (i = 0; i < 10; i++) {
-				s = (struct synth){
-					.r850 = 0.45, .r940 = 0.36, .amb = 20,
-					.flood = 47.5, .xtalk = 2.5, .noise = 2,
-					.z_mm = 1000, .z_noise = 1, .relief = 4,
-					.pwm = 520,
-				};
-				srand(2000 + i);
-				synth_run(&s, 28, &c, &ols);
-				bad += decision != BIO_LIVE_UNDECIDED;
-			}
-			ktap_check(!bad,
+			skin_pwm_sessions(520, 2000, 10, n);
+			ktap_check(n[BIO_LIVE_UNDECIDED] == 10,
 				   "skin clipped by a PWM light: undecided, not a screen");
 		}
 	}

@@ -24,6 +24,22 @@
 #define LOCKOUT	4
 #define INCONCL_FAILS	3	/* max_failures of the INCONCLUSIVE case */
 
+/*
+ * One check: a session with @card on @fd must be refused with EAGAIN (the
+ * reference locked out); one that starts anyway is ended, not left open.
+ */
+static void expect_locked(int fd, uint64_t card, const char *name)
+{
+	struct bioreader_verdict v;
+	int ret = brvm_start_id(fd, card, 3000, NULL);
+
+	ktap_expect_errno(ret, EAGAIN, name);
+	if (!ret) {
+		brvm_abort(fd);
+		brvm_wait(fd, 5000, &v);
+	}
+}
+
 int main(void)
 {
 	struct bioreader_policy def, p;
@@ -66,18 +82,10 @@ int main(void)
 
 	/* 4-6: then the reference is locked, from any fd */
 	KTAP_CASE("then the reference is locked, from any fd") {
-		ret = brvm_start_id(fd, CARD, 3000, NULL);
-		ktap_expect_errno(ret, EAGAIN, "third start with the card -> EAGAIN");
-		if (!ret) {
-			brvm_abort(fd);
-			brvm_wait(fd, 5000, &v);
-		}
-		ret = brvm_start_id(fd2, CARD, 3000, NULL);
-		ktap_expect_errno(ret, EAGAIN, "locked from another fd too -> EAGAIN");
-		if (!ret) {
-			brvm_abort(fd2);
-			brvm_wait(fd2, 5000, &v);
-		}
+		expect_locked(fd, CARD,
+			      "third start with the card -> EAGAIN");
+		expect_locked(fd2, CARD,
+			      "locked from another fd too -> EAGAIN");
 		ok = brvm_stat(&s, "lockouts") > locks0;
 		ktap_check(ok, "stats: lockouts counted");
 	}
@@ -121,13 +129,8 @@ int main(void)
 		ktap_check(ok && v.outcome == BIOREADER_OUTCOME_ATTACK &&
 			   v.attack_class == BIOREADER_ATTACK_PRINT,
 			   "NO_MATCH, then a print of the card's owner -> ATTACK (print)");
-		ret = brvm_start_id(fd, CARD2, 3000, NULL);
-		ktap_expect_errno(ret, EAGAIN,
-				  "NO_MATCH + ATTACK = 2 failures: locked -> EAGAIN");
-		if (!ret) {
-			brvm_abort(fd);
-			brvm_wait(fd, 5000, &v);
-		}
+		expect_locked(fd, CARD2,
+			      "NO_MATCH + ATTACK = 2 failures: locked -> EAGAIN");
 		ok = brvm_sim_person(&s, FACE) == 0 &&
 		     brvm_run_session(fd, FACE, 3000, &v) == 0 &&
 		     v.outcome == BIOREADER_OUTCOME_MATCH;
@@ -150,13 +153,8 @@ int main(void)
 			brvm_diag_verdict("silicone mask of the card's owner", &v);
 		}
 		ktap_check(ok, "3 silicone masks of the owner -> INCONCLUSIVE/SKIN_UNCERTAIN");
-		ret = brvm_start_id(fd, CARD3, 3000, NULL);
-		ktap_expect_errno(ret, EAGAIN,
-				  "3 SKIN_UNCERTAIN = 3 failures: locked -> EAGAIN");
-		if (!ret) {
-			brvm_abort(fd);
-			brvm_wait(fd, 5000, &v);
-		}
+		expect_locked(fd, CARD3,
+			      "3 SKIN_UNCERTAIN = 3 failures: locked -> EAGAIN");
 
 		ok = brvm_sim_scene(&s, "person 90506 cover dist=50") == 0;
 		for (i = 0; i < INCONCL_FAILS && ok; i++) {
